@@ -1,0 +1,59 @@
+"""Every tunable default in one place, read by the app, `train.py` and the command-line tools.
+
+Paths can be overridden with the environment variables `LEUKEMIA_MODEL` and
+`LEUKEMIA_DATA_DIR`; command-line flags override both.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Classes. Index 1 is the positive class: the model's single sigmoid unit is P(all).
+CLASS_NAMES: tuple[str, str] = ("hem", "all")
+POSITIVE_CLASS = "all"
+CLASS_DISPLAY_NAMES = {"all": "ALL (leukemic blast)", "hem": "Healthy (normal lymphocyte)"}
+
+# Model.
+IMAGE_SIZE = 224
+LAST_CONV_LAYER = "conv5_block3_out"
+DEFAULT_THRESHOLD = 0.5
+MODEL_FILENAME = "leukemia_resnet50.keras"
+
+# Preprocessing (the original method): CLAHE on the grayscale image, Otsu mask, crop, resize.
+CLAHE_CLIP_LIMIT = 2.0
+CLAHE_TILE_GRID = (8, 8)
+CROP_MARGIN_FRACTION = 0.05
+
+# Upload safety limits.
+ACCEPTED_FORMATS: tuple[str, ...] = ("BMP", "PNG", "JPEG", "TIFF")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SIDE_PIXELS = 32
+
+# Data.
+DATASET_FOLDER_NAME = "C-NMC_Leukemia"
+DEMO_DATA_ROOT = PROJECT_ROOT / "data" / "demo"
+
+DISCLAIMER = (
+    "For research and education only. Not a medical device and not for diagnosis: "
+    "never use it to make decisions about a patient."
+)
+
+
+def default_model_path() -> Path:
+    """The model file the app and CLIs load: `$LEUKEMIA_MODEL` or `models/leukemia_resnet50.keras`."""
+    override = os.environ.get("LEUKEMIA_MODEL")
+    return Path(override).expanduser() if override else PROJECT_ROOT / "models" / MODEL_FILENAME
+
+
+def default_data_dir() -> Path:
+    """The C-NMC folder the app explores: `$LEUKEMIA_DATA_DIR` or the synthetic demo dataset."""
+    override = os.environ.get("LEUKEMIA_DATA_DIR")
+    return Path(override).expanduser() if override else DEMO_DATA_ROOT / DATASET_FOLDER_NAME
+
+
+def sidecar_path(model_path: Path) -> Path:
+    """The metadata JSON that travels with a model: same name, `.json` suffix."""
+    return Path(model_path).with_suffix(".json")
