@@ -1,0 +1,350 @@
+"""Index the C-NMC 2019 leukemia dataset on disk, without decoding a single image.
+
+Expected layout (the Kaggle "leukemia-classification" download)::
+
+    C-NMC_Leukemia/training_data/fold_{0,1,2}/{all,hem}/UID_{subject}_{image}_{cell}_{class}.bmp
+    C-NMC_Leukemia/validation_data/C-NMC_test_prelim_phase_data/{1..1867}.bmp
+    C-NMC_Leukemia/validation_data/C-NMC_test_prelim_phase_data_labels.csv
+    C-NMC_Leukemia/testing_data/C-NMC_test_final_phase_data/{1..2586}.bmp   (unlabeled)
+
+Rules for imperfect trees; every one leaves a warning that names the file or folder:
+- Only `.bmp` files (any case) are indexed. Other files (`Thumbs.db`, `.png`, ...) and
+  sub-folders are reported and skipped; hidden files are skipped and counted.
+- A training name that does not parse is kept with `subject=None` (its folder gives the
+  label), so counts match the folder. A name whose class disagrees with its folder keeps
+  the folder's label.
+- Validation labels come from the CSV (`labels` 1 = all, 0 = hem; subject from `Patient_ID`).
+  Without a usable CSV, or for an image with no valid row, the label is None.
+
+Run `python -m core.dataset DATA_DIR [--json]` for a summary.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.config import DATASET_FOLDER_NAME, default_data_dir
+from core.errors import DatasetError
+
+SPLITS = ("fold_0", "fold_1", "fold_2", "validation", "test")
+LABELS = ("all", "hem")
+SPLIT_FOLDERS = {
+    "fold_0": "training_data/fold_0",
+    "fold_1": "training_data/fold_1",
+    "fold_2": "training_data/fold_2",
+    "validation": "validation_data/C-NMC_test_prelim_phase_data",
+    "test": "testing_data/C-NMC_test_final_phase_data",
+}
+TOP_FOLDERS = ("training_data", "validation_data", "testing_data")
+VALIDATION_CSV = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
+CSV_LABELS = {"1": "all", "0": "hem"}
+TRAINING_NAME = re.compile(r"UID_(H?\d+)_(\d+)_(\d+)_(all|hem)\.bmp", re.IGNORECASE)
+# Folders whose contents are checked for stray entries, with the names expected there.
+EXPECTED_ENTRIES = {
+    ".": set(TOP_FOLDERS),
+    "training_data": {"fold_0", "fold_1", "fold_2"},
+    "validation_data": {Path(SPLIT_FOLDERS["validation"]).name, Path(VALIDATION_CSV).name},
+    "testing_data": {Path(SPLIT_FOLDERS["test"]).name},
+    **{f"training_data/fold_{number}": set(LABELS) for number in range(3)},
+}
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image file: where it is, which split it belongs to, its class and its subject."""
+
+    path: Path
+    split: str
+    label: str | None
+    subject: str | None
+
+
+@dataclass
+class DatasetIndex:
+    """Every image of one C-NMC_Leukemia folder, sorted by split then natural name order."""
+
+    root: Path
+    records: list[ImageRecord]
+    warnings: list[str] = field(default_factory=list)
+
+    def by_split(self, *splits: str) -> list[ImageRecord]:
+        """The records of the given splits (names from `SPLITS`), in index order."""
+        unknown = set(splits) - set(SPLITS)
+        if unknown:
+            raise ValueError(f"Unknown split(s) {sorted(unknown)}; expected names from {SPLITS}.")
+        return [record for record in self.records if record.split in splits]
+
+    def labelled(self) -> list[ImageRecord]:
+        """The records whose label is known (training folds, and validation with a CSV row)."""
+        return [record for record in self.records if record.label is not None]
+
+
+def natural_sort_key(text: str) -> tuple:
+    """Sort key that orders digit runs by value: "2.bmp" before "10.bmp"."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text))
+
+
+def parse_training_name(name: str) -> tuple[str, str]:
+    """Read (subject, label) from a training file name such as `UID_H10_3_1_hem.bmp`.
+
+    The subject is upper-cased (`UID_h3_...` gives "H3"); the label is "all" or "hem".
+
+    Raises:
+        ValueError: the name does not follow `UID_{subject}_{image}_{cell}_{all|hem}.bmp`.
+    """
+    match = TRAINING_NAME.fullmatch(name)
+    if match is None:
+        raise ValueError(f"{name!r} does not match UID_{{subject}}_{{image}}_{{cell}}_{{all|hem}}.bmp")
+    return match.group(1).upper(), match.group(4).lower()
+
+
+def _describe(names: list[str], limit: int = 5) -> str:
+    """A short list of names for a message: "a, b, c (and 12 more)"."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" (and {len(names) - limit} more)" if len(names) > limit else "")
+
+
+def find_dataset_root(path: str | Path) -> Path:
+    """The C-NMC_Leukemia folder for `path`: that folder, its parent, or its training_data folder.
+
+    Raises:
+        DatasetError: `path` is missing, not a folder, or not laid out like C-NMC_Leukemia.
+    """
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise DatasetError(f"Data folder {folder} does not exist; pass the path of C-NMC_Leukemia.")
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} is a file; pass the path of the C-NMC_Leukemia folder.")
+    candidates = [folder, folder / DATASET_FOLDER_NAME]
+    if folder.name == "training_data" or (folder / "fold_0").is_dir():
+        candidates.append(folder.parent)
+    for candidate in candidates:
+        if any((candidate / name).is_dir() for name in TOP_FOLDERS):
+            return candidate
+    found = sorted(entry.name for entry in os.scandir(folder))
+    raise DatasetError(
+        f"{folder} is not laid out like {DATASET_FOLDER_NAME}: expected training_data/ "
+        f"(fold_0..fold_2, each with all/ and hem/), validation_data/ or testing_data/, or a "
+        f"{DATASET_FOLDER_NAME}/ folder inside it; found {_describe(found) or 'nothing (empty)'}."
+    )
+
+
+def _scan_images(folder: Path, warnings: list[str]) -> list[Path]:
+    """The `.bmp` files directly in `folder`; anything else is skipped with a warning."""
+    images, hidden = [], 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                hidden += 1
+            elif entry.is_dir():
+                warnings.append(f"Skipped sub-folder {entry.path}: images are expected directly in {folder}.")
+            elif entry.name.lower().endswith(".bmp"):
+                images.append(Path(entry.path))
+            else:
+                warnings.append(f"Skipped {entry.path}: not a .bmp image (the dataset is BMP only).")
+    if hidden:
+        warnings.append(f"Skipped {hidden} hidden file(s) in {folder}.")
+    if not images:
+        warnings.append(f"Folder {folder} holds no .bmp images.")
+    return images
+
+
+def _training_records(root: Path, split: str, warnings: list[str]) -> list[ImageRecord]:
+    """Records of one training fold; the label comes from the `all`/`hem` folder."""
+    records = []
+    for label in LABELS:
+        folder = root / SPLIT_FOLDERS[split] / label
+        if not folder.is_dir():
+            warnings.append(f"Missing folder {folder}: {split} has no {label!r} images.")
+            continue
+        for path in _scan_images(folder, warnings):
+            try:
+                subject, name_label = parse_training_name(path.name)
+            except ValueError as error:
+                warnings.append(f"Unparseable name {path}: {error}; kept with subject unknown.")
+                subject, name_label = None, label
+            if name_label != label:
+                warnings.append(f"{path} is named {name_label!r} but lies in {label}/; the folder wins.")
+            records.append(ImageRecord(path, split, label, subject))
+    return records
+
+
+def _read_validation_csv(csv_path: Path, warnings: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Map lower-cased image name (`new_names`) to (label, subject) from the labels CSV."""
+    if not csv_path.is_file():
+        warnings.append(f"No labels CSV at {csv_path}: validation images are unlabeled.")
+        return {}
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+            missing = [name for name in ("new_names", "labels") if name not in reader.fieldnames]
+            if missing:
+                warnings.append(f"Labels CSV {csv_path} lacks column(s) {missing} (found "
+                                f"{reader.fieldnames}); validation images are unlabeled.")
+                return {}
+            if "Patient_ID" not in reader.fieldnames:
+                warnings.append(f"Labels CSV {csv_path} has no Patient_ID column: subjects unknown.")
+            return _label_rows(reader, csv_path, warnings)
+    except (UnicodeDecodeError, csv.Error) as error:
+        warnings.append(f"Labels CSV {csv_path} is not readable CSV text ({error}); images unlabeled.")
+        return {}
+
+
+def _label_rows(rows: csv.DictReader, csv_path: Path, warnings: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Validate each CSV row: a 0/1 label and, when it parses, the subject of its original name."""
+    labels = {}
+    for row in rows:
+        name, value = (row["new_names"] or "").strip(), (row["labels"] or "").strip()
+        where = f"{csv_path} line {rows.line_num} ({name or 'no name'})"
+        if value not in CSV_LABELS:
+            warnings.append(f"{where}: label {value!r} is not 0 or 1; image left unlabeled.")
+        elif name.lower() in labels:
+            warnings.append(f"{where}: duplicate row for {name}; the first one is kept.")
+        else:
+            labels[name.lower()] = (CSV_LABELS[value], _csv_subject(row, where, warnings))
+    return labels
+
+
+def _csv_subject(row: dict[str, str | None], where: str, warnings: list[str]) -> str | None:
+    """The subject of a CSV row's original name (`Patient_ID`), or None with a warning."""
+    if "Patient_ID" not in row:
+        return None
+    try:
+        return parse_training_name((row["Patient_ID"] or "").strip())[0]
+    except ValueError as error:
+        warnings.append(f"{where}: subject unknown, {error}.")
+        return None
+
+
+def _validation_records(root: Path, warnings: list[str]) -> list[ImageRecord]:
+    """Validation records, labelled from the CSV; mismatches both ways are reported."""
+    paths = _scan_images(root / SPLIT_FOLDERS["validation"], warnings)
+    labels = _read_validation_csv(root / VALIDATION_CSV, warnings)
+    if not labels:
+        return [ImageRecord(path, "validation", None, None) for path in paths]
+    unmatched = sorted((p.name for p in paths if p.name.lower() not in labels), key=natural_sort_key)
+    if unmatched:
+        warnings.append(f"{len(unmatched)} validation image(s) have no CSV row, left unlabeled: "
+                        f"{_describe(unmatched)}.")
+    present = {path.name.lower() for path in paths}
+    orphans = sorted((name for name in labels if name not in present), key=natural_sort_key)
+    if orphans:
+        warnings.append(f"{len(orphans)} CSV row(s) name missing images: {_describe(orphans)}.")
+    return [ImageRecord(p, "validation", *labels.get(p.name.lower(), (None, None))) for p in paths]
+
+
+def _warn_unexpected_entries(root: Path, warnings: list[str]) -> None:
+    """Report files and folders that the C-NMC layout does not have (hidden entries excepted)."""
+    for relative, expected in EXPECTED_ENTRIES.items():
+        folder = root / relative
+        if folder.is_dir():
+            for entry in os.scandir(folder):
+                if entry.name not in expected and not entry.name.startswith("."):
+                    warnings.append(f"Unexpected {entry.path}: not part of the C-NMC layout, ignored.")
+
+
+def index_dataset(path: str | Path) -> DatasetIndex:
+    """List every image of a C-NMC_Leukemia folder with its split, label and subject.
+
+    Raises:
+        DatasetError: the folder is missing, not C-NMC shaped, or holds no image at all.
+    """
+    root = find_dataset_root(path)
+    warnings: list[str] = []
+    _warn_unexpected_entries(root, warnings)
+    records: list[ImageRecord] = []
+    for split in SPLITS:
+        folder = root / SPLIT_FOLDERS[split]
+        if not folder.is_dir():
+            if folder.parent.is_dir():
+                warnings.append(f"Missing folder {folder}: the {split} split is left out.")
+            continue
+        if split == "validation":
+            records += _validation_records(root, warnings)
+        elif split == "test":
+            records += [ImageRecord(path, "test", None, None) for path in _scan_images(folder, warnings)]
+        else:
+            records += _training_records(root, split, warnings)
+    if not records:
+        raise DatasetError(f"No .bmp images found under {root}. " + " ".join(warnings[:3]))
+    records.sort(key=lambda record: (SPLITS.index(record.split), natural_sort_key(str(record.path))))
+    return DatasetIndex(root=root, records=records, warnings=warnings)
+
+
+def _count_labels(records: list[ImageRecord], always_labelled: bool) -> dict[str, int]:
+    """{"all": n, "hem": n} when the split has labels, plus "unlabeled": n for the rest."""
+    counts = Counter(record.label or "unlabeled" for record in records)
+    has_labels = always_labelled or any(counts[label] for label in LABELS)
+    keys = [*LABELS] if has_labels else []
+    if counts["unlabeled"] or not has_labels:
+        keys.append("unlabeled")
+    return {key: counts[key] for key in keys}
+
+
+def summarize(index: DatasetIndex) -> dict:
+    """Image counts per split and label, training-fold subject counts, and the warnings.
+
+    "subjects" counts the training folds only: they are the subjects a model is trained and
+    subject-split on; the validation set's subjects are other patients.
+    """
+    images = {
+        split: _count_labels(index.by_split(split), always_labelled=split.startswith("fold"))
+        for split in SPLITS
+        if (index.root / SPLIT_FOLDERS[split]).is_dir()
+    }
+    subjects = {label: set() for label in LABELS}
+    for record in index.by_split("fold_0", "fold_1", "fold_2"):
+        if record.subject is not None:
+            subjects[record.label].add(record.subject)
+    return {
+        "root": str(index.root),
+        "images": images,
+        "subjects": {label: len(subjects[label]) for label in LABELS},
+        "warnings": list(index.warnings),
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """A plain-text report: split x label table, subjects, the always-"all" baseline, warnings."""
+    columns = ("all", "hem", "unlabeled")
+    header = f"{'split':<12}" + "".join(f"{column:>11}" for column in columns) + f"{'total':>9}"
+    lines = [f"Dataset: {summary['root']}", "", header]
+    for split, counts in summary["images"].items():
+        cells = "".join(f"{counts.get(column, 0):>11,}" for column in columns)
+        lines.append(f"{split:<12}{cells}{sum(counts.values()):>9,}")
+    folds = [counts for split, counts in summary["images"].items() if split.startswith("fold")]
+    leukemic, healthy = sum(counts["all"] for counts in folds), sum(counts["hem"] for counts in folds)
+    lines += ["", f"Training subjects: {summary['subjects']['all']} all, {summary['subjects']['hem']} hem"]
+    if leukemic + healthy:
+        baseline = leukemic / (leukemic + healthy)
+        lines.append(f"Always-'all' baseline accuracy on the training folds: {baseline:.1%}")
+    lines += ["", f"Warnings ({len(summary['warnings'])}):"] + [f"  - {w}" for w in summary["warnings"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: print the summary of a data folder; 2 on a bad folder."""
+    parser = argparse.ArgumentParser(prog="python -m core.dataset", description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", default=str(default_data_dir()),
+                        help="C-NMC_Leukemia folder, its parent or its training_data (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    arguments = parser.parse_args(argv)
+    try:
+        summary = summarize(index_dataset(arguments.data_dir))
+    except (DatasetError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2) if arguments.json else format_summary(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

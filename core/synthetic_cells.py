@@ -1,0 +1,229 @@
+"""Drawing of one synthetic segmented white blood cell in the C-NMC 2019 look.
+
+Each cell gets a latent "blastness" score: leukemic blasts ("all") centre on +0.8 and normal
+lymphocytes ("hem") on -0.8 with a spread of 0.5, shifted per subject. Every visible feature
+(size, contour irregularity, clefts, chromatin, nucleoli, cytoplasm rim) is that score times a
+weight plus its own noise, so the classes overlap and a good classifier stays near 90-95 %.
+Stain hue, saturation, brightness, size, texture contrast and focus are per-subject nuisances
+drawn from one distribution for both classes (`SubjectStyle`): with few subjects they correlate
+with the label by chance, which is what a random image split exploits and a subject split exposes.
+
+Sizes are fractions of the image side, so any `image_size` gives the same picture at 450 x 450.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Class centres of the latent blastness score and its spread within one subject.
+BLASTNESS_MEAN = {"all": 0.8, "hem": -0.8}
+BLASTNESS_SPREAD = 0.5
+# Blast morphology varies more between patients (small L1-like blasts) than lymphocytes do.
+SUBJECT_OFFSET_SPREAD = {"all": 0.35, "hem": 0.2}
+
+# Stain palette, RGB in [0, 255], before the subject's hue/saturation/brightness shift.
+# Tuned on the real sample, whose nucleus averages about (84, 37, 90).
+NUCLEUS_PALE_RGB = (134, 66, 132)
+NUCLEUS_DARK_RGB = (34, 8, 49)
+CYTOPLASM_PALE_RGB = (114, 66, 120)
+CYTOPLASM_DARK_RGB = (88, 46, 100)
+
+MEAN_RADIUS_FRACTION = 0.235  # Equivalent radius of an average cell over the image side.
+CONTOUR_POINTS = 256
+COARSE_GRID = 22  # Low-resolution grid of the clumped-chromatin noise, upscaled to the cell.
+FINE_GRID = 80  # Low-resolution grid of the fine-chromatin noise.
+
+
+@dataclass(frozen=True)
+class SubjectStyle:
+    """Per-subject nuisance: stain, exposure, magnification, texture and focus.
+
+    Attributes:
+        hue_shift_deg: rotation of the stain hue in degrees (negative = bluer, positive = redder).
+        saturation_scale: multiplies the stain saturation.
+        brightness_scale: multiplies the stain value (exposure).
+        size_scale: multiplies every cell radius (magnification / patient variation).
+        texture_scale: multiplies chromatin contrast (staining intensity).
+        focus_sigma: Gaussian blur of the finished cell, in pixels at 450 x 450.
+        blastness_offset: shift of this subject's latent blastness (biological variation).
+    """
+
+    hue_shift_deg: float
+    saturation_scale: float
+    brightness_scale: float
+    size_scale: float
+    texture_scale: float
+    focus_sigma: float
+    blastness_offset: float
+
+
+def make_subject_style(rng: np.random.Generator, label: str) -> SubjectStyle:
+    """Draws one subject's style; the stain nuisance is independent of `label` on purpose.
+
+    Args:
+        rng: the subject's random generator.
+        label: "all" or "hem"; it only sets the spread of the biological `blastness_offset`.
+
+    Raises:
+        ValueError: `label` is not "all" or "hem".
+    """
+    _check_label(label)
+    return SubjectStyle(
+        hue_shift_deg=float(rng.normal(0.0, 9.0)),
+        saturation_scale=float(np.exp(rng.normal(0.0, 0.15))),
+        brightness_scale=float(np.exp(rng.normal(0.0, 0.12))),
+        size_scale=float(np.exp(rng.normal(0.0, 0.07))),
+        texture_scale=float(np.exp(rng.normal(0.0, 0.2))),
+        focus_sigma=float(rng.uniform(0.3, 1.6)),
+        blastness_offset=float(rng.normal(0.0, SUBJECT_OFFSET_SPREAD[label])),
+    )
+
+
+def render_cell(
+    rng: np.random.Generator, label: str, style: SubjectStyle, image_size: int = 450
+) -> np.ndarray:
+    """Draws one segmented cell on a black square.
+
+    Args:
+        rng: random generator; the same generator state gives the same image.
+        label: "all" (leukemic blast) or "hem" (normal lymphocyte).
+        style: the subject's nuisance parameters.
+        image_size: side of the square image in pixels (at least 64).
+
+    Returns:
+        (image_size, image_size, 3) uint8 RGB; pixels outside the cell are exactly 0.
+
+    Raises:
+        ValueError: unknown `label` or `image_size` below 64.
+    """
+    _check_label(label)
+    if image_size < 64:
+        raise ValueError(f"image_size must be at least 64 pixels, got {image_size}.")
+    blastness = BLASTNESS_MEAN[label] + style.blastness_offset + rng.normal(0.0, BLASTNESS_SPREAD)
+    scale = image_size / 450.0
+    radius = image_size * MEAN_RADIUS_FRACTION * style.size_scale
+    radius *= float(np.clip(1.0 + 0.085 * blastness + rng.normal(0.0, 0.06), 0.7, 1.35))
+    profile = _radial_profile(rng, blastness)
+    half = int(np.ceil(radius * profile.max() + 6 * scale)) + 2
+    cell_rgb = _paint_cell(rng, blastness, style, radius, profile, half, scale)
+    return _place_on_canvas(rng, cell_rgb, image_size)
+
+
+def _check_label(label: str) -> None:
+    if label not in BLASTNESS_MEAN:
+        raise ValueError(f"label must be 'all' or 'hem', got {label!r}.")
+
+
+def _radial_profile(rng: np.random.Generator, blastness: float) -> np.ndarray:
+    """Contour radius over angle, relative to the mean radius: (CONTOUR_POINTS,) float64.
+
+    Low harmonics give lobes, Gaussian dips give clefts/notches; both grow with blastness.
+    A random orientation of the whole contour stands in for rotating the cell.
+    """
+    theta = np.linspace(0.0, 2.0 * np.pi, CONTOUR_POINTS, endpoint=False)
+    orientation = rng.uniform(0.0, 2.0 * np.pi)
+    irregularity = float(np.clip(0.045 + 0.03 * blastness + rng.normal(0.0, 0.012), 0.008, 0.14))
+    harmonics = np.arange(2, 8)
+    amplitudes = irregularity * rng.uniform(0.4, 1.0, harmonics.size) / np.sqrt(harmonics - 1)
+    phases = rng.uniform(0.0, 2.0 * np.pi, harmonics.size)
+    profile = 1.0 + (amplitudes[:, None] * np.cos(np.outer(harmonics, theta) + phases[:, None])).sum(0)
+    notch_count = min(3, int(rng.poisson(max(0.0, 0.35 + 0.6 * blastness))))
+    for _ in range(notch_count):
+        centre = rng.uniform(0.0, 2.0 * np.pi)
+        distance = np.angle(np.exp(1j * (theta - centre)))
+        profile -= rng.uniform(0.07, 0.18) * np.exp(-((distance / rng.uniform(0.08, 0.2)) ** 2))
+    ragged = np.arange(8, 25)  # Fine raggedness of the segmentation outline, both classes.
+    profile += (rng.normal(0.0, 0.0025, ragged.size)[:, None]
+                * np.cos(np.outer(ragged, theta) + rng.uniform(0.0, 2.0 * np.pi, ragged.size)[:, None])).sum(0)
+    elongation = 1.0 + abs(rng.normal(0.0, 0.07))
+    ellipse = 1.0 / np.sqrt((np.cos(theta - orientation) / elongation) ** 2 + np.sin(theta - orientation) ** 2)
+    return profile * ellipse / np.sqrt(elongation)
+
+
+def _polygon_mask(profile: np.ndarray, radius: float, centre: np.ndarray, side: int) -> np.ndarray:
+    """Filled contour (anti-aliased, sub-pixel) as a (side, side) float32 mask in [0, 1]."""
+    theta = np.linspace(0.0, 2.0 * np.pi, profile.size, endpoint=False)
+    points = centre + radius * profile[:, None] * np.stack([np.cos(theta), np.sin(theta)], 1)
+    mask = np.zeros((side, side), np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    return mask.astype(np.float32) / 255.0
+
+
+def _smooth_noise(rng: np.random.Generator, grid: int, side: int, sigma: float) -> np.ndarray:
+    """Gaussian-blurred white noise upscaled to (side, side) float32, zero mean, unit std."""
+    field = cv2.GaussianBlur(rng.standard_normal((grid, grid)).astype(np.float32), (0, 0), sigma)
+    field = cv2.resize(field, (side, side), interpolation=cv2.INTER_CUBIC)
+    return (field - field.mean()) / (field.std() + 1e-6)
+
+
+def _nucleoli(rng: np.random.Generator, blastness: float, radius: float, side: int) -> np.ndarray:
+    """Pale round nucleoli (0-3, mostly in blasts) as a (side, side) float32 map in [0, 1]."""
+    spots = np.zeros((side, side), np.float32)
+    count = min(3, int(rng.poisson(max(0.0, 0.5 + 1.1 * blastness))))
+    for _ in range(count):
+        angle, distance = rng.uniform(0.0, 2.0 * np.pi), radius * rng.uniform(0.0, 0.5)
+        centre = side / 2 + distance * np.array([np.cos(angle), np.sin(angle)])
+        spot_radius = max(2.0, radius * rng.uniform(0.06, 0.11))
+        strength = float(np.clip(rng.normal(0.8, 0.2), 0.3, 1.0))
+        cv2.circle(spots, tuple(np.round(centre * 16).astype(int)), int(spot_radius * 16),
+                   strength, -1, cv2.LINE_AA, shift=4)
+    return cv2.GaussianBlur(spots, (0, 0), max(1.0, radius * 0.025)) if count else spots
+
+
+def _stain_palette(style: SubjectStyle) -> np.ndarray:
+    """The four palette colours after the subject's stain shift: (4, 3) float32 RGB in [0, 255]."""
+    palette = np.array([[NUCLEUS_PALE_RGB, NUCLEUS_DARK_RGB, CYTOPLASM_PALE_RGB, CYTOPLASM_DARK_RGB]],
+                       np.float32) / 255.0
+    hsv = cv2.cvtColor(palette, cv2.COLOR_RGB2HSV)  # Float input: H in degrees, S and V in [0, 1].
+    hsv[..., 0] = (hsv[..., 0] + style.hue_shift_deg) % 360.0
+    hsv[..., 1] = np.clip(hsv[..., 1] * style.saturation_scale, 0.0, 1.0)
+    hsv[..., 2] = np.clip(hsv[..., 2] * style.brightness_scale, 0.0, 1.0)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0] * 255.0
+
+
+def _paint_cell(rng: np.random.Generator, blastness: float, style: SubjectStyle, radius: float,
+                profile: np.ndarray, half: int, scale: float) -> np.ndarray:
+    """The cell in its own (2*half, 2*half, 3) float32 RGB tile, already multiplied by its soft mask."""
+    side = 2 * half
+    centre = np.array([half, half], np.float64)
+    rim = float(np.clip(0.065 - 0.02 * blastness + rng.normal(0.0, 0.015), 0.02, 0.14))
+    eccentric = centre + radius * rim * 0.6 * rng.uniform(-1.0, 1.0, 2)
+    cell_mask = _polygon_mask(profile, radius, centre, side)
+    nucleus_mask = _polygon_mask(profile, radius * (1.0 - rim), eccentric, side) * cell_mask
+    nucleus_mask = cv2.GaussianBlur(nucleus_mask, (0, 0), 2.5 * scale + 0.5)
+    # Chromatin density in [0, 1] (1 = darkest): hem is darker and clumped, all paler and fine.
+    coarse = np.tanh(1.6 * _smooth_noise(rng, COARSE_GRID, side, 1.2))
+    fine = _smooth_noise(rng, FINE_GRID, side, 0.9)
+    base = 0.5 - 0.07 * blastness + rng.normal(0.0, 0.035)
+    coarse_weight = max(0.0, 0.09 - 0.03 * blastness + rng.normal(0.0, 0.015)) * style.texture_scale
+    fine_weight = max(0.0, 0.05 + 0.015 * blastness + rng.normal(0.0, 0.008)) * style.texture_scale
+    density = base + coarse_weight * coarse + fine_weight * fine
+    density -= (0.22 + 0.05 * blastness) * _nucleoli(rng, blastness, radius, side)
+    density = np.clip(density, 0.0, 1.0)[..., None]
+    cytoplasm = np.clip(0.35 + 0.05 * fine, 0.0, 1.0)[..., None]
+    palette = _stain_palette(style)
+    nucleus_rgb = palette[0] + (palette[1] - palette[0]) * density
+    cytoplasm_rgb = palette[2] + (palette[3] - palette[2]) * cytoplasm
+    weight = nucleus_mask[..., None]
+    cell_rgb = cytoplasm_rgb + (nucleus_rgb - cytoplasm_rgb) * weight
+    cell_rgb = cv2.GaussianBlur(cell_rgb, (0, 0), style.focus_sigma * scale + 0.1)
+    edge = cv2.GaussianBlur(cell_mask, (0, 0), 0.6 * scale + 0.2)
+    edge *= cell_mask > 0  # Segmented: the blur darkens the rim but nothing leaks outside.
+    return cell_rgb * edge[..., None]
+
+
+def _place_on_canvas(rng: np.random.Generator, cell_rgb: np.ndarray, image_size: int) -> np.ndarray:
+    """Pastes the cell tile near the centre of a black canvas: (image_size, image_size, 3) uint8 RGB."""
+    canvas = np.zeros((image_size, image_size, 3), np.uint8)
+    tile = np.clip(cell_rgb + 0.5, 0.0, 255.0).astype(np.uint8)
+    side = min(tile.shape[0], image_size)
+    if side < tile.shape[0]:  # A huge cell on a tiny canvas: keep its middle.
+        start = (tile.shape[0] - side) // 2
+        tile = tile[start:start + side, start:start + side]
+    slack = (image_size - side) / 2
+    jitter = np.clip(rng.normal(0.0, 0.035 * image_size, 2), -slack, slack)
+    top, left = (int(round(slack + jitter[0])), int(round(slack + jitter[1])))
+    canvas[top:top + side, left:left + side] = tile
+    return canvas

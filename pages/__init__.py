@@ -1,0 +1,1 @@
+"""Streamlit pages: each renders one screen; `resources` holds the cached core loaders."""

@@ -1,0 +1,110 @@
+"""The one module that wraps core loaders in Streamlit caches, shared by every page.
+
+The model and its explainer are built once per process (keyed on the model path and its
+modification time, so a retrained file is picked up); per-image results are cached by the
+image's content hash. Nothing here computes: it only calls into `core`.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core import config
+from core.errors import LeukemiaAppError
+
+MODEL_PATH_KEY = "model_path"
+DATA_DIR_KEY = "data_dir"
+LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest) of the image last classified
+MODEL_ERROR_KEY = "model_error"  # why the model could not be loaded, or None
+DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or None
+
+
+def init_session_state() -> None:
+    """Initialise every session key once, in one place (called by the entrypoint)."""
+    st.session_state.setdefault(MODEL_PATH_KEY, str(config.default_model_path()))
+    st.session_state.setdefault(DATA_DIR_KEY, str(config.default_data_dir()))
+    st.session_state.setdefault(LAST_IMAGE_KEY, None)
+    st.session_state.setdefault(MODEL_ERROR_KEY, None)
+    st.session_state.setdefault(DATASET_ERROR_KEY, None)
+
+
+def model_path() -> Path:
+    return Path(st.session_state.get(MODEL_PATH_KEY, config.default_model_path()))
+
+
+def data_dir() -> Path:
+    return Path(st.session_state.get(DATA_DIR_KEY, config.default_data_dir()))
+
+
+def file_stamp(path: Path) -> float:
+    """Modification time, or 0 when missing: part of every cache key that depends on a file."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def content_digest(data: bytes) -> str:
+    """SHA-256 of uploaded bytes: the key of every per-image cache."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def _classifier(path: str, stamp: float):
+    from core.inference import Classifier
+    from core.model import load_classifier
+
+    classifier = Classifier(load_classifier(path))
+    classifier.warm_up()
+    return classifier
+
+
+def get_classifier():
+    """The shared Classifier, or None with `st.session_state['model_error']` explaining why."""
+    path = model_path()
+    try:
+        classifier = _classifier(str(path), file_stamp(path))
+    except LeukemiaAppError as error:
+        st.session_state[MODEL_ERROR_KEY] = str(error)
+        return None
+    st.session_state[MODEL_ERROR_KEY] = None
+    return classifier
+
+
+def model_error() -> str | None:
+    return st.session_state.get(MODEL_ERROR_KEY)
+
+
+@st.cache_resource(show_spinner="Indexing the dataset…", max_entries=4)
+def _dataset_index(path: str, stamp: float):
+    from core.dataset import index_dataset
+
+    return index_dataset(path)
+
+
+def get_dataset_index():
+    """The DatasetIndex of the folder in use, or None with `st.session_state['dataset_error']` set."""
+    path = data_dir()
+    try:
+        index = _dataset_index(str(path), file_stamp(path))
+    except LeukemiaAppError as error:
+        st.session_state[DATASET_ERROR_KEY] = str(error)
+        return None
+    st.session_state[DATASET_ERROR_KEY] = None
+    return index
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def decode_upload(data: bytes, name: str):
+    """Bytes -> DecodedImage (cached by content); raises ImageLoadError for bad files."""
+    from core.imaging import load_image
+
+    return load_image(data, name=name)
+
+
+def remember_image(name: str, image_rgb: np.ndarray, digest: str) -> None:
+    """Carry the image last classified to the Explain page (this session only)."""
+    st.session_state[LAST_IMAGE_KEY] = {"name": name, "image_rgb": image_rgb, "digest": digest}
