@@ -1,22 +1,14 @@
-"""Index the C-NMC 2019 leukemia dataset on disk, without decoding a single image.
+"""Index the C-NMC 2019 leukemia dataset on disk (Kaggle layout), without decoding any image.
 
-Expected layout (the Kaggle "leukemia-classification" download)::
+Layout: `training_data/fold_{0,1,2}/{all,hem}/UID_{subject}_{image}_{cell}_{class}.bmp`,
+`validation_data/C-NMC_test_prelim_phase_data/{n}.bmp` with its `..._labels.csv`
+(labels 1 = all, 0 = hem), and the unlabeled `testing_data/C-NMC_test_final_phase_data/{n}.bmp`.
 
-    C-NMC_Leukemia/training_data/fold_{0,1,2}/{all,hem}/UID_{subject}_{image}_{cell}_{class}.bmp
-    C-NMC_Leukemia/validation_data/C-NMC_test_prelim_phase_data/{1..1867}.bmp
-    C-NMC_Leukemia/validation_data/C-NMC_test_prelim_phase_data_labels.csv
-    C-NMC_Leukemia/testing_data/C-NMC_test_final_phase_data/{1..2586}.bmp   (unlabeled)
-
-Rules for imperfect trees; every one leaves a warning that names the file or folder:
-- Only `.bmp` files (any case) are indexed. Other files (`Thumbs.db`, `.png`, ...) and
-  sub-folders are reported and skipped; hidden files are skipped and counted.
-- A training name that does not parse is kept with `subject=None` (its folder gives the
-  label), so counts match the folder. A name whose class disagrees with its folder keeps
-  the folder's label.
-- Validation labels come from the CSV (`labels` 1 = all, 0 = hem; subject from `Patient_ID`).
-  Without a usable CSV, or for an image with no valid row, the label is None.
-
-Run `python -m core.dataset DATA_DIR [--json]` for a summary.
+Imperfect trees are indexed with a warning that names each offending file or folder:
+only `.bmp` files (any case) are indexed; other files and sub-folders are skipped and
+hidden files counted. An unparseable training name is kept with `subject=None`; a name whose
+class disagrees with its folder keeps the folder's label. A validation image without a valid
+CSV row gets `label=None`. Run `python -m core.dataset DATA_DIR [--json]` for a summary.
 """
 from __future__ import annotations
 
@@ -45,6 +37,7 @@ SPLIT_FOLDERS = {
 TOP_FOLDERS = ("training_data", "validation_data", "testing_data")
 VALIDATION_CSV = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
 CSV_LABELS = {"1": "all", "0": "hem"}
+DIGIT_RUNS = re.compile(r"(\d+)")
 TRAINING_NAME = re.compile(r"UID_(H?\d+)_(\d+)_(\d+)_(all|hem)\.bmp", re.IGNORECASE)
 # Folders whose contents are checked for stray entries, with the names expected there.
 EXPECTED_ENTRIES = {
@@ -88,7 +81,7 @@ class DatasetIndex:
 
 def natural_sort_key(text: str) -> tuple:
     """Sort key that orders digit runs by value: "2.bmp" before "10.bmp"."""
-    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text))
+    return tuple(int(part) if part.isdigit() else part.lower() for part in DIGIT_RUNS.split(text))
 
 
 def parse_training_name(name: str) -> tuple[str, str]:
@@ -136,24 +129,30 @@ def find_dataset_root(path: str | Path) -> Path:
     )
 
 
+def _warn_about(warnings: list[str], folder: Path, names: list[str], problem: str) -> None:
+    """Add one warning for all the files of `folder` that share a problem, naming the first few."""
+    if names:
+        names = sorted(names, key=natural_sort_key)
+        warnings.append(f"{folder}: {len(names)} {problem}: {_describe(names)}.")
+
+
 def _scan_images(folder: Path, warnings: list[str]) -> list[Path]:
-    """The `.bmp` files directly in `folder`; anything else is skipped with a warning."""
-    images, hidden = [], 0
+    """The `.bmp` files directly in `folder`, in natural name order; others are skipped with a warning."""
+    names, skipped, hidden = [], [], 0
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 hidden += 1
-            elif entry.is_dir():
-                warnings.append(f"Skipped sub-folder {entry.path}: images are expected directly in {folder}.")
-            elif entry.name.lower().endswith(".bmp"):
-                images.append(Path(entry.path))
+            elif entry.name.lower().endswith(".bmp") and not entry.is_dir():
+                names.append(entry.name)
             else:
-                warnings.append(f"Skipped {entry.path}: not a .bmp image (the dataset is BMP only).")
+                skipped.append(entry.name + "/" * entry.is_dir())
+    _warn_about(warnings, folder, skipped, "entries skipped, not .bmp images (the dataset is BMP only)")
     if hidden:
-        warnings.append(f"Skipped {hidden} hidden file(s) in {folder}.")
-    if not images:
-        warnings.append(f"Folder {folder} holds no .bmp images.")
-    return images
+        warnings.append(f"{folder}: {hidden} hidden file(s) skipped.")
+    if not names:
+        warnings.append(f"{folder}: no .bmp images in this folder.")
+    return [folder / name for name in sorted(names, key=natural_sort_key)]
 
 
 def _training_records(root: Path, split: str, warnings: list[str]) -> list[ImageRecord]:
@@ -164,20 +163,24 @@ def _training_records(root: Path, split: str, warnings: list[str]) -> list[Image
         if not folder.is_dir():
             warnings.append(f"Missing folder {folder}: {split} has no {label!r} images.")
             continue
+        unparseable, mislabelled = [], []
         for path in _scan_images(folder, warnings):
             try:
                 subject, name_label = parse_training_name(path.name)
-            except ValueError as error:
-                warnings.append(f"Unparseable name {path}: {error}; kept with subject unknown.")
+            except ValueError:
                 subject, name_label = None, label
+                unparseable.append(path.name)
             if name_label != label:
-                warnings.append(f"{path} is named {name_label!r} but lies in {label}/; the folder wins.")
+                mislabelled.append(path.name)
             records.append(ImageRecord(path, split, label, subject))
+        _warn_about(warnings, folder, unparseable,
+                    "names are not UID_{subject}_{image}_{cell}_{class}.bmp; kept with subject unknown")
+        _warn_about(warnings, folder, mislabelled, f"names say another class than {label}/; the folder wins")
     return records
 
 
-def _read_validation_csv(csv_path: Path, warnings: list[str]) -> dict[str, tuple[str, str | None]]:
-    """Map lower-cased image name (`new_names`) to (label, subject) from the labels CSV."""
+def _read_validation_csv(csv_path: Path, warnings: list[str]) -> dict[str, tuple]:
+    """Map each lower-cased image name (`new_names`) to its (label, subject) from the labels CSV."""
     if not csv_path.is_file():
         warnings.append(f"No labels CSV at {csv_path}: validation images are unlabeled.")
         return {}
@@ -194,33 +197,41 @@ def _read_validation_csv(csv_path: Path, warnings: list[str]) -> dict[str, tuple
                 warnings.append(f"Labels CSV {csv_path} has no Patient_ID column: subjects unknown.")
             return _label_rows(reader, csv_path, warnings)
     except (UnicodeDecodeError, csv.Error) as error:
-        warnings.append(f"Labels CSV {csv_path} is not readable CSV text ({error}); images unlabeled.")
+        warnings.append(f"Labels CSV {csv_path} is unreadable ({error}); images unlabeled.")
         return {}
 
 
-def _label_rows(rows: csv.DictReader, csv_path: Path, warnings: list[str]) -> dict[str, tuple[str, str | None]]:
-    """Validate each CSV row: a 0/1 label and, when it parses, the subject of its original name."""
-    labels = {}
+def _label_rows(rows: csv.DictReader, csv_path: Path, warnings: list[str]) -> dict[str, tuple]:
+    """Keep rows with an image name and a 0/1 label; report bad rows in one warning per kind."""
+    labels: dict[str, tuple] = {}
+    invalid, duplicates, no_subject = [], [], []
     for row in rows:
         name, value = (row["new_names"] or "").strip(), (row["labels"] or "").strip()
-        where = f"{csv_path} line {rows.line_num} ({name or 'no name'})"
-        if value not in CSV_LABELS:
-            warnings.append(f"{where}: label {value!r} is not 0 or 1; image left unlabeled.")
+        where = f"line {rows.line_num} ({name or 'no name'}, label {value!r})"
+        if not name or value not in CSV_LABELS:
+            invalid.append(where)
         elif name.lower() in labels:
-            warnings.append(f"{where}: duplicate row for {name}; the first one is kept.")
+            duplicates.append(where)
         else:
-            labels[name.lower()] = (CSV_LABELS[value], _csv_subject(row, where, warnings))
+            subject = _csv_subject(row)
+            if subject is None and "Patient_ID" in row:
+                no_subject.append(f"line {rows.line_num} ({row['Patient_ID']!r})")
+            labels[name.lower()] = (CSV_LABELS[value], subject)
+    for problems, meaning in (
+        (invalid, "lack an image name or a 0/1 label; those images stay unlabeled"),
+        (duplicates, "repeat an earlier image; the first row is kept"),
+        (no_subject, "have a Patient_ID that is not UID_{subject}_..._{class}.bmp; subject unknown"),
+    ):
+        if problems:
+            warnings.append(f"{len(problems)} row(s) of {csv_path} {meaning}: {_describe(problems)}.")
     return labels
 
 
-def _csv_subject(row: dict[str, str | None], where: str, warnings: list[str]) -> str | None:
-    """The subject of a CSV row's original name (`Patient_ID`), or None with a warning."""
-    if "Patient_ID" not in row:
-        return None
+def _csv_subject(row: dict[str, str | None]) -> str | None:
+    """The subject named by a CSV row's `Patient_ID` (the original file name), or None."""
     try:
-        return parse_training_name((row["Patient_ID"] or "").strip())[0]
-    except ValueError as error:
-        warnings.append(f"{where}: subject unknown, {error}.")
+        return parse_training_name((row.get("Patient_ID") or "").strip())[0]
+    except ValueError:
         return None
 
 
@@ -230,7 +241,7 @@ def _validation_records(root: Path, warnings: list[str]) -> list[ImageRecord]:
     labels = _read_validation_csv(root / VALIDATION_CSV, warnings)
     if not labels:
         return [ImageRecord(path, "validation", None, None) for path in paths]
-    unmatched = sorted((p.name for p in paths if p.name.lower() not in labels), key=natural_sort_key)
+    unmatched = [path.name for path in paths if path.name.lower() not in labels]
     if unmatched:
         warnings.append(f"{len(unmatched)} validation image(s) have no CSV row, left unlabeled: "
                         f"{_describe(unmatched)}.")
@@ -238,7 +249,8 @@ def _validation_records(root: Path, warnings: list[str]) -> list[ImageRecord]:
     orphans = sorted((name for name in labels if name not in present), key=natural_sort_key)
     if orphans:
         warnings.append(f"{len(orphans)} CSV row(s) name missing images: {_describe(orphans)}.")
-    return [ImageRecord(p, "validation", *labels.get(p.name.lower(), (None, None))) for p in paths]
+    unknown = (None, None)
+    return [ImageRecord(path, "validation", *labels.get(path.name.lower(), unknown)) for path in paths]
 
 
 def _warn_unexpected_entries(root: Path, warnings: list[str]) -> None:
@@ -253,6 +265,9 @@ def _warn_unexpected_entries(root: Path, warnings: list[str]) -> None:
 
 def index_dataset(path: str | Path) -> DatasetIndex:
     """List every image of a C-NMC_Leukemia folder with its split, label and subject.
+
+    Records come in `SPLITS` order, training folds `all/` before `hem/`, each folder in natural
+    name order ("2.bmp" before "10.bmp"); only directory entries are read, never pixels.
 
     Raises:
         DatasetError: the folder is missing, not C-NMC shaped, or holds no image at all.
@@ -270,12 +285,11 @@ def index_dataset(path: str | Path) -> DatasetIndex:
         if split == "validation":
             records += _validation_records(root, warnings)
         elif split == "test":
-            records += [ImageRecord(path, "test", None, None) for path in _scan_images(folder, warnings)]
+            records += [ImageRecord(path, split, None, None) for path in _scan_images(folder, warnings)]
         else:
             records += _training_records(root, split, warnings)
     if not records:
         raise DatasetError(f"No .bmp images found under {root}. " + " ".join(warnings[:3]))
-    records.sort(key=lambda record: (SPLITS.index(record.split), natural_sort_key(str(record.path))))
     return DatasetIndex(root=root, records=records, warnings=warnings)
 
 
@@ -322,19 +336,23 @@ def format_summary(summary: dict) -> str:
         lines.append(f"{split:<12}{cells}{sum(counts.values()):>9,}")
     folds = [counts for split, counts in summary["images"].items() if split.startswith("fold")]
     leukemic, healthy = sum(counts["all"] for counts in folds), sum(counts["hem"] for counts in folds)
-    lines += ["", f"Training subjects: {summary['subjects']['all']} all, {summary['subjects']['hem']} hem"]
+    subjects = summary["subjects"]
+    lines += ["", f"Training subjects: {subjects['all']} all, {subjects['hem']} hem"]
     if leukemic + healthy:
         baseline = leukemic / (leukemic + healthy)
         lines.append(f"Always-'all' baseline accuracy on the training folds: {baseline:.1%}")
-    lines += ["", f"Warnings ({len(summary['warnings'])}):"] + [f"  - {w}" for w in summary["warnings"]]
+    lines += ["", f"Warnings ({len(summary['warnings'])}):"]
+    lines += [f"  - {warning}" for warning in summary["warnings"]]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: print the summary of a data folder; 2 on a bad folder."""
     parser = argparse.ArgumentParser(prog="python -m core.dataset", description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", nargs="?", default=str(default_data_dir()),
-                        help="C-NMC_Leukemia folder, its parent or its training_data (default: %(default)s)")
+    parser.add_argument(
+        "data_dir", nargs="?", default=str(default_data_dir()),
+        help="the C-NMC_Leukemia folder, its parent or its training_data (default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     arguments = parser.parse_args(argv)
     try:

@@ -8,8 +8,8 @@ stratified random 80/20 image split, for comparison.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -28,9 +28,10 @@ class Split:
 
     def subjects(self) -> dict[str, list[str]]:
         """{"train": [...], "validation": [...]}: the subject ids on each side, naturally sorted."""
+        sides = {"train": self.train, "validation": self.validation}
         return {
-            side: sorted({record.subject for record in records if record.subject is not None}, key=natural_sort_key)
-            for side, records in (("train", self.train), ("validation", self.validation))
+            side: sorted({record.subject for record in records if record.subject}, key=natural_sort_key)
+            for side, records in sides.items()
         }
 
 
@@ -66,7 +67,10 @@ def _subjects_by_label(records: Sequence[ImageRecord]) -> dict[str, Counter]:
         labels_of_subject.setdefault(record.subject, set()).add(record.label)
     mixed = sorted(subject for subject, labels in labels_of_subject.items() if len(labels) > 1)
     if mixed:
-        raise ValueError(f"Subject(s) {mixed} have images of both labels; a subject has one diagnosis.")
+        raise ValueError(
+            f"Subject(s) {mixed} have images of both labels, but a subject has one diagnosis: "
+            "look for files of theirs in the wrong all/ or hem/ folder."
+        )
     counts = {label: Counter() for label in LABELS}
     for record in records:
         counts[record.label][record.subject] += 1
@@ -79,7 +83,9 @@ def _subjects_by_label(records: Sequence[ImageRecord]) -> dict[str, Counter]:
     return counts
 
 
-def _pick_validation_subjects(image_counts: Counter, validation_fraction: float, rng: np.random.Generator) -> set[str]:
+def _pick_validation_subjects(
+    image_counts: Counter, validation_fraction: float, rng: np.random.Generator
+) -> set[str]:
     """Subjects of one label whose images add up to about `validation_fraction` of that label.
 
     The subjects are visited in a seeded random order; each one joins the validation side when

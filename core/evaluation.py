@@ -1,0 +1,143 @@
+"""Honest evaluation of a binary classifier, with scikit-learn's metrics.
+
+Everything here takes plain arrays: labels (1 = all, 0 = hem), P(all) and subject ids,
+and returns JSON-ready dicts for the model card. Confidence intervals come from a
+subject-level (cluster) bootstrap, stratified by class: cells of one subject are alike,
+so resampling single images would make the interval too narrow.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn import metrics
+
+MAX_CURVE_POINTS = 200
+CALIBRATION_BINS = 10
+THRESHOLD_RULE = (
+    "Youden's J on the validation split: the threshold that maximises sensitivity + specificity - 1 "
+    "on held-out subjects, chosen before the external set is seen."
+)
+
+
+def choose_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The probability threshold maximising Youden's J; 0.5 when only one class is present."""
+    if len(np.unique(labels)) < 2:
+        return 0.5
+    false_positive_rate, true_positive_rate, thresholds = metrics.roc_curve(labels, probabilities)
+    best = int(np.argmax(true_positive_rate - false_positive_rate))
+    return float(np.clip(thresholds[best], 0.0, 1.0))
+
+
+def thin(values: np.ndarray, keep: np.ndarray) -> list[float]:
+    """Round and subsample a curve for storage in JSON."""
+    return [round(float(value), 5) for value in values[keep]]
+
+
+def curve_indices(length: int) -> np.ndarray:
+    """At most MAX_CURVE_POINTS indices spread over a curve, always keeping both ends."""
+    return np.unique(np.linspace(0, length - 1, min(length, MAX_CURVE_POINTS)).round().astype(int))
+
+
+def roc_points(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[float]]:
+    """ROC curve points: fpr, tpr and the thresholds (infinity stored as 1.0)."""
+    fpr, tpr, thresholds = metrics.roc_curve(labels, probabilities)
+    keep = curve_indices(len(fpr))
+    return {"fpr": thin(fpr, keep), "tpr": thin(tpr, keep), "thresholds": thin(np.minimum(thresholds, 1.0), keep)}
+
+
+def pr_points(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[float]]:
+    """Precision-recall curve points for the positive class (all)."""
+    precision, recall, thresholds = metrics.precision_recall_curve(labels, probabilities)
+    keep = curve_indices(len(thresholds))
+    return {"precision": thin(precision[:-1], keep), "recall": thin(recall[:-1], keep), "thresholds": thin(thresholds, keep)}
+
+
+def calibration(labels: np.ndarray, probabilities: np.ndarray) -> tuple[dict[str, list[float]], float]:
+    """Reliability-diagram bins (equal width) and the expected calibration error."""
+    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    bins = np.clip(np.digitize(probabilities, edges[1:-1]), 0, CALIBRATION_BINS - 1)
+    predicted, observed, counts, ece = [], [], [], 0.0
+    for index in range(CALIBRATION_BINS):
+        in_bin = bins == index
+        if not in_bin.any():
+            continue
+        predicted.append(round(float(probabilities[in_bin].mean()), 5))
+        observed.append(round(float(labels[in_bin].mean()), 5))
+        counts.append(int(in_bin.sum()))
+        ece += in_bin.mean() * abs(predicted[-1] - observed[-1])
+    return {"bin_mean_predicted": predicted, "bin_fraction_positive": observed, "bin_count": counts}, float(ece)
+
+
+def bootstrap_auc_ci(labels: np.ndarray, probabilities: np.ndarray, subjects: Sequence[str], seed: int = 0, rounds: int = 1000) -> list[float] | None:
+    """95% CI of ROC AUC by resampling subjects with replacement within each class."""
+    subjects = np.asarray(subjects)
+    groups = {label: np.unique(subjects[labels == label]) for label in (0, 1)}
+    if any(len(group) == 0 for group in groups.values()):
+        return None
+    rows_of = {subject: np.flatnonzero(subjects == subject) for subject in np.unique(subjects)}
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(rounds):
+        chosen = [rng.choice(groups[label], size=len(groups[label])) for label in (0, 1)]
+        rows = np.concatenate([rows_of[subject] for subject in np.concatenate(chosen)])
+        if len(np.unique(labels[rows])) == 2:
+            scores.append(metrics.roc_auc_score(labels[rows], probabilities[rows]))
+    return [round(float(np.percentile(scores, 2.5)), 4), round(float(np.percentile(scores, 97.5)), 4)] if scores else None
+
+
+def per_subject(labels: np.ndarray, predicted: np.ndarray, subjects: Sequence[str]) -> list[dict[str, Any]]:
+    """Accuracy per subject: one dict per subject with its label, image count and accuracy."""
+    subjects = np.asarray(subjects)
+    rows = []
+    for subject in sorted(np.unique(subjects)):
+        mine = subjects == subject
+        label = "all" if labels[mine].mean() >= 0.5 else "hem"
+        rows.append({"subject": str(subject), "label": label, "n": int(mine.sum()), "accuracy": round(float((predicted[mine] == labels[mine]).mean()), 4)})
+    return rows
+
+
+def classification_scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Accuracy, balanced accuracy, weighted F1 (the ISBI 2019 metric), sensitivity, specificity."""
+    tn, fp, fn, tp = metrics.confusion_matrix(labels, predicted, labels=[0, 1]).ravel()
+    return {
+        "accuracy": float(metrics.accuracy_score(labels, predicted)),
+        "balanced_accuracy": float(metrics.balanced_accuracy_score(labels, predicted)) if len(np.unique(labels)) > 1 else float("nan"),
+        "weighted_f1": float(metrics.f1_score(labels, predicted, average="weighted", zero_division=0)),
+        "sensitivity": float(tp / (tp + fn)) if tp + fn else float("nan"),
+        "specificity": float(tn / (tn + fp)) if tn + fp else float("nan"),
+    }
+
+
+def evaluate(labels: Sequence[int], probabilities: Sequence[float], subjects: Sequence[str], threshold: float, seed: int = 0) -> dict[str, Any]:
+    """Every metric of the model card for one held-out set.
+
+    Args:
+        labels: (N,) ints, 1 = all, 0 = hem.
+        probabilities: (N,) floats, the model's P(all).
+        subjects: (N,) subject ids, for the cluster bootstrap and per-subject accuracy.
+        threshold: decision threshold on P(all), chosen on the validation split.
+    """
+    labels = np.asarray(labels, dtype=int)
+    probabilities = np.asarray(probabilities, dtype=float)
+    predicted = (probabilities >= threshold).astype(int)
+    both_classes = len(np.unique(labels)) == 2
+    calibration_bins, ece = calibration(labels, probabilities)
+    result: dict[str, Any] = {
+        "n_images": int(len(labels)),
+        "n_subjects": int(len(set(subjects))),
+        "threshold": float(threshold),
+        **classification_scores(labels, predicted),
+        "roc_auc": float(metrics.roc_auc_score(labels, probabilities)) if both_classes else None,
+        "roc_auc_ci95": bootstrap_auc_ci(labels, probabilities, subjects, seed) if both_classes else None,
+        "brier": float(metrics.brier_score_loss(labels, probabilities)),
+        "ece": ece,
+        "confusion_matrix": metrics.confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
+        "calibration": calibration_bins,
+        "per_subject": per_subject(labels, predicted, subjects),
+        "baseline_all": classification_scores(labels, np.ones_like(labels)),
+    }
+    if both_classes:
+        result["roc_curve"] = roc_points(labels, probabilities)
+        result["pr_curve"] = pr_points(labels, probabilities)
+    return result

@@ -1,0 +1,111 @@
+"""Train the leukemia cell classifier and write models/leukemia_resnet50.keras plus its sidecar.
+
+    python train.py --data-dir PATH/C-NMC_Leukemia          # the real dataset, ImageNet start
+    python train.py --demo                                  # the built-in synthetic demo (minutes on a CPU)
+    python train.py --demo --split image                    # the original random image split, to see leakage
+    python train.py --dry-run --demo                        # one batch of everything (CI)
+
+Research and education only; not a medical device.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from core import config
+from core.errors import LeukemiaAppError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line (exit 2) instead of a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"train.py: error: {message} (see `python train.py --help`)\n")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+def image_size(text: str) -> int:
+    value = int(text)
+    if value < 32:
+        raise argparse.ArgumentTypeError(f"must be at least 32 pixels (ResNet50 downsamples 32x), got {value}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line; every flag has a default and a help text."""
+    parser = _Parser(prog="python train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--data-dir", type=Path, help="C-NMC_Leukemia folder (or its parent, or training_data). Default: the synthetic demo with --demo.")
+    add("--demo", action="store_true", help="the demo recipe: --weights none, 96 px, 14 epochs, BatchNorm momentum 0.9; generates data/demo if --data-dir is not given")
+    add("--weights", default="imagenet", help="imagenet (download), none (random start) or PATH to resnet50_..._notop.h5 (default: %(default)s)")
+    add("--image-size", type=image_size, default=config.IMAGE_SIZE, help="model input side in pixels (default: %(default)s)")
+    add("--epochs", type=non_negative_int, default=10, help="phase 1 epochs: the head on a frozen base (default: %(default)s)")
+    add("--fine-tune-epochs", type=non_negative_int, default=10, help="phase 2 epochs: whole network at a small learning rate (default: %(default)s)")
+    add("--batch-size", type=positive_int, default=32, help="images per step, over all replicas (default: %(default)s)")
+    add("--learning-rate", type=float, default=1e-3, help="Adam learning rate for phase 1 (default: %(default)s)")
+    add("--fine-tune-learning-rate", type=float, default=1e-5, help="Adam learning rate for phase 2 (default: %(default)s)")
+    add("--split", choices=("subject", "image"), default="subject", help="subject: no subject on both sides (honest); image: the original random split (default: %(default)s)")
+    add("--val-fraction", type=fraction, default=0.2, help="share of the training folds held out for validation (default: %(default)s)")
+    add("--limit", type=positive_int, help="train on a random subset of this many training images (quick runs)")
+    add("--seed", type=int, default=0, help="random seed for split, shuffling, augmentation and weights (default: %(default)s)")
+    add("--output", type=Path, default=config.PROJECT_ROOT / "models" / config.MODEL_FILENAME, help="model file to write (default: %(default)s)")
+    add("--patience", type=positive_int, default=4, help="early-stopping patience in epochs, on validation AUC (default: %(default)s)")
+    add("--cache-dir", type=Path, help="where preprocessed crops are cached (default: next to the output)")
+    add("--mixed-precision", choices=("auto", "on", "off"), default="auto", help="mixed_float16 on GPUs (auto: when a GPU is present)")
+    add("--dry-run", action="store_true", help="one batch of everything, for CI: checks the whole script in seconds")
+    return parser.parse_args(argv)
+
+
+def options_from(args: argparse.Namespace):
+    """Namespace -> TrainOptions; --demo applies the demo recipe and keeps only explicit overrides that are safe."""
+    from core.training import TrainOptions, demo_options
+
+    options = TrainOptions(**{key: value for key, value in vars(args).items()})
+    if args.demo:
+        options = demo_options(options)
+        options.dry_run, options.output, options.seed = args.dry_run, args.output, args.seed
+    if not args.demo and args.data_dir is None:
+        raise LeukemiaAppError("--data-dir is required (the C-NMC_Leukemia folder), or use --demo for the synthetic demo.")
+    return options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        options = options_from(args)
+        from core.trainer import train
+
+        train(options)
+    except LeukemiaAppError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("train.py: interrupted. Run the same command again to resume from the last finished epoch.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
