@@ -40,8 +40,10 @@ CSV_LABELS = {"1": "all", "0": "hem"}
 DIGIT_RUNS = re.compile(r"(\d+)")
 TRAINING_NAME = re.compile(r"UID_(H?\d+)_(\d+)_(\d+)_(all|hem)\.bmp", re.IGNORECASE)
 # Folders whose contents are checked for stray entries, with the names expected there.
+# Written by core.synthetic at the root of a generated tree, so models know they learned synthetic cells.
+SYNTHETIC_MARKER = "SYNTHETIC_DATA.md"
 EXPECTED_ENTRIES = {
-    ".": set(TOP_FOLDERS),
+    ".": {*TOP_FOLDERS, SYNTHETIC_MARKER},
     "training_data": {"fold_0", "fold_1", "fold_2"},
     "validation_data": {Path(SPLIT_FOLDERS["validation"]).name, Path(VALIDATION_CSV).name},
     "testing_data": {Path(SPLIT_FOLDERS["test"]).name},

@@ -22,10 +22,6 @@ from core.errors import ImageLoadError
 _FORMAT_ALIASES = {"MPO": "JPEG"}
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
 _BYTES_PER_MEGABYTE = 1024 * 1024
-_TOO_MANY_PIXELS = (
-    f"has more than {config.MAX_PIXELS / 1e6:.0f} megapixels, the largest accepted. "
-    "Crop or downscale it around the cell of interest and try again."
-)
 
 
 @dataclass(frozen=True)
@@ -60,12 +56,13 @@ def load_image(source: bytes | str | os.PathLike, *, name: str | None = None) ->
             return _decode(pil_image, label)
     except ImageLoadError:
         raise
-    except Image.DecompressionBombError as error:
-        raise _refusal(f"{label} {_TOO_MANY_PIXELS}") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _too_many_pixels(label) from error
     except Image.UnidentifiedImageError as error:
-        raise _refusal(f"{label} is not in an accepted image format. {_formats_advice()}") from error
+        raise _refusal(f"{label} is not in an accepted format. {_formats_advice()}") from error
     except Exception as error:  # Untrusted input can make Pillow raise almost anything.
-        raise _refusal(f"{label} could not be read; it may be damaged. {_formats_advice()}") from error
+        message = f"{label} could not be read and may be damaged. {_formats_advice()}"
+        raise _refusal(message) from error
 
 
 def _decode(pil_image: Image.Image, label: str) -> DecodedImage:
@@ -91,13 +88,21 @@ def _label(source: object, name: str | None) -> str:
     if name is not None:
         return f"'{name}'"
     if isinstance(source, (str, os.PathLike)):
-        return f"'{Path(source).name}'"
+        return f"'{Path(os.fsdecode(source)).name}'"
     return "the uploaded file"
 
 
 def _refusal(message: str) -> ImageLoadError:
     """An `ImageLoadError` with the message's first letter capitalised."""
     return ImageLoadError(message[:1].upper() + message[1:])
+
+
+def _too_many_pixels(subject: str) -> ImageLoadError:
+    """The refusal for an image over `config.MAX_PIXELS`; `subject` names the file."""
+    return _refusal(
+        f"{subject} has more than {config.MAX_PIXELS / 1e6:g} megapixels, the largest accepted. "
+        "Crop or downscale it around the cell and try again."
+    )
 
 
 def _formats_advice() -> str:
@@ -112,7 +117,7 @@ def _read_bytes(source: object, label: str) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
-        data = _read_path(Path(source), label)
+        data = _read_path(Path(os.fsdecode(source)), label)
     else:
         raise _refusal(f"{label} is a {type(source).__name__}; pass the file's bytes or path.")
     _check_file_size(len(data), label)
@@ -131,7 +136,7 @@ def _read_path(path: Path, label: str) -> bytes:
             return file.read(config.MAX_FILE_BYTES + 1)
     except OSError as error:
         reason = error.strerror or "it could not be opened"
-        raise _refusal(f"{label} could not be read ({reason}). Check its path and permissions.") from error
+        raise _refusal(f"{label} could not be read ({reason}). Check its permissions.") from error
 
 
 def _check_file_size(size_bytes: int, label: str) -> None:
@@ -146,13 +151,13 @@ def _check_file_size(size_bytes: int, label: str) -> None:
 
 
 def _check_dimensions(width: int, height: int, label: str) -> None:
-    """Refuse images over `config.MAX_PIXELS` or under `config.MIN_SIDE_PIXELS` a side, from the header."""
+    """Refuse sizes over `config.MAX_PIXELS` in all or under `config.MIN_SIDE_PIXELS` a side."""
     if width * height > config.MAX_PIXELS:
-        raise _refusal(f"{label} ({width} x {height} pixels) {_TOO_MANY_PIXELS}")
+        raise _too_many_pixels(f"{label} ({width} x {height} pixels)")
     if min(width, height) < config.MIN_SIDE_PIXELS:
         raise _refusal(
             f"{label} is only {width} x {height} pixels; each side must be at least "
-            f"{config.MIN_SIDE_PIXELS} pixels. Upload the original microscope image, not a thumbnail."
+            f"{config.MIN_SIDE_PIXELS} pixels. Upload the original image, not a thumbnail."
         )
 
 
@@ -181,14 +186,13 @@ def _apply_orientation(pil_image: Image.Image) -> list[str]:
 def _to_rgb_array(pil_image: Image.Image, label: str) -> np.ndarray:
     """Convert a decoded image of any Pillow mode to a (height, width, 3) uint8 RGB array.
 
-    16-bit and 32-bit integer gray ('I;16*', 'I') is scaled by the 16-bit range and 'F' by
-    [0, 1]; transparency is composited onto black, the background of the dataset's images.
-    Pillow itself reduces 16-bit RGB files to 8 bits (keeping the high byte) when it opens them.
+    Transparency is composited onto black, the background of the dataset's images. Pillow
+    itself reduces 16-bit RGB files to 8 bits (keeping the high byte) when it opens them.
     """
-    if pil_image.mode in _SIXTEEN_BIT_MODES or pil_image.mode == "I":
-        return _gray_to_rgb(_sixteen_bit_to_uint8(np.asarray(pil_image), label))
-    if pil_image.mode == "F":
-        return _gray_to_rgb(_unit_float_to_uint8(np.asarray(pil_image), label))
+    if pil_image.mode in _SIXTEEN_BIT_MODES or pil_image.mode in ("I", "F"):
+        full_scale = 1.0 if pil_image.mode == "F" else 65535.0
+        gray = _gray_to_uint8(np.asarray(pil_image), full_scale, label)
+        return np.repeat(gray[..., np.newaxis], 3, axis=2)  # (h, w, 3), C-contiguous.
     try:
         if pil_image.has_transparency_data:
             return _composite_on_black(np.asarray(pil_image.convert("RGBA")))
@@ -200,41 +204,25 @@ def _to_rgb_array(pil_image: Image.Image, label: str) -> np.ndarray:
         ) from error
 
 
-def _sixteen_bit_to_uint8(gray: np.ndarray, label: str) -> np.ndarray:
-    """Scale (height, width) integer gray in [0, 65535] to uint8 as round(value / 257).
+def _gray_to_uint8(gray: np.ndarray, full_scale: float, label: str) -> np.ndarray:
+    """Scale (height, width) gray in [0, full_scale] to uint8 as round(value * 255 / full_scale).
 
-    Pillow widens some 16-bit files to 'I' (int32), so 'I' is read as 16-bit too. Values
-    outside [0, 65535] cannot come from a 16-bit image; rather than guess a scale, refuse.
+    16-bit gray uses 65535, that is value / 257. Pillow widens some 16-bit files to 'I'
+    (int32), so 'I' is read as 16-bit too. Float ('F') images have no fixed range; [0, 1] is
+    the usual convention. Values outside the range, or NaN, are refused rather than guessed
+    at or stretched, either of which would silently change the contrast the model sees.
     """
-    if gray.size and (gray.min() < 0 or gray.max() > 65535):
+    if not (np.isfinite(gray).all() and gray.min() >= 0 and gray.max() <= full_scale):
         raise _refusal(
-            f"{label} stores values outside the 16-bit range 0-65535. "
+            f"{label} stores values outside 0-{full_scale:g}, which this tool cannot scale. "
             "Export it as an 8-bit or 16-bit image and try again."
         )
-    return ((gray.astype(np.uint32) + 128) // 257).astype(np.uint8)
-
-
-def _unit_float_to_uint8(gray: np.ndarray, label: str) -> np.ndarray:
-    """Scale (height, width) float gray in [0, 1] to uint8 as round(value * 255).
-
-    Floating-point images have no fixed range; [0, 1] is the common convention. Anything
-    else (including NaN) is refused rather than stretched, which would change the contrast.
-    """
-    if not (np.isfinite(gray).all() and gray.min() >= 0.0 and gray.max() <= 1.0):
-        raise _refusal(
-            f"{label} stores floating-point values outside 0-1. "
-            "Export it as an 8-bit or 16-bit image and try again."
-        )
-    return np.rint(gray.astype(np.float32) * 255.0).astype(np.uint8)
+    return np.rint(gray.astype(np.float32) * np.float32(255.0 / full_scale)).astype(np.uint8)
 
 
 def _composite_on_black(image_rgba: np.ndarray) -> np.ndarray:
-    """Composite (height, width, 4) uint8 RGBA onto black: (height, width, 3) uint8 RGB * alpha / 255."""
+    """Composite (height, width, 4) uint8 RGBA onto black: RGB * alpha / 255, (h, w, 3) uint8."""
     rgb = image_rgba[..., :3].astype(np.uint16)
     alpha = image_rgba[..., 3:].astype(np.uint16)
     return ((rgb * alpha + 127) // 255).astype(np.uint8)
 
-
-def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
-    """Replicate (height, width) uint8 gray into a C-contiguous (height, width, 3) uint8 array."""
-    return np.repeat(gray[..., np.newaxis], 3, axis=2)

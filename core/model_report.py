@@ -19,6 +19,7 @@ import numpy as np
 from core.dataset import ImageRecord
 from core.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
 from core.model import base_metadata, save_model
+from core.synthetic import is_synthetic
 from core.training import TrainOptions, labels_of
 
 DEMO_NOTE = (
@@ -96,7 +97,7 @@ def evaluate_and_save(model, options: TrainOptions, context: dict[str, Any], pre
     write_split_csv(artifact(output, ".split.csv"), {"train": split.train, "validation": split.validation, "external": external}, index.root)
     subjects = split.subjects()
     used = [*split.train, *split.validation, *external]
-    synthetic = (Path(index.root) / "SYNTHETIC.md").exists()
+    synthetic = is_synthetic(index.root)
     seconds = context["seconds"]
     epochs_run = len(context["history"].get("loss", []))
     metadata = {
