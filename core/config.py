@@ -34,7 +34,8 @@ MIN_SIDE_PIXELS = 32
 
 # Data.
 DATASET_FOLDER_NAME = "C-NMC_Leukemia"
-DEMO_DATA_ROOT = PROJECT_ROOT / "data" / "demo"
+# Where the synthetic demo dataset is generated; `LEUKEMIA_DEMO_DATA_ROOT` moves it (benchmarks, read-only installs).
+DEMO_DATA_ROOT = Path(os.environ.get("LEUKEMIA_DEMO_DATA_ROOT", PROJECT_ROOT / "data" / "demo")).expanduser()
 
 DISCLAIMER = (
     "For research and education only. Not a medical device and not for diagnosis: "

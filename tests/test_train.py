@@ -1,0 +1,159 @@
+"""train.py: the CLI's errors, a dry run, a short real run that learns, the sidecar, resuming."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import train
+from core.model import load_classifier
+from core.synthetic import generate_dataset
+from core.training import TrainOptions
+
+SIDECAR_FIELDS = (
+    "class_names", "threshold", "threshold_rule", "image_size", "preprocessing", "is_demo", "version", "created",
+    "weights", "arguments", "data", "split", "history", "evaluation", "training", "library_versions", "sha256",
+)
+EVALUATION_FIELDS = (
+    "accuracy", "balanced_accuracy", "weighted_f1", "sensitivity", "specificity", "roc_auc", "roc_auc_ci95",
+    "brier", "ece", "confusion_matrix", "roc_curve", "pr_curve", "calibration", "per_subject", "baseline_all",
+)
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    return generate_dataset(tmp_path_factory.mktemp("cnmc"), subjects=12, images_per_subject=8, seed=3)
+
+
+def quick_options(data: Path, output: Path, **changes) -> TrainOptions:
+    """A from-scratch recipe small enough for CI: 48 px inputs, a few epochs."""
+    options = TrainOptions(data_dir=data, weights="none", image_size=48, epochs=6, fine_tune_epochs=0, batch_size=16,
+                           learning_rate=1e-3, bn_momentum=0.9, patience=6, output=output, seed=0)
+    return replace(options, **changes)
+
+
+@pytest.fixture(scope="module")
+def trained(small_data, tmp_path_factory):
+    from core.trainer import train as run
+
+    output = tmp_path_factory.mktemp("model") / "model.keras"
+    return run(quick_options(small_data, output), log=lambda line: None)
+
+
+def test_help_documents_every_flag(capsys):
+    with pytest.raises(SystemExit) as stop:
+        train.parse_args(["--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--data-dir", "--demo", "--weights", "--image-size", "--epochs", "--fine-tune-epochs", "--batch-size",
+                 "--learning-rate", "--split", "--val-fraction", "--limit", "--seed", "--output", "--dry-run"):
+        assert flag in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "-1"], "0 or more"),
+    (["--split", "random"], "invalid choice"),
+    (["--val-fraction", "1.5"], "between 0 and 1"),
+    (["--image-size", "8"], "at least 32"),
+    (["--batch-size", "0"], "at least 1"),
+    (["--no-such-flag"], "unrecognized"),
+])
+def test_bad_flags_give_one_clear_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        train.parse_args(argv)
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("make_argv, message", [
+    (lambda tmp: ["--data-dir", str(tmp / "missing")], "does not exist"),
+    (lambda tmp: ["--data-dir", str(tmp)], "C-NMC"),
+    (lambda tmp: ["--weights", "none"], "--data-dir is required"),
+])
+def test_bad_data_gives_a_clear_error(make_argv, message, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not a dataset")
+    assert train.main(make_argv(tmp_path)) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+def test_missing_weights_file_names_the_alternatives(small_data, tmp_path, capsys):
+    argv = ["--data-dir", str(small_data), "--weights", str(tmp_path / "nope.h5"), "--dry-run", "--output", str(tmp_path / "m.keras")]
+    assert train.main(argv) == 2
+    error = capsys.readouterr().err
+    assert "--weights none" in error and "imagenet" in error
+
+
+def test_dry_run_writes_a_model_that_predict_can_use(small_data, tmp_path, capsys):
+    from core import predict
+
+    output = tmp_path / "dry.keras"
+    argv = ["--dry-run", "--data-dir", str(small_data), "--weights", "none", "--image-size", "32", "--output", str(output)]
+    assert train.main(argv) == 0
+    loaded = load_classifier(output)
+    assert loaded.sha256_matches is True and loaded.image_size == 32
+    image = next((small_data / "training_data" / "fold_0" / "all").glob("*.bmp"))
+    capsys.readouterr()
+    assert predict.main(["--model", str(output), str(image)]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[1] in {"all", "hem"}
+
+
+def test_short_run_learns_on_held_out_subjects(trained):
+    validation = trained.metadata["evaluation"]["validation"]
+    external = trained.metadata["evaluation"]["external"]
+    # Chance is 0.5; a model that learned the morphology scores well above it on unseen subjects.
+    assert max(validation["roc_auc"], external["roc_auc"]) > 0.75
+
+
+def test_sidecar_has_every_field_with_sane_values(trained):
+    metadata = json.loads(trained.model_path.with_suffix(".json").read_text())
+    for field in SIDECAR_FIELDS:
+        assert field in metadata, field
+    for name in ("validation", "external"):
+        evaluation = metadata["evaluation"][name]
+        for field in EVALUATION_FIELDS:
+            assert field in evaluation, (name, field)
+        assert 0 <= evaluation["accuracy"] <= 1 and 0 <= evaluation["ece"] <= 1
+    assert 0 < metadata["threshold"] < 1
+    assert metadata["data"]["synthetic"] is True
+    assert len(metadata["history"]["loss"]) == len(metadata["history"]["phase"]) >= 1
+    assert load_classifier(trained.model_path).sha256_matches is True
+
+
+def test_split_shares_no_subject_and_is_written_to_csv(trained):
+    split = trained.metadata["split"]
+    assert split["kind"] == "subject"
+    assert not set(split["train_subjects"]) & set(split["validation_subjects"])
+    with open(trained.model_path.with_name(split["files_csv"])) as handle:
+        rows = list(csv.DictReader(handle))
+    sides = {side: {row["subject"] for row in rows if row["side"] == side} for side in ("train", "validation")}
+    assert sides["train"] and sides["validation"] and not sides["train"] & sides["validation"]
+
+
+class Interrupt(Exception):
+    """Stands in for a killed process."""
+
+
+def test_interrupted_run_resumes_from_the_last_finished_epoch(small_data, tmp_path):
+    import keras
+
+    from core.trainer import train as run
+
+    class StopAtEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise Interrupt()
+
+    options = quick_options(small_data, tmp_path / "resume.keras", epochs=3, image_size=32, limit=40)
+    with pytest.raises(Interrupt):
+        run(options, log=lambda line: None, extra_callbacks=[StopAtEpoch()])
+    result = run(options, log=lambda line: None)
+    with open(tmp_path / "resume.log.csv") as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs == [0, 1, 2]  # Epochs 0 and 1 were not run again.
+    assert result.model_path.is_file()
