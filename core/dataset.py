@@ -13,17 +13,18 @@ CSV row gets `label=None`. Run `python -m core.dataset DATA_DIR [--json]` for a 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.cnmc_names import describe as _describe
+from core.cnmc_names import natural_sort_key, parse_training_name
 from core.config import DATASET_FOLDER_NAME, default_data_dir
 from core.errors import DatasetError
+from core.validation_labels import read_validation_labels
 
 SPLITS = ("fold_0", "fold_1", "fold_2", "validation", "test")
 LABELS = ("all", "hem")
@@ -36,9 +37,6 @@ SPLIT_FOLDERS = {
 }
 TOP_FOLDERS = ("training_data", "validation_data", "testing_data")
 VALIDATION_CSV = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
-CSV_LABELS = {"1": "all", "0": "hem"}
-DIGIT_RUNS = re.compile(r"(\d+)")
-TRAINING_NAME = re.compile(r"UID_(H?\d+)_(\d+)_(\d+)_(all|hem)\.bmp", re.IGNORECASE)
 # Folders whose contents are checked for stray entries, with the names expected there.
 # Written by core.synthetic at the root of a generated tree, so models know they learned synthetic cells.
 SYNTHETIC_MARKER = "SYNTHETIC_DATA.md"
@@ -79,31 +77,6 @@ class DatasetIndex:
     def labelled(self) -> list[ImageRecord]:
         """The records whose label is known (training folds, and validation with a CSV row)."""
         return [record for record in self.records if record.label is not None]
-
-
-def natural_sort_key(text: str) -> tuple:
-    """Sort key that orders digit runs by value: "2.bmp" before "10.bmp"."""
-    return tuple(int(part) if part.isdigit() else part.lower() for part in DIGIT_RUNS.split(text))
-
-
-def parse_training_name(name: str) -> tuple[str, str]:
-    """Read (subject, label) from a training file name such as `UID_H10_3_1_hem.bmp`.
-
-    The subject is upper-cased (`UID_h3_...` gives "H3"); the label is "all" or "hem".
-
-    Raises:
-        ValueError: the name does not follow `UID_{subject}_{image}_{cell}_{all|hem}.bmp`.
-    """
-    match = TRAINING_NAME.fullmatch(name)
-    if match is None:
-        raise ValueError(f"{name!r} does not match UID_{{subject}}_{{image}}_{{cell}}_{{all|hem}}.bmp")
-    return match.group(1).upper(), match.group(4).lower()
-
-
-def _describe(names: list[str], limit: int = 5) -> str:
-    """A short list of names for a message: "a, b, c (and 12 more)"."""
-    shown = ", ".join(names[:limit])
-    return shown + (f" (and {len(names) - limit} more)" if len(names) > limit else "")
 
 
 def find_dataset_root(path: str | Path) -> Path:
@@ -181,66 +154,10 @@ def _training_records(root: Path, split: str, warnings: list[str]) -> list[Image
     return records
 
 
-def _read_validation_csv(csv_path: Path, warnings: list[str]) -> dict[str, tuple]:
-    """Map each lower-cased image name (`new_names`) to its (label, subject) from the labels CSV."""
-    if not csv_path.is_file():
-        warnings.append(f"No labels CSV at {csv_path}: validation images are unlabeled.")
-        return {}
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
-            missing = [name for name in ("new_names", "labels") if name not in reader.fieldnames]
-            if missing:
-                warnings.append(f"Labels CSV {csv_path} lacks column(s) {missing} (found "
-                                f"{reader.fieldnames}); validation images are unlabeled.")
-                return {}
-            if "Patient_ID" not in reader.fieldnames:
-                warnings.append(f"Labels CSV {csv_path} has no Patient_ID column: subjects unknown.")
-            return _label_rows(reader, csv_path, warnings)
-    except (UnicodeDecodeError, csv.Error) as error:
-        warnings.append(f"Labels CSV {csv_path} is unreadable ({error}); images unlabeled.")
-        return {}
-
-
-def _label_rows(rows: csv.DictReader, csv_path: Path, warnings: list[str]) -> dict[str, tuple]:
-    """Keep rows with an image name and a 0/1 label; report bad rows in one warning per kind."""
-    labels: dict[str, tuple] = {}
-    invalid, duplicates, no_subject = [], [], []
-    for row in rows:
-        name, value = (row["new_names"] or "").strip(), (row["labels"] or "").strip()
-        where = f"line {rows.line_num} ({name or 'no name'}, label {value!r})"
-        if not name or value not in CSV_LABELS:
-            invalid.append(where)
-        elif name.lower() in labels:
-            duplicates.append(where)
-        else:
-            subject = _csv_subject(row)
-            if subject is None and "Patient_ID" in row:
-                no_subject.append(f"line {rows.line_num} ({row['Patient_ID']!r})")
-            labels[name.lower()] = (CSV_LABELS[value], subject)
-    for problems, meaning in (
-        (invalid, "lack an image name or a 0/1 label; those images stay unlabeled"),
-        (duplicates, "repeat an earlier image; the first row is kept"),
-        (no_subject, "have a Patient_ID that is not UID_{subject}_..._{class}.bmp; subject unknown"),
-    ):
-        if problems:
-            warnings.append(f"{len(problems)} row(s) of {csv_path} {meaning}: {_describe(problems)}.")
-    return labels
-
-
-def _csv_subject(row: dict[str, str | None]) -> str | None:
-    """The subject named by a CSV row's `Patient_ID` (the original file name), or None."""
-    try:
-        return parse_training_name((row.get("Patient_ID") or "").strip())[0]
-    except ValueError:
-        return None
-
-
 def _validation_records(root: Path, warnings: list[str]) -> list[ImageRecord]:
     """Validation records, labelled from the CSV; mismatches both ways are reported."""
     paths = _scan_images(root / SPLIT_FOLDERS["validation"], warnings)
-    labels = _read_validation_csv(root / VALIDATION_CSV, warnings)
+    labels = read_validation_labels(root / VALIDATION_CSV, warnings)
     if not labels:
         return [ImageRecord(path, "validation", None, None) for path in paths]
     unmatched = [path.name for path in paths if path.name.lower() not in labels]
