@@ -1,0 +1,176 @@
+"""What a model's sidecar says, shaped for the Model card: facts, metrics and threshold trade-offs.
+
+Everything works on the sidecar dict alone (see `core.model.read_sidecar`), never on the model,
+so a card can be shown for a model that fails to load. Every field is optional: a missing,
+null or NaN value reads "not available" rather than failing. Figures live in
+`core.model_card_figures`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+NOT_AVAILABLE = "not available"
+METRICS = (
+    ("accuracy", "Accuracy"),
+    ("balanced_accuracy", "Balanced accuracy"),
+    ("weighted_f1", "Weighted F1 (the ISBI 2019 score)"),
+    ("sensitivity", "Sensitivity (ALL cells found)"),
+    ("specificity", "Specificity (healthy cells cleared)"),
+    ("roc_auc", "ROC AUC"),
+    ("brier", "Brier score (lower is better)"),
+    ("ece", "Expected calibration error (lower is better)"),
+)
+# Always answering "all" finds every leukemic cell, clears no healthy one and ranks nothing,
+# whatever the data: these baseline values hold by definition when the sidecar lacks them.
+ALWAYS_ALL_BY_DEFINITION = {"sensitivity": 1.0, "specificity": 0.0, "balanced_accuracy": 0.5, "roc_auc": 0.5}
+INTENDED_USE = (
+    "Teaching and research: showing students and clinicians how a convolutional network "
+    "classifies single segmented white blood cells from the C-NMC 2019 dataset as ALL "
+    "(leukemic blast) or healthy, where it fails, and how its errors trade off."
+)
+OUT_OF_SCOPE = (
+    "Diagnosis, screening or any decision about a patient; whole blood smears, several cells "
+    "per image, other stains, microscopes or cell types than C-NMC's; images from patients "
+    "unlike the C-NMC cohort; using the probability as a calibrated risk without checking "
+    "the calibration plot."
+)
+
+
+def is_number(value: Any) -> bool:
+    """True for a finite int or float (not bool, None or NaN)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def format_number(value: Any, digits: int = 3) -> str:
+    """`0.912` for a finite number, "not available" for anything else."""
+    return f"{value:.{digits}f}" if is_number(value) else NOT_AVAILABLE
+
+
+def format_interval(interval: Any, digits: int = 3) -> str:
+    """`0.880 – 0.940` for a [low, high] pair of numbers, "not available" otherwise."""
+    if isinstance(interval, (list, tuple)) and len(interval) == 2 and all(map(is_number, interval)):
+        return f"{interval[0]:.{digits}f} – {interval[1]:.{digits}f}"
+    return NOT_AVAILABLE
+
+
+def metrics_rows(evaluation: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per metric: the model's value, its 95% CI (`<metric>_ci95`) and the always-"all" value."""
+    baseline = {**ALWAYS_ALL_BY_DEFINITION, **(evaluation.get("baseline_all") or {})}
+    return [
+        {
+            "Metric": title,
+            "Model": format_number(evaluation.get(key)),
+            "95% CI": format_interval(evaluation.get(f"{key}_ci95")),
+            'Always "all"': format_number(baseline.get(key)),
+        }
+        for key, title in METRICS
+    ]
+
+
+def _curve_arrays(roc_curve: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds ascending, tpr, fpr) from a stored ROC curve, both rates non-increasing.
+
+    A missing or non-finite threshold (scikit-learn's first point, "flag nothing") is placed
+    just above every other, and ties keep the higher rates first so the curve stays monotonic.
+    """
+    columns = [[np.nan if value is None else value for value in roc_curve.get(key) or []]
+               for key in ("thresholds", "tpr", "fpr")]
+    if len({len(column) for column in columns}) != 1 or not columns[0]:
+        raise ValueError("An ROC curve needs equally long, non-empty fpr, tpr and thresholds lists.")
+    thresholds, tpr, fpr = (np.asarray(column, dtype=float) for column in columns)
+    finite = np.isfinite(thresholds)
+    ceiling = max(1.0, float(thresholds[finite].max())) if finite.any() else 1.0
+    thresholds = np.where(finite, thresholds, np.nextafter(ceiling, np.inf))
+    order = np.lexsort((-tpr, -fpr, thresholds))
+    return thresholds[order], np.minimum.accumulate(tpr[order]), np.minimum.accumulate(fpr[order])
+
+
+def operating_point(roc_curve: dict[str, Any], threshold: float) -> tuple[float, float]:
+    """Sensitivity and specificity at a decision threshold on P(all), from stored ROC points.
+
+    Rates are linearly interpolated between the stored points (the sidecar keeps at most a few
+    hundred), and held constant beyond the first and last threshold.
+
+    Args:
+        roc_curve: {"fpr": [...], "tpr": [...], "thresholds": [...]} as scikit-learn returns them.
+        threshold: P(all) at or above which a cell is called "all", in [0, 1].
+
+    Returns:
+        (sensitivity, specificity), each in [0, 1]; sensitivity falls and specificity rises
+        as the threshold rises.
+
+    Raises:
+        ValueError: the curve's lists are empty or of different lengths.
+    """
+    thresholds, tpr, fpr = _curve_arrays(roc_curve)
+    sensitivity = float(np.interp(threshold, thresholds, tpr))
+    specificity = 1.0 - float(np.interp(threshold, thresholds, fpr))
+    return sensitivity, specificity
+
+
+def class_totals(evaluation: dict[str, Any]) -> tuple[int, int] | None:
+    """(healthy, leukemic) image counts from the confusion matrix [[tn, fp], [fn, tp]], or None."""
+    matrix = evaluation.get("confusion_matrix")
+    try:
+        (tn, fp), (fn, tp) = matrix
+        return int(tn + fp), int(fn + tp)
+    except (TypeError, ValueError):
+        return None
+
+
+def prevalence(evaluation: dict[str, Any]) -> float | None:
+    """Share of "all" images in an evaluated set: the precision of always answering "all"."""
+    totals = class_totals(evaluation)
+    return totals[1] / sum(totals) if totals and sum(totals) else None
+
+
+def sha_status(recorded: str | None, actual: str | None) -> str:
+    """"match", "mismatch", "not recorded" (the sidecar has no hash) or "file missing"."""
+    if actual is None:
+        return "file missing"
+    if not recorded:
+        return "not recorded"
+    return "match" if recorded.lower() == actual.lower() else "mismatch"
+
+
+def split_facts(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """The training data and its train/validation split as (field, value) text pairs."""
+    split, data = metadata.get("split") or {}, metadata.get("data") or {}
+    kind = {
+        "subject": "subject-level: no person's cells are on both sides, so scores reflect new patients",
+        "image": "image-level: one person's cells can be on both sides, so scores are optimistic",
+    }.get(split.get("kind"), NOT_AVAILABLE)
+    synthetic = data.get("synthetic")
+    return [
+        ("Data", "synthetic demo cells" if synthetic else "C-NMC 2019 training folds" if synthetic is False else NOT_AVAILABLE),
+        ("Data folder", str(data.get("root") or NOT_AVAILABLE)),
+        ("Data fingerprint", str(data.get("fingerprint") or NOT_AVAILABLE)),
+        ("Split", kind),
+        ("Split seed", str(split.get("seed", NOT_AVAILABLE))),
+        ("Training subjects", _count_of(split.get("train_subjects"))),
+        ("Validation subjects", _count_of(split.get("validation_subjects"))),
+        ("Training images", _count_of(split.get("train_images"))),
+        ("Validation images", _count_of(split.get("validation_images"))),
+        ("External images (C-NMC validation set)", _count_of(split.get("external_images"))),
+        ("Split file", str(split.get("files_csv") or NOT_AVAILABLE)),
+    ]
+
+
+def _count_of(value: Any) -> str:
+    """A count from a number or the length of a list; "not available" otherwise."""
+    if isinstance(value, list):
+        return f"{len(value):,}"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else NOT_AVAILABLE
+
+
+def identity_facts(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """Name, version, date, threshold and its rule, input size and starting weights as text pairs."""
+    fields = (
+        ("Model", "model_name"), ("Version", "version"), ("Created", "created"),
+        ("Input size (pixels)", "image_size"), ("Starting weights", "weights"),
+        ("Decision threshold on P(all)", "threshold"), ("How the threshold was chosen", "threshold_rule"),
+    )
+    return [(title, NOT_AVAILABLE if metadata.get(key) in (None, "") else str(metadata[key])) for title, key in fields]

@@ -1,0 +1,102 @@
+"""Plotly figures of a model's stored evaluation and training history, for the Model card.
+
+Each builder takes the plain lists the sidecar holds (see `core.evaluation`) and returns a
+`plotly.graph_objects.Figure`; none of them needs the model itself.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MODEL_COLOR = "#1f4e79"
+TRAIN_COLOR, VALIDATION_COLOR = "#1f77b4", "#ff7f0e"
+REFERENCE_LINE = {"dash": "dash", "color": "#888888"}
+CLASS_AXIS = ["hem (healthy)", "all (leukemic)"]
+METRIC_NAMES = {"loss": "loss", "auc": "ROC AUC"}
+
+
+def confusion_figure(matrix: list[list[int]]) -> go.Figure:
+    """Heatmap of [[tn, fp], [fn, tp]]: rows are the true class, columns the prediction."""
+    figure = go.Figure(go.Heatmap(
+        z=matrix, x=CLASS_AXIS, y=CLASS_AXIS, text=matrix, texttemplate="%{text}",
+        colorscale="Blues", showscale=False,
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>",
+    ))
+    return figure.update_layout(
+        title="Confusion matrix at the model's threshold",
+        xaxis_title="predicted", yaxis={"title": "true", "autorange": "reversed"},
+    )
+
+
+def roc_figure(roc_curve: dict[str, Any], operating_point: tuple[float, float] | None = None) -> go.Figure:
+    """ROC curve, the chance diagonal and, given (sensitivity, specificity), a marker there."""
+    figure = go.Figure([
+        go.Scatter(x=roc_curve["fpr"], y=roc_curve["tpr"], name="model", line={"color": MODEL_COLOR},
+                   customdata=roc_curve.get("thresholds"),
+                   hovertemplate="threshold %{customdata}<br>1 - specificity %{x:.3f}<br>sensitivity %{y:.3f}<extra></extra>"),
+        go.Scatter(x=[0, 1], y=[0, 1], name="chance (and always \"all\" at 1, 1)", mode="lines", line=REFERENCE_LINE),
+    ])
+    if operating_point is not None:
+        sensitivity, specificity = operating_point
+        figure.add_trace(go.Scatter(x=[1 - specificity], y=[sensitivity], name="threshold on the slider",
+                                    mode="markers", marker={"size": 12, "color": "#c0392b"}))
+    return figure.update_layout(title="ROC curve", xaxis_title="1 - specificity (false-positive rate)",
+                                yaxis_title="sensitivity (true-positive rate)", xaxis_range=[0, 1], yaxis_range=[0, 1.02])
+
+
+def pr_figure(pr_curve: dict[str, Any], prevalence: float | None = None) -> go.Figure:
+    """Precision-recall curve for "all", with always-"all"'s precision (the prevalence) as a line."""
+    figure = go.Figure(go.Scatter(
+        x=pr_curve["recall"], y=pr_curve["precision"], name="model", line={"color": MODEL_COLOR},
+        customdata=pr_curve.get("thresholds"),
+        hovertemplate="threshold %{customdata}<br>recall %{x:.3f}<br>precision %{y:.3f}<extra></extra>",
+    ))
+    if prevalence is not None:
+        figure.add_trace(go.Scatter(x=[0, 1], y=[prevalence, prevalence], mode="lines", line=REFERENCE_LINE,
+                                    name=f'always "all" (precision {prevalence:.2f})'))
+    return figure.update_layout(title="Precision-recall curve (positive class: all)", xaxis_title="recall (sensitivity)",
+                                yaxis_title="precision", xaxis_range=[0, 1], yaxis_range=[0, 1.02])
+
+
+def calibration_figure(calibration: dict[str, Any]) -> go.Figure:
+    """Reliability diagram (mean P(all) against the observed share of "all" per bin) over bin counts."""
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.05)
+    predicted, observed = calibration["bin_mean_predicted"], calibration["bin_fraction_positive"]
+    counts = calibration.get("bin_count") or [None] * len(predicted)
+    figure.add_trace(go.Scatter(x=predicted, y=observed, name="model", mode="lines+markers",
+                                line={"color": MODEL_COLOR}, customdata=counts,
+                                hovertemplate="mean P(all) %{x:.2f}<br>share all %{y:.2f}<br>%{customdata} images<extra></extra>"),
+                     row=1, col=1)
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], name="perfectly calibrated", mode="lines", line=REFERENCE_LINE),
+                     row=1, col=1)
+    figure.add_trace(go.Bar(x=predicted, y=counts, name="images per bin", marker_color="#aab7c4", width=0.05),
+                     row=2, col=1)
+    figure.update_xaxes(range=[0, 1], row=1, col=1)
+    figure.update_xaxes(title_text="mean predicted P(all) in the bin", range=[0, 1], row=2, col=1)
+    figure.update_yaxes(title_text="observed share of all", range=[0, 1.02], row=1, col=1)
+    figure.update_yaxes(title_text="images", row=2, col=1)
+    return figure.update_layout(title="Calibration (reliability diagram)")
+
+
+def phase_starts(phases: list[str]) -> list[tuple[int, str]]:
+    """(epoch index, phase name) wherever a new training phase begins after the first epoch."""
+    return [(index, phase) for index, phase in enumerate(phases) if index and phase != phases[index - 1]]
+
+
+def training_figure(history: dict[str, list]) -> go.Figure:
+    """Loss and ROC AUC per epoch, training and validation, with a line where fine-tuning begins."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "ROC AUC"))
+    for column, metric in enumerate(("loss", "auc"), start=1):
+        for prefix, color, name in (("", TRAIN_COLOR, "training"), ("val_", VALIDATION_COLOR, "validation")):
+            values = history.get(prefix + metric) or []
+            if values:
+                figure.add_trace(go.Scatter(
+                    x=list(range(1, len(values) + 1)), y=values, name=f"{name} {METRIC_NAMES[metric]}", mode="lines+markers",
+                    line={"color": color, "dash": "solid" if prefix else "dot"},
+                ), row=1, col=column)
+    for index, phase in phase_starts(history.get("phase") or []):
+        figure.add_vline(x=index + 0.5, line=REFERENCE_LINE, annotation_text=f"{phase} starts")
+    figure.update_xaxes(title_text="epoch")
+    return figure.update_layout(title="Loss and ROC AUC per epoch (dotted: training, solid: validation)")

@@ -1,0 +1,103 @@
+"""Dataset explorer: what the C-NMC folder in use holds, a sample browser, the model's mistakes."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import explorer
+from core.dataset import SPLITS, DatasetIndex, ImageRecord, summarize
+from core.synthetic import is_synthetic
+from pages import data_resources, dataset_ui, resources
+from pages.ui import plain
+
+ANY = "any"
+
+
+def folder_ui() -> None:
+    """A text field to point the app at another C-NMC_Leukemia folder, validated before use."""
+    with st.form("dataset_folder"):
+        path_text = st.text_input("C-NMC_Leukemia folder", value=str(resources.data_dir()),
+                                  help="The downloaded Kaggle folder, its parent, or its training_data folder.")
+        submitted = st.form_submit_button("Use this folder")
+    if submitted and path_text.strip():
+        error = data_resources.switch_data_dir(path_text)
+        if error:
+            st.error(plain(f"Still using {resources.data_dir()}. {error}"))
+
+
+def overview_ui(index: DatasetIndex, summary: dict) -> None:
+    """Counts, the charts, the always-"all" baseline and the index warnings."""
+    training, images = explorer.training_counts(summary), summary["images"]
+    metrics = st.columns(4)
+    metrics[0].metric("Training images", f"{training['all'] + training['hem']:,}")
+    metrics[1].metric("Training subjects", f"{sum(summary['subjects'].values()):,}")
+    metrics[2].metric("External validation images", f"{sum(images.get('validation', {}).values()):,}")
+    metrics[3].metric("Unlabeled test images", f"{sum(images.get('test', {}).values()):,}")
+    left, right = st.columns(2)
+    left.plotly_chart(explorer.class_balance_figure(summary))
+    right.plotly_chart(explorer.subjects_figure(summary))
+    st.plotly_chart(explorer.images_per_subject_figure(explorer.images_per_subject(index.records)))
+    st.plotly_chart(explorer.held_out_figure(summary))
+    baseline = explorer.chance_baseline(summary)
+    if baseline is not None:
+        st.markdown(
+            f"**Chance baseline.** Always answering *all* is right on **{baseline:.1%}** of the labelled "
+            f"training images, only because {baseline:.1%} of them are leukemic. An accuracy near that "
+            "number means nothing was learned: this baseline finds every ALL cell and clears no healthy "
+            "one (sensitivity 100 %, specificity 0 %, balanced accuracy 50 %). Judge a model by "
+            "sensitivity, specificity and balanced accuracy on subjects it never saw."
+        )
+    with st.expander(f"Index warnings ({len(summary['warnings'])})"):
+        st.markdown("\n".join(f"- {plain(warning)}" for warning in summary["warnings"]) or "None: the folder is laid out as expected.")
+
+
+def filters_ui(index: DatasetIndex) -> list[ImageRecord]:
+    """Split, class and subject filters; returns the matching records."""
+    columns = st.columns(3)
+    present = {record.split for record in index.records}
+    splits = [split for split in SPLITS if split in present]
+    split = columns[0].selectbox("Split", [ANY, *splits], key="dataset_split")
+    label = columns[1].selectbox("Class", [ANY, "all", "hem", explorer.UNLABELED], key="dataset_label",
+                                 format_func=lambda value: value if value == ANY else explorer.class_name(value))
+    chosen = [None if value == ANY else value for value in (split, label)]
+    subjects = explorer.subjects(explorer.filter_records(index.records, *chosen))
+    subject = columns[2].selectbox("Subject", [ANY, *subjects], key="dataset_subject")
+    return explorer.filter_records(index.records, *chosen, None if subject == ANY else subject)
+
+
+def samples_ui(index: DatasetIndex) -> ImageRecord | None:
+    """The filtered, paginated sample grid; returns the record chosen for details, if any."""
+    records = filters_ui(index)
+    if not records:
+        st.info("No image matches these filters.")
+        return None
+    shown = dataset_ui.paged(records, "dataset_page")
+    captions = [f"{record.path.name} · {record.label or explorer.UNLABELED}" for record in shown]
+    dataset_ui.grid_ui([record.path for record in shown], captions, picks=shown)
+    return st.selectbox("Show details for", shown, index=None, key=dataset_ui.SAMPLE_KEY,
+                        placeholder="Choose a sample", format_func=lambda record: record.path.name)
+
+
+def render_dataset_page() -> None:
+    st.title("Dataset explorer")
+    st.caption("What the C-NMC 2019 folder in use holds, how it is split, and where the model goes wrong.")
+    folder_ui()
+    index = resources.get_dataset_index()
+    if index is None:
+        st.error(plain(resources.dataset_error() or f"No dataset at {resources.data_dir()}."))
+        st.info("Type the path of a downloaded C-NMC_Leukemia folder above, or create the synthetic demo "
+                "dataset with `python -m core.synthetic data/demo` (building the demo model does it too).")
+        return
+    summary = summarize(index)
+    st.caption(plain(f"Using {index.root}"))
+    if is_synthetic(index.root):
+        st.warning("These are **synthetic** cells drawn by this app's generator, laid out like C-NMC 2019: "
+                   "they show how the explorer works, not what real blood cells look like.", icon=":material/science:")
+    overview_ui(index, summary)
+    st.header("Samples")
+    record = samples_ui(index)
+    if record is not None:
+        dataset_ui.sample_ui(record)
+    dataset_ui.misclassified_ui(index)
+
+
+render_dataset_page()
