@@ -109,6 +109,18 @@ def predict_records(model, records: list[ImageRecord], options: TrainOptions) ->
     return model.predict(dataset, verbose=0).reshape(-1)
 
 
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow; on CPU also make TensorFlow's kernels deterministic.
+
+    GPU runs keep the fast non-deterministic kernels (cuDNN), so they are not bit-reproducible.
+    """
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if not tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.enable_op_determinism()
+
+
 def prepare_output(output: Path) -> None:
     """Create the model's folder, or say clearly why it cannot be written."""
     try:
@@ -123,7 +135,7 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
     """Train, evaluate and save the model and its sidecar. See `train.py --help` for the options."""
     clock = Stopwatch()
     prepare_output(Path(options.output))
-    keras.utils.set_random_seed(options.seed)
+    seed_everything(options.seed)
     if options.demo and options.data_dir is None:
         options.data_dir = ensure_demo_data(config.DEMO_DATA_ROOT, progress)
     index, split, external = select_data(options)
