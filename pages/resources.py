@@ -7,6 +7,7 @@ image's content hash. Nothing here computes: it only calls into `core`.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ DATA_DIR_KEY = "data_dir"
 LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest) of the image last classified
 MODEL_ERROR_KEY = "model_error"  # why the model could not be loaded, or None
 DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or None
+SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
 
 
 def init_session_state() -> None:
@@ -29,6 +31,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(LAST_IMAGE_KEY, None)
     st.session_state.setdefault(MODEL_ERROR_KEY, None)
     st.session_state.setdefault(DATASET_ERROR_KEY, None)
+    st.session_state.setdefault(SESSION_TOKEN_KEY, uuid.uuid4().hex)
 
 
 def model_path() -> Path:
@@ -52,8 +55,13 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def model_stamp(path: Path) -> tuple[float, float]:
+    """Modification times of the model and its sidecar: a rewritten sidecar reloads the model too."""
+    return file_stamp(path), file_stamp(config.sidecar_path(path))
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
-def _classifier(path: str, stamp: float):
+def _classifier(path: str, stamp: tuple[float, float]):
     from core.inference import Classifier
     from core.model import load_classifier
 
@@ -66,7 +74,7 @@ def get_classifier():
     """The shared Classifier, or None with `st.session_state['model_error']` explaining why."""
     path = model_path()
     try:
-        classifier = _classifier(str(path), file_stamp(path))
+        classifier = _classifier(str(path), model_stamp(path))
     except LeukemiaAppError as error:
         st.session_state[MODEL_ERROR_KEY] = str(error)
         return None
@@ -83,6 +91,10 @@ def _dataset_index(path: str, stamp: float):
     from core.dataset import index_dataset
 
     return index_dataset(path)
+
+
+def dataset_error() -> str | None:
+    return st.session_state.get(DATASET_ERROR_KEY)
 
 
 def get_dataset_index():
@@ -108,3 +120,38 @@ def decode_upload(data: bytes, name: str):
 def remember_image(name: str, image_rgb: np.ndarray, digest: str) -> None:
     """Carry the image last classified to the Explain page (this session only)."""
     st.session_state[LAST_IMAGE_KEY] = {"name": name, "image_rgb": image_rgb, "digest": digest}
+
+
+def clear_model_caches() -> None:
+    """Forget the loaded model (every session) so the next `get_classifier` reads the file again."""
+    _classifier.clear()
+
+
+def model_key(classifier) -> str:
+    """Identifies the model in per-image cache keys: its path and the SHA-256 of its file."""
+    return f"{classifier.loaded.path}:{classifier.loaded.sha256}"
+
+
+@st.cache_data(max_entries=128, show_spinner=False)  # About 1 MB each for a 450 x 450 image.
+def analyze_image(digest: str, model: str, _classifier, _image_rgb: np.ndarray):
+    """CellAnalysis of one decoded image, cached on (content digest, model key) only.
+
+    The classifier and the pixels are left out of the cache key (leading underscore):
+    `digest` already identifies the pixels and `model` the classifier.
+    """
+    from core.analysis import analyze_cell
+
+    return analyze_cell(_classifier, _image_rgb)
+
+
+@st.cache_resource
+def demo_build_job():
+    """The process-wide DemoBuild: its lock keeps two sessions from training at once."""
+    from pages.demo_build import DemoBuild
+
+    return DemoBuild()
+
+
+def session_token() -> str:
+    return st.session_state.get(SESSION_TOKEN_KEY, "")
+

@@ -31,3 +31,19 @@ def synthetic_data_root(tmp_path_factory) -> Path:
     from core.synthetic import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("data"), subjects=6, images_per_subject=3)
+
+
+@pytest.fixture
+def fake_build_env(monkeypatch, tmp_path, tiny_model_path) -> Path:
+    """Settings for the stand-in demo builds of `tests/fake_builds.py`, which run in a child process.
+
+    Returns the folder holding FAKE_BUILD_RELEASE ("release": touch it to let a build finish)
+    and FAKE_BUILD_CALLS ("calls.txt": the arguments the build received). Choose the stand-in
+    with `monkeypatch.setattr(pages.demo_build, "BUILDER", "fake_builds:...")`.
+    """
+    tests_dir = str(Path(__file__).resolve().parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("FAKE_BUILD_MODEL", str(tiny_model_path))
+    monkeypatch.setenv("FAKE_BUILD_RELEASE", str(tmp_path / "release"))
+    monkeypatch.setenv("FAKE_BUILD_CALLS", str(tmp_path / "calls.txt"))
+    return tmp_path

@@ -1,0 +1,79 @@
+"""About: what the app is for, how the method works, how well it can work, and where the data comes from."""
+import streamlit as st
+
+from pages import ui
+
+ui.ensure_frame()
+st.title("About")
+st.caption("Intended use, method, honest performance, data, and limitations.")
+
+
+def about_page() -> None:
+    """Static text: every number here is cited, every limitation stated."""
+    st.header("Intended use", anchor=False)
+    st.markdown(
+        "This app is for **research and education**: to show clinicians and students how a "
+        "convolutional network classifies microscope images of single white blood cells as "
+        "**acute lymphoblastic leukemia (ALL)** blasts or **healthy** (\"hem\") lymphocytes, how it "
+        "reaches an answer, and why such numbers need care. It is **not a medical device** and must "
+        "never be used for diagnosis or for any decision about a patient."
+    )
+    st.header("The method", anchor=False)
+    st.markdown(
+        "1. **Preprocessing** (the same code for training, the app and the command line): convert to "
+        "grayscale; equalise local contrast with **CLAHE**; threshold with **Otsu's method** to a mask "
+        "and keep the largest blob; **crop** a square around the cell; **resize to 224 × 224** pixels.\n"
+        "2. **Model**: **ResNet50** pre-trained on ImageNet, without its top, followed by global average "
+        "pooling, dropout, a dense layer, dropout and **one sigmoid unit** giving P(ALL).\n"
+        "3. **Training**: **Adam**, **binary cross-entropy**, **early stopping** and the **best "
+        "checkpoint** kept (both judged on the validation ROC AUC); the head is trained on the frozen "
+        "base first, then the whole network is fine-tuned at a small learning rate.\n"
+        "4. **Answer**: ALL when P(ALL) reaches the threshold recorded in the model card. The app also "
+        "shows the spread of P(ALL) over 8 flips and rotations of the cell (test-time augmentation) and "
+        "a Grad-CAM heatmap of where the network looked."
+    )
+    st.header("How well can it work?", anchor=False)
+    st.markdown(
+        "The original project reported **89.87 % test accuracy** on a **random 80/20 split of the "
+        "images**. That figure **overstates** what to expect on a new patient: C-NMC holds many cells "
+        "from each subject, and cells of one subject look alike (same smear, stain and microscope). A "
+        "random image split puts cells of the same subjects on both sides, so the test set rewards "
+        "recognising subjects rather than disease. Published comparisons measure this leak at about "
+        "**+0.04 AUROC**.\n\n"
+        "- **Baseline**: answering \"ALL\" for every cell already scores **68.2 %** accuracy on the "
+        "training folds (about two thirds of the cells are ALL), so accuracy alone says little.\n"
+        "- **Honest evaluation** keeps every subject on one side only (a subject-level split), as the "
+        "`train.py` default does; the model card reports its results that way.\n"
+        "- **Best credible subject-disjoint results**: a weighted F1 of about **0.91** for the ISBI 2019 "
+        "challenge winner, and AUROC around **0.91–0.94** in later work."
+    )
+    st.header("The data", anchor=False)
+    st.markdown(
+        "**C-NMC 2019** (Gupta, Gupta et al.), published by **The Cancer Imaging Archive** under "
+        "**CC BY 3.0**, [doi:10.7937/tcia.2019.dc64i46r](https://doi.org/10.7937/tcia.2019.dc64i46r); "
+        "also distributed on Kaggle as **\"leukemia-classification\"**. Its training set holds "
+        "**10,661 images from 73 subjects** (segmented cells, 450 × 450 pixels, black background). "
+        "Without it, the app runs on a **synthetic demo dataset** that it draws itself; a demo model "
+        "trained on it says nothing about real cells."
+    )
+    st.header("Train on the real dataset", anchor=False)
+    st.markdown("Download and unpack the Kaggle dataset, then run:")
+    st.code("python train.py --data-dir PATH/C-NMC_Leukemia --weights imagenet", language="bash")
+    st.markdown(
+        "`--weights imagenet` downloads the ImageNet weights (internet needed); `--weights none` starts "
+        "from random weights; `--weights PATH` uses a local weights file. The app loads "
+        "`models/leukemia_resnet50.keras` by default; point it elsewhere with `LEUKEMIA_MODEL`, and at "
+        "another data folder with `LEUKEMIA_DATA_DIR`."
+    )
+    st.header("Limitations", anchor=False)
+    st.markdown(
+        "- **Single segmented cells only**: one cell on a black background, as in C-NMC. Photos, whole "
+        "smears or other stains get an answer that means nothing; the app flags inputs that look out of scope.\n"
+        "- **One dataset, one laboratory**: the model has never seen other scanners, stains or "
+        "populations, and its accuracy there is unknown.\n"
+        "- **Grad-CAM illustrates, it does not validate**: a plausible heatmap does not make an answer right.\n"
+        "- **Not for diagnosis**: research and education only."
+    )
+
+
+about_page()

@@ -1,0 +1,23 @@
+"""Leukemia cell classifier: the entrypoint routes between pages and draws the shared frame.
+
+Run with `streamlit run streamlit_app.py`. The model and the data folder come from
+`core.config` (override with the environment variables LEUKEMIA_MODEL and LEUKEMIA_DATA_DIR).
+"""
+import streamlit as st
+
+from pages import resources, ui
+
+st.set_page_config(**ui.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
+resources.init_session_state()
+
+PAGES = [
+    st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="classify", default=True),
+    st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
+    st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
+    st.Page("pages/model.py", title="Model card", icon=":material/description:", url_path="model"),
+    st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
+]
+
+page = st.navigation(PAGES)
+ui.render_frame()
+page.run()

@@ -1,0 +1,114 @@
+"""The app in a real headless Chromium: upload, answer, explain, errors, every page's frame."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from streamlit_page import (
+    RESULT_TIMEOUT_MS,
+    go_to,
+    open_app,
+    result_heading,
+    upload,
+    wait_idle,
+    wait_images_loaded,
+)
+
+from core import config
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # conftest skips every test of this folder then.
+    expect = None
+
+PAGE_TITLES = {"Classify": "classify", "Explain": "explain", "Dataset explorer": "dataset",
+               "Model card": "model", "About": "about"}
+
+
+@pytest.fixture(scope="module")
+def cells(synthetic_data_root) -> list[bytes]:
+    return [path.read_bytes() for path in sorted((synthetic_data_root / "training_data").rglob("*.bmp"))]
+
+
+def test_upload_shows_answer_and_probability(page, server, cells, screenshots):
+    open_app(page, server)
+    started = time.perf_counter()
+    upload(page, [("browser_cell.bmp", cells[0], "image/bmp")])
+    expect(result_heading(page, "browser_cell.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    print(f"\nupload to answer: {time.perf_counter() - started:.2f} s")
+    expect(result_heading(page, "browser_cell.bmp")).to_have_text(re.compile(r": (ALL|Healthy)$"))
+    metrics = page.get_by_test_id("stMetric")
+    expect(metrics.filter(has_text="Answer")).to_contain_text(re.compile(r"ALL|Healthy"))
+    expect(metrics.filter(has_text="P(ALL)")).to_contain_text(re.compile(r"\d\.\d{3}"))
+    expect(metrics.filter(has_text="Threshold")).to_contain_text("0.500")
+    expect(page.get_by_test_id("stImage")).to_have_count(4)
+    wait_idle(page)
+    wait_images_loaded(page, minimum=4)
+    page.screenshot(path=str(screenshots / "classify.png"), full_page=True)
+
+
+def test_report_download_is_a_complete_html_file(page, server, cells, tmp_path):
+    open_app(page, server)
+    upload(page, [("for_report.bmp", cells[4], "image/bmp")])
+    expect(result_heading(page, "for_report.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    with page.expect_download(timeout=RESULT_TIMEOUT_MS) as download_info:
+        page.get_by_role("button", name="Download a report (HTML)").click()
+    report = (tmp_path / "report.html")
+    download_info.value.save_as(report)
+    html = report.read_text()
+    assert "for_report.bmp" in html and config.DISCLAIMER in html
+    assert html.count('src="data:image/png;base64,') == 3, "original, model input and Grad-CAM overlay"
+
+
+def test_explain_shows_a_heatmap_for_the_last_image(page, server, cells, screenshots):
+    open_app(page, server)
+    upload(page, [("to_explain.bmp", cells[1], "image/bmp")])
+    expect(result_heading(page, "to_explain.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    go_to(page, "Explain")
+    expect(page.get_by_text("to_explain.bmp").first).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(page.get_by_text("Grad-CAM for").first).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    wait_idle(page)
+    wait_images_loaded(page, minimum=2)
+    page.screenshot(path=str(screenshots / "explain.png"), full_page=True)
+
+
+def test_corrupt_and_good_files_together(page, server, cells):
+    open_app(page, server)
+    upload(page, [("corrupt.bmp", cells[2][:300], "image/bmp"), ("fine.bmp", cells[2], "image/bmp")])
+    expect(page.get_by_test_id("stAlertContentError").filter(has_text="corrupt.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(result_heading(page, "fine.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_file_name_is_shown_literally(page, server, cells):
+    """Markdown in a file name is shown as typed, not rendered (bare URLs may still be autolinked)."""
+    name = "[click](x) *bold* `code` _under_.bmp"
+    open_app(page, server)
+    upload(page, [(name, cells[3], "image/bmp")])
+    heading = result_heading(page, name)
+    expect(heading).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(heading.locator("a, strong, em, code")).to_have_count(0)
+
+
+@pytest.mark.parametrize("title", list(PAGE_TITLES))
+def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title):
+    open_app(page, server, PAGE_TITLES[title])
+    wait_idle(page)
+    expect(page.get_by_text(config.DISCLAIMER)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("tiny.keras")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    if title not in ("Classify", "Explain"):  # Their screenshots show a result instead.
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')")
+        page.screenshot(path=str(screenshots / f"{PAGE_TITLES[title]}.png"), full_page=True)
+
+
+def test_a_deep_link_on_a_fresh_server_gets_the_frame(page, fresh_server):
+    """Streamlit runs pages/about.py alone on a first deep link; `ui.ensure_frame` draws the frame."""
+    page.goto(f"{fresh_server}/about")
+    expect(page.get_by_text(config.DISCLAIMER)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(page.get_by_role("heading", name="About", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("tiny.keras")
+    page.reload()  # From the next run on, the app's own navigation replaces the pages/ folder listing.
+    expect(page.get_by_text(config.DISCLAIMER)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(page.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(len(PAGE_TITLES))

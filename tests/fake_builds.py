@@ -1,0 +1,40 @@
+"""Stand-ins for `core.training.build_demo_model`, run in the demo build's child process.
+
+The child is a fresh interpreter, so these are named by "module:function" (see
+`pages.demo_build.BUILDER`) and take their settings from environment variables, which the
+child inherits: FAKE_BUILD_MODEL (a model to copy), FAKE_BUILD_RELEASE (a file whose
+appearance lets the build finish) and FAKE_BUILD_CALLS (where the arguments are recorded).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from core.errors import DatasetError
+
+WAIT_LIMIT_S = 30
+
+
+def copy_tiny_model(model_path: Path, data_root: Path, progress=None) -> Path:
+    """Report half-way, wait for the release file, then copy the tiny model and its sidecar."""
+    Path(os.environ["FAKE_BUILD_CALLS"]).write_text(f"{model_path}\n{data_root}\n")
+    progress(0.5, "Training the demo model…")
+    release, deadline = Path(os.environ["FAKE_BUILD_RELEASE"]), time.monotonic() + WAIT_LIMIT_S
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    source = Path(os.environ["FAKE_BUILD_MODEL"])
+    Path(model_path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, model_path)
+    shutil.copy(source.with_suffix(".json"), Path(model_path).with_suffix(".json"))
+    progress(1.0, "Done")
+    return Path(model_path)
+
+
+def fail_readably(model_path: Path, data_root: Path, progress=None) -> Path:
+    raise DatasetError("The disk is full: free some space and try again.")
+
+
+def crash(model_path: Path, data_root: Path, progress=None) -> Path:
+    os._exit(3)  # Like a process killed for memory: no message, no exception.
