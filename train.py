@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from core import config
 from core.errors import LeukemiaAppError
@@ -25,31 +25,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"train.py: error: {message} (see `python train.py --help`)\n")
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def int_at_least(minimum: int, meaning: str) -> Callable[[str], int]:
+    """An argparse type: an integer of at least `minimum`, refused with `meaning` in the message."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {meaning}, got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse says "invalid integer value: 'abc'".
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+positive_int = int_at_least(1, "at least 1")
+non_negative_int = int_at_least(0, "0 or more")
+image_size = int_at_least(32, "at least 32 pixels (ResNet50 downsamples 32x)")
 
 
 def fraction(text: str) -> float:
     value = float(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {value}")
-    return value
-
-
-def image_size(text: str) -> int:
-    value = int(text)
-    if value < 32:
-        raise argparse.ArgumentTypeError(f"must be at least 32 pixels (ResNet50 downsamples 32x), got {value}")
     return value
 
 
