@@ -1,33 +1,22 @@
-"""The app through Streamlit's AppTest: every page opens, first launch builds a model, uploads behave.
+"""The app through Streamlit's AppTest: every page opens, uploads behave, results and reports.
 
 The model is the session's tiny 64-px ResNet50 and the data a small synthetic C-NMC tree, so
-nothing trains and nothing is downloaded. AppTest runs the scripts in this process, which is
-why `core.training.build_demo_model` can be replaced with a fast fake.
+nothing trains and nothing is downloaded. First launch is in `test_app_first_launch.py`.
 """
 from __future__ import annotations
 
-import io
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from apptest_helpers import open_app, png_bytes, texts, upload
 from streamlit.testing.v1 import AppTest
 
 from core import config
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = ["pages/classify.py", "pages/explain.py", "pages/dataset.py", "pages/model.py", "pages/about.py"]
 # Pages that call `ui.ensure_frame()` first; the others should, too (see its docstring).
 GUARDED_PAGES = ["pages/classify.py", "pages/about.py"]
-TIMEOUT = 120  # The first run imports TensorFlow and loads the model.
-
-
-def png_bytes(image_rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image_rgb).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +28,9 @@ def cell_bytes(synthetic_data_root) -> bytes:
 def app(monkeypatch, tiny_model_path, synthetic_data_root) -> AppTest:
     monkeypatch.setenv("LEUKEMIA_MODEL", str(tiny_model_path))
     monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
+    at = open_app()
     assert not at.exception
     return at
-
-
-def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
-    at.file_uploader(key="classify_uploads").set_value([(name, data, "application/octet-stream") for name, data in files])
-    return at.run()
-
-
-def texts(elements) -> list[str]:
-    return [element.value.replace("\\", "") for element in elements]  # Undo Markdown escaping.
 
 
 def test_frame_shows_notice_model_and_dataset(app):
@@ -182,85 +161,6 @@ def test_report_includes_the_heatmap_when_an_explainer_is_available(app, cell_by
     explainer = explain.Explainer(classifier.loaded.model, classifier.lock)
     report = result_ui.report_maker(outcome, classifier, explainer)()
     assert report.count("data:image/png;base64,") == 3 and "Grad-CAM" in report
-
-
-def wait_for_model_page(at: AppTest, seconds: float = 30) -> AppTest:
-    """Rerun until the build is over and the uploader shows (AppTest does not run timers)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        at.run()
-        if at.file_uploader:
-            return at
-        time.sleep(0.2)
-    raise AssertionError("the app did not carry on after the demo build")
-
-
-@pytest.fixture
-def first_launch(monkeypatch, fake_build_env, synthetic_data_root):
-    """An app with no model at LEUKEMIA_MODEL whose demo build copies the tiny model instead of training."""
-    from pages import demo_build
-
-    model_path = fake_build_env / "models" / "demo.keras"
-    monkeypatch.setenv("LEUKEMIA_MODEL", str(model_path))
-    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
-    monkeypatch.setattr(demo_build, "BUILDER", "fake_builds:copy_tiny_model")
-    return model_path, fake_build_env / "release", fake_build_env / "calls.txt"
-
-
-def wait_for_text(at: AppTest, elements: str, text: str, seconds: float = 30) -> AppTest:
-    """Rerun until some element of a kind (e.g. "info") contains `text` (AppTest runs no timers)."""
-    deadline = time.monotonic() + seconds
-    while not any(text in value for value in texts(getattr(at, elements))):
-        assert time.monotonic() < deadline, f"no {elements} saying {text!r}"
-        time.sleep(0.1)
-        at.run()
-    return at
-
-
-def test_first_launch_offers_the_demo_build_and_carries_on(first_launch, cell_bytes):
-    model_path, release, calls = first_launch
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not at.exception
-    assert any("There is no model yet" in text for text in texts(at.info))
-    assert any("No model yet" in text for text in texts(at.sidebar.caption))
-    at.button[0].click().run()
-    assert not at.exception
-    wait_for_text(at, "info", "being built")
-    assert at.get("progress"), "a progress bar shows while building"
-    # A second session sees the same build, started by someone else, and no second button.
-    other = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert any("Another session started" in text for text in texts(other.info))
-    assert not other.button
-    release.touch()
-    wait_for_model_page(at)
-    assert calls.read_text().split() == [str(model_path), str(config.DEMO_DATA_ROOT)]
-    upload(at, [("after_build.bmp", cell_bytes)])
-    assert not at.exception and texts(at.subheader)[0].startswith("after_build.bmp: ")
-    wait_for_model_page(other)
-
-
-def test_a_corrupt_model_file_is_reported_without_offering_to_overwrite_it(monkeypatch, tmp_path, synthetic_data_root):
-    broken = tmp_path / "broken.keras"
-    broken.write_bytes(b"not a keras archive")
-    monkeypatch.setenv("LEUKEMIA_MODEL", str(broken))
-    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not at.exception
-    assert any("could not be loaded" in text and "broken.keras" in text for text in texts(at.error))
-    assert not at.button, "a build would overwrite the user's file"
-
-
-def test_a_failed_build_says_why_and_offers_a_retry(monkeypatch, fake_build_env, synthetic_data_root):
-    from pages import demo_build
-
-    monkeypatch.setenv("LEUKEMIA_MODEL", str(fake_build_env / "never.keras"))
-    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
-    monkeypatch.setattr(demo_build, "BUILDER", "fake_builds:fail_readably")
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.button[0].click().run()
-    wait_for_text(at, "error", "The disk is full")
-    assert not at.exception
-    assert at.button[0].label == "Build the demo model"
 
 
 @pytest.mark.parametrize(("label", "probability", "tta_mean", "disagree"), [

@@ -46,3 +46,8 @@ def wait_images_loaded(page, minimum: int = 1, timeout_ms: int = RESULT_TIMEOUT_
         arg=minimum,
         timeout=timeout_ms,
     )
+
+
+def frame_notice(page):
+    """The first caption of the main area: where the entrypoint puts the research-only notice."""
+    return page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first

@@ -7,6 +7,7 @@ import time
 import pytest
 from streamlit_page import (
     RESULT_TIMEOUT_MS,
+    frame_notice,
     go_to,
     open_app,
     result_heading,
@@ -95,7 +96,7 @@ def test_file_name_is_shown_literally(page, server, cells):
 def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title):
     open_app(page, server, PAGE_TITLES[title])
     wait_idle(page)
-    expect(page.get_by_text(config.DISCLAIMER)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("tiny.keras")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     if title not in ("Classify", "Explain"):  # Their screenshots show a result instead.
@@ -106,9 +107,9 @@ def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title
 def test_a_deep_link_on_a_fresh_server_gets_the_frame(page, fresh_server):
     """Streamlit runs pages/about.py alone on a first deep link; `ui.ensure_frame` draws the frame."""
     page.goto(f"{fresh_server}/about")
-    expect(page.get_by_text(config.DISCLAIMER)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_role("heading", name="About", exact=True)).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("tiny.keras")
     page.reload()  # From the next run on, the app's own navigation replaces the pages/ folder listing.
-    expect(page.get_by_text(config.DISCLAIMER)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(len(PAGE_TITLES))
