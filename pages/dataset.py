@@ -6,8 +6,10 @@ import streamlit as st
 from core import explorer
 from core.dataset import SPLITS, DatasetIndex, ImageRecord, summarize
 from core.synthetic import is_synthetic
-from pages import data_resources, dataset_ui, resources
+from pages import data_resources, dataset_ui, resources, ui
 from pages.ui import plain
+
+ui.ensure_frame()
 
 ANY = "any"
 

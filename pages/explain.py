@@ -8,10 +8,19 @@ import streamlit as st
 
 from core import config
 from core.errors import LeukemiaAppError
-from core.explain import LAYERS, METHOD_NAMES, METHODS, heatmap_on_original, overlay, png_bytes
-from pages import explain_resources, resources
+from core.explain import (
+    LAYERS,
+    METHOD_NAMES,
+    METHODS,
+    heatmap_on_original,
+    overlay,
+    png_bytes,
+)
+from pages import explain_resources, resources, ui
 from pages.classify_ui import UPLOAD_TYPES, sample_records
 from pages.ui import plain
+
+ui.ensure_frame()
 
 TARGET_NAMES = {"all": "ALL", "hem": "Healthy"}
 MAIN_WIDTH, COMPARE_WIDTH = 380, 240  # on-screen pixels

@@ -7,8 +7,10 @@ import streamlit as st
 from core import config, model_card
 from core import model_card_figures as figures
 from core.errors import ModelError
-from pages import data_resources, resources
+from pages import data_resources, resources, ui
 from pages.ui import plain
+
+ui.ensure_frame()
 
 EVALUATION_TITLES = {
     "validation": "Validation split (held-out subjects of the training folds)",
