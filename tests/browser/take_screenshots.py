@@ -1,0 +1,51 @@
+"""Take the README's screenshots of every page against a running app (not a test).
+
+    LEUKEMIA_MODEL=models/leukemia_resnet50.keras python3 -m streamlit run streamlit_app.py --server.port 8599 &
+    python3 tests/browser/take_screenshots.py http://127.0.0.1:8599 docs/screenshots IMAGE.bmp
+
+Uses Debian's Chromium (/usr/bin/chromium), like the browser tests.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from streamlit_page import go_to, open_app, result_heading, upload, wait_idle, wait_images_loaded  # noqa: E402
+
+SETTLE_MS = 2500  # Plotly and data grids draw after the script finishes.
+
+
+def shoot(page, out: Path, name: str) -> None:
+    wait_idle(page)
+    page.wait_for_timeout(SETTLE_MS)
+    page.screenshot(path=str(out / f"{name}.png"), full_page=False)
+
+
+def main(url: str, out_dir: str, image_path: str) -> int:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        open_app(page, url)
+        upload(page, [(Path(image_path).name, Path(image_path).read_bytes(), "image/bmp")])
+        result_heading(page, Path(image_path).name).wait_for()
+        wait_images_loaded(page, 4)
+        page.mouse.wheel(0, 380)
+        shoot(page, out, "classify")
+        for title, name in (("Explain", "explain"), ("Dataset explorer", "dataset"), ("Model card", "model"), ("About", "about")):
+            go_to(page, title)
+            page.locator("h1").first.wait_for()
+            if name == "explain":
+                wait_images_loaded(page, 2)
+            shoot(page, out, name)
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(*sys.argv[1:4]))
