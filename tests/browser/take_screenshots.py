@@ -43,6 +43,10 @@ def main(url: str, out_dir: str, image_path: str) -> int:
             if name == "explain":
                 wait_images_loaded(page, 2)
             shoot(page, out, name)
+            if name == "model":  # The metrics, curves and threshold slider sit below the facts.
+                page.mouse.move(700, 600)
+                page.mouse.wheel(0, 1900)
+                shoot(page, out, "model_metrics")
         browser.close()
     return 0
 
