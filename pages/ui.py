@@ -77,6 +77,9 @@ def render_dataset_status() -> None:
     """Sidebar block: which data folder is in use and how many images it holds, or its problem."""
     st.markdown("**Dataset**")
     index = resources.get_dataset_index()
+    if index is None and resources.data_dir() == config.default_data_dir() and not resources.data_dir().exists():
+        st.caption(f"`{resources.data_dir()}`  \nThe synthetic demo cells are drawn when the demo model is built (Classify page).")
+        return
     if index is None:
         st.caption(f"`{resources.data_dir()}`: {resources.dataset_error()}")
         return
