@@ -13,6 +13,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TINY_IMAGE_SIZE = 64
+FILE_LIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "cnmc_file_list.txt"
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +48,25 @@ def fake_build_env(monkeypatch, tmp_path, tiny_model_path) -> Path:
     monkeypatch.setenv("FAKE_BUILD_RELEASE", str(tmp_path / "release"))
     monkeypatch.setenv("FAKE_BUILD_CALLS", str(tmp_path / "calls.txt"))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def real_file_records() -> list:
+    """ImageRecords for all 15,114 paths of the real C-NMC file list; no file is touched.
+
+    Training-fold records carry the label and subject parsed from their names; validation
+    and test records are unlabeled (the labels CSV is not in the list).
+    """
+    if not FILE_LIST.is_file():
+        pytest.skip(f"{FILE_LIST} is not available")
+    from core.dataset import ImageRecord, parse_training_name
+
+    records = []
+    for line in FILE_LIST.read_text().split():
+        parts = line.split("/")
+        if parts[1] == "training_data":
+            subject, label = parse_training_name(parts[-1])
+            records.append(ImageRecord(Path(line), parts[2], label, subject))
+        else:
+            records.append(ImageRecord(Path(line), "test" if parts[1] == "testing_data" else "validation", None, None))
+    return records

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from model_card_example import write_predictions_csv
 
 from core import explorer
-from core.dataset import ImageRecord, index_dataset, parse_training_name, summarize
-from model_card_example import write_predictions_csv
+from core.dataset import index_dataset, summarize
 
 FILE_LIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "cnmc_file_list.txt"
 SMALL_TREE = {
@@ -183,16 +183,8 @@ def test_subject_figures(small_index, small_summary):
     assert list(per_subject.layout.xaxis.categoryarray) == [row["subject"] for row in rows]
 
 
-def test_full_size_records_are_summarised_without_touching_files():
-    if not FILE_LIST.is_file():
-        pytest.skip(f"{FILE_LIST} is not available")
-    records = []
-    for line in FILE_LIST.read_text().split():
-        parts = line.split("/")
-        if parts[1] == "training_data":
-            records.append(ImageRecord(Path(line), parts[2], parts[3], parse_training_name(parts[4])[0]))
-        else:
-            records.append(ImageRecord(Path(line), "test" if parts[1] == "testing_data" else "validation", None, None))
+def test_full_size_records_are_summarised_without_touching_files(real_file_records):
+    records = real_file_records
     started = time.perf_counter()
     rows = explorer.images_per_subject(records)
     pages = explorer.page_count(len(explorer.filter_records(records, label="hem")), 12)

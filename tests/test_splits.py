@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core.dataset import DatasetIndex, ImageRecord, parse_training_name
+from core.dataset import DatasetIndex, ImageRecord
 from core.splits import Split, external_test_set, image_split, subject_split
 
 FILE_LIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "cnmc_file_list.txt"
@@ -23,17 +23,9 @@ def make_records(images_per_subject: dict[str, int]) -> list[ImageRecord]:
 
 
 @pytest.fixture(scope="module")
-def real_records() -> list[ImageRecord]:
+def real_records(real_file_records) -> list[ImageRecord]:
     """The 10,661 training-fold records of the real file list (no files are touched)."""
-    if not FILE_LIST.is_file():
-        pytest.skip(f"{FILE_LIST} is not available")
-    records = []
-    for line in FILE_LIST.read_text().split():
-        parts = line.split("/")
-        if parts[1] == "training_data":
-            subject, label = parse_training_name(parts[-1])
-            records.append(ImageRecord(Path(line), parts[2], label, subject))
-    return records
+    return [record for record in real_file_records if record.label]
 
 
 @pytest.fixture
