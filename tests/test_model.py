@@ -102,3 +102,14 @@ def test_safe_mode_refuses_lambda_layers(tmp_path):
     keras.Model(inputs, keras.layers.Flatten()(outputs)).save(path)
     with pytest.raises(ModelError):
         load_classifier(path)
+
+
+def test_imagenet_download_failure_says_so_and_names_alternatives(monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.applications, "ResNet50", offline)
+    with pytest.raises(ModelError) as error:
+        build_classifier(64, weights="imagenet")
+    message = str(error.value)
+    assert "internet" in message and "--weights none" in message and "--weights PATH" in message
