@@ -16,7 +16,6 @@ import tensorflow as tf
 
 from core import config
 from core.imaging import load_image
-from core.model import to_model_array  # noqa: F401  (the numpy twin of `scale_for_model`)
 from core.preprocessing import model_input_for
 
 SHUFFLE_BUFFER = 512
@@ -31,7 +30,7 @@ def load_model_input(path: bytes | str, image_size: int) -> np.ndarray:
 
 
 def scale_for_model(images_rgb: tf.Tensor) -> tf.Tensor:
-    """uint8 RGB (..., H, W, 3) -> float32 caffe-scaled BGR, identical to `to_model_array`."""
+    """uint8 RGB (..., H, W, 3) -> float32 caffe-scaled BGR, identical to `core.model.to_model_array`."""
     images_bgr = tf.reverse(tf.cast(images_rgb, tf.float32), axis=[-1])
     return images_bgr - tf.constant(IMAGENET_MEAN_BGR, tf.float32)
 
