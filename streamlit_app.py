@@ -5,9 +5,9 @@ Run with `streamlit run streamlit_app.py`. The model and the data folder come fr
 """
 import streamlit as st
 
-from pages import resources, ui
+from ui import frame, resources
 
-st.set_page_config(**ui.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
+st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
 resources.init_session_state()
 
 PAGES = [
@@ -19,5 +19,5 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-ui.render_frame()
+frame.render_frame()
 page.run()

@@ -77,7 +77,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def options_from(args: argparse.Namespace):
     """Namespace -> TrainOptions; --demo applies the demo recipe and keeps only explicit overrides that are safe."""
-    from core.training import TrainOptions, demo_options
+    from core.training.options import TrainOptions, demo_options
 
     options = TrainOptions(**{key: value for key, value in vars(args).items()})
     if args.demo:
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         options = options_from(args)
-        from core.trainer import train
+        from core.training.run import train
 
         train(options)
     except LeukemiaAppError as error:

@@ -50,7 +50,7 @@ def sample_bytes() -> bytes:
         return SAMPLE.read_bytes()
     import cv2
 
-    from core.synthetic import make_subject_style, render_cell
+    from core.data.synthetic import make_subject_style, render_cell
 
     rng = np.random.default_rng(0)
     image_rgb = render_cell(rng, "all", make_subject_style(rng, "all"))
@@ -59,8 +59,8 @@ def sample_bytes() -> bytes:
 
 def tiny_classifier(image_size: int = 224):
     """A randomly initialised full-size classifier: speed does not depend on the weights."""
-    from core.inference import Classifier
-    from core.model import base_metadata, build_classifier, save_model, load_classifier
+    from core.model.inference import Classifier
+    from core.model.network import base_metadata, build_classifier, save_model, load_classifier
 
     path = Path(tempfile.mkdtemp()) / "bench.keras"
     save_model(build_classifier(image_size, weights=None), path, base_metadata(image_size))
@@ -71,8 +71,8 @@ def tiny_classifier(image_size: int = 224):
 
 def bench_classify(results: dict) -> None:
     """Decode + preprocess + predict for one image, against one compiled forward pass."""
-    from core.imaging import load_image
-    from core.preprocessing import model_input_for
+    from core.imaging.decode import load_image
+    from core.imaging.preprocess import model_input_for
 
     classifier = tiny_classifier()
     data = sample_bytes()
@@ -94,7 +94,7 @@ def bench_classify(results: dict) -> None:
 
 def bench_index(results: dict) -> None:
     """Index a placeholder tree built from the real 15,114-path file list."""
-    from core.dataset import index_dataset
+    from core.data.index import index_dataset
 
     if not FILE_LIST.is_file():
         results["index"] = {"skipped": f"{FILE_LIST} not found"}
@@ -112,8 +112,8 @@ PIPELINE_CHILD = """
 import sys, resource
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from core.dataset import index_dataset
-from core.pipeline import make_dataset
+from core.data.index import index_dataset
+from core.training.pipeline import make_dataset
 records = [r for r in index_dataset({data!r}).records if r.label]
 labels = [1 if r.label == "all" else 0 for r in records]
 dataset = make_dataset([r.path for r in records], labels, 224, 32, training=True, cache_dir=Path({cache!r}))
@@ -133,7 +133,7 @@ def pipeline_peak_kib(data: Path, cache: Path) -> tuple[int, int]:
 
 def bench_pipeline(results: dict) -> None:
     """Peak memory of two training epochs on a 1x and a 4x synthetic dataset."""
-    from core.synthetic import generate_dataset
+    from core.data.synthetic import generate_dataset
 
     work = Path(tempfile.mkdtemp())
     sizes = {}
@@ -151,7 +151,7 @@ def bench_training(results: dict) -> None:
     """Training images per second at 224 px (random start) and the process's peak memory."""
     import keras
 
-    from core.model import build_classifier
+    from core.model.network import build_classifier
 
     model = build_classifier(224, weights=None)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", jit_compile=False)
@@ -165,7 +165,7 @@ def bench_training(results: dict) -> None:
 
 def bench_explain(results: dict) -> None:
     """Seconds per explanation method at 224 px, and Grad-CAM's ratio to a forward pass."""
-    from core.explain import Explainer, benchmark_methods
+    from core.explain.explainer import Explainer, benchmark_methods
 
     classifier = tiny_classifier()
     explainer = Explainer(classifier.loaded.model, classifier.lock)
@@ -199,7 +199,7 @@ def bench_app(results: dict) -> None:
     import logging
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    from pages.classify_ui import process_upload
+    from ui.classify_widgets import process_upload
 
     classifier = tiny_classifier()
     data = sample_bytes()

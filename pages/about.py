@@ -1,9 +1,9 @@
 """About: what the app is for, how the method works, how well it can work, and where the data comes from."""
 import streamlit as st
 
-from pages import ui
+from ui import frame
 
-ui.ensure_frame()
+frame.ensure_frame()
 st.title("About")
 st.caption("Intended use, method, honest performance, data, and limitations.")
 

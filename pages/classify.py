@@ -1,9 +1,9 @@
 """Classify: upload cell images (or pick samples) and see the answer, how it was reached and how sure it is."""
 import streamlit as st
 
-from pages import classify_ui, resources, result_ui, ui
+from ui import classify_widgets, frame, resources, result_widgets
 
-ui.ensure_frame()
+frame.ensure_frame()
 st.title("Classify a cell")
 st.caption(
     "Upload microscope images of single, segmented white blood cells on a black background "
@@ -15,29 +15,29 @@ def classify_page() -> None:
     """Load the model, collect images, classify each one, draw the results."""
     classifier = resources.get_classifier()
     if classifier is None:
-        ui.render_model_missing()
+        frame.render_model_missing()
         return
-    items = classify_ui.render_upload_ui(resources.get_dataset_index())
+    items = classify_widgets.render_upload_ui(resources.get_dataset_index())
     if not items:
         st.info("Upload one or more images, or choose sample cells, to see the model's answer.", icon=":material/upload:")
         return
-    outcomes = classify_ui.process_all(items, classifier)
+    outcomes = classify_widgets.process_all(items, classifier)
     for outcome in outcomes:
         if outcome.error:
-            st.error(ui.plain(outcome.error), icon=":material/error:")
+            st.error(frame.plain(outcome.error), icon=":material/error:")
     classified = [outcome for outcome in outcomes if outcome.analysis is not None]
     if not classified:
         return
     if len(outcomes) > 1:
         st.subheader("All images", anchor=False)
-        classify_ui.render_results_table(outcomes)
+        classify_widgets.render_results_table(outcomes)
     shown = classified[0]
     if len(classified) > 1:
         choices = {f"{number}. {outcome.name}": outcome for number, outcome in enumerate(classified, start=1)}
         # The newest image by default: files are added one after another, and that is the one to see.
         shown = choices[st.selectbox("Show the details of", list(choices), index=len(choices) - 1, key="classify_detail")]
     resources.remember_image(shown.name, shown.image_rgb, shown.digest)
-    result_ui.render_result(shown, classifier)
+    result_widgets.render_result(shown, classifier)
 
 
 classify_page()

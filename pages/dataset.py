@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import explorer
-from core.dataset import SPLITS, DatasetIndex, ImageRecord, summarize
-from core.synthetic import is_synthetic
-from pages import data_resources, dataset_ui, resources, ui
-from pages.ui import plain
+from core.reporting import explorer
+from core.data.index import SPLITS, DatasetIndex, ImageRecord, summarize
+from core.data.synthetic import is_synthetic
+from ui import data_cache, dataset_widgets, frame, resources
+from ui.frame import plain
 
-ui.ensure_frame()
+frame.ensure_frame()
 
 ANY = "any"
 
@@ -21,7 +21,7 @@ def folder_ui() -> None:
                                   help="The downloaded Kaggle folder, its parent, or its training_data folder.")
         submitted = st.form_submit_button("Use this folder")
     if submitted and path_text.strip():
-        error = data_resources.switch_data_dir(path_text)
+        error = data_cache.switch_data_dir(path_text)
         if error:
             st.error(plain(f"Still using {resources.data_dir()}. {error}"))
 
@@ -72,10 +72,10 @@ def samples_ui(index: DatasetIndex) -> ImageRecord | None:
     if not records:
         st.info("No image matches these filters.")
         return None
-    shown = dataset_ui.paged(records, "dataset_page")
+    shown = dataset_widgets.paged(records, "dataset_page")
     captions = [f"{record.path.name} · {record.label or explorer.UNLABELED}" for record in shown]
-    dataset_ui.grid_ui([record.path for record in shown], captions, picks=shown)
-    return st.selectbox("Show details for", shown, index=None, key=dataset_ui.SAMPLE_KEY,
+    dataset_widgets.grid_ui([record.path for record in shown], captions, picks=shown)
+    return st.selectbox("Show details for", shown, index=None, key=dataset_widgets.SAMPLE_KEY,
                         placeholder="Choose a sample", format_func=lambda record: record.path.name)
 
 
@@ -98,8 +98,8 @@ def render_dataset_page() -> None:
     st.header("Samples")
     record = samples_ui(index)
     if record is not None:
-        dataset_ui.sample_ui(record)
-    dataset_ui.misclassified_ui(index)
+        dataset_widgets.sample_ui(record)
+    dataset_widgets.misclassified_ui(index)
 
 
 render_dataset_page()

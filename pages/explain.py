@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import config
 from core.errors import LeukemiaAppError
-from core.explain import (
+from core.explain.explainer import (
     LAYERS,
     METHOD_NAMES,
     METHODS,
@@ -16,11 +16,11 @@ from core.explain import (
     overlay,
     png_bytes,
 )
-from pages import explain_resources, resources, ui
-from pages.classify_ui import UPLOAD_TYPES, sample_records
-from pages.ui import plain
+from ui import explain_cache, frame, resources
+from ui.classify_widgets import UPLOAD_TYPES, sample_records
+from ui.frame import plain
 
-ui.ensure_frame()
+frame.ensure_frame()
 
 TARGET_NAMES = {"all": "ALL", "hem": "Healthy"}
 MAIN_WIDTH, COMPARE_WIDTH = 380, 240  # on-screen pixels
@@ -107,7 +107,7 @@ def render_comparison(classifier, digest: str, model_input: np.ndarray, options:
         st.caption("On the last block Grad-CAM++ and LayerCAM coincide: global average pooling gives "
                    "every position the same gradient.")
     for column, method in zip(st.columns(max(4, len(methods))), methods):
-        heatmap = explain_resources.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
+        heatmap = explain_cache.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
         column.image(overlay(model_input, heatmap, options.opacity), caption=METHOD_NAMES[method], width=COMPARE_WIDTH)
 
 
@@ -116,7 +116,7 @@ def render_sanity_check(classifier, digest: str, model_input: np.ndarray, option
     with st.expander("Sanity check: does this heatmap depend on what the model learned?"):
         if not st.toggle("Run it (re-initialises the head and last ResNet block of a copy of the model)", key="explain_sanity"):
             return
-        rho = explain_resources.get_sanity_correlation(classifier, digest, model_input, options.method, options.target,
+        rho = explain_cache.get_sanity_correlation(classifier, digest, model_input, options.method, options.target,
                                                        options.layer)
         st.metric("Rank correlation, trained vs randomised model", "n/a (a flat heatmap)" if math.isnan(rho) else f"{rho:.2f}")
         st.caption("Near 1, the heatmap barely changes when the learned top layers are replaced by random ones, so it "
@@ -146,7 +146,7 @@ def explain_page() -> None:
     st.subheader(f"{plain(name)}: the model answers {TARGET_NAMES[prediction.label]} "
                  f"(P(ALL) = {prediction.probability_all:.3f})", anchor=False)
     options = options_ui(prediction.label)
-    heatmap = explain_resources.get_heatmap(classifier, digest, stages.model_input, options.method, options.target,
+    heatmap = explain_cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target,
                                             options.layer)
     render_heatmaps(name, image_rgb, stages, heatmap, options)
     render_comparison(classifier, digest, stages.model_input, options)

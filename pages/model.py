@@ -4,13 +4,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import config, model_card
-from core import model_card_figures as figures
+from core import config
+from core.reporting import model_card
+from core.reporting import figures
 from core.errors import ModelError
-from pages import data_resources, resources, ui
-from pages.ui import plain
+from ui import data_cache, frame, resources
+from ui.frame import plain
 
-ui.ensure_frame()
+frame.ensure_frame()
 
 EVALUATION_TITLES = {
     "validation": "Validation split (held-out subjects of the training folds)",
@@ -38,7 +39,7 @@ def integrity_ui(metadata: dict) -> None:
     already tried to load it (recording any error in the session) on every page.
     """
     path = resources.model_path()
-    actual = data_resources.file_sha256(str(path), resources.file_stamp(path))
+    actual = data_cache.file_sha256(str(path), resources.file_stamp(path))
     show, message = SHA_MESSAGES[model_card.sha_status(metadata.get("sha256"), actual)]
     show(message)
     if resources.model_error() and path.is_file():
@@ -111,7 +112,7 @@ def render_model_page() -> None:
     st.caption("What the model in use is, what it learned from, and how it did on cells it never saw.")
     path = resources.model_path()
     try:
-        metadata, notes = data_resources.model_sidecar()
+        metadata, notes = data_cache.model_sidecar()
     except ModelError as error:
         st.error(plain(str(error)))
         return

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from paths import PROJECT_ROOT
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+APP = str(PROJECT_ROOT / "streamlit_app.py")
 TIMEOUT = 120  # The first run imports TensorFlow and loads the model.
 
 

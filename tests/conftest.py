@@ -9,17 +9,17 @@ import os
 from pathlib import Path
 
 import pytest
+from paths import FILE_LIST
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TINY_IMAGE_SIZE = 64
-FILE_LIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "cnmc_file_list.txt"
 
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """A saved `.keras` classifier (64 px, random weights) with its sidecar JSON."""
-    from core.model import base_metadata, build_classifier, save_model
+    from core.model.network import base_metadata, build_classifier, save_model
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     save_model(build_classifier(image_size=TINY_IMAGE_SIZE, weights=None), path, base_metadata(TINY_IMAGE_SIZE))
@@ -29,7 +29,7 @@ def tiny_model_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synthetic_data_root(tmp_path_factory) -> Path:
     """A small synthetic C-NMC_Leukemia folder: 6 training subjects, about 3 cells each."""
-    from core.synthetic import generate_dataset
+    from core.data.synthetic import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("data"), subjects=6, images_per_subject=3)
 
@@ -40,7 +40,7 @@ def fake_build_env(monkeypatch, tmp_path, tiny_model_path) -> Path:
 
     Returns the folder holding FAKE_BUILD_RELEASE ("release": touch it to let a build finish)
     and FAKE_BUILD_CALLS ("calls.txt": the arguments the build received). Choose the stand-in
-    with `monkeypatch.setattr(pages.demo_build, "BUILDER", "fake_builds:...")`.
+    with `monkeypatch.setattr(ui.demo_build, "BUILDER", "fake_builds:...")`.
     """
     tests_dir = str(Path(__file__).resolve().parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
@@ -59,7 +59,7 @@ def real_file_records() -> list:
     """
     if not FILE_LIST.is_file():
         pytest.skip(f"{FILE_LIST} is not available")
-    from core.dataset import ImageRecord, parse_training_name
+    from core.data.index import ImageRecord, parse_training_name
 
     records = []
     for line in FILE_LIST.read_text().split():

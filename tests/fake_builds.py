@@ -1,7 +1,7 @@
 """Stand-ins for `core.training.build_demo_model`, run in the demo build's child process.
 
 The child is a fresh interpreter, so these are named by "module:function" (see
-`pages.demo_build.BUILDER`) and take their settings from environment variables, which the
+`ui.demo_build.BUILDER`) and take their settings from environment variables, which the
 child inherits: FAKE_BUILD_MODEL (a model to copy), FAKE_BUILD_RELEASE (a file whose
 appearance lets the build finish) and FAKE_BUILD_CALLS (where the arguments are recorded).
 """

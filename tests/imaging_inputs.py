@@ -13,9 +13,9 @@ from PIL import Image
 
 from core import config
 from core.errors import ImageLoadError
-from core.imaging import DecodedImage, load_image
+from core.imaging.decode import DecodedImage, load_image
+from paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_CELL_PATH = PROJECT_ROOT.parent / "shared" / "data" / "cnmc_sample_cell.bmp"
 LOSSLESS_FORMATS = ("BMP", "PNG", "TIFF")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import train
-from core.model import load_classifier
-from core.synthetic import generate_dataset
-from core.training import TrainOptions
+from core.model.network import load_classifier
+from core.data.synthetic import generate_dataset
+from core.training.options import TrainOptions
 
 SIDECAR_FIELDS = (
     "class_names", "threshold", "threshold_rule", "image_size", "preprocessing", "is_demo", "version", "created",
@@ -37,7 +37,7 @@ def quick_options(data: Path, output: Path, **changes) -> TrainOptions:
 
 @pytest.fixture(scope="module")
 def trained(small_data, tmp_path_factory):
-    from core.trainer import train as run
+    from core.training.run import train as run
 
     output = tmp_path_factory.mktemp("model") / "model.keras"
     return run(quick_options(small_data, output), log=lambda line: None)
@@ -90,7 +90,7 @@ def test_missing_weights_file_names_the_alternatives(small_data, tmp_path, capsy
 
 
 def test_dry_run_writes_a_model_that_predict_can_use(small_data, tmp_path, capsys):
-    from core import predict
+    from core.cli import predict
 
     output = tmp_path / "dry.keras"
     argv = ["--dry-run", "--data-dir", str(small_data), "--weights", "none", "--image-size", "32", "--output", str(output)]
@@ -142,7 +142,7 @@ class Interrupt(Exception):
 def test_interrupted_run_resumes_from_the_last_finished_epoch(small_data, tmp_path):
     import keras
 
-    from core.trainer import train as run
+    from core.training.run import train as run
 
     class StopAtEpoch(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

@@ -1,0 +1,287 @@
+"""Index the C-NMC 2019 leukemia dataset on disk (Kaggle layout), without decoding any image.
+
+Layout: `training_data/fold_{0,1,2}/{all,hem}/UID_{subject}_{image}_{cell}_{class}.bmp`,
+`validation_data/C-NMC_test_prelim_phase_data/{n}.bmp` with its `..._labels.csv`
+(labels 1 = all, 0 = hem), and the unlabeled `testing_data/C-NMC_test_final_phase_data/{n}.bmp`.
+
+Imperfect trees are indexed with a warning that names each offending file or folder:
+only `.bmp` files (any case) are indexed; other files and sub-folders are skipped and
+hidden files counted. An unparseable training name is kept with `subject=None`; a name whose
+class disagrees with its folder keeps the folder's label. A validation image without a valid
+CSV row gets `label=None`. Run `python -m core.dataset DATA_DIR [--json]` for a summary.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.data.names import describe as _describe
+from core.data.names import natural_sort_key, parse_training_name
+from core.config import DATASET_FOLDER_NAME, default_data_dir
+from core.errors import DatasetError
+from core.data.validation_labels import read_validation_labels
+
+SPLITS = ("fold_0", "fold_1", "fold_2", "validation", "test")
+LABELS = ("all", "hem")
+SPLIT_FOLDERS = {
+    "fold_0": "training_data/fold_0",
+    "fold_1": "training_data/fold_1",
+    "fold_2": "training_data/fold_2",
+    "validation": "validation_data/C-NMC_test_prelim_phase_data",
+    "test": "testing_data/C-NMC_test_final_phase_data",
+}
+TOP_FOLDERS = ("training_data", "validation_data", "testing_data")
+VALIDATION_CSV = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
+# Folders whose contents are checked for stray entries, with the names expected there.
+# Written by core.synthetic at the root of a generated tree, so models know they learned synthetic cells.
+SYNTHETIC_MARKER = "SYNTHETIC_DATA.md"
+EXPECTED_ENTRIES = {
+    ".": {*TOP_FOLDERS, SYNTHETIC_MARKER},
+    "training_data": {"fold_0", "fold_1", "fold_2"},
+    "validation_data": {Path(SPLIT_FOLDERS["validation"]).name, Path(VALIDATION_CSV).name},
+    "testing_data": {Path(SPLIT_FOLDERS["test"]).name},
+    **{f"training_data/fold_{number}": set(LABELS) for number in range(3)},
+}
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image file: where it is, which split it belongs to, its class and its subject."""
+
+    path: Path
+    split: str
+    label: str | None
+    subject: str | None
+
+
+@dataclass
+class DatasetIndex:
+    """Every image of one C-NMC_Leukemia folder, sorted by split then natural name order."""
+
+    root: Path
+    records: list[ImageRecord]
+    warnings: list[str] = field(default_factory=list)
+
+    def by_split(self, *splits: str) -> list[ImageRecord]:
+        """The records of the given splits (names from `SPLITS`), in index order."""
+        unknown = set(splits) - set(SPLITS)
+        if unknown:
+            raise ValueError(f"Unknown split(s) {sorted(unknown)}; expected names from {SPLITS}.")
+        return [record for record in self.records if record.split in splits]
+
+    def labelled(self) -> list[ImageRecord]:
+        """The records whose label is known (training folds, and validation with a CSV row)."""
+        return [record for record in self.records if record.label is not None]
+
+
+def find_dataset_root(path: str | Path) -> Path:
+    """The C-NMC_Leukemia folder for `path`: that folder, its parent, or its training_data folder.
+
+    Raises:
+        DatasetError: `path` is missing, not a folder, or not laid out like C-NMC_Leukemia.
+    """
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise DatasetError(f"Data folder {folder} does not exist; pass the path of C-NMC_Leukemia.")
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} is a file; pass the path of the C-NMC_Leukemia folder.")
+    candidates = [folder, folder / DATASET_FOLDER_NAME]
+    if folder.name == "training_data" or (folder / "fold_0").is_dir():
+        candidates.append(folder.parent)
+    for candidate in candidates:
+        if any((candidate / name).is_dir() for name in TOP_FOLDERS):
+            return candidate
+    found = sorted(entry.name for entry in os.scandir(folder))
+    raise DatasetError(
+        f"{folder} is not laid out like {DATASET_FOLDER_NAME}: expected training_data/ "
+        f"(fold_0..fold_2, each with all/ and hem/), validation_data/ or testing_data/, or a "
+        f"{DATASET_FOLDER_NAME}/ folder inside it; found {_describe(found) or 'nothing (empty)'}."
+    )
+
+
+def _warn_about(warnings: list[str], folder: Path, names: list[str], problem: str) -> None:
+    """Add one warning for all the files of `folder` that share a problem, naming the first few."""
+    if names:
+        names = sorted(names, key=natural_sort_key)
+        warnings.append(f"{folder}: {len(names)} {problem}: {_describe(names)}.")
+
+
+def _scan_images(folder: Path, warnings: list[str]) -> list[Path]:
+    """The `.bmp` files directly in `folder`, in natural name order; others are skipped with a warning."""
+    names, skipped, hidden = [], [], 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                hidden += 1
+            elif entry.name.lower().endswith(".bmp") and not entry.is_dir():
+                names.append(entry.name)
+            else:
+                skipped.append(entry.name + "/" * entry.is_dir())
+    _warn_about(warnings, folder, skipped, "entries skipped, not .bmp images (the dataset is BMP only)")
+    if hidden:
+        warnings.append(f"{folder}: {hidden} hidden file(s) skipped.")
+    if not names:
+        warnings.append(f"{folder}: no .bmp images in this folder.")
+    return [folder / name for name in sorted(names, key=natural_sort_key)]
+
+
+def _training_records(root: Path, split: str, warnings: list[str]) -> list[ImageRecord]:
+    """Records of one training fold; the label comes from the `all`/`hem` folder."""
+    records = []
+    for label in LABELS:
+        folder = root / SPLIT_FOLDERS[split] / label
+        if not folder.is_dir():
+            warnings.append(f"Missing folder {folder}: {split} has no {label!r} images.")
+            continue
+        unparseable, mislabelled = [], []
+        for path in _scan_images(folder, warnings):
+            try:
+                subject, name_label = parse_training_name(path.name)
+            except ValueError:
+                subject, name_label = None, label
+                unparseable.append(path.name)
+            if name_label != label:
+                mislabelled.append(path.name)
+            records.append(ImageRecord(path, split, label, subject))
+        _warn_about(warnings, folder, unparseable,
+                    "names are not UID_{subject}_{image}_{cell}_{class}.bmp; kept with subject unknown")
+        _warn_about(warnings, folder, mislabelled, f"names say another class than {label}/; the folder wins")
+    return records
+
+
+def _validation_records(root: Path, warnings: list[str]) -> list[ImageRecord]:
+    """Validation records, labelled from the CSV; mismatches both ways are reported."""
+    paths = _scan_images(root / SPLIT_FOLDERS["validation"], warnings)
+    labels = read_validation_labels(root / VALIDATION_CSV, warnings)
+    if not labels:
+        return [ImageRecord(path, "validation", None, None) for path in paths]
+    unmatched = [path.name for path in paths if path.name.lower() not in labels]
+    if unmatched:
+        warnings.append(f"{len(unmatched)} validation image(s) have no CSV row, left unlabeled: "
+                        f"{_describe(unmatched)}.")
+    present = {path.name.lower() for path in paths}
+    orphans = sorted((name for name in labels if name not in present), key=natural_sort_key)
+    if orphans:
+        warnings.append(f"{len(orphans)} CSV row(s) name missing images: {_describe(orphans)}.")
+    unknown = (None, None)
+    return [ImageRecord(path, "validation", *labels.get(path.name.lower(), unknown)) for path in paths]
+
+
+def _warn_unexpected_entries(root: Path, warnings: list[str]) -> None:
+    """Report files and folders that the C-NMC layout does not have (hidden entries excepted)."""
+    for relative, expected in EXPECTED_ENTRIES.items():
+        folder = root / relative
+        if folder.is_dir():
+            for entry in os.scandir(folder):
+                if entry.name not in expected and not entry.name.startswith("."):
+                    warnings.append(f"Unexpected {entry.path}: not part of the C-NMC layout, ignored.")
+
+
+def index_dataset(path: str | Path) -> DatasetIndex:
+    """List every image of a C-NMC_Leukemia folder with its split, label and subject.
+
+    Records come in `SPLITS` order, training folds `all/` before `hem/`, each folder in natural
+    name order ("2.bmp" before "10.bmp"); only directory entries are read, never pixels.
+
+    Raises:
+        DatasetError: the folder is missing, not C-NMC shaped, or holds no image at all.
+    """
+    root = find_dataset_root(path)
+    warnings: list[str] = []
+    _warn_unexpected_entries(root, warnings)
+    records: list[ImageRecord] = []
+    for split in SPLITS:
+        folder = root / SPLIT_FOLDERS[split]
+        if not folder.is_dir():
+            if folder.parent.is_dir():
+                warnings.append(f"Missing folder {folder}: the {split} split is left out.")
+            continue
+        if split == "validation":
+            records += _validation_records(root, warnings)
+        elif split == "test":
+            records += [ImageRecord(path, split, None, None) for path in _scan_images(folder, warnings)]
+        else:
+            records += _training_records(root, split, warnings)
+    if not records:
+        raise DatasetError(f"No .bmp images found under {root}. " + " ".join(warnings[:3]))
+    return DatasetIndex(root=root, records=records, warnings=warnings)
+
+
+def _count_labels(records: list[ImageRecord], always_labelled: bool) -> dict[str, int]:
+    """{"all": n, "hem": n} when the split has labels, plus "unlabeled": n for the rest."""
+    counts = Counter(record.label or "unlabeled" for record in records)
+    has_labels = always_labelled or any(counts[label] for label in LABELS)
+    keys = [*LABELS] if has_labels else []
+    if counts["unlabeled"] or not has_labels:
+        keys.append("unlabeled")
+    return {key: counts[key] for key in keys}
+
+
+def summarize(index: DatasetIndex) -> dict:
+    """Image counts per split and label, training-fold subject counts, and the warnings.
+
+    "subjects" counts the training folds only: they are the subjects a model is trained and
+    subject-split on; the validation set's subjects are other patients.
+    """
+    images = {
+        split: _count_labels(index.by_split(split), always_labelled=split.startswith("fold"))
+        for split in SPLITS
+        if (index.root / SPLIT_FOLDERS[split]).is_dir()
+    }
+    subjects = {label: set() for label in LABELS}
+    for record in index.by_split("fold_0", "fold_1", "fold_2"):
+        if record.subject is not None:
+            subjects[record.label].add(record.subject)
+    return {
+        "root": str(index.root),
+        "images": images,
+        "subjects": {label: len(subjects[label]) for label in LABELS},
+        "warnings": list(index.warnings),
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """A plain-text report: split x label table, subjects, the always-"all" baseline, warnings."""
+    columns = ("all", "hem", "unlabeled")
+    header = f"{'split':<12}" + "".join(f"{column:>11}" for column in columns) + f"{'total':>9}"
+    lines = [f"Dataset: {summary['root']}", "", header]
+    for split, counts in summary["images"].items():
+        cells = "".join(f"{counts.get(column, 0):>11,}" for column in columns)
+        lines.append(f"{split:<12}{cells}{sum(counts.values()):>9,}")
+    folds = [counts for split, counts in summary["images"].items() if split.startswith("fold")]
+    leukemic, healthy = sum(counts["all"] for counts in folds), sum(counts["hem"] for counts in folds)
+    subjects = summary["subjects"]
+    lines += ["", f"Training subjects: {subjects['all']} all, {subjects['hem']} hem"]
+    if leukemic + healthy:
+        baseline = leukemic / (leukemic + healthy)
+        lines.append(f"Always-'all' baseline accuracy on the training folds: {baseline:.1%}")
+    lines += ["", f"Warnings ({len(summary['warnings'])}):"]
+    lines += [f"  - {warning}" for warning in summary["warnings"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: print the summary of a data folder; 2 on a bad folder."""
+    parser = argparse.ArgumentParser(prog="python -m core.dataset", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "data_dir", nargs="?", default=str(default_data_dir()),
+        help="the C-NMC_Leukemia folder, its parent or its training_data (default: %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    arguments = parser.parse_args(argv)
+    try:
+        summary = summarize(index_dataset(arguments.data_dir))
+    except (DatasetError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2) if arguments.json else format_summary(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Is an image the kind of input the model was trained on? Reasons why it may not be.
+
+The classifier only knows C-NMC 2019 inputs: one segmented white blood cell, stained,
+centred on a black background (the background was set to zero by the dataset's own
+segmentation). A phone photo, a whole blood smear or a cell on a bright field still gets
+an answer from the model, but that answer means nothing. `assess_scope` looks for the
+cheap, visible signs of such inputs; an empty list means "looks in scope", not "correct".
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from core.imaging.preprocess import PreprocessResult
+
+# Grey level (0-255) above which a pixel counts as "not background". C-NMC backgrounds are
+# exactly 0; the margin tolerates JPEG noise and dim real cells (the sample peaks at 84).
+BACKGROUND_LEVEL = 16
+# The border strip examined, as a fraction of the shorter side.
+BORDER_FRACTION = 0.04
+# Share of border pixels allowed above BACKGROUND_LEVEL (a cell may touch the edge a little).
+MAX_BRIGHT_BORDER_FRACTION = 0.15
+# Share of the image the Otsu mask may cover. C-NMC cells cover roughly 5-50 %.
+MIN_MASK_FRACTION = 0.01
+MAX_MASK_FRACTION = 0.75
+# A second object counts as "large" when it has at least this share of the largest's area.
+LARGE_BLOB_RATIO = 0.25
+# ... and at least this share of the whole image (ignores specks and debris).
+MIN_BLOB_FRACTION = 0.002
+
+
+def border_pixels(grayscale: np.ndarray) -> np.ndarray:
+    """The outer strip of a (H, W) image, flattened: top and bottom rows, left and right columns."""
+    width = max(1, round(min(grayscale.shape) * BORDER_FRACTION))
+    return np.concatenate([
+        grayscale[:width].ravel(), grayscale[-width:].ravel(),
+        grayscale[width:-width, :width].ravel(), grayscale[width:-width, -width:].ravel(),
+    ])
+
+
+def large_blob_count(grayscale: np.ndarray) -> int:
+    """How many separate large bright objects a (H, W) uint8 image holds on its dark background."""
+    foreground = (grayscale > BACKGROUND_LEVEL).astype(np.uint8)
+    # Opening removes single-pixel noise so that it does not bridge or split objects.
+    foreground = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if count <= 1:
+        return 0
+    minimum = max(LARGE_BLOB_RATIO * areas.max(), MIN_BLOB_FRACTION * grayscale.size)
+    return int(np.count_nonzero(areas >= minimum))
+
+
+def assess_scope(image_rgb: np.ndarray, stages: PreprocessResult) -> list[str]:
+    """Reasons, in plain words, why an image does not look like a C-NMC input.
+
+    Args:
+        image_rgb: (H, W, 3) uint8 RGB, the decoded image that was classified.
+        stages: its preprocessing stages (`core.preprocessing.preprocess_cell`).
+
+    Returns:
+        Zero or more sentences; empty when the image looks like one segmented cell on a
+        dark background.
+    """
+    grayscale = stages.grayscale if stages.grayscale.shape == image_rgb.shape[:2] else cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+    reasons: list[str] = []
+    bright_border = float(np.mean(border_pixels(grayscale) > BACKGROUND_LEVEL))
+    if bright_border > MAX_BRIGHT_BORDER_FRACTION:
+        reasons.append(
+            f"The background is not dark: {bright_border:.0%} of the image's edge is bright. "
+            "The model was trained on segmented cells on a black background."
+        )
+    if stages.mask_fraction > MAX_MASK_FRACTION:
+        reasons.append(f"The cell mask covers {stages.mask_fraction:.0%} of the image: there is no single cell standing out.")
+    elif stages.mask_fraction < MIN_MASK_FRACTION:
+        reasons.append(f"The cell mask covers only {stages.mask_fraction:.1%} of the image: the cell is tiny or missing.")
+    blobs = large_blob_count(grayscale)
+    if blobs > 1:
+        reasons.append(f"The image holds {blobs} separate large objects; the model expects exactly one cell.")
+    if stages.fallback:
+        reasons.append(stages.fallback)
+    return reasons

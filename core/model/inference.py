@@ -1,0 +1,103 @@
+"""Classifying cells with a loaded model: one image, a batch, and test-time augmentation.
+
+A Keras model is not thread-safe and the app shares one model between sessions, so every
+call into the model holds `Classifier.lock`. The forward pass is a `tf.function` traced
+once per batch shape bucket, which costs close to one compiled pass (no `model.predict`
+set-up, no eager dispatch).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from core import config
+from core.model.network import LoadedModel, to_model_array
+from core.imaging.preprocess import PreprocessResult, preprocess_cell
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The answer for one image.
+
+    Attributes:
+        label: "all" or "hem", from `probability_all >= threshold`.
+        probability_all: P(all) in [0, 1] from the model's sigmoid unit.
+        threshold: the decision threshold from the model card.
+        tta_mean, tta_std: mean and spread of P(all) over the 8 flips/rotations, or None.
+    """
+
+    label: str
+    probability_all: float
+    threshold: float
+    tta_mean: float | None = None
+    tta_std: float | None = None
+
+    @property
+    def confidence(self) -> float:
+        """Probability of the answered class."""
+        return self.probability_all if self.label == config.POSITIVE_CLASS else 1.0 - self.probability_all
+
+
+def dihedral_views(image: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> (8, H, W, C): the 4 rotations by 90 degrees, each also mirrored."""
+    rotations = [np.rot90(image, quarter, axes=(0, 1)) for quarter in range(4)]
+    return np.stack(rotations + [view[:, ::-1] for view in rotations])
+
+
+class Classifier:
+    """Wraps a LoadedModel with a lock and a compiled forward pass."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.lock = threading.Lock()
+        size = loaded.image_size
+        signature = [tf.TensorSpec((None, size, size, 3), tf.float32)]
+        self._forward = tf.function(lambda batch: loaded.model(batch, training=False), input_signature=signature)
+
+    @property
+    def threshold(self) -> float:
+        return self.loaded.threshold
+
+    @property
+    def image_size(self) -> int:
+        return self.loaded.image_size
+
+    def warm_up(self) -> None:
+        """Trace the compiled pass now so the first user does not pay for it."""
+        self.probabilities(np.zeros((1, self.image_size, self.image_size, 3), np.uint8))
+
+    def probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """(N, S, S, 3) uint8 RGB model inputs -> (N,) float32 P(all)."""
+        outputs = []
+        for start in range(0, len(model_inputs_rgb), batch_size):
+            batch = to_model_array(model_inputs_rgb[start : start + batch_size])
+            with self.lock:
+                outputs.append(self._forward(tf.constant(batch)).numpy().reshape(-1))
+        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+
+    def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
+        """Turn P(all) (and optional TTA probabilities) into a Prediction at the model's threshold."""
+        label = config.POSITIVE_CLASS if probability_all >= self.threshold else "hem"
+        if tta is None:
+            return Prediction(label, float(probability_all), self.threshold)
+        return Prediction(label, float(probability_all), self.threshold, float(tta.mean()), float(tta.std()))
+
+    def classify_input(self, model_input_rgb: np.ndarray, with_tta: bool = False) -> Prediction:
+        """One (S, S, 3) uint8 RGB model input -> Prediction; TTA adds 7 views in the same batch."""
+        if not with_tta:
+            return self.decide(float(self.probabilities(model_input_rgb[None])[0]))
+        probabilities = self.probabilities(dihedral_views(model_input_rgb))
+        return self.decide(float(probabilities[0]), probabilities)
+
+    def classify(self, image_rgb: np.ndarray, with_tta: bool = False) -> tuple[Prediction, PreprocessResult]:
+        """A decoded (H, W, 3) uint8 RGB image -> (Prediction, all preprocessing stages)."""
+        stages = preprocess_cell(image_rgb, self.image_size)
+        return self.classify_input(stages.model_input, with_tta), stages
+
+    def classify_many(self, images_rgb: list[np.ndarray]) -> list[Prediction]:
+        """Many decoded images -> Predictions, preprocessed one by one and run in batches."""
+        inputs = np.stack([preprocess_cell(image, self.image_size).model_input for image in images_rgb])
+        return [self.decide(float(probability)) for probability in self.probabilities(inputs)]

@@ -1,0 +1,207 @@
+"""Plain summaries of a dataset index for the Dataset explorer: counts, filters, pages, figures.
+
+Everything here works on `ImageRecord`s and the dict from `core.dataset.summarize`, so it is
+cheap on the full 15,114-file tree: only `thumbnail` touches pixels, and the app calls it for
+the images on screen only. Figures are Plotly and coloured the same way everywhere.
+"""
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+
+from core import config
+from core.data.index import ImageRecord, natural_sort_key
+
+TRAINING_FOLDS = ("fold_0", "fold_1", "fold_2")
+UNLABELED = "unlabeled"
+CLASS_COLORS = {"all": "#c0392b", "hem": "#2e86c1", UNLABELED: "#95a5a6"}
+THUMBNAIL_SIDE = 128
+TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0.0}
+PREDICTION_COLUMNS = ("path", "subject", "label", "probability_all")
+
+
+def class_name(label: str) -> str:
+    """The display name of "all", "hem" or "unlabeled"."""
+    return config.CLASS_DISPLAY_NAMES.get(label, "Unlabeled")
+
+
+def training_counts(summary: dict) -> dict[str, int]:
+    """{"all": n, "hem": n} images over the training folds, from `core.dataset.summarize`."""
+    folds = [counts for split, counts in summary["images"].items() if split in TRAINING_FOLDS]
+    return {label: sum(counts.get(label, 0) for counts in folds) for label in ("all", "hem")}
+
+
+def chance_baseline(summary: dict) -> float | None:
+    """Accuracy of always answering "all" on the labelled training folds, or None without them.
+
+    It equals the share of "all" images, which is why accuracy alone says little here.
+    """
+    counts = training_counts(summary)
+    total = counts["all"] + counts["hem"]
+    return counts["all"] / total if total else None
+
+
+def images_per_subject(records: Iterable[ImageRecord]) -> list[dict]:
+    """One row per known subject of the training folds: subject, label, split and images.
+
+    Rows are sorted by image count, largest first, then by subject name.
+    """
+    counts = Counter(
+        (record.subject, record.label, record.split)
+        for record in records
+        if record.split in TRAINING_FOLDS and record.subject is not None
+    )
+    rows = [
+        {"subject": subject, "label": label, "split": split, "images": count}
+        for (subject, label, split), count in counts.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["images"], natural_sort_key(row["subject"])))
+
+
+def subjects(records: Iterable[ImageRecord]) -> list[str]:
+    """The distinct known subjects, in natural order ("2" before "10", "H3" after them)."""
+    return sorted({record.subject for record in records if record.subject}, key=natural_sort_key)
+
+
+def filter_records(
+    records: Sequence[ImageRecord],
+    split: str | None = None,
+    label: str | None = None,
+    subject: str | None = None,
+) -> list[ImageRecord]:
+    """The records matching every given filter; None means "any". Label "unlabeled" matches None."""
+    wanted_label = None if label == UNLABELED else label
+    return [
+        record
+        for record in records
+        if (split is None or record.split == split)
+        and (label is None or record.label == wanted_label)
+        and (subject is None or record.subject == subject)
+    ]
+
+
+def page_count(total: int, per_page: int) -> int:
+    """Pages needed for `total` items, at least 1 so an empty list still has a (blank) page."""
+    if per_page < 1:
+        raise ValueError(f"per_page must be at least 1, got {per_page}.")
+    return max(1, -(-total // per_page))
+
+
+def page_items(items: Sequence, page: int, per_page: int) -> list:
+    """The items on 1-based `page`; a page past either end is clamped to the first or last."""
+    page = min(max(1, page), page_count(len(items), per_page))
+    start = (page - 1) * per_page
+    return list(items[start : start + per_page])
+
+
+def thumbnail(image_rgb: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> at most (side, side, 3), aspect kept, area-averaged; never enlarged."""
+    height, width = image_rgb.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1:
+        return image_rgb.copy()
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def read_predictions(csv_path: Path) -> list[dict]:
+    """Rows of a held-out predictions CSV (`path,subject,label,probability_all`).
+
+    Raises:
+        ValueError: a column is missing or a probability is not a number in [0, 1].
+    """
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [column for column in PREDICTION_COLUMNS if column not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{csv_path.name} lacks column(s) {missing}; expected {list(PREDICTION_COLUMNS)}.")
+        rows = [{**row, "probability_all": float(row["probability_all"])} for row in reader]
+    if any(not 0.0 <= row["probability_all"] <= 1.0 for row in rows):
+        raise ValueError(f"{csv_path.name} holds probabilities outside [0, 1]; re-run the evaluation.")
+    return rows
+
+
+def misclassified(rows: Iterable[dict], threshold: float) -> list[dict]:
+    """Rows whose label differs from `probability_all >= threshold`, most confidently wrong first.
+
+    Each returned row gains "predicted" ("all"/"hem").
+    """
+    wrong = []
+    for row in rows:
+        predicted = config.POSITIVE_CLASS if row["probability_all"] >= threshold else "hem"
+        if row["label"] in ("all", "hem") and predicted != row["label"]:
+            wrong.append({**row, "predicted": predicted})
+    return sorted(wrong, key=lambda row: -abs(row["probability_all"] - threshold))
+
+
+def resolve_image(path_text: str, *folders: Path) -> Path | None:
+    """An image path from a CSV: absolute as given, else the first folder that holds it."""
+    path = Path(path_text)
+    candidates = [path] if path.is_absolute() else [folder / path for folder in folders]
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
+def _bar(name: str, x: list, y: list, color: str) -> go.Bar:
+    return go.Bar(name=name, x=x, y=y, marker_color=color, text=y, textposition="auto")
+
+
+def class_balance_figure(summary: dict) -> go.Figure:
+    """Grouped bars of "all" and "hem" images per training fold and over all folds."""
+    folds = [split for split in TRAINING_FOLDS if split in summary["images"]]
+    totals = training_counts(summary)
+    x = folds + ["all folds"]
+    figure = go.Figure([
+        _bar(class_name(label), x, [summary["images"][fold].get(label, 0) for fold in folds] + [totals[label]],
+             CLASS_COLORS[label])
+        for label in ("all", "hem")
+    ])
+    return figure.update_layout(barmode="group", title="Class balance in the training folds",
+                                yaxis_title="images", legend=TOP_LEGEND)
+
+
+def held_out_figure(summary: dict) -> go.Figure:
+    """Stacked bars of the external validation set (labelled) and the unlabeled test set."""
+    splits = [split for split in ("validation", "test") if split in summary["images"]]
+    traces = [
+        _bar(class_name(label), splits, [summary["images"][split].get(label, 0) for split in splits],
+             CLASS_COLORS[label])
+        for label in ("all", "hem", UNLABELED)
+    ]
+    figure = go.Figure([trace for trace in traces if any(trace.y)])
+    return figure.update_layout(barmode="stack", title="External validation and test sets",
+                                yaxis_title="images", legend=TOP_LEGEND)
+
+
+def subjects_figure(summary: dict) -> go.Figure:
+    """Bars of the number of training subjects (patients or donors) per class."""
+    labels = ["all", "hem"]
+    counts = [summary["subjects"].get(label, 0) for label in labels]
+    figure = go.Figure(go.Bar(
+        x=[class_name(label) for label in labels], y=counts, text=counts,
+        marker_color=[CLASS_COLORS[label] for label in labels],
+    ))
+    return figure.update_layout(title="Subjects per class (training folds)", yaxis_title="subjects")
+
+
+def images_per_subject_figure(rows: list[dict]) -> go.Figure:
+    """Sorted bars, one per subject, coloured by class: how unevenly subjects contribute cells."""
+    figure = go.Figure()
+    for label in ("all", "hem"):
+        mine = [row for row in rows if row["label"] == label]
+        figure.add_trace(go.Bar(
+            name=class_name(label), x=[row["subject"] for row in mine], y=[row["images"] for row in mine],
+            marker_color=CLASS_COLORS[label], customdata=[row["split"] for row in mine],
+            hovertemplate="subject %{x}<br>%{y} images<br>%{customdata}<extra></extra>",
+        ))
+    order = [row["subject"] for row in rows]
+    return figure.update_layout(
+        title="Images per subject (training folds)", yaxis_title="images", legend=TOP_LEGEND,
+        # Subject ids such as "5" look numeric: force a categorical axis so "H3" shows too.
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": order, "title": "subject"},
+    )

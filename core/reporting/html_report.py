@@ -1,0 +1,114 @@
+"""A one-image report as one self-contained HTML file: open it anywhere, offline, or print it.
+
+Every image is an embedded base64 PNG, every piece of text is HTML-escaped (file names
+and metadata come from users), and the page loads nothing from the network. The report
+carries the research-only notice, the model's identity and when it was made, so a copy
+that travels without the app still says what it is and is not.
+"""
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import cv2
+import numpy as np
+
+from core import config
+from core.model.analysis import CellAnalysis
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+.notice{background:#fff4e5;border-left:4px solid #e8a33d;padding:.6rem 1rem;margin:1rem 0}
+.scope{background:#fdecea;border-left:4px solid #d9534f;padding:.6rem 1rem;margin:1rem 0}
+figure{display:inline-block;margin:0 1rem 1rem 0;text-align:center}
+figure img{width:224px;height:224px;object-fit:contain;background:#000;image-rendering:pixelated}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
+code{font-size:.85em;word-break:break-all}
+"""
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """(H, W, 3) uint8 RGB or (H, W) uint8 grey -> a `data:image/png;base64,...` URI."""
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError(f"Expected a uint8 (H, W) or (H, W, 3) image; got {image.dtype} {image.shape}.")
+    image_bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", image_bgr)
+    if not ok:
+        raise ValueError(f"Could not encode an image of shape {image.shape} as PNG.")
+    return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def _figure(image: np.ndarray, caption: str) -> str:
+    return f'<figure><img src="{png_data_uri(image)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+
+
+def _rows(pairs: list[tuple[str, str]]) -> str:
+    return "".join(f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>" for key, value in pairs)
+
+
+def answer_rows(analysis: CellAnalysis) -> list[tuple[str, str]]:
+    """The answer as (field, value) text pairs, shared by the report and its tests."""
+    prediction = analysis.prediction
+    rows = [
+        ("Answer", config.CLASS_DISPLAY_NAMES[prediction.label]),
+        ("P(ALL)", f"{prediction.probability_all:.3f}"),
+        ("Decision threshold", f"{prediction.threshold:.3f} (ALL when P(ALL) ≥ threshold)"),
+    ]
+    if prediction.tta_mean is not None:
+        rows.append(("Uncertainty (8 flips/rotations)", f"P(ALL) {prediction.tta_mean:.3f} ± {prediction.tta_std:.3f}"))
+    rows.append(("Input in scope", "yes" if analysis.in_scope else "no: see the warning above"))
+    return rows
+
+
+def model_rows(metadata: Mapping[str, Any], sha256: str) -> list[tuple[str, str]]:
+    """The model's identity as (field, value) text pairs."""
+    return [
+        ("Model", str(metadata.get("model_name", "unknown"))),
+        ("Version", str(metadata.get("version") or "not recorded")),
+        ("Trained", str(metadata.get("created") or "not recorded")),
+        ("File", str(metadata.get("file_name", ""))),
+        ("SHA-256", sha256),
+        ("Demo model (synthetic cells)", "yes" if metadata.get("is_demo") else "no"),
+    ]
+
+
+def build_report(
+    image_name: str,
+    image_rgb: np.ndarray,
+    analysis: CellAnalysis,
+    model_metadata: Mapping[str, Any],
+    model_sha256: str,
+    overlay_rgb: np.ndarray | None = None,
+) -> str:
+    """The whole report for one image as an HTML string.
+
+    Args:
+        image_name: the uploaded file's name (escaped here).
+        image_rgb: (H, W, 3) uint8 RGB, the image as uploaded.
+        analysis: its answer, preprocessing stages and scope warnings.
+        model_metadata: the model's sidecar (model_name, version, created, file_name, is_demo, ...).
+        model_sha256: the SHA-256 of the model file actually used.
+        overlay_rgb: (S, S, 3) uint8 RGB Grad-CAM overlay on the model input, if available.
+    """
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    figures = _figure(image_rgb, "Original") + _figure(analysis.stages.model_input, "Model input (crop)")
+    if overlay_rgb is not None:
+        figures += _figure(overlay_rgb, "Grad-CAM heatmap (where the model looked)")
+    scope = ""
+    if analysis.scope_reasons:
+        items = "".join(f"<li>{html.escape(reason)}</li>" for reason in analysis.scope_reasons)
+        scope = f'<div class="scope"><strong>Out of scope: the answer below is not meaningful.</strong><ul>{items}</ul></div>'
+    title = html.escape(f"Leukemia cell classifier report: {image_name}")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
+        f'<div class="notice"><strong>{html.escape(config.DISCLAIMER)}</strong></div>'
+        f"{scope}<div>{figures}</div>"
+        f"<h2>Answer</h2><table>{_rows(answer_rows(analysis))}</table>"
+        f"<h2>Model</h2><table>{_rows(model_rows(model_metadata, model_sha256))}</table>"
+        f"<p>Generated {html.escape(created)} by the Leukemia cell classifier (research and education only).</p>"
+        "</body></html>"
+    )

@@ -1,0 +1,48 @@
+"""python -m core.predict: one line per image, errors per file, exit codes, CSV."""
+import csv
+import subprocess
+import sys
+
+from core.cli import predict
+
+
+def test_each_file_gets_a_line_and_bad_files_do_not_stop_the_others(tiny_model_path, synthetic_data_root, tmp_path, capsys):
+    good = sorted((synthetic_data_root / "training_data").rglob("*.bmp"))[:2]
+    corrupt = tmp_path / "corrupt.bmp"
+    corrupt.write_bytes(b"BM" + b"\x00" * 40)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    output_csv = tmp_path / "out.csv"
+    code = predict.main(["--model", str(tiny_model_path), str(good[0]), str(corrupt), str(text), str(good[1]), "--csv", str(output_csv)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 1 and len(lines) == 4
+    assert [line.split("\t")[1] for line in lines][1:3] == ["ERROR", "ERROR"]
+    assert lines[0].split("\t")[1] in {"all", "hem"} and 0 <= float(lines[0].split("\t")[2]) <= 1
+    assert "BMP, PNG, JPEG" in lines[2] or "not" in lines[2]
+    rows = list(csv.DictReader(output_csv.open()))
+    assert [row["file"] for row in rows] == [str(good[0]), str(corrupt), str(text), str(good[1])]
+
+
+def test_a_folder_is_expanded_and_all_good_means_exit_zero(tiny_model_path, synthetic_data_root, capsys):
+    folder = synthetic_data_root / "training_data" / "fold_0" / "hem"
+    assert predict.main(["--model", str(tiny_model_path), str(folder)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(list(folder.glob("*.bmp")))
+
+
+def test_missing_model_is_one_clear_line(tmp_path, capsys):
+    assert predict.main(["--model", str(tmp_path / "none.keras"), str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "No model file" in error and "Traceback" not in error
+
+
+def test_no_images_found_is_an_error(tiny_model_path, tmp_path, capsys):
+    assert predict.main(["--model", str(tiny_model_path), str(tmp_path)]) == 1
+    assert "no image files" in capsys.readouterr().err
+
+
+def test_runs_as_a_module_without_traceback(tiny_model_path, tmp_path):
+    missing = tmp_path / "missing.bmp"
+    result = subprocess.run([sys.executable, "-m", "core.cli.predict", "--model", str(tiny_model_path), str(missing)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "ERROR" in result.stdout

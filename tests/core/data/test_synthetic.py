@@ -1,0 +1,274 @@
+"""Tests for core.synthetic and core.synthetic_cells: the C-NMC layout, the images, the CLI."""
+from __future__ import annotations
+
+import csv
+import re
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import DatasetError
+from core.data.synthetic import _plan_subjects, generate_dataset, is_synthetic, main
+from core.data.synthetic_cells import SubjectStyle, make_subject_style, render_cell
+
+TRAINING_NAME = re.compile(r"^UID_(H?\d+|h\d+)_\d+_\d+_(all|hem)\.bmp$")
+NUMBERED_NAME = re.compile(r"^[1-9]\d*\.bmp$")
+LABELS_CSV = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
+VALIDATION_DIR = "validation_data/C-NMC_test_prelim_phase_data"
+TEST_DIR = "testing_data/C-NMC_test_final_phase_data"
+
+
+@pytest.fixture(scope="module")
+def dataset_root(tmp_path_factory) -> Path:
+    """A small synthetic tree: 6 training subjects, about 3 cells each."""
+    return generate_dataset(tmp_path_factory.mktemp("synthetic"), subjects=6, images_per_subject=3, seed=0)
+
+
+def subject_of(name: str) -> str:
+    return name.split("_")[1]
+
+
+def training_files(root: Path) -> list[Path]:
+    return sorted((root / "training_data").glob("fold_*/*/*.bmp"))
+
+
+def read_labels(root: Path) -> list[dict[str, str]]:
+    with (root / LABELS_CSV).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def cell_features(image_rgb: np.ndarray) -> list[float]:
+    """Handcrafted features of one (H, W, 3) uint8 RGB cell: log area, solidity, gray mean, gray std."""
+    mask = (image_rgb.max(axis=2) > 0).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contour = max(contours, key=cv2.contourArea)
+    solidity = cv2.contourArea(contour) / cv2.contourArea(cv2.convexHull(contour))
+    gray = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)[mask > 0].astype(np.float32)
+    return [float(np.log(mask.sum())), solidity, float(gray.mean()), float(gray.std())]
+
+
+def cell_sample(subjects: int, cells: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features (N, 4), labels (N,) with 1 = all, and subject ids (N,) of in-memory cells."""
+    rng = np.random.default_rng(seed)
+    features, labels, groups = [], [], []
+    for subject in range(subjects):
+        label = "all" if subject % 3 else "hem"
+        style = make_subject_style(rng, label)
+        for _ in range(cells):
+            features.append(cell_features(render_cell(rng, label, style)))
+            labels.append(int(label == "all"))
+            groups.append(subject)
+    return np.array(features), np.array(labels), np.array(groups)
+
+
+def test_returns_dataset_root(dataset_root):
+    assert dataset_root.name == "C-NMC_Leukemia"
+    assert sorted(path.name for path in dataset_root.iterdir()) == ["SYNTHETIC_DATA.md", "testing_data", "training_data", "validation_data"]
+    assert is_synthetic(dataset_root)
+
+
+def test_training_names_and_folders(dataset_root):
+    files = training_files(dataset_root)
+    assert files
+    for path in files:
+        match = TRAINING_NAME.match(path.name)
+        assert match, path.name
+        assert path.parent.name == match.group(2), "class folder must match the name's suffix"
+        assert path.parent.parent.name in {"fold_0", "fold_1", "fold_2"}
+        assert (match.group(1)[0] in "Hh") == (match.group(2) == "hem"), "H prefix only for healthy subjects"
+
+
+def test_every_fold_holds_both_classes_and_fold_2_has_the_lower_case_subject(dataset_root):
+    for fold in range(3):
+        for label in ("all", "hem"):
+            assert list((dataset_root / "training_data" / f"fold_{fold}" / label).glob("*.bmp")), (fold, label)
+    lower_case = {subject_of(path.name) for path in training_files(dataset_root) if path.name.startswith("UID_h")}
+    assert len(lower_case) == 1
+    assert all(path.parent.parent.name == "fold_2"
+               for path in training_files(dataset_root) if path.name.startswith("UID_h"))
+    upper_numbers = {subject_of(path.name) for path in training_files(dataset_root) if path.name.startswith("UID_H")}
+    assert next(iter(lower_case)).upper() not in upper_numbers, "h<n> must stay a distinct subject"
+
+
+def test_each_subject_lies_in_one_fold(dataset_root):
+    folds: dict[str, set[str]] = {}
+    for path in training_files(dataset_root):
+        folds.setdefault(subject_of(path.name), set()).add(path.parent.parent.name)
+    assert len(folds) == 6
+    assert all(len(subject_folds) == 1 for subject_folds in folds.values())
+
+
+def test_validation_csv_matches_files_and_names(dataset_root):
+    rows = read_labels(dataset_root)
+    assert list(rows[0].keys()) == ["Patient_ID", "new_names", "labels"]
+    files = sorted(path.name for path in (dataset_root / VALIDATION_DIR).iterdir())
+    assert sorted(row["new_names"] for row in rows) == files
+    assert sorted(int(name.split(".")[0]) for name in files) == list(range(1, len(files) + 1))
+    for row in rows:
+        match = TRAINING_NAME.match(row["Patient_ID"])
+        assert match, row["Patient_ID"]
+        assert row["labels"] == ("1" if match.group(2) == "all" else "0")
+    assert {row["labels"] for row in rows} == {"0", "1"}
+
+
+def test_test_folder_is_numbered_and_unlabelled(dataset_root):
+    names = [path.name for path in (dataset_root / TEST_DIR).iterdir()]
+    assert names and all(NUMBERED_NAME.match(name) for name in names)
+    assert sorted(int(name.split(".")[0]) for name in names) == list(range(1, len(names) + 1))
+    assert [path.name for path in (dataset_root / "testing_data").iterdir()] == ["C-NMC_test_final_phase_data"]
+
+
+def test_evaluation_subjects_are_distinct_from_training(dataset_root):
+    training = {subject_of(path.name).upper() for path in training_files(dataset_root)}
+    validation = {subject_of(row["Patient_ID"]).upper() for row in read_labels(dataset_root)}
+    assert validation and not training & validation
+
+
+@pytest.mark.parametrize("subjects, hem_subjects", [(4, 2), (5, 2), (6, 3), (24, 8), (47, 16)])
+def test_plan_splits_classes_and_keeps_subjects_distinct(subjects, hem_subjects):
+    plan = _plan_subjects(np.random.default_rng(0), subjects, images_per_subject=10)
+    names = [subject.name.upper() for subject in plan]
+    assert len(set(names)) == len(names), "no subject may appear in two splits"
+    training = [subject for subject in plan if subject.split == "train"]
+    assert len(training) == subjects
+    assert sum(subject.label == "hem" for subject in training) == hem_subjects, "about 2:1 all:hem"
+    for split in ("validation", "test"):
+        labels = {subject.label for subject in plan if subject.split == split}
+        assert len([s for s in plan if s.split == split]) == max(2, subjects // 4) and labels == {"all", "hem"}
+    assert all(8 <= subject.image_count <= 12 for subject in plan), "images per subject vary by +-20 %"
+
+
+def test_images_are_450_rgb_cells_on_black(dataset_root):
+    paths = training_files(dataset_root)[:4] + sorted((dataset_root / TEST_DIR).glob("*.bmp"))[:2]
+    for path in paths:
+        image_bgr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert image_bgr.shape == (450, 450, 3) and image_bgr.dtype == np.uint8
+        border = np.concatenate([image_bgr[:5].reshape(-1, 3), image_bgr[-5:].reshape(-1, 3),
+                                 image_bgr[:, :5].reshape(-1, 3), image_bgr[:, -5:].reshape(-1, 3)])
+        assert border.max() == 0
+        cell = image_bgr[image_bgr.max(axis=2) > 0]
+        assert 0.05 < len(cell) / 450**2 < 0.5
+        blue, green, red = cell.mean(axis=0)
+        assert green < red and green < blue, "stain should be violet"
+
+
+def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
+    def contents(folder: Path, seed: int) -> dict[str, bytes]:
+        root = generate_dataset(folder, subjects=4, images_per_subject=2, seed=seed, image_size=96)
+        return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+    first = contents(tmp_path / "a", 7)
+    assert first == contents(tmp_path / "b", 7)
+    assert first != contents(tmp_path / "c", 8)
+
+
+def test_generation_is_fast_enough(tmp_path):
+    """At least 30 images per CPU-second including BMP writing (typically 200-700).
+
+    CPU time, not wall time, so that a busy CI machine does not make the test flaky.
+    """
+    started = time.process_time()
+    root = generate_dataset(tmp_path, subjects=4, images_per_subject=15, seed=1)
+    count = sum(1 for _ in root.rglob("*.bmp"))
+    rate = count / (time.process_time() - started)
+    assert rate >= 30, f"{rate:.0f} images per CPU-second"
+
+
+def test_refuses_to_overwrite_unless_asked(tmp_path):
+    generate_dataset(tmp_path, subjects=4, images_per_subject=1)
+    with pytest.raises(DatasetError, match="overwrite"):
+        generate_dataset(tmp_path, subjects=4, images_per_subject=1)
+    root = generate_dataset(tmp_path, subjects=4, images_per_subject=1, seed=3, overwrite=True)
+    assert len(list((root / "training_data").glob("fold_*/*/*.bmp"))) == 4
+
+
+@pytest.mark.parametrize("label", ["all", "hem"])
+def test_render_cell_shape_and_determinism(label):
+    style = make_subject_style(np.random.default_rng(0), label)
+    image_rgb = render_cell(np.random.default_rng(1), label, style, image_size=200)
+    assert image_rgb.shape == (200, 200, 3) and image_rgb.dtype == np.uint8
+    assert image_rgb[0, 0].max() == 0 and image_rgb[100, 100].max() > 20
+    assert np.array_equal(image_rgb, render_cell(np.random.default_rng(1), label, style, image_size=200))
+    assert isinstance(style, SubjectStyle)
+
+
+@pytest.mark.parametrize("label, image_size", [("ALL", 450), ("blast", 450), ("all", 32)])
+def test_render_cell_rejects_bad_input(label, image_size):
+    style = make_subject_style(np.random.default_rng(0), "all")
+    with pytest.raises(ValueError):
+        render_cell(np.random.default_rng(0), label, style, image_size)
+
+
+@pytest.fixture(scope="module")
+def feature_samples() -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Two independent samples of (features, labels, subjects): 24 subjects x 6 cells each."""
+    return cell_sample(subjects=24, cells=6, seed=21), cell_sample(subjects=24, cells=6, seed=22)
+
+
+def test_classes_differ_in_morphology_but_overlap(feature_samples):
+    features, labels, _ = feature_samples[0]
+    is_all = labels == 1
+    assert features[is_all, 0].mean() > features[~is_all, 0].mean() + 0.1, "blasts are larger"
+    assert features[is_all, 1].mean() < features[~is_all, 1].mean(), "blast outlines are less convex"
+    by_area = features[:, 0] > np.quantile(features[:, 0], 1 - is_all.mean())
+    assert 0.6 < (by_area == is_all).mean() < 0.95, "area alone helps but does not decide"
+
+
+def test_simple_classifier_beats_chance_on_new_subjects_but_is_not_perfect(feature_samples):
+    pytest.importorskip("sklearn")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    (train_x, train_y, _), (test_x, test_y, _) = feature_samples
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(train_x, train_y)
+    assert 0.75 < model.score(test_x, test_y) < 0.99
+
+
+def test_random_image_split_overstates_accuracy_against_subject_split(feature_samples):
+    """Subject style leaks through a random split: a nearest-neighbour model finds the same subject."""
+    pytest.importorskip("sklearn")
+    from sklearn.model_selection import GroupKFold, KFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features, labels, subjects = feature_samples[0]
+    model = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=1))
+    by_subject = cross_val_score(model, features, labels, cv=GroupKFold(4), groups=subjects).mean()
+    by_image = cross_val_score(model, features, labels, cv=KFold(4, shuffle=True, random_state=0)).mean()
+    assert by_image > by_subject + 0.02
+
+
+def test_cli_writes_and_summarises(tmp_path, capsys):
+    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1", "--seed", "2"]) == 0
+    output = capsys.readouterr().out.strip()
+    assert "\n" not in output and str(tmp_path / "C-NMC_Leukemia") in output and "images/s" in output
+    assert (tmp_path / "C-NMC_Leukemia" / LABELS_CSV).is_file()
+
+
+@pytest.mark.parametrize("arguments, code, message", [
+    (["--subjects", "3"], 2, "at least 4"),
+    (["--subjects", "four"], 2, "invalid int value"),
+    (["--images-per-subject", "0"], 2, "images_per_subject"),
+    (["--no-such-flag"], 2, "unrecognized arguments"),
+])
+def test_cli_rejects_bad_arguments_in_one_line(tmp_path, capsys, arguments, code, message):
+    assert main([str(tmp_path), *arguments]) == code
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and message in error and "\n" not in error
+    assert not (tmp_path / "C-NMC_Leukemia").exists()
+
+
+def test_cli_reports_unwritable_and_existing_folders(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main([str(blocker / "inside"), "--subjects", "4"]) == 1
+    assert "cannot write" in capsys.readouterr().err
+    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1"]) == 0
+    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1"]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1", "--overwrite"]) == 0

@@ -1,0 +1,274 @@
+"""Tests for core.explain, core.cams and core.sanity on a tiny random ResNet50 (96 px)."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from core import config
+from core.explain import cams
+from core.explain.explainer import (
+    LAYERS,
+    METHODS,
+    Explainer,
+    benchmark_methods,
+    randomized_explainer,
+    randomized_top_copy,
+    sanity_check,
+)
+from core.model.network import build_classifier, to_model_array
+from core.explain.sanity import rank_correlation
+
+SIZE = 96  # conv5 is 3x3, conv4 6x6, conv3 12x12
+# tf-keras-vis passes inputs as a list to a model whose input is a single tensor: harmless.
+pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`")
+
+
+def synthetic_cell(size: int, seed: int = 1) -> np.ndarray:
+    """(size, size, 3) uint8 RGB: a stained cell with a darker nucleus on a dark, noisy background."""
+    image_rgb = np.full((size, size, 3), 20, np.uint8)
+    cv2.circle(image_rgb, (size * 2 // 5, size // 2), size // 4, (150, 90, 180), -1)
+    cv2.circle(image_rgb, (size * 2 // 5 + 4, size // 2 - 3), size // 8, (90, 30, 120), -1)
+    noise = np.random.default_rng(seed).integers(0, 30, image_rgb.shape)
+    return np.clip(image_rgb + noise, 0, 255).astype(np.uint8)
+
+
+def correlation(first: np.ndarray, second: np.ndarray) -> float:
+    return float(np.corrcoef(np.ravel(first), np.ravel(second))[0, 1])
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return build_classifier(SIZE, weights=None)
+
+
+@pytest.fixture(scope="module")
+def explainer(model):
+    return Explainer(model)
+
+
+@pytest.fixture(scope="module")
+def cell():
+    return synthetic_cell(SIZE)
+
+
+@pytest.fixture(scope="module")
+def scaled(cell):
+    return to_model_array(cell[None])  # (1, S, S, 3) float32, what tf-keras-vis is given
+
+
+def log_odds_score(target: str):
+    """tf-keras-vis score on the class-logit view: z for "all", -z for "hem"."""
+    index = config.CLASS_NAMES.index(target)
+    return lambda output: output[:, index] - output[:, 1 - index]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_heatmap_is_square_float32_in_unit_range(explainer, cell, method):
+    heatmap = explainer.explain(cell, method)
+    assert heatmap.shape == (SIZE, SIZE) and heatmap.dtype == np.float32
+    assert np.isfinite(heatmap).all() and heatmap.min() >= 0.0 and heatmap.max() <= 1.0
+    assert heatmap.max() > 0.5  # not flat on this image
+
+
+def test_defaults_equal_explicit_predicted_class_and_last_conv_layer(model, explainer, cell, scaled):
+    predicted = "all" if float(model(scaled)[0, 0]) >= 0.5 else "hem"
+    assert predicted == "all"  # the default target is the class this fixture model predicts
+    np.testing.assert_array_equal(
+        explainer.explain(cell), explainer.explain(cell, "gradcam", predicted, config.LAST_CONV_LAYER)
+    )
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "scorecam", "layercam"])
+def test_target_hem_differs_from_all(explainer, cell, method):
+    assert not np.allclose(explainer.explain(cell, method, "all"), explainer.explain(cell, method, "hem"), atol=1e-3)
+
+
+def test_smoothgrad_is_the_same_for_both_classes(explainer, cell):
+    # |d(-z)/dx| = |dz/dx|: with one logit, absolute gradients cannot tell the classes apart.
+    all_map, hem_map = explainer.explain(cell, "smoothgrad", "all"), explainer.explain(cell, "smoothgrad", "hem")
+    np.testing.assert_allclose(all_map, hem_map, atol=1e-6)
+
+
+def test_layer_choice_is_honoured(explainer, cell):
+    stage_4 = explainer.explain(cell, "gradcam", "all", "conv4_block6_out")
+    stage_5 = explainer.explain(cell, "gradcam", "all", "conv5_block3_out")
+    assert stage_4.shape == stage_5.shape == (SIZE, SIZE)
+    assert not np.allclose(stage_4, stage_5, atol=0.05)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"method": "gradcam3"}, "Unknown method"),
+        ({"target": "ALL"}, "Unknown target"),
+        ({"layer": "conv9_block1_out"}, "Unknown layer"),
+        ({"layer": "avg_pool"}, "Unknown layer"),  # a 2-D output has no map
+    ],
+)
+def test_bad_arguments_are_refused(explainer, cell, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        explainer.explain(cell, **kwargs)
+
+
+@pytest.mark.parametrize("bad_input", [np.zeros((SIZE, SIZE, 3), np.float32), np.zeros((SIZE + 1, SIZE, 3), np.uint8)])
+def test_wrong_input_is_refused(explainer, bad_input):
+    with pytest.raises(ValueError, match="model input"):
+        explainer.explain(bad_input)
+
+
+# The traps.
+
+
+def test_nested_model_is_refused():
+    inner = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name="conv")], name="backbone")
+    inputs = keras.Input((8, 8, 3))
+    features = keras.layers.GlobalAveragePooling2D()(inner(inputs))
+    nested = keras.Model(inputs, keras.layers.Dense(1, name="logit")(features))
+    with pytest.raises(ValueError, match="nests other models.*backbone"):
+        Explainer(nested)
+
+
+def test_model_without_logit_layer_is_refused():
+    inputs = keras.Input((8, 8, 3))
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inputs))
+    with pytest.raises(ValueError, match="no layer named 'logit'"):
+        Explainer(keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(features)))
+
+
+def test_named_layer_is_used_not_the_conv_before_it(explainer, cell, scaled):
+    from tf_keras_vis.gradcam import Gradcam
+
+    gradcam = Gradcam(explainer.view, clone=False)
+    ours = explainer.explain(cell, "gradcam", "all", "conv5_block3_out")
+    named = gradcam(log_odds_score("all"), scaled, penultimate_layer="conv5_block3_out", seek_penultimate_conv_layer=False)[0]
+    # By default tf-keras-vis silently moves to the last Conv2D before the named layer (conv5_block3_3_conv).
+    sought = gradcam(log_odds_score("all"), scaled, penultimate_layer="conv5_block3_out")[0]
+    np.testing.assert_allclose(ours, named, atol=1e-3)
+    assert not np.allclose(ours, sought, atol=0.05)
+
+
+def test_saturated_sigmoid_does_not_blank_the_map(model, explainer, cell, scaled):
+    from tf_keras_vis.gradcam import Gradcam
+
+    before = explainer.explain(cell)
+    bias = model.get_layer("logit").bias
+    original = bias.numpy()
+    bias.assign(original + 40.0)  # P(all) rounds to exactly 1.0 in float32: its gradient is 0.
+    try:
+        assert float(model(scaled)[0, 0]) == 1.0
+        through_sigmoid = Gradcam(model, clone=False)(
+            lambda output: output[:, 0], scaled, penultimate_layer=config.LAST_CONV_LAYER, seek_penultimate_conv_layer=False
+        )[0]
+        after = explainer.explain(cell)
+    finally:
+        bias.assign(original)
+    assert through_sigmoid.max() == 0.0  # the trap: scoring the sigmoid gives a blank map
+    np.testing.assert_allclose(after, before, atol=1e-4)  # the logit's gradient ignores the bias
+
+
+def test_class_logit_view_gives_a_softmax_that_separates_the_classes(model, explainer, scaled):
+    logits = explainer.view(scaled).numpy()
+    probability_all = float(model(scaled)[0, 0])
+    assert logits[0, 0] == 0.0
+    np.testing.assert_allclose(tf.nn.softmax(logits).numpy()[0], [1 - probability_all, probability_all], atol=1e-5)
+
+
+# Agreement of the compiled paths with tf-keras-vis itself.
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam"])
+@pytest.mark.parametrize("layer", ["conv4_block6_out", "conv5_block3_out"])
+def test_compiled_gradient_cams_match_tf_keras_vis(explainer, cell, scaled, method, layer):
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+    from tf_keras_vis.layercam import Layercam
+
+    reference = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "layercam": Layercam}[method](explainer.view, clone=False)
+    for target in ("all", "hem"):
+        expected = reference(log_odds_score(target), scaled, penultimate_layer=layer, seek_penultimate_conv_layer=False)[0]
+        ours = explainer.explain(cell, method, target, layer)
+        np.testing.assert_allclose(ours, expected, atol=2e-3)
+
+
+def test_compiled_scorecam_matches_tf_keras_vis_on_the_two_logit_view(explainer, cell, scaled):
+    from tf_keras_vis.scorecam import Scorecam
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    score = CategoricalScore(config.CLASS_NAMES.index("hem"))  # column 0 of [0, z]
+    expected = Scorecam(explainer.view, clone=False)(
+        score, scaled, penultimate_layer=config.LAST_CONV_LAYER, seek_penultimate_conv_layer=False, max_N=64
+    )[0]
+    assert correlation(explainer.explain(cell, "scorecam", "hem"), expected) > 0.99
+
+
+def test_compiled_smoothgrad_matches_tf_keras_vis_with_the_same_noise(explainer, cell, scaled, monkeypatch):
+    from tf_keras_vis.saliency import Saliency
+
+    monkeypatch.setattr(explainer, "smooth_samples", 4)
+    np.random.seed(explainer.seed)  # tf-keras-vis draws from NumPy's global generator
+    saliency = Saliency(explainer.view, clone=False)
+    expected = saliency(log_odds_score("all"), scaled, smooth_samples=4, smooth_noise=explainer.smooth_noise)[0]
+    assert correlation(explainer.explain(cell, "smoothgrad"), expected) > 0.99
+
+
+@pytest.mark.parametrize("cam", [np.zeros((3, 3)), np.full((3, 3), 7.0), np.array([[np.nan, 1.0], [np.inf, 0.0]])])
+def test_flat_or_broken_maps_become_finite_heatmaps(cam):
+    heatmap = cams.to_heatmap(cam, SIZE)
+    assert heatmap.shape == (SIZE, SIZE) and heatmap.dtype == np.float32
+    assert np.isfinite(heatmap).all() and heatmap.min() >= 0.0 and heatmap.max() <= 1.0
+
+
+def test_rank_correlation_of_a_flat_map_is_nan():
+    assert np.isnan(rank_correlation(np.zeros((4, 4)), np.eye(4)))
+    assert rank_correlation(np.eye(4), np.eye(4)) == pytest.approx(1.0)
+
+
+# Sanity check, thread safety, speed helper.
+
+
+def test_randomized_copy_changes_only_the_top_and_the_heatmap(model, explainer, cell):
+    copy = randomized_top_copy(model)
+    def kernels(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return copy.get_layer(name).kernel.numpy(), model.get_layer(name).kernel.numpy()
+
+    assert not np.allclose(*kernels("logit")) and not np.allclose(*kernels("conv5_block3_1_conv"))
+    np.testing.assert_array_equal(*kernels("conv5_block2_3_conv"))  # below the randomised block
+    randomized = randomized_explainer(explainer)
+    trained_map, random_map = explainer.explain(cell, "gradcam", "hem"), randomized.explain(cell, "gradcam", "hem")
+    assert not np.allclose(trained_map, random_map, atol=0.05)
+    rho = sanity_check(explainer, cell, "gradcam", "hem", randomized=randomized)
+    assert -1.0 <= rho < 0.95
+
+
+def test_explain_holds_the_shared_lock(model, cell):
+    lock = threading.Lock()
+    shared = Explainer(model, lock)
+    done = threading.Event()
+    with lock:
+        worker = threading.Thread(target=lambda: (shared.explain(cell, "gradcam", "hem"), done.set()))
+        worker.start()
+        assert not done.wait(0.5)  # blocked while another session holds the model
+    worker.join(60)
+    assert done.is_set()
+
+
+def test_four_threads_at_once_match_serial_results(explainer, cell):
+    jobs = [(method, target) for method in ("gradcam", "gradcam++", "layercam", "scorecam") for target in ("all", "hem")]
+    serial = [explainer.explain(cell, method, target) for method, target in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda job: explainer.explain(cell, *job), jobs))
+    for expected, actual in zip(serial, parallel):
+        np.testing.assert_allclose(actual, expected, atol=1e-6)
+
+
+def test_benchmark_methods_reports_seconds_per_method(explainer, cell):
+    seconds = benchmark_methods(explainer, cell, repeats=1, methods=("gradcam", "layercam"))
+    assert set(seconds) == {"gradcam", "layercam"} and all(0 < value < 30 for value in seconds.values())
+    assert set(LAYERS) == {"conv3_block4_out", "conv4_block6_out", "conv5_block3_out"}

@@ -1,0 +1,82 @@
+"""The out-of-scope check: segmented cells pass, photos, smears and fallbacks are flagged."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from core.imaging.decode import load_image
+from core.imaging.preprocess import preprocess_cell
+from core.imaging.scope import assess_scope, large_blob_count
+from core.data.synthetic_cells import make_subject_style, render_cell
+from paths import SAMPLE_CELL
+
+
+
+def reasons_for(image_rgb: np.ndarray) -> list[str]:
+    return assess_scope(image_rgb, preprocess_cell(image_rgb, 64))
+
+
+def synthetic_cell(label: str, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return render_cell(rng, label, make_subject_style(rng, label), 450)
+
+
+def bright_photo(seed: int = 0) -> np.ndarray:
+    """A 'phone photo': bright, noisy, no dark background anywhere."""
+    rng = np.random.default_rng(seed)
+    base = np.full((300, 400, 3), 200, np.int16) + rng.integers(-40, 40, (300, 400, 3))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def smear(seed: int = 0) -> np.ndarray:
+    """Many similar cells on a dark background, like an unsegmented field of view."""
+    rng = np.random.default_rng(seed)
+    image_rgb = np.zeros((450, 450, 3), np.uint8)
+    for _ in range(12):
+        center = tuple(int(value) for value in rng.integers(40, 410, 2))
+        cv2.circle(image_rgb, center, int(rng.integers(22, 34)), (150, 90, 170), thickness=-1)
+    return image_rgb
+
+
+@pytest.mark.parametrize("label", ["all", "hem"])
+def test_synthetic_cell_is_in_scope(label):
+    assert reasons_for(synthetic_cell(label)) == []
+
+
+def test_real_sample_cell_is_in_scope():
+    if not SAMPLE_CELL.is_file():
+        pytest.skip(f"{SAMPLE_CELL} is not available")
+    assert reasons_for(load_image(SAMPLE_CELL).image_rgb) == []
+
+
+def test_bright_photo_is_flagged_for_its_background():
+    reasons = reasons_for(bright_photo())
+    assert any("background is not dark" in reason for reason in reasons)
+
+
+def test_smear_is_flagged_for_several_objects():
+    reasons = reasons_for(smear())
+    assert any("separate large objects" in reason for reason in reasons)
+
+
+def test_cell_on_bright_field_is_flagged():
+    """A cell whose black background was replaced by white: not what the model was trained on."""
+    image_rgb = synthetic_cell("all")
+    background = image_rgb.max(axis=2) == 0
+    image_rgb[background] = 235
+    assert any("background is not dark" in reason for reason in reasons_for(image_rgb))
+
+
+def test_preprocessing_fallback_is_reported():
+    stages = preprocess_cell(synthetic_cell("hem"), 64)
+    forced = type(stages)(**{**stages.__dict__, "fallback": "No separate cell was found."})
+    assert "No separate cell was found." in assess_scope(synthetic_cell("hem"), forced)
+
+
+def test_tiny_speck_next_to_a_cell_is_not_a_second_object():
+    image_rgb = synthetic_cell("all")
+    cv2.circle(image_rgb, (20, 20), 2, (200, 200, 200), thickness=-1)
+    assert large_blob_count(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)) == 1

@@ -1,0 +1,65 @@
+"""Inference: the compiled pass agrees with Keras, TTA and batches, thread safety."""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from core.model.inference import Classifier, dihedral_views
+from core.model.network import load_classifier, to_model_array
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_model_path):
+    return Classifier(load_classifier(tiny_model_path))
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return np.random.default_rng(0).integers(0, 255, (5, 64, 64, 3), dtype=np.uint8)
+
+
+def test_compiled_pass_matches_keras(classifier, inputs):
+    expected = np.asarray(classifier.loaded.model(to_model_array(inputs), training=False)).reshape(-1)
+    np.testing.assert_allclose(classifier.probabilities(inputs), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_batches_of_any_size_give_the_same_answers(classifier, inputs):
+    np.testing.assert_allclose(classifier.probabilities(inputs, batch_size=2), classifier.probabilities(inputs), atol=1e-6)
+
+
+def test_decision_follows_the_threshold(classifier):
+    assert classifier.decide(classifier.threshold).label == "all"
+    assert classifier.decide(classifier.threshold - 1e-6).label == "hem"
+    assert classifier.decide(0.2).confidence == pytest.approx(0.8)
+
+
+def test_dihedral_views_are_the_eight_symmetries():
+    image = np.arange(9).reshape(3, 3, 1)
+    views = dihedral_views(image)
+    assert views.shape == (8, 3, 3, 1)
+    assert len({view.tobytes() for view in views}) == 8
+    assert np.array_equal(views[0], image)
+
+
+def test_tta_reports_mean_and_spread(classifier, inputs):
+    prediction = classifier.classify_input(inputs[0], with_tta=True)
+    assert 0 <= prediction.tta_mean <= 1 and prediction.tta_std >= 0
+    assert prediction.probability_all == pytest.approx(classifier.classify_input(inputs[0]).probability_all, abs=1e-6)
+
+
+def test_classify_returns_stages_and_many_matches_one(classifier, synthetic_data_root):
+    from core.imaging.decode import load_image
+
+    paths = sorted(synthetic_data_root.rglob("*.bmp"))[:3]
+    images = [load_image(path).image_rgb for path in paths]
+    single = [classifier.classify(image)[0].probability_all for image in images]
+    many = [prediction.probability_all for prediction in classifier.classify_many(images)]
+    np.testing.assert_allclose(single, many, atol=1e-6)
+    assert classifier.classify(images[0])[1].model_input.shape == (64, 64, 3)
+
+
+def test_concurrent_calls_give_the_serial_answers(classifier, inputs):
+    serial = [classifier.probabilities(inputs[i : i + 1])[0] for i in range(len(inputs))]
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        parallel = list(pool.map(lambda i: classifier.probabilities(inputs[i : i + 1])[0], range(len(inputs))))
+    np.testing.assert_allclose(parallel, serial, atol=1e-6)

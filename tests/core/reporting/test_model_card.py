@@ -1,0 +1,142 @@
+"""Tests for core.model_card and core.model_card_figures, driven by a realistic example sidecar."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from core.reporting import model_card
+from core.reporting import figures
+from model_card_example import THRESHOLD, example_sidecar
+
+
+@pytest.fixture(scope="module")
+def sidecar() -> dict:
+    """The example, round-tripped through JSON as the app reads it from disk."""
+    return json.loads(json.dumps(example_sidecar()))
+
+
+@pytest.fixture(scope="module")
+def evaluation(sidecar) -> dict:
+    return sidecar["evaluation"]["validation"]
+
+
+def test_trade_off_is_monotonic_sensitivity_falls_specificity_rises(evaluation):
+    points = [model_card.operating_point(evaluation["roc_curve"], t) for t in np.linspace(0, 1, 101)]
+    sensitivity, specificity = np.array(points).T
+    assert np.all(np.diff(sensitivity) <= 1e-12) and np.all(np.diff(specificity) >= -1e-12)
+    assert sensitivity[0] == 1.0 and specificity[0] == 0.0  # flag everything
+    assert sensitivity[-1] == 0.0 and specificity[-1] == 1.0  # flag nothing
+    assert sensitivity[0] > sensitivity[-1] and specificity[-1] > specificity[0]
+
+
+def test_operating_point_at_the_models_threshold_matches_the_stored_metrics(evaluation):
+    sensitivity, specificity = model_card.operating_point(evaluation["roc_curve"], THRESHOLD)
+    # Interpolating between neighbouring ROC points is off by at most one image per class.
+    (tn, fp), (fn, tp) = evaluation["confusion_matrix"]
+    assert sensitivity == pytest.approx(evaluation["sensitivity"], abs=1.01 / (fn + tp))
+    assert specificity == pytest.approx(evaluation["specificity"], abs=1.01 / (tn + fp))
+
+
+@pytest.mark.parametrize("first_threshold", [float("inf"), None, 1.0, 1.7])
+def test_operating_point_accepts_every_way_of_storing_the_flag_nothing_point(first_threshold):
+    roc_curve = {"fpr": [0.0, 0.0, 0.5, 1.0], "tpr": [0.0, 0.5, 1.0, 1.0], "thresholds": [first_threshold, 0.8, 0.4, 0.1]}
+    assert model_card.operating_point(roc_curve, 0.8) == (0.5, 1.0)
+    assert model_card.operating_point(roc_curve, 0.6) == pytest.approx((0.75, 0.75))
+    assert model_card.operating_point(roc_curve, 0.05) == (1.0, 0.0)
+    sensitivity, specificity = model_card.operating_point(roc_curve, 1.0)
+    assert sensitivity <= 0.5 and specificity == 1.0
+
+
+@pytest.mark.parametrize("roc_curve", [{}, {"fpr": [], "tpr": [], "thresholds": []}, {"fpr": [0, 1], "tpr": [0, 1], "thresholds": [1.0]}])
+def test_operating_point_rejects_broken_curves(roc_curve):
+    with pytest.raises(ValueError, match="ROC curve"):
+        model_card.operating_point(roc_curve, 0.5)
+
+
+def test_metrics_rows_compare_with_the_always_all_baseline(evaluation):
+    rows = {row["Metric"]: row for row in model_card.metrics_rows(evaluation)}
+    assert len(rows) == len(model_card.METRICS)
+    accuracy = rows["Accuracy"]
+    assert accuracy["Model"] == f"{evaluation['accuracy']:.3f}"
+    assert accuracy['Always "all"'] == f"{evaluation['baseline_all']['accuracy']:.3f}"
+    assert rows["ROC AUC"]["95% CI"] == "0.810 – 0.930"
+    assert rows["ROC AUC"]['Always "all"'] == "0.500"  # by definition
+    assert rows["Sensitivity (ALL cells found)"]['Always "all"'] == "1.000"
+    assert accuracy["95% CI"] == model_card.NOT_AVAILABLE
+
+
+def test_metrics_rows_say_not_available_for_missing_null_and_nan_values():
+    rows = model_card.metrics_rows({"accuracy": None, "balanced_accuracy": math.nan, "roc_auc_ci95": None})
+    assert all(row["Model"] == model_card.NOT_AVAILABLE for row in rows)
+    assert rows[0]['Always "all"'] == model_card.NOT_AVAILABLE
+
+
+def test_class_totals_and_prevalence(evaluation):
+    healthy, leukemic = model_card.class_totals(evaluation)
+    assert healthy + leukemic == evaluation["n_images"]
+    assert model_card.prevalence(evaluation) == pytest.approx(evaluation["baseline_all"]["accuracy"])
+    assert model_card.class_totals({}) is None and model_card.prevalence({"confusion_matrix": [[1]]}) is None
+
+
+@pytest.mark.parametrize(
+    "recorded, actual, status",
+    [("ab12", "AB12", "match"), ("ab12", "cd34", "mismatch"), (None, "ab12", "not recorded"),
+     ("", "ab12", "not recorded"), ("ab12", None, "file missing")],
+)
+def test_sha_status(recorded, actual, status):
+    assert model_card.sha_status(recorded, actual) == status
+
+
+def test_split_facts(sidecar):
+    facts = dict(model_card.split_facts(sidecar))
+    assert facts["Split"].startswith("subject-level")
+    assert facts["Training subjects"] == "30" and facts["Validation subjects"] == "9"
+    assert facts["Training images"] == "8,528" and facts["Data"] == "C-NMC 2019 training folds"
+    image_level = dict(model_card.split_facts({"split": {"kind": "image"}, "data": {"synthetic": True}}))
+    assert "optimistic" in image_level["Split"] and image_level["Data"] == "synthetic demo cells"
+    assert set(dict(model_card.split_facts({})).values()) == {model_card.NOT_AVAILABLE}
+
+
+def test_identity_facts_show_not_available_for_missing_fields(sidecar):
+    facts = dict(model_card.identity_facts(sidecar))
+    assert facts["Decision threshold on P(all)"] == str(THRESHOLD) and facts["Version"] == "1.0"
+    assert dict(model_card.identity_facts({}))["Created"] == model_card.NOT_AVAILABLE
+
+
+def test_confusion_figure_is_a_heatmap_with_true_rows(evaluation):
+    figure = figures.confusion_figure(evaluation["confusion_matrix"])
+    assert isinstance(figure, go.Figure) and [trace.type for trace in figure.data] == ["heatmap"]
+    assert [list(row) for row in figure.data[0].z] == evaluation["confusion_matrix"]
+
+
+def test_roc_figure_marks_the_operating_point(evaluation):
+    point = model_card.operating_point(evaluation["roc_curve"], 0.7)
+    figure = figures.roc_figure(evaluation["roc_curve"], point)
+    assert [trace.name for trace in figure.data][::2] == ["model", "threshold on the slider"]
+    assert figure.data[2].x[0] == pytest.approx(1 - point[1]) and figure.data[2].y[0] == pytest.approx(point[0])
+    assert len(figures.roc_figure(evaluation["roc_curve"]).data) == 2
+
+
+def test_pr_figure_draws_the_prevalence_line(evaluation):
+    prevalence = model_card.prevalence(evaluation)
+    figure = figures.pr_figure(evaluation["pr_curve"], prevalence)
+    assert len(figure.data) == 2 and list(figure.data[1].y) == [prevalence, prevalence]
+
+
+def test_calibration_figure_has_reliability_diagonal_and_counts(evaluation):
+    figure = figures.calibration_figure(evaluation["calibration"])
+    assert [trace.type for trace in figure.data] == ["scatter", "scatter", "bar"]
+    assert sum(figure.data[2].y) == evaluation["n_images"]
+
+
+def test_training_figure_shows_both_phases(sidecar):
+    figure = figures.training_figure(sidecar["history"])
+    assert len(figure.data) == 4  # loss and AUC, each for training and validation
+    assert all(len(trace.x) == 7 for trace in figure.data)
+    assert figures.phase_starts(sidecar["history"]["phase"]) == [(4, "fine-tune")]
+    assert len(figure.layout.shapes) == 2  # the phase line in both panels
+

@@ -1,0 +1,127 @@
+"""Smoke tests of the Dataset explorer page (pages/dataset.py) with streamlit's AppTest."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.reporting import explorer
+from core.data.index import index_dataset, summarize
+from model_card_example import THRESHOLD, example_sidecar, install_model, write_predictions_csv
+from paths import PROJECT_ROOT
+
+PAGE = PROJECT_ROOT / "pages" / "dataset.py"
+TIMEOUT_S = 60
+
+
+def open_page(monkeypatch, data_dir: Path, model_path: Path) -> AppTest:
+    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(model_path))
+    app = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT_S).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def texts(elements) -> str:
+    return "\n".join(str(element.value) for element in elements).replace("\\", "")
+
+
+def detail_buttons(app: AppTest) -> list:
+    return [button for button in app.button if button.label == "Details"]
+
+
+@pytest.fixture(scope="module")
+def index(synthetic_data_root):
+    return index_dataset(synthetic_data_root)
+
+
+@pytest.fixture(scope="module")
+def model_with_predictions(tiny_model_path, tmp_path_factory, index) -> Path:
+    """The tiny model with the example card; every even-numbered validation image is predicted wrongly."""
+    path = install_model(tiny_model_path, tmp_path_factory.mktemp("model"), example_sidecar(is_demo=True))
+    rows = [(record.path, record.subject, record.label, 0.95 if (record.label == "all") != (number % 2 == 0) else 0.05)
+            for number, record in enumerate(index.by_split("validation"))]
+    write_predictions_csv(path.parent / "leukemia_resnet50.validation_predictions.csv", rows)
+    return path
+
+
+@pytest.fixture
+def app(monkeypatch, synthetic_data_root, model_with_predictions) -> AppTest:
+    return open_page(monkeypatch, synthetic_data_root, model_with_predictions)
+
+
+def test_overview_counts_charts_and_baseline(app, index):
+    summary = summarize(index)
+    training = explorer.training_counts(summary)
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Training images"] == str(training["all"] + training["hem"])
+    assert metrics["Unlabeled test images"] == str(len(index.by_split("test")))
+    assert len(app.get("plotly_chart")) == 4  # class balance, subjects, images per subject, held-out sets
+    assert f"**{explorer.chance_baseline(summary):.1%}**" in texts(app.markdown)
+    assert "synthetic" in texts(app.warning)
+
+
+def test_grid_shows_one_page_of_thumbnails(app, index):
+    assert len(detail_buttons(app)) == 12
+    assert len(app.get("image")) >= 12
+    last_page = explorer.page_count(len(index.records), 12)
+    app.number_input(key="dataset_page").set_value(last_page).run()
+    assert len(detail_buttons(app)) == len(index.records) - 12 * (last_page - 1)
+
+
+def test_filters_narrow_the_grid(app, index):
+    app.selectbox(key="dataset_split").set_value("fold_1").run()
+    app.selectbox(key="dataset_label").set_value("hem").run()
+    expected = explorer.filter_records(index.records, "fold_1", "hem")
+    assert app.selectbox(key="dataset_sample").options == [record.path.name for record in expected]
+    subjects = app.selectbox(key="dataset_subject").options
+    assert subjects == ["any", *explorer.subjects(expected)]
+
+
+def test_details_show_stages_and_the_prediction(app, index):
+    detail_buttons(app)[0].click().run()
+    assert not app.exception
+    assert index.records[0].path.name in texts(app.subheader)
+    assert len(app.get("image")) >= 12 + 5  # the grid plus five preprocessing stages
+    assert "P(all) = " in texts(app.markdown) and f"threshold {THRESHOLD:.2f}" in texts(app.markdown)
+
+
+def test_misclassified_section_lists_held_out_mistakes(app, index):
+    validation = index.by_split("validation")
+    wrong = len(validation[::2])
+    assert "Misclassified in the held-out set" in texts(app.header)
+    assert f"{wrong} of {len(validation)} validation images are wrong" in texts(app.caption)
+
+
+def test_without_a_model_details_still_show_stages(monkeypatch, synthetic_data_root, tmp_path):
+    app = open_page(monkeypatch, synthetic_data_root, tmp_path / "missing.keras")
+    assert "Misclassified in the held-out set" not in texts(app.header)
+    detail_buttons(app)[0].click().run()
+    assert not app.exception and "No prediction" in texts(app.info)
+
+
+@pytest.mark.parametrize("make_folder, message", [
+    (lambda tmp_path: tmp_path / "nowhere", "does not exist"),
+    (lambda tmp_path: tmp_path, "not laid out like"),
+])
+def test_missing_or_empty_folder_explains_what_to_do(monkeypatch, tmp_path, make_folder, message):
+    app = open_page(monkeypatch, make_folder(tmp_path), tmp_path / "missing.keras")
+    assert message in texts(app.error)
+    assert "python -m core.synthetic" in texts(app.info)
+    assert not app.get("plotly_chart")
+
+
+def test_typing_a_bad_folder_keeps_the_current_one(app, tmp_path):
+    app.text_input[0].input(str(tmp_path / "nowhere"))
+    app.button[0].click().run()
+    assert "Still using" in texts(app.error) and "does not exist" in texts(app.error)
+    assert len(app.get("plotly_chart")) == 4
+
+
+def test_typing_a_good_folder_switches_to_it(monkeypatch, tmp_path, synthetic_data_root, model_with_predictions):
+    app = open_page(monkeypatch, tmp_path / "nowhere", model_with_predictions)
+    app.text_input[0].input(str(synthetic_data_root.parent))  # the parent of C-NMC_Leukemia is accepted too
+    app.button[0].click().run()
+    assert not app.error and len(app.get("plotly_chart")) == 4
+    assert str(synthetic_data_root) in texts(app.caption)

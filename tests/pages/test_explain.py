@@ -1,0 +1,85 @@
+"""The Explain page through Streamlit's AppTest, with the session's tiny 64-px model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data.synthetic_cells import make_subject_style, render_cell
+from ui.resources import LAST_IMAGE_KEY
+from paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
+PAGE, APP = str(ROOT / "pages" / "explain.py"), str(ROOT / "streamlit_app.py")
+TIMEOUT = 120  # The first run imports TensorFlow, loads the model and traces the explainer.
+
+
+@pytest.fixture(scope="module")
+def cell_rgb() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    return render_cell(rng, "hem", make_subject_style(rng, "hem"), image_size=150)
+
+
+def open_page(monkeypatch, model_path: Path, data_dir: Path, last_image: dict | None = None) -> AppTest:
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(model_path))
+    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    if last_image is not None:
+        at.session_state[LAST_IMAGE_KEY] = last_image
+    return at.run()
+
+
+def test_without_a_model_it_says_how_to_get_one(monkeypatch, tmp_path):
+    at = open_page(monkeypatch, tmp_path / "missing.keras", tmp_path)
+    assert not at.exception
+    assert any("build the demo model from the Classify page" in info.value for info in at.info)
+    assert not at.image
+
+
+def test_without_an_image_it_asks_for_one(monkeypatch, tiny_model_path, tmp_path):
+    at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data")
+    assert not at.exception and not at.image
+    assert at.radio(key="explain_source").options == ["Upload an image", "A sample from the dataset"]
+
+
+def test_last_classified_image_gets_heatmaps_comparison_and_sanity_check(monkeypatch, tiny_model_path, tmp_path, cell_rgb):
+    last = {"name": "last_cell.bmp", "image_rgb": cell_rgb, "digest": "d1" * 32}
+    at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data", last)
+    assert not at.exception
+    assert "last_cell.bmp" in at.subheader[0].value.replace("\\", "")
+    assert len(at.image) == 4  # on the model input, on the original, and two methods compared
+    assert any("not a validation of the answer" in caption.value for caption in at.caption)
+    at.selectbox(key="explain_method").set_value("gradcam++")
+    at.radio(key="explain_target").set_value("all")
+    at.selectbox(key="explain_layer").set_value("conv4_block6_out")
+    at.toggle(key="explain_sanity").set_value(True)
+    at.run()
+    assert not at.exception
+    assert len(at.image) == 4
+    correlation = at.metric[0].value
+    assert correlation.startswith("n/a") or -1.0 <= float(correlation) <= 1.0
+
+
+def test_corrupt_upload_shows_the_reason(monkeypatch, tiny_model_path, tmp_path):
+    at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data")
+    at.radio(key="explain_source").set_value("Upload an image")
+    at.run()
+    at.file_uploader(key="explain_upload").set_value([("broken.bmp", b"BM not really a bitmap", "image/bmp")])
+    at.run()
+    assert not at.exception and not at.image
+    assert any("broken.bmp" in error.value.replace("\\", "") for error in at.error)
+
+
+def test_image_classified_in_the_app_is_explained_after_switching_page(monkeypatch, tiny_model_path, tmp_path, cell_rgb):
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(tiny_model_path))
+    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(tmp_path / "no_data"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    png = cv2.imencode(".png", cv2.cvtColor(cell_rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+    at.file_uploader(key="classify_uploads").set_value([("flow.png", png, "image/png")]).run()
+    at.switch_page("pages/explain.py").run()
+    assert not at.exception
+    assert "flow.png" in at.subheader[0].value.replace("\\", "")
+    assert len(at.image) == 4

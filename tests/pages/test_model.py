@@ -1,0 +1,113 @@
+"""Smoke tests of the Model card page (pages/model.py) with streamlit's AppTest."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from model_card_example import example_sidecar, install_model
+from paths import PROJECT_ROOT
+
+PAGE = PROJECT_ROOT / "pages" / "model.py"
+TIMEOUT_S = 60
+
+
+def open_page(monkeypatch, model_path: Path) -> AppTest:
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(model_path))
+    app = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT_S).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def texts(elements) -> str:
+    return "\n".join(str(element.value) for element in elements)
+
+
+@pytest.fixture(scope="module")
+def demo_model(tiny_model_path, tmp_path_factory) -> Path:
+    return install_model(tiny_model_path, tmp_path_factory.mktemp("demo"), example_sidecar(is_demo=True))
+
+
+def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
+    app = open_page(monkeypatch, demo_model)
+    assert "Demo model" in texts(app.warning) and "says nothing about real blood cells" in texts(app.warning)
+    assert "matches" in texts(app.success)
+    assert len(app.get("plotly_chart")) == 5  # confusion, calibration, ROC, PR, training history
+    metrics = app.table[2].value
+    assert list(metrics.columns) == ["Model", "95% CI", 'Always "all"'] and len(metrics) == 8
+
+
+def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_model):
+    app = open_page(monkeypatch, demo_model)
+
+    def read_out() -> tuple[float, float]:
+        sensitivity, specificity = (float(metric.value.rstrip("%")) for metric in app.metric)
+        return sensitivity, specificity
+
+    at_model_threshold = read_out()
+    app.slider(key="threshold_validation").set_value(0.9).run()
+    strict = read_out()
+    app.slider(key="threshold_validation").set_value(0.1).run()
+    lenient = read_out()
+    assert strict[0] < at_model_threshold[0] < lenient[0]
+    assert strict[1] > at_model_threshold[1] > lenient[1]
+
+
+def test_external_set_can_be_shown(monkeypatch, demo_model):
+    app = open_page(monkeypatch, demo_model)
+    app.radio(key="model_card_set").set_value("external").run()
+    assert not app.exception and len(app.get("plotly_chart")) == 5
+    assert app.slider(key="threshold_external").value == pytest.approx(0.42)
+
+
+def test_trained_model_has_no_demo_warning(monkeypatch, tiny_model_path, tmp_path):
+    path = install_model(tiny_model_path, tmp_path, example_sidecar(is_demo=False))
+    app = open_page(monkeypatch, path)
+    assert "Demo model" not in texts(app.warning)
+
+
+def test_tampered_file_shows_a_sha_mismatch(monkeypatch, tiny_model_path, tmp_path):
+    path = install_model(tiny_model_path, tmp_path, example_sidecar(is_demo=True))
+    path.write_bytes(b"not the model that was trained")
+    app = open_page(monkeypatch, path)
+    assert "does NOT match" in texts(app.error)
+    assert len(app.get("plotly_chart")) == 5  # the card itself still shows
+
+
+def test_model_without_sidecar_says_what_is_missing(monkeypatch, tiny_model_path, tmp_path):
+    app = open_page(monkeypatch, install_model(tiny_model_path, tmp_path, sidecar=None))
+    assert "No metadata file" in texts(app.warning) and "no SHA-256" in texts(app.warning)
+    assert "holds no evaluation" in texts(app.info)
+
+
+def test_a_load_error_recorded_by_the_sidebar_is_shown(monkeypatch, demo_model):
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(demo_model))
+    app = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT_S)
+    app.session_state["model_error"] = "Could not read the model file: it is corrupt."
+    app.run()
+    assert "does not load: Could not read the model file" in texts(app.error).replace("\\", "")
+
+
+def test_unreadable_sidecar_is_an_error(monkeypatch, tiny_model_path, tmp_path):
+    path = install_model(tiny_model_path, tmp_path, example_sidecar())
+    path.with_suffix(".json").write_text("{not json")
+    app = open_page(monkeypatch, path)
+    assert "not valid JSON" in texts(app.error)
+
+
+def test_no_model_says_how_to_build_one(monkeypatch, tmp_path):
+    app = open_page(monkeypatch, tmp_path / "leukemia_resnet50.keras")
+    assert "python train.py --demo" in texts(app.info) and "Classify" in texts(app.info)
+    assert not app.get("plotly_chart")
+
+
+def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, tiny_model_path, tmp_path):
+    sidecar = example_sidecar()
+    sidecar["evaluation"]["validation"].update(balanced_accuracy=float("nan"), roc_auc=None, roc_auc_ci95=None)
+    del sidecar["evaluation"]["validation"]["pr_curve"], sidecar["history"]
+    path = install_model(tiny_model_path, tmp_path, json.loads(json.dumps(sidecar)))
+    app = open_page(monkeypatch, path)
+    assert "not available" in app.table[2].value.to_string()
+    assert len(app.get("plotly_chart")) == 3

@@ -1,0 +1,131 @@
+"""The Classify page's pieces: collect images, process each one safely, draw the answers.
+
+`process_upload(name, data, classifier)` is the one path every image takes, uploaded or
+picked from the dataset, and it never raises: a bad file becomes an `UploadOutcome` with
+an `error` sentence, so one bad file never stops the others.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.model.analysis import CellAnalysis
+from core.errors import LeukemiaAppError
+from ui import resources
+from ui.frame import plain
+
+LOGGER = logging.getLogger(__name__)
+UPLOAD_TYPES = ["bmp", "png", "jpg", "jpeg", "tif", "tiff"]
+SAMPLES_PER_CLASS = 6
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What happened to one image: an analysis, or an error sentence naming the file."""
+
+    name: str
+    digest: str
+    image_rgb: np.ndarray | None = None
+    analysis: CellAnalysis | None = None
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+    dataset_label: str | None = None
+
+
+def process_upload(name: str, data: bytes, classifier, dataset_label: str | None = None) -> UploadOutcome:
+    """Decode, classify and scope-check one file; cached by content and model. Never raises."""
+    digest = resources.content_digest(data)
+    try:
+        decoded = resources.decode_upload(data, name)
+        analysis = resources.analyze_image(digest, resources.model_key(classifier), classifier, decoded.image_rgb)
+    except LeukemiaAppError as error:
+        message = str(error) if name in str(error) else f"{name}: {error}"
+        return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
+    except Exception:  # Last resort: a readable line here, the traceback in the server log.
+        LOGGER.exception("Unexpected failure while classifying %r", name)
+        message = f"{name} could not be processed because of an unexpected problem (details are in the server log). Try another file."
+        return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
+    return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label)
+
+
+def sample_records(index, per_class: int = SAMPLES_PER_CLASS) -> list:
+    """A few labelled training images of each class, spread evenly through the index."""
+    chosen = []
+    for label in ("all", "hem"):
+        group = [record for record in index.labelled() if record.label == label and record.split.startswith("fold")]
+        step = max(1, len(group) // per_class)
+        chosen += group[::step][:per_class]
+    return chosen
+
+
+def render_upload_ui(index) -> list[tuple[str, bytes, str | None]]:
+    """Uploader plus sample picker -> [(file name, bytes, label in the dataset or None)]."""
+    uploads = st.file_uploader(
+        "Upload cell images (BMP, PNG, JPEG or TIFF; up to 20 MB each)",
+        type=UPLOAD_TYPES, accept_multiple_files=True, key="classify_uploads",
+    )
+    items = [(upload.name, upload.getvalue(), None) for upload in uploads or []]
+    if index is None:
+        st.caption(f"No sample cells to offer: {resources.dataset_error()}")
+        return items
+    samples = {f"{record.path.name} ({record.split})": record for record in sample_records(index)}
+    picked = st.multiselect("…or try sample cells from the dataset in use", list(samples), key="classify_samples",
+                            placeholder="Choose sample cells")
+    for option in picked:
+        record = samples[option]
+        try:
+            items.append((record.path.name, Path(record.path).read_bytes(), record.label))
+        except OSError as error:
+            st.error(f"Could not read the sample {plain(record.path.name)}: {error.strerror}.")
+    return items
+
+
+def process_all(items: list[tuple[str, bytes, str | None]], classifier) -> list[UploadOutcome]:
+    """Run `process_upload` over every item, with a progress bar when there are several."""
+    progress = st.progress(0.0, text="Classifying…") if len(items) > 1 else None
+    outcomes = []
+    for number, (name, data, label) in enumerate(items, start=1):
+        outcomes.append(process_upload(name, data, classifier, label))
+        if progress is not None:
+            progress.progress(number / len(items), text=f"Classified {number} of {len(items)}")
+    if progress is not None:
+        progress.empty()
+    return outcomes
+
+
+def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
+    """One row per image: answer, P(ALL), TTA mean and spread, scope, dataset label, error."""
+    rows = []
+    for outcome in outcomes:
+        row = {"file": outcome.name, "answer": None, "P(ALL)": None, "TTA mean": None, "TTA spread": None,
+               "in scope": None, "label in dataset": outcome.dataset_label, "error": outcome.error}
+        if outcome.analysis is not None:
+            prediction = outcome.analysis.prediction
+            row.update({"answer": "ALL" if prediction.label == "all" else "Healthy", "P(ALL)": prediction.probability_all,
+                        "TTA mean": prediction.tta_mean, "TTA spread": prediction.tta_std, "in scope": outcome.analysis.in_scope})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """The table as CSV; a name starting like a spreadsheet formula is quoted so it stays text."""
+    safe = table.copy()
+    safe["file"] = [("'" + name) if name[:1] in "=+-@\t\r" else name for name in safe["file"]]
+    return safe.to_csv(index=False).encode("utf-8")
+
+
+def render_results_table(outcomes: list[UploadOutcome]) -> None:
+    """Sortable table of every image and its CSV download."""
+    table = results_table(outcomes)
+    st.dataframe(table, hide_index=True, column_config={
+        "P(ALL)": st.column_config.NumberColumn(format="%.3f"),
+        "TTA mean": st.column_config.NumberColumn(format="%.3f"),
+        "TTA spread": st.column_config.NumberColumn(format="%.3f"),
+    })
+    st.download_button("Download the table (CSV)", csv_bytes(table), file_name="classification_results.csv",
+                       mime="text/csv", icon=":material/download:", on_click="ignore")

@@ -1,0 +1,103 @@
+"""The Dataset explorer's drawing pieces: a paged thumbnail grid, one sample's stages and answer,
+and the held-out images the model got wrong.
+
+Thumbnails are decoded on demand, only for the images on screen, and cached by path and
+modification time (`ui.data_cache.thumbnail`), so the full 15,114-image tree stays fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core import config
+from core.reporting import explorer
+from core.data.index import DatasetIndex, ImageRecord
+from core.errors import ModelError
+from ui import data_cache, resources
+from ui.frame import plain
+
+PER_PAGE = 12
+GRID_COLUMNS = 6
+SAMPLE_KEY = "dataset_sample"  # widget key of the "Show details for" selectbox
+HELD_OUT_TITLES = {"validation": "Validation split (held-out subjects)", "external": "External set (C-NMC validation)"}
+
+
+def pick_sample(record: ImageRecord) -> None:
+    """Button callback: choose `record` in the "Show details for" box before it is drawn."""
+    st.session_state[SAMPLE_KEY] = record
+
+
+def grid_ui(paths: list[Path | None], captions: list[str], picks: list[ImageRecord] | None = None) -> None:
+    """Thumbnails in rows of GRID_COLUMNS, decoded on demand; with `picks`, a Details button under each."""
+    for row_start in range(0, len(paths), GRID_COLUMNS):
+        for offset, column in enumerate(st.columns(GRID_COLUMNS)[: len(paths) - row_start]):
+            path, caption = paths[row_start + offset], captions[row_start + offset]
+            image, error = (None, "file not found") if path is None else data_cache.thumbnail(str(path), resources.file_stamp(path))
+            with column:
+                if image is None:
+                    st.caption(plain(f"{caption}: {error}"))
+                else:
+                    st.image(image, caption=caption)
+                if picks is not None:
+                    st.button("Details", key=f"pick_{path}", on_click=pick_sample, args=(picks[row_start + offset],))
+
+
+def paged(items: list, key: str) -> list:
+    """The items on the page chosen in a page-number input (reset when the list changes length)."""
+    pages = explorer.page_count(len(items), PER_PAGE)
+    page = st.number_input(f"Page (of {pages}, {len(items):,} images)", 1, pages, 1, key=key) if pages > 1 else 1
+    return explorer.page_items(items, int(page), PER_PAGE)
+
+
+def sample_ui(record: ImageRecord) -> None:
+    """One image's preprocessing stages and, when a model loads, its answer."""
+    st.subheader(plain(record.path.name), anchor=False)
+    st.caption(f"split {record.split} · class {record.label or explorer.UNLABELED} · subject {record.subject or 'unknown'}")
+    analysis = data_cache.sample_analysis(record.path, with_model=True)
+    if analysis["error"]:
+        st.error(analysis["error"])
+        return
+    stages = analysis["stages"]
+    panels = [("Original", analysis["image_rgb"]), ("Grayscale", stages.grayscale), ("CLAHE", stages.clahe),
+              ("Otsu mask, largest blob", stages.mask), ("Model input", stages.model_input)]
+    for column, (caption, image) in zip(st.columns(len(panels)), panels):
+        column.image(image, caption=caption, width="stretch")
+    if stages.fallback:
+        st.warning(stages.fallback)
+    prediction = analysis["prediction"]
+    if prediction is None:
+        st.info(f"No prediction: {resources.model_error() or 'no model is loaded.'} Build one on the Classify page.")
+        return
+    verdict = "" if record.label is None else (" — correct." if prediction.label == record.label else " — **wrong**.")
+    st.markdown(f"Model: **{config.CLASS_DISPLAY_NAMES[prediction.label]}**, P(all) = {prediction.probability_all:.3f} "
+                f"at threshold {prediction.threshold:.2f}{verdict}")
+
+
+def misclassified_ui(index: DatasetIndex) -> None:
+    """Held-out images the model got wrong, from its predictions CSV at the sidecar's threshold."""
+    if not config.sidecar_path(resources.model_path()).is_file():
+        return
+    try:
+        metadata, _ = data_cache.model_sidecar()
+    except ModelError:
+        return  # The Model card page explains an unreadable sidecar.
+    folder = resources.model_path().parent
+    sets = {name: evaluation for name, evaluation in (metadata.get("evaluation") or {}).items()
+            if isinstance(evaluation, dict) and (folder / str(evaluation.get("predictions_csv"))).is_file()}
+    if not sets:
+        return
+    st.header("Misclassified in the held-out set")
+    name = st.radio("Held-out set", list(sets), horizontal=True, key="dataset_held_out",
+                    format_func=lambda value: HELD_OUT_TITLES.get(value, value)) if len(sets) > 1 else next(iter(sets))
+    csv_path = folder / sets[name]["predictions_csv"]
+    rows, error = data_cache.predictions(str(csv_path), resources.file_stamp(csv_path))
+    if error:
+        st.info(error)
+        return
+    threshold = float(sets[name].get("threshold", metadata.get("threshold", config.DEFAULT_THRESHOLD)))
+    wrong = explorer.misclassified(rows, threshold)
+    st.caption(f"{len(wrong)} of {len(rows)} {name} images are wrong at threshold {threshold:.2f}; most confidently wrong first.")
+    shown = paged(wrong, "dataset_wrong_page") if wrong else []
+    paths = [explorer.resolve_image(row["path"], index.root, csv_path.parent) for row in shown]
+    grid_ui(paths, [f"true {row['label']} · P(all) {row['probability_all']:.2f}" for row in shown])

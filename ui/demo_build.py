@@ -1,0 +1,158 @@
+"""Building the demo model in a child process, once per server, whoever asked for it.
+
+Why a process and not a thread of the server: after every script run (every rerun, every
+fragment refresh, in every session) Streamlit calls `keras.backend.clear_session()`, which
+clears TensorFlow's kernel cache and runs a full garbage collection. A training running
+in the server process is slowed down many times over by that (measured: no training step
+in 7 minutes with one progress bar refreshing each second; about 4 minutes for the whole
+build in a child). A child process has its own Keras state, and its CPU and memory are
+returned when it ends.
+
+The child is `python -m core.worker BUILDER MODEL_PATH DATA_ROOT` (see `core.worker` for
+its JSON-lines progress protocol), not a `multiprocessing` process: Streamlit replaces
+`sys.modules["__main__"]` with the app script, which `multiprocessing` would re-run in the child.
+
+One `DemoBuild` exists per server process (held by `ui.resources.demo_build_job`); a
+supervising thread starts the child, relays its progress and records how it ended. Its
+lock makes a second click, from any session, a no-op while a build is running.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import config
+from core.training.worker import UNEXPECTED_FAILURE as WORKER_FAILURE
+from core.training.worker import decode
+
+LOGGER = logging.getLogger(__name__)
+# "module:function" called in the child as function(model_path, data_root, progress=...).
+BUILDER = "core.training.options:build_demo_model"
+# Below this fraction done, a remaining-time estimate is mostly noise.
+MIN_FRACTION_FOR_ESTIMATE = 0.03
+UNEXPECTED_FAILURE = ("Building the demo model failed unexpectedly (details are in the server log). "
+                      "Try again, or run `python train.py --demo`.")
+
+
+@dataclass(frozen=True)
+class BuildStatus:
+    """A consistent snapshot of a build, for display.
+
+    Attributes:
+        running: a build is in progress now.
+        fraction: share done in [0, 1]; message: what it is doing, from the trainer.
+        elapsed_s: seconds since the build started (or that it took, once done).
+        remaining_s: estimated seconds left, or None while too early to tell.
+        owner: the session token of whoever started it; error: why it failed, or None.
+        succeeded: the last build finished without error.
+    """
+
+    running: bool
+    fraction: float
+    message: str
+    elapsed_s: float
+    remaining_s: float | None
+    owner: str | None
+    error: str | None
+    succeeded: bool
+
+
+class DemoBuild:
+    """One build of the demo model at a time, in a child process, with its progress."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._fraction, self._message = 0.0, ""
+        self._started: float | None = None
+        self._finished: float | None = None
+        self._owner: str | None = None
+        self._error: str | None = None
+
+    def start(self, model_path: Path, data_root: Path, owner: str, on_success: Callable[[], None] | None = None) -> bool:
+        """Start building unless a build is already running; True when this call started one.
+
+        `on_success` runs once, in the supervising thread, after the model is written (the
+        app passes a function that forgets every session's cached "no model" state).
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        with self._state_lock:
+            self._fraction, self._message = 0.0, "Starting…"
+            self._started, self._finished = time.monotonic(), None
+            self._owner, self._error = owner, None
+        arguments = (BUILDER, str(model_path), str(data_root), on_success)
+        self._thread = threading.Thread(target=self._supervise, args=arguments, name="demo-model-build", daemon=True)
+        self._thread.start()
+        return True
+
+    def _supervise(self, builder: str, model_path: str, data_root: str, on_success: Callable[[], None] | None) -> None:
+        """Run the child to its end, relaying its messages; always releases the lock."""
+        try:
+            search_path = os.pathsep.join(filter(None, [str(config.PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+            command = [sys.executable, "-m", "core.training.worker", builder, model_path, data_root]
+            with subprocess.Popen(command, cwd=config.PROJECT_ROOT, env={**os.environ, "PYTHONPATH": search_path},
+                                  stdout=subprocess.PIPE, text=True) as child:
+                outcome = self._relay(child.stdout)
+                exit_code = child.wait()
+            if outcome is None:
+                self._set(error=f"The build process stopped unexpectedly (exit code {exit_code}). {UNEXPECTED_FAILURE}")
+            elif outcome == "done" and on_success is not None:
+                on_success()
+        except Exception:
+            LOGGER.exception("Could not run the demo model build")
+            self._set(error=UNEXPECTED_FAILURE)
+        finally:
+            with self._state_lock:
+                self._finished = time.monotonic()
+            self._lock.release()
+
+    def _relay(self, lines) -> str | None:
+        """Copy the child's messages into this object; "done", "error", or None if it ended silently."""
+        for line in lines:
+            message = decode(line)
+            if message is None:
+                LOGGER.warning("Demo build: unexpected output %r", line[:200])
+            elif message["kind"] == "progress":
+                self._set(fraction=min(1.0, max(0.0, message["fraction"])), message=message["message"])
+            elif message["kind"] == "error":
+                # The worker's generic failure becomes one that says what to do here.
+                self._set(error=UNEXPECTED_FAILURE if message["message"] == WORKER_FAILURE else message["message"])
+                return "error"
+            else:
+                self._set(fraction=1.0, message="Done")
+                return "done"
+        return None
+
+    def _set(self, **fields) -> None:
+        with self._state_lock:
+            for name, value in fields.items():
+                setattr(self, f"_{name}", value)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the current build ends (for tests and scripts); True when none is running."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self._lock.locked()
+
+    def status(self) -> BuildStatus:
+        """A snapshot of the build; elapsed and remaining times come from the fractions reported."""
+        with self._state_lock:
+            running = self._lock.locked()
+            end = time.monotonic() if self._finished is None else self._finished
+            elapsed = 0.0 if self._started is None else end - self._started
+            remaining = None
+            if running and self._fraction >= MIN_FRACTION_FOR_ESTIMATE:
+                remaining = elapsed * (1.0 - self._fraction) / self._fraction
+            succeeded = not running and self._finished is not None and self._error is None
+            return BuildStatus(running, self._fraction, self._message, elapsed, remaining, self._owner, self._error, succeeded)
+

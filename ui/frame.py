@@ -1,0 +1,142 @@
+"""UI pieces shared by every page: the research-only notice, the sidebar status, first launch.
+
+Functions named `render_...` draw; they take plain values or read the cached resources,
+and never compute anything themselves.
+"""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from core import config
+from ui import resources
+
+# Markdown and Streamlit directive characters escaped in user-supplied text (file names).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+BUILD_REFRESH_SECONDS = 1.0
+PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": ":material/biotech:", "layout": "wide"}
+
+
+def plain(text: str) -> str:
+    """Escape user text (a file name) so Markdown shows it literally and never as a link or image."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def ensure_frame() -> None:
+    """Call first in every page: draws the frame when Streamlit ran the page without the entrypoint.
+
+    Streamlit treats a folder named `pages/` as an old-style page folder until some session
+    has run the entrypoint's `st.navigation` (a process-wide switch). Until then, on a fresh
+    server, a deep link such as /model runs pages/model.py on its own: no notice, no sidebar,
+    no session keys. This flips the switch, so that every later run goes through
+    `streamlit_app.py`, and draws what the entrypoint would have drawn for this run. (No
+    rerun: it would drop a pending button click.)
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # A Streamlit without this switch has nothing to fix.
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.set_page_config(**PAGE_CONFIG)
+        resources.init_session_state()
+        render_frame()
+
+
+def render_disclaimer() -> None:
+    """The research-and-education-only notice, shown on every page by the entrypoint."""
+    st.caption(f":material/info: {config.DISCLAIMER}")
+
+
+def format_duration(seconds: float) -> str:
+    """12.3 -> '12 s', 95 -> '1 min 35 s'."""
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def render_model_status() -> None:
+    """Sidebar block: which model is in use, whether it is the demo, and its integrity check."""
+    st.markdown("**Model**")
+    classifier = resources.get_classifier()
+    path = resources.model_path()
+    if classifier is None:
+        if not path.exists():
+            st.caption(f"No model yet. Expected at `{path}`.")
+        else:
+            st.caption(f"`{path}` could not be loaded: {resources.model_error()}")
+        return
+    loaded = classifier.loaded
+    kind = "demo model (synthetic cells)" if loaded.metadata.get("is_demo") else "trained model"
+    check = {True: ":green[SHA-256 matches its model card]", False: ":red[SHA-256 does not match its model card]",
+             None: ":orange[no SHA-256 recorded to check]"}[loaded.sha256_matches]
+    st.caption(f"{plain(loaded.metadata.get('model_name', path.stem))}, {kind}  \n`{path}`  \n{check}")
+
+
+def render_dataset_status() -> None:
+    """Sidebar block: which data folder is in use and how many images it holds, or its problem."""
+    st.markdown("**Dataset**")
+    index = resources.get_dataset_index()
+    if index is None and resources.data_dir() == config.default_data_dir() and not resources.data_dir().exists():
+        st.caption(f"`{resources.data_dir()}`  \nThe synthetic demo cells are drawn when the demo model is built (Classify page).")
+        return
+    if index is None:
+        st.caption(f"`{resources.data_dir()}`: {resources.dataset_error()}")
+        return
+    st.caption(f"`{index.root}`  \n{len(index.records):,} images")
+
+
+def render_sidebar_status() -> None:
+    """Model and dataset status, in the sidebar of every page."""
+    with st.sidebar:
+        render_model_status()
+        render_dataset_status()
+
+
+def render_frame() -> None:
+    """What every page shows around its own content: the sidebar status and the research-only notice."""
+    render_sidebar_status()
+    render_disclaimer()
+
+
+def render_model_missing() -> None:
+    """First launch: say there is no model yet and offer to build the demo model here.
+
+    The build runs once per process in the background (`ui.demo_build`); this session
+    and any other show its progress and carry on by themselves when it is done.
+    """
+    job = resources.demo_build_job()
+    status = job.status()
+    if status.running:
+        _render_build_progress(job)
+        return
+    path = resources.model_path()
+    if path.exists():
+        st.error(f"The model could not be loaded: {resources.model_error()}")
+        st.info("Replace the file, point `LEUKEMIA_MODEL` at another model, or retrain with `python train.py`.")
+        return
+    st.info(f"**There is no model yet.** The app looks for it at `{path}`.", icon=":material/model_training:")
+    st.markdown(
+        "You can build a small **demo model** right here. It trains a ResNet50 from scratch on "
+        "synthetic cells that this app draws itself (no download, no patient data), and takes a "
+        "few minutes on a laptop CPU. The demo shows how the app works; its answers mean nothing "
+        "about real cells. To use the real C-NMC 2019 data, see **About**."
+    )
+    if status.error:
+        st.error(f"The last build failed: {status.error}")
+    if st.button("Build the demo model", type="primary", icon=":material/play_arrow:"):
+        job.start(path, config.DEMO_DATA_ROOT, owner=resources.session_token(), on_success=resources.clear_model_caches)
+        st.rerun()
+
+
+@st.fragment(run_every=BUILD_REFRESH_SECONDS)
+def _render_build_progress(job) -> None:
+    """Live progress of the running build; reruns the whole app once the model is there."""
+    status = job.status()
+    if not status.running:
+        st.rerun(scope="app")
+    who = "This session started" if status.owner == resources.session_token() else "Another session started"
+    st.info(f"**The demo model is being built.** {who} the build; every page will work once it is done.",
+            icon=":material/hourglass_top:")
+    remaining = "estimating time left…" if status.remaining_s is None else f"about {format_duration(status.remaining_s)} left"
+    st.progress(status.fraction, text=f"{status.message} ({format_duration(status.elapsed_s)} elapsed, {remaining})")
