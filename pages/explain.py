@@ -8,14 +8,8 @@ import streamlit as st
 
 from core import config
 from core.errors import LeukemiaAppError
-from core.explain.explainer import (
-    LAYERS,
-    METHOD_NAMES,
-    METHODS,
-    heatmap_on_original,
-    overlay,
-    png_bytes,
-)
+from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
+from core.explain.heatmaps import heatmap_on_original, overlay, png_bytes
 from ui import explain_cache, frame, resources
 from ui.classify_widgets import UPLOAD_TYPES, sample_records
 from ui.frame import plain

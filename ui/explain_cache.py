@@ -26,7 +26,7 @@ def get_explainer(classifier):
 
 @st.cache_resource(max_entries=1, show_spinner="Re-initialising the top layers of a copy of the model…")
 def _randomized_explainer(model: str, _explainer):
-    from core.explain.explainer import randomized_explainer
+    from core.explain.sanity import randomized_explainer
 
     return randomized_explainer(_explainer)
 
@@ -48,7 +48,7 @@ def get_heatmap(classifier, digest: str, model_input: np.ndarray, method: str, t
 
 @st.cache_data(max_entries=64, show_spinner="Explaining the randomised copy…")
 def _sanity(model: str, digest: str, method: str, target: str, layer: str, _trained, _randomized, _model_input) -> float:
-    from core.explain.explainer import sanity_check
+    from core.explain.sanity import sanity_check
 
     return sanity_check(_trained, _model_input, method, target, layer, randomized=_randomized)
 

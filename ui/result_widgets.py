@@ -86,7 +86,7 @@ def report_explainer(classifier):
 def heatmap_overlay(explainer, outcome: UploadOutcome) -> np.ndarray | None:
     """Grad-CAM of the answered class on the model input, or None when explaining fails."""
     try:
-        from core.explain.explainer import overlay
+        from core.explain.heatmaps import overlay
 
         model_input = outcome.analysis.stages.model_input
         heatmap = explainer.explain(model_input, method="gradcam", target=outcome.analysis.prediction.label)

@@ -1,40 +1,29 @@
 """Where the model looked: Grad-CAM and its relatives for one preprocessed cell image.
 
-    python -m core.explain --model models/leukemia_resnet50.keras --method gradcam --out DIR IMAGE_OR_DIR...
-
-`Explainer` computes (S, S) float32 heatmaps in [0, 1] for the model input; the maps are
-computed by `core.cams` and drawn by `core.heatmaps`. A heatmap shows which pixels drove
-the score; it does not show that the answer is right.
+`Explainer` computes (S, S) float32 heatmaps in [0, 1] for the model input; each method has
+its own module in `core.explain`, and `core.explain.heatmaps` draws the maps. A heatmap shows
+which pixels drove the score; it does not show that the answer is right. The command line
+is `core.cli.explain`.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from core import config
-from core.explain import cams
-from core.errors import LeukemiaAppError
-from core.explain.heatmaps import heatmap_on_original, overlay, png_bytes
-from core.imaging.decode import load_image
-from core.model.inference import Classifier
-from core.model.network import load_classifier, to_model_array
-from core.cli.predict import FileResult, expand_inputs
-from core.imaging.preprocess import preprocess_cell
-from core.explain.sanity import randomized_explainer, randomized_top_copy, sanity_check
-
-__all__ = [
-    "LAYERS", "METHODS", "TARGETS", "Explainer", "benchmark_methods", "heatmap_on_original",
-    "overlay", "png_bytes", "randomized_explainer", "randomized_top_copy", "sanity_check",
-]
+from core.explain import views
+from core.explain.gradcam import gradcam
+from core.explain.gradcam_plus_plus import gradcam_plus_plus
+from core.explain.layercam import layercam
+from core.explain.scorecam import compile_scorecam
+from core.explain.smoothgrad import SMOOTHGRAD_CHUNK, smoothgrad_noise
+from core.model.network import to_model_array
 
 METHODS = ("gradcam", "gradcam++", "scorecam", "layercam", "smoothgrad")
 METHOD_NAMES = {
@@ -47,7 +36,7 @@ LAYERS = {
     "conv5_block3_out": "Stage 5 (last block)",
 }
 TARGETS = config.CLASS_NAMES  # ("hem", "all"): a target's index is its column in the class-logit view.
-GRADIENT_CAMS = {"gradcam": cams.gradcam, "gradcam++": cams.gradcam_plus_plus, "layercam": cams.layercam}
+GRADIENT_CAMS = {"gradcam": gradcam, "gradcam++": gradcam_plus_plus, "layercam": layercam}
 SCORECAM_MAPS = 64
 SMOOTH_SAMPLES = 20
 SMOOTH_NOISE = 0.20
@@ -69,13 +58,13 @@ class Explainer:
 
     def __init__(self, model: keras.Model, lock: threading.Lock | None = None, scorecam_maps: int = SCORECAM_MAPS,
                  smooth_samples: int = SMOOTH_SAMPLES, smooth_noise: float = SMOOTH_NOISE, seed: int = 0) -> None:
-        cams.check_flat(model)
+        views.check_flat(model)
         self.model = model
         self.lock = lock if lock is not None else threading.Lock()
         self.image_size = int(model.input_shape[1])
         self.scorecam_maps = scorecam_maps
         self.smooth_samples, self.smooth_noise, self.seed = smooth_samples, smooth_noise, seed
-        self.view = cams.class_logits_view(model)  # (N, S, S, 3) scaled images -> (N, 2) [hem, all] logits [0, z]
+        self.view = views.class_logits_view(model)  # (N, S, S, 3) scaled images -> (N, 2) [hem, all] logits [0, z]
         self._compiled: dict[tuple[str, str], Callable] = {}
 
     def check_layer(self, layer: str) -> None:
@@ -112,7 +101,7 @@ class Explainer:
                 activations, gradients = (tensor.numpy()[0] for tensor in self._function("gradients", layer)(batch, class_index))
         if method != "scorecam":
             cam = GRADIENT_CAMS[method](activations, gradients)  # (h, w), from (h, w, C) arrays
-        return cams.to_heatmap(cam, self.image_size)
+        return views.to_heatmap(cam, self.image_size)
 
     def _checked_batch(self, model_input_rgb: np.ndarray, method: str, target: str, layer: str) -> np.ndarray:
         if method not in METHODS:
@@ -132,22 +121,22 @@ class Explainer:
     def _function(self, kind: str, layer: str = ""):
         """The compiled function of `kind` for `layer`, built on first use; call it with the lock held."""
         if (kind, layer) not in self._compiled:
-            builders = {"gradients": cams.compile_layer_gradients, "scorecam": cams.compile_scorecam,
-                        "input_gradients": cams.compile_input_gradients}
+            builders = {"gradients": views.compile_layer_gradients, "scorecam": compile_scorecam,
+                        "input_gradients": views.compile_input_gradients}
             arguments = {"gradients": (layer,), "scorecam": (layer, self.scorecam_maps), "input_gradients": ()}[kind]
             self._compiled[(kind, layer)] = builders[kind](self.view, *arguments)
         return self._compiled[(kind, layer)]
 
     def _smoothgrad(self, scaled_input: np.ndarray, class_index: tf.Tensor) -> np.ndarray:
         """SmoothGrad: |gradient| averaged over noisy copies, then the largest over colour channels."""
-        noisy = scaled_input[None] + cams.smoothgrad_noise(scaled_input, self.smooth_samples, self.smooth_noise, self.seed)
+        noisy = scaled_input[None] + smoothgrad_noise(scaled_input, self.smooth_samples, self.smooth_noise, self.seed)
         total = np.zeros(scaled_input.shape, np.float32)
-        for start in range(0, len(noisy), cams.SMOOTHGRAD_CHUNK):
+        for start in range(0, len(noisy), SMOOTHGRAD_CHUNK):
             with self.lock:
                 function = self._function("input_gradients")
-                gradients = function(tf.constant(noisy[start : start + cams.SMOOTHGRAD_CHUNK]), class_index).numpy()
+                gradients = function(tf.constant(noisy[start : start + SMOOTHGRAD_CHUNK]), class_index).numpy()
             total += gradients.sum(axis=0)
-        return cams.normalize((total / len(noisy)).max(axis=-1))
+        return views.normalize((total / len(noisy)).max(axis=-1))
 
 
 def benchmark_methods(explainer: Explainer, model_input_rgb: np.ndarray, repeats: int = 3,
@@ -164,84 +153,3 @@ def benchmark_methods(explainer: Explainer, model_input_rgb: np.ndarray, repeats
             timings.append(time.perf_counter() - start)
         seconds[method] = statistics.median(timings)
     return seconds
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m core.explain",
-        description="Write heatmaps of where the classifier looked (research use only; a heatmap does not validate the answer).",
-        epilog="For each image NAME it writes NAME.overlay.png (the heatmap over the model's input crop), "
-        "NAME.heatmap.npy ((S, S) float32 in [0, 1], the model input's height and width) and NAME.input.npy: "
-        "the (S, S, 3) float32 array exactly as fed to the model, i.e. the preprocessed crop after "
-        "keras.applications.resnet50.preprocess_input (BGR channel order, ImageNet means subtracted, no scaling), "
-        "ready to check against your own implementation. Prints one line per image: file, label, P(all), "
-        "output prefix, or file, ERROR, reason. Exit status 0 when every image succeeded, 1 when some failed, "
-        "2 for usage errors.",
-    )
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders of images")
-    parser.add_argument("--model", default=str(config.default_model_path()), help="the .keras model (default: %(default)s)")
-    parser.add_argument("--method", choices=METHODS, default="gradcam", help="explanation method (default: %(default)s)")
-    parser.add_argument("--layer", default=config.LAST_CONV_LAYER,
-                        help=f"conv layer to explain, e.g. {', '.join(LAYERS)} (default: %(default)s)")
-    parser.add_argument("--target", choices=("all", "hem"), default="all",
-                        help="class whose evidence is shown (default: %(default)s)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the output files (created if missing)")
-    return parser.parse_args(argv)
-
-
-def explain_file(
-    classifier: Classifier, explainer: Explainer, path: Path, out_prefix: Path, args: argparse.Namespace
-) -> FileResult:
-    """Decode, preprocess, classify and explain one file and write its three outputs."""
-    try:
-        model_input = preprocess_cell(load_image(path).image_rgb, explainer.image_size).model_input
-        prediction = classifier.classify_input(model_input)
-        heatmap = explainer.explain(model_input, args.method, args.target, args.layer)
-        out_prefix.with_name(out_prefix.name + ".overlay.png").write_bytes(png_bytes(overlay(model_input, heatmap)))
-        np.save(out_prefix.with_name(out_prefix.name + ".heatmap.npy"), heatmap)
-        np.save(out_prefix.with_name(out_prefix.name + ".input.npy"), to_model_array(model_input))
-    except LeukemiaAppError as error:
-        return FileResult(str(path), error=str(error))
-    except OSError as error:
-        return FileResult(str(path), error=f"could not write to {out_prefix.parent}: {error.strerror}")
-    return FileResult(str(path), prediction.label, prediction.probability_all)
-
-
-def unique_prefix(out_dir: Path, path: Path, used: set[str]) -> Path:
-    """out_dir/NAME from the file's stem, with -2, -3... when two inputs share a stem."""
-    name, count = path.stem, 1
-    while name in used:
-        count += 1
-        name = f"{path.stem}-{count}"
-    used.add(name)
-    return out_dir / name
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        classifier = Classifier(load_classifier(args.model))
-        explainer = Explainer(classifier.loaded.model, classifier.lock)
-        explainer.check_layer(args.layer)
-        out_dir = Path(args.out)
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except (LeukemiaAppError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"error: could not create the output folder {args.out}: {error.strerror}", file=sys.stderr)
-        return 2
-    results, used = [], set()
-    for path in expand_inputs(args.inputs):
-        prefix = unique_prefix(out_dir, path, used)
-        result = explain_file(classifier, explainer, path, prefix, args)
-        print(result.line() if result.error else f"{result.line()}\t{prefix}", flush=True)
-        results.append(result)
-    if not results:
-        print("error: no image files found in the given paths.", file=sys.stderr)
-        return 1
-    return 0 if all(result.error is None for result in results) else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -7,16 +7,12 @@ means the map depends on the image or the architecture more than on the training
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import keras
 import numpy as np
 from scipy.stats import spearmanr
 
 from core import config
-
-if TYPE_CHECKING:  # core.explain imports this module.
-    from core.explain.explainer import Explainer
+from core.explain.explainer import Explainer
 
 # The head (logit, head_dense) and the three convolutions and batch norms of conv5_block3.
 DEFAULT_RANDOMIZED_LAYERS = 8

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.explain.explainer import main
+from core.cli.explain import main
 from core.imaging.decode import load_image
 from core.model.network import to_model_array
 from core.imaging.preprocess import preprocess_cell

@@ -11,18 +11,10 @@ import pytest
 import tensorflow as tf
 
 from core import config
-from core.explain import cams
-from core.explain.explainer import (
-    LAYERS,
-    METHODS,
-    Explainer,
-    benchmark_methods,
-    randomized_explainer,
-    randomized_top_copy,
-    sanity_check,
-)
+from core.explain import views
+from core.explain.explainer import LAYERS, METHODS, Explainer, benchmark_methods
+from core.explain.sanity import rank_correlation, randomized_explainer, randomized_top_copy, sanity_check
 from core.model.network import build_classifier, to_model_array
-from core.explain.sanity import rank_correlation
 
 SIZE = 96  # conv5 is 3x3, conv4 6x6, conv3 12x12
 # tf-keras-vis passes inputs as a list to a model whose input is a single tensor: harmless.
@@ -220,7 +212,7 @@ def test_compiled_smoothgrad_matches_tf_keras_vis_with_the_same_noise(explainer,
 
 @pytest.mark.parametrize("cam", [np.zeros((3, 3)), np.full((3, 3), 7.0), np.array([[np.nan, 1.0], [np.inf, 0.0]])])
 def test_flat_or_broken_maps_become_finite_heatmaps(cam):
-    heatmap = cams.to_heatmap(cam, SIZE)
+    heatmap = views.to_heatmap(cam, SIZE)
     assert heatmap.shape == (SIZE, SIZE) and heatmap.dtype == np.float32
     assert np.isfinite(heatmap).all() and heatmap.min() >= 0.0 and heatmap.max() <= 1.0
 

@@ -1,0 +1,125 @@
+"""The model seen as two class logits, and the compiled gradient passes every map is built from.
+
+Every map scores a class through a two-logit view `[0, z]` of the model (z is the
+pre-sigmoid `logit` layer), never through the sigmoid, which saturates:
+- gradient methods score the class's log-odds, `z` for "all" and `-z` for "hem";
+- Score-CAM scores the softmax of the view, `sigmoid(z)` or `1 - sigmoid(z)`. A softmax
+  over the single sigmoid unit would be 1 for every masked input, giving every channel
+  the same weight.
+
+Each map follows tf-keras-vis 0.8.7 (ReLU on the map, upsampling with scipy's
+`zoom(order=1)`, which aligns corners, and min-max normalisation) but the model runs in
+one `tf.function` with a fixed input signature: on a 2-core CPU, tf-keras-vis called
+eagerly is about ten times slower than one compiled forward pass.
+`tests/core/explain/test_explainer.py` checks every map against tf-keras-vis on the same tiny model.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scipy.ndimage import zoom
+
+from core.model.network import LOGIT_LAYER
+
+CLASS_LOGITS_LAYER = "class_logits"
+EPSILON = 1e-7  # keras.backend.epsilon(), the guard in tf-keras-vis's normalisation.
+
+
+def check_flat(model: keras.Model) -> None:
+    """Raise ValueError unless `model` is flat and has a `logit` layer.
+
+    A model that nests its ResNet50 as one layer hides the conv layers from Grad-CAM
+    (tf-keras-vis issue #71).
+    """
+    nested = [layer.name for layer in model.layers if isinstance(layer, keras.Model)]
+    if nested:
+        raise ValueError(
+            f"The model nests other models as layers ({', '.join(nested)}); explanations need a flat "
+            "model whose conv layers are its own. Build it with core.model.build_classifier, "
+            "which puts the ResNet50 layers directly in the classifier."
+        )
+    if LOGIT_LAYER not in {layer.name for layer in model.layers}:
+        raise ValueError(
+            f"The model has no layer named '{LOGIT_LAYER}' (the pre-sigmoid score that explanations "
+            "use). Build it with core.model.build_classifier."
+        )
+
+
+def class_logits_view(model: keras.Model) -> keras.Model:
+    """The model seen as two class logits: (N, S, S, 3) scaled images -> (N, 2) `[0, z]`.
+
+    A frozen Dense layer with kernel [[0, 1]] turns the logit z into (hem, all) logits, so
+    softmax gives (1 - P(all), P(all)) and differences give the log-odds. The view shares
+    every weight with `model`.
+    """
+    logit = model.get_layer(LOGIT_LAYER).output
+    two_logits = keras.layers.Dense(
+        2,
+        use_bias=False,
+        trainable=False,
+        kernel_initializer=keras.initializers.Constant([[0.0, 1.0]]),
+        name=CLASS_LOGITS_LAYER,
+        dtype="float32",
+    )(logit)
+    return keras.Model(model.input, two_logits, name=f"{model.name}_class_logits")
+
+
+def log_odds(logits: tf.Tensor, class_index: tf.Tensor) -> tf.Tensor:
+    """(N, 2) class logits -> (N,) log-odds of class `class_index` against the other."""
+    return tf.gather(logits, class_index, axis=1) - tf.gather(logits, 1 - class_index, axis=1)
+
+
+def compile_layer_gradients(view: keras.Model, layer: str) -> Callable:
+    """A compiled f(batch (1, S, S, 3), class_index) -> (activations, gradients), each (1, h, w, C).
+
+    Only the head lies between the last conv block and the score, so for the default
+    layer this costs about one forward pass.
+    """
+    size = view.input_shape[1]
+    layer_view = keras.Model(view.input, [view.get_layer(layer).output, view.output])
+    signature = [tf.TensorSpec((1, size, size, 3), tf.float32), tf.TensorSpec((), tf.int32)]
+
+    @tf.function(input_signature=signature)
+    def layer_gradients(batch, class_index):
+        with tf.GradientTape() as tape:
+            activations, logits = layer_view(batch, training=False)
+            score = log_odds(logits, class_index)
+        return activations, tape.gradient(score, activations)
+
+    return layer_gradients
+
+
+def compile_input_gradients(view: keras.Model) -> Callable:
+    """A compiled f(batch (N, S, S, 3), class_index) -> (N, S, S, 3) |d log-odds / d input|."""
+    size = view.input_shape[1]
+    signature = [tf.TensorSpec((None, size, size, 3), tf.float32), tf.TensorSpec((), tf.int32)]
+
+    @tf.function(input_signature=signature)
+    def input_gradients(batch, class_index):
+        with tf.GradientTape() as tape:
+            tape.watch(batch)
+            score = tf.reduce_sum(log_odds(view(batch, training=False), class_index))
+        return tf.abs(tape.gradient(score, batch))
+
+    return input_gradients
+
+
+def to_heatmap(cam: np.ndarray, size: int) -> np.ndarray:
+    """(h, w) map -> (size, size) float32 in [0, 1]: upsampled, then min-max normalised.
+
+    A flat map (no evidence anywhere) becomes all zeros, never NaN.
+    """
+    cam = np.nan_to_num(np.asarray(cam, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if cam.shape != (size, size):
+        cam = zoom(cam, (size / cam.shape[0], size / cam.shape[1]), order=1)
+    return normalize(cam)
+
+
+def normalize(values: np.ndarray) -> np.ndarray:
+    """Min-max scale to [0, 1] as tf-keras-vis does; a constant array becomes zeros."""
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) / (high - low + EPSILON)
+    return np.clip(scaled, 0.0, 1.0).astype(np.float32)
