@@ -10,10 +10,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Classes. Index 1 is the positive class: the model's single sigmoid unit is P(all).
-CLASS_NAMES: tuple[str, str] = ("hem", "all")
-POSITIVE_CLASS = "all"
-CLASS_DISPLAY_NAMES = {"all": "ALL (leukemic blast)", "hem": "Healthy (normal lymphocyte)"}
+# Class names, label codes and the decision rule live in core.data.labels.
 
 # Model.
 IMAGE_SIZE = 224

@@ -1,5 +1,5 @@
-"""`python -m core.dataset`: the documented alias of `python -m core.data.index`."""
-from core.data.index import main
+"""`python -m core.dataset`: the documented alias of `python -m core.cli.dataset`."""
+from core.cli.dataset import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

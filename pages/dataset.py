@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.reporting import explorer
-from core.data.index import SPLITS, DatasetIndex, ImageRecord, summarize
+from core.data.index import DatasetIndex, ImageRecord, summarize
+from core.data.layout import SPLITS
 from core.data.synthetic import is_synthetic
 from ui import data_cache, dataset_widgets, frame, resources
 from ui.frame import plain

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from core import config
+from core.data.labels import DISPLAY_NAMES
 from core.errors import LeukemiaAppError
 from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
 from core.explain.heatmaps import heatmap_on_original, overlay, png_bytes
@@ -16,7 +17,7 @@ from ui.frame import plain
 
 frame.ensure_frame()
 
-TARGET_NAMES = {"all": "ALL", "hem": "Healthy"}
+TARGET_NAMES = DISPLAY_NAMES
 MAIN_WIDTH, COMPARE_WIDTH = 380, 240  # on-screen pixels
 LAST_IMAGE, UPLOAD, SAMPLE = "The image last classified", "Upload an image", "A sample from the dataset"
 CAVEAT = ("Red marks the pixels that raised the score for the chosen class most; blue, the least (and, on the original, "

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import config
+from core.data import labels
 from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
 from core.errors import ModelError
@@ -70,7 +71,7 @@ def sample_ui(record: ImageRecord) -> None:
         st.info(f"No prediction: {resources.model_error() or 'no model is loaded.'} Build one on the Classify page.")
         return
     verdict = "" if record.label is None else (" — correct." if prediction.label == record.label else " — **wrong**.")
-    st.markdown(f"Model: **{config.CLASS_DISPLAY_NAMES[prediction.label]}**, P(all) = {prediction.probability_all:.3f} "
+    st.markdown(f"Model: **{labels.LONG_NAMES[prediction.label]}**, P(all) = {prediction.probability_all:.3f} "
                 f"at threshold {prediction.threshold:.2f}{verdict}")
 
 

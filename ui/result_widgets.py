@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
-from core import config
+from core.data import labels
 from core.reporting.html_report import build_report
 from ui.classify_widgets import UploadOutcome
 from ui.frame import plain
@@ -22,14 +22,14 @@ TTA_EXPLANATION = (
 
 def answer_text(label: str) -> str:
     """'all' -> 'ALL', 'hem' -> 'Healthy': the short answer shown in headings and tables."""
-    return "ALL" if label == config.POSITIVE_CLASS else "Healthy"
+    return labels.display_name(label)
 
 
 def views_disagree(prediction) -> bool:
     """True when the mean over the 8 views falls on the other side of the threshold than the answer."""
     if prediction.tta_mean is None:
         return False
-    return (prediction.tta_mean >= prediction.threshold) != (prediction.label == config.POSITIVE_CLASS)
+    return bool(labels.calls_all(prediction.tta_mean, prediction.threshold)) != (prediction.label == labels.POSITIVE_LABEL)
 
 
 def render_answer(outcome: UploadOutcome) -> None:
@@ -37,7 +37,7 @@ def render_answer(outcome: UploadOutcome) -> None:
     prediction = outcome.analysis.prediction
     suffix = " (out of scope)" if not outcome.analysis.in_scope else ""
     answer, probability, threshold, spread = st.columns(4)
-    answer.metric(f"Answer{suffix}", answer_text(prediction.label), help=config.CLASS_DISPLAY_NAMES[prediction.label])
+    answer.metric(f"Answer{suffix}", answer_text(prediction.label), help=labels.LONG_NAMES[prediction.label])
     probability.metric("P(ALL)", f"{prediction.probability_all:.3f}")
     threshold.metric("Threshold (model card)", f"{prediction.threshold:.3f}", help="ALL when P(ALL) ≥ threshold.")
     if prediction.tta_mean is not None:

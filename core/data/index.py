@@ -8,46 +8,24 @@ Imperfect trees are indexed with a warning that names each offending file or fol
 only `.bmp` files (any case) are indexed; other files and sub-folders are skipped and
 hidden files counted. An unparseable training name is kept with `subject=None`; a name whose
 class disagrees with its folder keeps the folder's label. A validation image without a valid
-CSV row gets `label=None`. Run `python -m core.dataset DATA_DIR [--json]` for a summary.
+CSV row gets `label=None`. `python -m core.dataset DATA_DIR [--json]`
+(`core.cli.dataset`) prints a summary.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.names import describe as _describe
 from core.data.names import natural_sort_key, parse_training_name
-from core.config import DATASET_FOLDER_NAME, default_data_dir
+from core.data.labels import LABELS
+from core.data.layout import (
+    DATASET_FOLDER_NAME, EXPECTED_ENTRIES, SPLIT_FOLDERS, SPLITS, TOP_FOLDERS, VALIDATION_CSV,
+)
 from core.errors import DatasetError
 from core.data.validation_labels import read_validation_labels
-
-SPLITS = ("fold_0", "fold_1", "fold_2", "validation", "test")
-LABELS = ("all", "hem")
-SPLIT_FOLDERS = {
-    "fold_0": "training_data/fold_0",
-    "fold_1": "training_data/fold_1",
-    "fold_2": "training_data/fold_2",
-    "validation": "validation_data/C-NMC_test_prelim_phase_data",
-    "test": "testing_data/C-NMC_test_final_phase_data",
-}
-TOP_FOLDERS = ("training_data", "validation_data", "testing_data")
-VALIDATION_CSV = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
-# Folders whose contents are checked for stray entries, with the names expected there.
-# Written by core.synthetic at the root of a generated tree, so models know they learned synthetic cells.
-SYNTHETIC_MARKER = "SYNTHETIC_DATA.md"
-EXPECTED_ENTRIES = {
-    ".": {*TOP_FOLDERS, SYNTHETIC_MARKER},
-    "training_data": {"fold_0", "fold_1", "fold_2"},
-    "validation_data": {Path(SPLIT_FOLDERS["validation"]).name, Path(VALIDATION_CSV).name},
-    "testing_data": {Path(SPLIT_FOLDERS["test"]).name},
-    **{f"training_data/fold_{number}": set(LABELS) for number in range(3)},
-}
-
 
 @dataclass(frozen=True)
 class ImageRecord:
@@ -243,45 +221,3 @@ def summarize(index: DatasetIndex) -> dict:
         "subjects": {label: len(subjects[label]) for label in LABELS},
         "warnings": list(index.warnings),
     }
-
-
-def format_summary(summary: dict) -> str:
-    """A plain-text report: split x label table, subjects, the always-"all" baseline, warnings."""
-    columns = ("all", "hem", "unlabeled")
-    header = f"{'split':<12}" + "".join(f"{column:>11}" for column in columns) + f"{'total':>9}"
-    lines = [f"Dataset: {summary['root']}", "", header]
-    for split, counts in summary["images"].items():
-        cells = "".join(f"{counts.get(column, 0):>11,}" for column in columns)
-        lines.append(f"{split:<12}{cells}{sum(counts.values()):>9,}")
-    folds = [counts for split, counts in summary["images"].items() if split.startswith("fold")]
-    leukemic, healthy = sum(counts["all"] for counts in folds), sum(counts["hem"] for counts in folds)
-    subjects = summary["subjects"]
-    lines += ["", f"Training subjects: {subjects['all']} all, {subjects['hem']} hem"]
-    if leukemic + healthy:
-        baseline = leukemic / (leukemic + healthy)
-        lines.append(f"Always-'all' baseline accuracy on the training folds: {baseline:.1%}")
-    lines += ["", f"Warnings ({len(summary['warnings'])}):"]
-    lines += [f"  - {warning}" for warning in summary["warnings"]]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: print the summary of a data folder; 2 on a bad folder."""
-    parser = argparse.ArgumentParser(prog="python -m core.dataset", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "data_dir", nargs="?", default=str(default_data_dir()),
-        help="the C-NMC_Leukemia folder, its parent or its training_data (default: %(default)s)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    arguments = parser.parse_args(argv)
-    try:
-        summary = summarize(index_dataset(arguments.data_dir))
-    except (DatasetError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary, indent=2) if arguments.json else format_summary(summary))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from core.data.index import LABELS, DatasetIndex, ImageRecord, natural_sort_key
+from core.data.index import DatasetIndex, ImageRecord
+from core.data.labels import LABELS
+from core.data.names import natural_sort_key
 
 
 @dataclass(frozen=True)

@@ -17,34 +17,30 @@ Choices, documented because other modules and tests rely on them:
   order.
 - The same seed gives byte-identical files: every subject draws from its own child seed.
 
-Command line: `python -m core.synthetic OUT_DIR [--subjects N] [--images-per-subject M] [--seed S]`.
+Command line: `python -m core.synthetic OUT_DIR ...` (`core.cli.synthetic`).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import shutil
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from core.config import DATASET_FOLDER_NAME
-from core.data.index import SYNTHETIC_MARKER
-from core.errors import DatasetError, LeukemiaAppError
+from core.data.labels import LABEL_CODES, LABELS
+from core.data.layout import DATASET_FOLDER_NAME, SPLIT_FOLDERS, SYNTHETIC_MARKER, VALIDATION_CSV
 from core.data.synthetic_cells import SubjectStyle, make_subject_style, render_cell
+from core.errors import DatasetError
 
-__all__ = ["SubjectStyle", "generate_dataset", "make_subject_style", "render_cell", "main"]
+__all__ = ["SubjectStyle", "generate_dataset", "make_subject_style", "render_cell"]
 
 FOLD_COUNT = 3
 MIN_SUBJECTS = 4
-VALIDATION_IMAGES = Path("validation_data") / "C-NMC_test_prelim_phase_data"
-VALIDATION_LABELS = Path("validation_data") / "C-NMC_test_prelim_phase_data_labels.csv"
-TEST_IMAGES = Path("testing_data") / "C-NMC_test_final_phase_data"
-LABEL_CODES = {"all": 1, "hem": 0}
+VALIDATION_IMAGES = Path(SPLIT_FOLDERS["validation"])
+VALIDATION_LABELS = Path(VALIDATION_CSV)
+TEST_IMAGES = Path(SPLIT_FOLDERS["test"])
 
 
 @dataclass(frozen=True)
@@ -140,7 +136,7 @@ def _prepare_root(root: Path, overwrite: bool) -> None:
     for folder in (VALIDATION_IMAGES, TEST_IMAGES):
         (root / folder).mkdir(parents=True, exist_ok=True)
     for fold in range(FOLD_COUNT):
-        for label in LABEL_CODES:
+        for label in LABELS:
             (root / "training_data" / f"fold_{fold}" / label).mkdir(parents=True, exist_ok=True)
 
 
@@ -213,55 +209,3 @@ def count_images(root: Path) -> dict[str, int]:
             "train_hem": len(list(training.glob("fold_*/hem/*.bmp"))),
             "validation": len(list((root / VALIDATION_IMAGES).glob("*.bmp"))),
             "test": len(list((root / TEST_IMAGES).glob("*.bmp")))}
-
-
-class _ArgumentError(Exception):
-    """Raised instead of argparse's exit so that `main` prints one line and returns 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _ArgumentError(message)
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parses the command line; raises `_ArgumentError` with argparse's message on bad input."""
-    parser = _Parser(prog="python -m core.synthetic",
-                     description="Write a synthetic C-NMC_Leukemia dataset (segmented cell BMPs).")
-    parser.add_argument("out_dir", type=Path, help="parent folder; C-NMC_Leukemia is created inside")
-    parser.add_argument("--subjects", type=int, default=24, help="training subjects, at least 4 (default: 24)")
-    parser.add_argument("--images-per-subject", type=int, default=20,
-                        help="mean cells per subject, +-20%% (default: 20)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing non-empty C-NMC_Leukemia folder")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code (0 ok, 1 cannot write, 2 bad arguments)."""
-    try:
-        args = parse_args(argv)
-        started = time.perf_counter()
-        root = generate_dataset(args.out_dir, subjects=args.subjects, seed=args.seed,
-                                images_per_subject=args.images_per_subject, overwrite=args.overwrite)
-    except LeukemiaAppError as error:  # Checked first: DatasetError is also a ValueError.
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except (_ArgumentError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"error: cannot write the dataset under {args.out_dir}: {error}", file=sys.stderr)
-        return 1
-    seconds = time.perf_counter() - started
-    counts = count_images(root)
-    total = sum(counts.values())
-    print(f"Wrote {total} images to {root}: training {counts['train_all']} all + {counts['train_hem']} hem "
-          f"from {args.subjects} subjects in 3 folds, validation {counts['validation']} (labelled), "
-          f"test {counts['test']} (unlabelled); {seconds:.1f} s, {total / seconds:.0f} images/s.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from core.data.labels import LABEL_CODES
 from core.data.names import describe as _describe
 from core.data.names import parse_training_name
 
-CSV_LABELS = {"1": "all", "0": "hem"}
+CSV_LABELS = {str(code): label for label, code in LABEL_CODES.items()}  # {"0": "hem", "1": "all"}
 
 
 def read_validation_labels(csv_path: Path, warnings: list[str]) -> dict[str, tuple]:

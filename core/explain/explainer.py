@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from core import config
+from core.data import labels
 from core.explain import views
 from core.explain.gradcam import gradcam
 from core.explain.gradcam_plus_plus import gradcam_plus_plus
@@ -35,7 +36,7 @@ LAYERS = {
     "conv4_block6_out": "Stage 4 (last block)",
     "conv5_block3_out": "Stage 5 (last block)",
 }
-TARGETS = config.CLASS_NAMES  # ("hem", "all"): a target's index is its column in the class-logit view.
+TARGETS = labels.CLASS_NAMES  # ("hem", "all"): a target's index is its column in the class-logit view.
 GRADIENT_CAMS = {"gradcam": gradcam, "gradcam++": gradcam_plus_plus, "layercam": layercam}
 SCORECAM_MAPS = 64
 SMOOTH_SAMPLES = 20

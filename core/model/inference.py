@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from core import config
+from core.data import labels
 from core.model.network import LoadedModel, to_model_array
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 
@@ -38,7 +38,7 @@ class Prediction:
     @property
     def confidence(self) -> float:
         """Probability of the answered class."""
-        return self.probability_all if self.label == config.POSITIVE_CLASS else 1.0 - self.probability_all
+        return self.probability_all if self.label == labels.POSITIVE_LABEL else 1.0 - self.probability_all
 
 
 def dihedral_views(image: np.ndarray) -> np.ndarray:
@@ -80,7 +80,7 @@ class Classifier:
 
     def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
         """Turn P(all) (and optional TTA probabilities) into a Prediction at the model's threshold."""
-        label = config.POSITIVE_CLASS if probability_all >= self.threshold else "hem"
+        label = labels.label_for(probability_all, self.threshold)
         if tta is None:
             return Prediction(label, float(probability_all), self.threshold)
         return Prediction(label, float(probability_all), self.threshold, float(tta.mean()), float(tta.std()))

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from core import config
+from core.data import labels
 from core.errors import ModelError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -98,8 +99,8 @@ def base_metadata(image_size: int) -> dict[str, Any]:
     return {
         "format_version": SIDECAR_FORMAT_VERSION,
         "model_name": "leukemia_resnet50",
-        "class_names": list(config.CLASS_NAMES),
-        "positive_class": config.POSITIVE_CLASS,
+        "class_names": list(labels.CLASS_NAMES),
+        "positive_class": labels.POSITIVE_LABEL,
         "threshold": config.DEFAULT_THRESHOLD,
         "image_size": image_size,
         "last_conv_layer": config.LAST_CONV_LAYER,
@@ -182,8 +183,8 @@ def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -
     size = metadata.get("image_size")
     if size is not None and int(size) != input_shape[1]:
         raise ModelError(f"{path.name} takes {input_shape[1]}px inputs but its metadata says {size}px. Retrain it.")
-    if list(metadata.get("class_names", config.CLASS_NAMES)) != list(config.CLASS_NAMES):
-        raise ModelError(f"{path.name} has classes {metadata.get('class_names')}, expected {list(config.CLASS_NAMES)}.")
+    if list(metadata.get("class_names", labels.CLASS_NAMES)) != list(labels.CLASS_NAMES):
+        raise ModelError(f"{path.name} has classes {metadata.get('class_names')}, expected {list(labels.CLASS_NAMES)}.")
 
 
 def load_classifier(path: str | os.PathLike) -> LoadedModel:

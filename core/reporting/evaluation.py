@@ -12,6 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 from sklearn import metrics
 
+from core.data.labels import ALL, HEM, calls_all
+
 MAX_CURVE_POINTS = 200
 CALIBRATION_BINS = 10
 THRESHOLD_RULE = (
@@ -92,7 +94,7 @@ def per_subject(labels: np.ndarray, predicted: np.ndarray, subjects: Sequence[st
     rows = []
     for subject in sorted(np.unique(subjects)):
         mine = subjects == subject
-        label = "all" if labels[mine].mean() >= 0.5 else "hem"
+        label = ALL if labels[mine].mean() >= 0.5 else HEM
         rows.append({"subject": str(subject), "label": label, "n": int(mine.sum()), "accuracy": round(float((predicted[mine] == labels[mine]).mean()), 4)})
     return rows
 
@@ -120,7 +122,7 @@ def evaluate(labels: Sequence[int], probabilities: Sequence[float], subjects: Se
     """
     labels = np.asarray(labels, dtype=int)
     probabilities = np.asarray(probabilities, dtype=float)
-    predicted = (probabilities >= threshold).astype(int)
+    predicted = calls_all(probabilities, threshold).astype(int)
     both_classes = len(np.unique(labels)) == 2
     calibration_bins, ece = calibration(labels, probabilities)
     result: dict[str, Any] = {

@@ -15,11 +15,12 @@ import cv2
 import numpy as np
 import plotly.graph_objects as go
 
-from core import config
-from core.data.index import ImageRecord, natural_sort_key
+from core.data import labels
+from core.data.labels import UNLABELED
+from core.data.layout import TRAINING_FOLDS
+from core.data.index import ImageRecord
+from core.data.names import natural_sort_key
 
-TRAINING_FOLDS = ("fold_0", "fold_1", "fold_2")
-UNLABELED = "unlabeled"
 CLASS_COLORS = {"all": "#c0392b", "hem": "#2e86c1", UNLABELED: "#95a5a6"}
 THUMBNAIL_SIDE = 128
 TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0.0}
@@ -28,7 +29,7 @@ PREDICTION_COLUMNS = ("path", "subject", "label", "probability_all")
 
 def class_name(label: str) -> str:
     """The display name of "all", "hem" or "unlabeled"."""
-    return config.CLASS_DISPLAY_NAMES.get(label, "Unlabeled")
+    return labels.LONG_NAMES.get(label, "Unlabeled")
 
 
 def training_counts(summary: dict) -> dict[str, int]:
@@ -134,7 +135,7 @@ def misclassified(rows: Iterable[dict], threshold: float) -> list[dict]:
     """
     wrong = []
     for row in rows:
-        predicted = config.POSITIVE_CLASS if row["probability_all"] >= threshold else "hem"
+        predicted = labels.label_for(row["probability_all"], threshold)
         if row["label"] in ("all", "hem") and predicted != row["label"]:
             wrong.append({**row, "predicted": predicted})
     return sorted(wrong, key=lambda row: -abs(row["probability_all"] - threshold))

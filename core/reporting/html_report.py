@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from core import config
+from core.data import labels
 from core.model.analysis import CellAnalysis
 
 STYLE = """
@@ -53,7 +54,7 @@ def answer_rows(analysis: CellAnalysis) -> list[tuple[str, str]]:
     """The answer as (field, value) text pairs, shared by the report and its tests."""
     prediction = analysis.prediction
     rows = [
-        ("Answer", config.CLASS_DISPLAY_NAMES[prediction.label]),
+        ("Answer", labels.LONG_NAMES[prediction.label]),
         ("P(ALL)", f"{prediction.probability_all:.3f}"),
         ("Decision threshold", f"{prediction.threshold:.3f} (ALL when P(ALL) ≥ threshold)"),
     ]

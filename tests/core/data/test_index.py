@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.data.index import (
-    SPLITS,
-    DatasetIndex,
-    find_dataset_root,
-    index_dataset,
-    main,
-    parse_training_name,
-    summarize,
-)
+from core.cli.dataset import main
+from core.data.index import DatasetIndex, find_dataset_root, index_dataset, summarize
+from core.data.layout import SPLITS
+from core.data.names import parse_training_name
 from core.errors import DatasetError
 from paths import FILE_LIST
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from core.errors import DatasetError
-from core.data.synthetic import _plan_subjects, generate_dataset, is_synthetic, main
+from core.cli.synthetic import main
+from core.data.synthetic import _plan_subjects, generate_dataset, is_synthetic
 from core.data.synthetic_cells import SubjectStyle, make_subject_style, render_cell
 
 TRAINING_NAME = re.compile(r"^UID_(H?\d+|h\d+)_\d+_\d+_(all|hem)\.bmp$")

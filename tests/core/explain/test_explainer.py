@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from core import config
+from core.data import labels
 from core.explain import views
 from core.explain.explainer import LAYERS, METHODS, Explainer, benchmark_methods
 from core.explain.sanity import rank_correlation, randomized_explainer, randomized_top_copy, sanity_check
@@ -57,7 +58,7 @@ def scaled(cell):
 
 def log_odds_score(target: str):
     """tf-keras-vis score on the class-logit view: z for "all", -z for "hem"."""
-    index = config.CLASS_NAMES.index(target)
+    index = labels.CLASS_NAMES.index(target)
     return lambda output: output[:, index] - output[:, 1 - index]
 
 
@@ -193,7 +194,7 @@ def test_compiled_scorecam_matches_tf_keras_vis_on_the_two_logit_view(explainer,
     from tf_keras_vis.scorecam import Scorecam
     from tf_keras_vis.utils.scores import CategoricalScore
 
-    score = CategoricalScore(config.CLASS_NAMES.index("hem"))  # column 0 of [0, z]
+    score = CategoricalScore(labels.CLASS_NAMES.index("hem"))  # column 0 of [0, z]
     expected = Scorecam(explainer.view, clone=False)(
         score, scaled, penultimate_layer=config.LAST_CONV_LAYER, seek_penultimate_conv_layer=False, max_N=64
     )[0]

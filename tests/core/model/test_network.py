@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core import config
+from core.data import labels
 from core.errors import ModelError
 from core.model.network import LOGIT_LAYER, base_metadata, build_classifier, load_classifier, save_model, to_model_array
 
@@ -92,7 +93,7 @@ def test_missing_sidecar_loads_with_a_warning(tiny_model_path, tmp_path):
     copy.write_bytes(tiny_model_path.read_bytes())
     loaded = load_classifier(copy)
     assert loaded.sha256_matches is None and loaded.warnings
-    assert loaded.metadata["class_names"] == list(config.CLASS_NAMES)
+    assert loaded.metadata["class_names"] == list(labels.CLASS_NAMES)
 
 
 def test_safe_mode_refuses_lambda_layers(tmp_path):
