@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from core import config
 from core.errors import LeukemiaAppError
+from core.training.options import TrainOptions
+
+DEFAULTS = TrainOptions()  # The one source of defaults: every flag's default is read from here.
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,38 +54,48 @@ def fraction(text: str) -> float:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line; every flag has a default and a help text."""
-    parser = _Parser(prog="python train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="python train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                     allow_abbrev=False)  # Exact flag names, so `explicit_flags` can tell which ones the user gave.
     add = parser.add_argument
     add("--data-dir", type=Path, help="C-NMC_Leukemia folder (or its parent, or training_data). Default: the synthetic demo with --demo.")
-    add("--demo", action="store_true", help="the demo recipe: --weights none, 96 px, 14 epochs, BatchNorm momentum 0.9; generates data/demo if --data-dir is not given")
-    add("--weights", default="imagenet", help="imagenet (download), none (random start) or PATH to resnet50_..._notop.h5 (default: %(default)s)")
-    add("--image-size", type=image_size, default=config.IMAGE_SIZE, help="model input side in pixels (default: %(default)s)")
-    add("--epochs", type=non_negative_int, default=10, help="phase 1 epochs: the head on a frozen base (default: %(default)s)")
-    add("--fine-tune-epochs", type=non_negative_int, default=10, help="phase 2 epochs: whole network at a small learning rate (default: %(default)s)")
-    add("--batch-size", type=positive_int, default=32, help="images per step, over all replicas (default: %(default)s)")
-    add("--learning-rate", type=float, default=1e-3, help="Adam learning rate for phase 1 (default: %(default)s)")
-    add("--fine-tune-learning-rate", type=float, default=1e-5, help="Adam learning rate for phase 2 (default: %(default)s)")
-    add("--split", choices=("subject", "image"), default="subject", help="subject: no subject on both sides (honest); image: the original random split (default: %(default)s)")
-    add("--val-fraction", type=fraction, default=0.2, help="share of the training folds held out for validation (default: %(default)s)")
+    add("--demo", action="store_true", help="the demo recipe: --weights none, 96 px, 14 epochs, BatchNorm momentum 0.9; generates data/demo if --data-dir is not given. Flags given explicitly override the recipe")
+    add("--weights", default=DEFAULTS.weights, help="imagenet (download), none (random start) or PATH to resnet50_..._notop.h5 (default: %(default)s)")
+    add("--image-size", type=image_size, default=DEFAULTS.image_size, help="model input side in pixels (default: %(default)s)")
+    add("--epochs", type=non_negative_int, default=DEFAULTS.epochs, help="phase 1 epochs: the head on a frozen base (default: %(default)s)")
+    add("--fine-tune-epochs", type=non_negative_int, default=DEFAULTS.fine_tune_epochs, help="phase 2 epochs: whole network at a small learning rate (default: %(default)s)")
+    add("--batch-size", type=positive_int, default=DEFAULTS.batch_size, help="images per step, over all replicas (default: %(default)s)")
+    add("--learning-rate", type=float, default=DEFAULTS.learning_rate, help="Adam learning rate for phase 1 (default: %(default)s)")
+    add("--fine-tune-learning-rate", type=float, default=DEFAULTS.fine_tune_learning_rate, help="Adam learning rate for phase 2 (default: %(default)s)")
+    add("--split", choices=("subject", "image"), default=DEFAULTS.split, help="subject: no subject on both sides (honest); image: the original random split (default: %(default)s)")
+    add("--val-fraction", type=fraction, default=DEFAULTS.val_fraction, help="share of the training folds held out for validation (default: %(default)s)")
     add("--limit", type=positive_int, help="train on a random subset of this many training images (quick runs)")
-    add("--seed", type=int, default=0, help="random seed for split, shuffling, augmentation and weights (default: %(default)s)")
-    add("--output", type=Path, default=config.PROJECT_ROOT / "models" / config.MODEL_FILENAME, help="model file to write (default: %(default)s)")
-    add("--patience", type=positive_int, default=4, help="early-stopping patience in epochs, on validation AUC (default: %(default)s)")
+    add("--seed", type=int, default=DEFAULTS.seed, help="random seed for split, shuffling, augmentation and weights (default: %(default)s)")
+    add("--output", type=Path, default=DEFAULTS.output, help="model file to write (default: %(default)s)")
+    add("--patience", type=positive_int, default=DEFAULTS.patience, help="early-stopping patience in epochs, on validation AUC (default: %(default)s)")
     add("--cache-dir", type=Path, help="where preprocessed crops are cached (default: next to the output)")
-    add("--mixed-precision", choices=("auto", "on", "off"), default="auto", help="mixed_float16 on GPUs (auto: when a GPU is present)")
+    add("--mixed-precision", choices=("auto", "on", "off"), default=DEFAULTS.mixed_precision, help="mixed_float16 on GPUs (auto: when a GPU is present)")
     add("--dry-run", action="store_true", help="one batch of everything, for CI: checks the whole script in seconds")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.explicit = explicit_flags(parser, sys.argv[1:] if argv is None else argv)
+    return args
 
 
-def options_from(args: argparse.Namespace):
-    """Namespace -> TrainOptions; --demo applies the demo recipe and keeps only explicit overrides that are safe."""
-    from core.training.options import TrainOptions, demo_options
+def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """The destinations of the flags written on the command line (`--epochs 3` and `--epochs=3` alike)."""
+    given = {word.split("=", 1)[0] for word in argv if word.startswith("--")}
+    return {action.dest for action in parser._actions if given & set(action.option_strings)}
 
-    options = TrainOptions(**{key: value for key, value in vars(args).items()})
+
+def options_from(args: argparse.Namespace) -> TrainOptions:
+    """Namespace -> TrainOptions. With --demo the demo recipe applies, and every flag given explicitly overrides it."""
+    from core.training.demo import demo_options
+
+    values = {key: value for key, value in vars(args).items() if key != "explicit"}
+    options = TrainOptions(**values)
     if args.demo:
-        options = demo_options(options)
-        options.dry_run, options.output, options.seed = args.dry_run, args.output, args.seed
-    if not args.demo and args.data_dir is None:
+        overrides = {key: values[key] for key in args.explicit if key != "demo"}
+        options = demo_options(options, overrides)
+    elif args.data_dir is None:
         raise LeukemiaAppError("--data-dir is required (the C-NMC_Leukemia folder), or use --demo for the synthetic demo.")
     return options
 
@@ -92,9 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         options = options_from(args)
+        from core.training.demo import with_demo_data
         from core.training.run import train
 
-        train(options)
+        train(with_demo_data(options) if options.demo else options)
     except LeukemiaAppError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2

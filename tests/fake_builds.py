@@ -1,4 +1,4 @@
-"""Stand-ins for `core.training.build_demo_model`, run in the demo build's child process.
+"""Stand-ins for `core.training.demo.build_demo_model`, run in the demo build's child process.
 
 The child is a fresh interpreter, so these are named by "module:function" (see
 `ui.demo_build.BUILDER`) and take their settings from environment variables, which the

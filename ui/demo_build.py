@@ -34,7 +34,7 @@ from core.training.worker import decode
 
 LOGGER = logging.getLogger(__name__)
 # "module:function" called in the child as function(model_path, data_root, progress=...).
-BUILDER = "core.training.options:build_demo_model"
+BUILDER = "core.training.demo:build_demo_model"
 # Below this fraction done, a remaining-time estimate is mostly noise.
 MIN_FRACTION_FOR_ESTIMATE = 0.03
 UNEXPECTED_FAILURE = ("Building the demo model failed unexpectedly (details are in the server log). "

@@ -24,8 +24,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402  (after the log-level setting)
 
+INPUT_LAYER = "image"
+POOL_LAYER = "avg_pool"
 LOGIT_LAYER = "logit"
 PROBABILITY_LAYER = "probability"
+# Every layer that is not ResNet50's: frozen-base training trains these, and only these.
+HEAD_LAYERS = frozenset({INPUT_LAYER, POOL_LAYER, "head_dropout_1", "head_dense", "head_dropout_2", LOGIT_LAYER, PROBABILITY_LAYER})
 SIDECAR_FORMAT_VERSION = 1
 IMAGENET_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -66,7 +70,7 @@ def build_classifier(
         ModelError: ImageNet weights could not be downloaded, or a weights file is unusable.
     """
     resolved = resolve_weights(weights)
-    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+    inputs = keras.Input(shape=(image_size, image_size, 3), name=INPUT_LAYER)
     try:
         base = keras.applications.ResNet50(include_top=False, weights=resolved, input_tensor=inputs)
     except Exception as error:  # Keras raises URL, OS and value errors here.
@@ -76,7 +80,7 @@ def build_classifier(
             f"{IMAGENET_NOTOP_FILE} to ~/.keras/models/ or pass --weights PATH to it, "
             "or use --weights none to start from random weights."
         ) from error
-    features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(base.output)
+    features = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(base.output)
     features = keras.layers.Dropout(dropout, name="head_dropout_1")(features)
     features = keras.layers.Dense(dense_units, activation="relu", name="head_dense")(features)
     features = keras.layers.Dropout(dropout / 2, name="head_dropout_2")(features)

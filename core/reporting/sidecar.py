@@ -10,23 +10,53 @@ from __future__ import annotations
 import csv
 import hashlib
 import platform
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from core.data.index import ImageRecord
-from core.reporting.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
-from core.model.network import base_metadata, save_model
+from core.data.index import DatasetIndex, ImageRecord
+from core.data.labels import label_codes
+from core.data.splits import Split
 from core.data.synthetic import is_synthetic
-from core.training.options import TrainOptions, labels_of
+from core.model.network import base_metadata, save_model
+from core.reporting.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
 
 DEMO_NOTE = (
     "Demo model: trained from random weights on SYNTHETIC cells drawn by this project's generator. "
     "Its metrics describe synthetic data only and say nothing about real blood cells."
 )
 VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What one training run did, as its sidecar records it.
+
+    Attributes:
+        options: the run's `TrainOptions` as JSON values (`output`, `image_size`, `seed`, `demo`,
+            `weights` among them).
+        index, split, external: the indexed data, the train/validation split and the external set.
+        history: per-epoch metrics, keyed by metric, plus "phase" (one entry per epoch).
+        precision: the Keras dtype policy ("float32" or "mixed_float16").
+        replicas: devices the distribution strategy trained on.
+        seconds: wall-clock training time.
+    """
+
+    options: dict[str, Any]
+    index: DatasetIndex
+    split: Split
+    external: list[ImageRecord]
+    history: dict[str, list]
+    precision: str
+    replicas: int
+    seconds: float
+
+    @property
+    def output(self) -> Path:
+        return Path(self.options["output"])
 
 
 def artifact(output: Path, suffix: str) -> Path:
@@ -75,7 +105,7 @@ def library_versions() -> dict[str, str]:
 def held_out_evaluations(output: Path, split, external, predict: Callable, seed: int) -> tuple[float, dict[str, Any]]:
     """Threshold from the validation split, then metrics on validation and the external set."""
     probabilities = predict(split.validation)
-    labels = labels_of(split.validation)
+    labels = label_codes(r.label for r in split.validation)
     threshold = choose_threshold(labels, probabilities)
     evaluations = {"validation": evaluate(labels, probabilities, [r.subject for r in split.validation], threshold, seed)}
     write_predictions_csv(artifact(output, ".validation_predictions.csv"), split.validation, probabilities)
@@ -83,42 +113,47 @@ def held_out_evaluations(output: Path, split, external, predict: Callable, seed:
     if external:
         external_probabilities = predict(external)
         subjects = [r.subject or "unknown" for r in external]
-        evaluations["external"] = evaluate(labels_of(external), external_probabilities, subjects, threshold, seed)
+        evaluations["external"] = evaluate(label_codes(r.label for r in external), external_probabilities, subjects, threshold, seed)
         write_predictions_csv(artifact(output, ".external_predictions.csv"), external, external_probabilities)
         evaluations["external"]["predictions_csv"] = artifact(output, ".external_predictions.csv").name
     return threshold, evaluations
 
 
-def evaluate_and_save(model, options: TrainOptions, context: dict[str, Any], predict: Callable) -> dict[str, Any]:
-    """Evaluate, then save the model with a sidecar holding everything the model card shows."""
-    output, index, split, external = Path(options.output), context["index"], context["split"], context["external"]
+def evaluate_and_save(model, run: TrainingRun, predict: Callable) -> dict[str, Any]:
+    """Evaluate, then save the model with a sidecar holding everything the model card shows.
+
+    Args:
+        model: the trained Keras model.
+        run: what the run did.
+        predict: records -> (N,) P(all), through the training pipeline without augmentation.
+    """
+    options, output, index, split, external = run.options, run.output, run.index, run.split, run.external
     output.parent.mkdir(parents=True, exist_ok=True)
-    threshold, evaluations = held_out_evaluations(output, split, external, predict, options.seed)
+    threshold, evaluations = held_out_evaluations(output, split, external, predict, options["seed"])
     write_split_csv(artifact(output, ".split.csv"), {"train": split.train, "validation": split.validation, "external": external}, index.root)
     subjects = split.subjects()
     used = [*split.train, *split.validation, *external]
     synthetic = is_synthetic(index.root)
-    seconds = context["seconds"]
-    epochs_run = len(context["history"].get("loss", []))
+    epochs_run = len(run.history.get("loss", []))
     metadata = {
-        **base_metadata(options.image_size),
+        **base_metadata(options["image_size"]),
         "version": VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "is_demo": bool(options.demo),
-        "demo_note": DEMO_NOTE if options.demo else None,
+        "is_demo": bool(options["demo"]),
+        "demo_note": DEMO_NOTE if options["demo"] else None,
         "threshold": threshold,
         "threshold_rule": THRESHOLD_RULE,
-        "weights": options.weights,
-        "arguments": {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(options).items()},
+        "weights": options["weights"],
+        "arguments": dict(options),
         "data": {"root": str(index.root), "fingerprint": data_fingerprint(used, Path(index.root)), "synthetic": synthetic},
         "split": {"kind": split.kind, "seed": split.seed, "train_subjects": subjects["train"],
                   "validation_subjects": subjects["validation"], "train_images": len(split.train),
                   "validation_images": len(split.validation), "external_images": len(external),
                   "files_csv": artifact(output, ".split.csv").name},
-        "history": context["history"],
+        "history": run.history,
         "evaluation": evaluations,
-        "training": {"seconds": round(seconds, 1), "epochs_run": epochs_run, "precision": context["precision"],
-                     "replicas": context["replicas"], "machine": platform.machine()},
+        "training": {"seconds": round(run.seconds, 1), "epochs_run": epochs_run, "precision": run.precision,
+                     "replicas": run.replicas, "machine": platform.machine()},
         "library_versions": library_versions(),
     }
     return save_model(model, output, metadata)

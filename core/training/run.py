@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -9,18 +10,27 @@ from typing import Any, Callable
 import keras
 import numpy as np
 
-from core import config
 from core.data.index import ImageRecord
+from core.data.labels import label_codes
 from core.errors import DatasetError
 from core.model.network import build_classifier
-from core.reporting.sidecar import artifact, evaluate_and_save
-from core.training.options import (
-    Progress, Stopwatch, TrainOptions, choose_strategy, class_weights, configure_precision,
-    ensure_demo_data, freeze_base, labels_of, select_data, set_bn_momentum,
-)
+from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
+from core.training.options import Progress, TrainOptions
+from core.training.selection import class_weights, select_data
+from core.training.setup import choose_strategy, configure_precision, freeze_base, set_bn_momentum
 
 
 SUMMARY_KEYS = {"loss", "auc", "val_loss", "val_auc", "learning_rate"}
+
+
+class Stopwatch:
+    """Seconds since creation, for progress estimates."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
 
 
 @dataclass
@@ -69,8 +79,8 @@ def datasets(options: TrainOptions, train_records: list[ImageRecord], validation
     from core.training.pipeline import make_dataset
 
     cache = None if options.dry_run else (options.cache_dir or artifact(Path(options.output), ".cache"))
-    train = make_dataset([r.path for r in train_records], labels_of(train_records), options.image_size, options.batch_size, True, cache, options.seed)
-    validation = make_dataset([r.path for r in validation_records], labels_of(validation_records), options.image_size, options.batch_size, False, cache)
+    train = make_dataset([r.path for r in train_records], label_codes(r.label for r in train_records), options.image_size, options.batch_size, True, cache, options.seed)
+    validation = make_dataset([r.path for r in validation_records], label_codes(r.label for r in validation_records), options.image_size, options.batch_size, False, cache)
     return train, validation
 
 
@@ -132,12 +142,13 @@ def prepare_output(output: Path) -> None:
 
 
 def train(options: TrainOptions, progress: Progress | None = None, log: Callable[[str], None] = print, extra_callbacks: list | None = None) -> TrainResult:
-    """Train, evaluate and save the model and its sidecar. See `train.py --help` for the options."""
+    """Train, evaluate and save the model and its sidecar. See `train.py --help` for the options.
+
+    `options.data_dir` must name the data (`core.training.demo.with_demo_data` fills it for the demo).
+    """
     clock = Stopwatch()
     prepare_output(Path(options.output))
     seed_everything(options.seed)
-    if options.demo and options.data_dir is None:
-        options.data_dir = ensure_demo_data(config.DEMO_DATA_ROOT, progress)
     index, split, external = select_data(options)
     if options.dry_run:
         split.train[:] = split.train[: options.batch_size]
@@ -151,11 +162,17 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
     with strategy.scope():
         model = build_classifier(options.image_size, weights=options.weights)
         set_bn_momentum(model, options.bn_momentum)
-        history = run_phases(model, options, train_ds, validation_ds, class_weights(labels_of(split.train)), progress, log, extra_callbacks or [])
+        weights = class_weights(label_codes(r.label for r in split.train))
+        history = run_phases(model, options, train_ds, validation_ds, weights, progress, log, extra_callbacks or [])
     if progress:
         progress(1.0, "Evaluating on held-out subjects…")
-    context = {"index": index, "split": split, "external": external, "history": history, "precision": precision,
-               "replicas": strategy.num_replicas_in_sync, "seconds": clock.elapsed()}
-    metadata = evaluate_and_save(model, options, context, lambda records: predict_records(model, records, options))
+    run = TrainingRun(options=options_record(options), index=index, split=split, external=external, history=history,
+                      precision=precision, replicas=strategy.num_replicas_in_sync, seconds=clock.elapsed())
+    metadata = evaluate_and_save(model, run, lambda records: predict_records(model, records, options))
     log(f"Saved {options.output} ({clock.elapsed():.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
     return TrainResult(Path(options.output), metadata)
+
+
+def options_record(options: TrainOptions) -> dict[str, Any]:
+    """The options as the sidecar stores them: JSON values, paths as text."""
+    return {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(options).items()}

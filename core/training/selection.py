@@ -1,0 +1,45 @@
+"""Which images a run trains and validates on: the subject split of the training folds, the external set."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.data.index import DatasetIndex, ImageRecord, index_dataset
+from core.data.labels import LABELS
+from core.data.layout import TRAINING_FOLDS
+from core.data.splits import Split, external_test_set, image_split, subject_split
+from core.errors import DatasetError
+from core.training.options import TrainOptions
+
+
+def limit_records(records: list[ImageRecord], limit: int | None, seed: int) -> list[ImageRecord]:
+    """A seeded random subset of at most `limit` records, keeping the class ratio."""
+    if not limit or limit >= len(records):
+        return records
+    rng = np.random.default_rng(seed)
+    chosen: list[ImageRecord] = []
+    for label in LABELS:
+        group = [record for record in records if record.label == label]
+        share = max(1, round(limit * len(group) / len(records)))
+        chosen += [group[i] for i in sorted(rng.choice(len(group), min(share, len(group)), replace=False))]
+    return chosen
+
+
+def select_data(options: TrainOptions) -> tuple[DatasetIndex, Split, list[ImageRecord]]:
+    """Index the data and split the training folds; the labelled validation folder is the external set."""
+    index = index_dataset(options.data_dir)
+    training = [record for record in index.by_split(*TRAINING_FOLDS) if record.label and record.subject]
+    if len(training) < 4:
+        raise DatasetError(f"{index.root} holds only {len(training)} labelled training images; at least 4 are needed.")
+    training = limit_records(training, options.limit, options.seed)
+    splitter = subject_split if options.split == "subject" else image_split
+    try:
+        split = splitter(training, options.val_fraction, options.seed)
+    except ValueError as error:
+        raise DatasetError(f"Could not split {index.root} by {options.split}: {error}") from error
+    return index, split, external_test_set(index)
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    """Inverse-frequency weights so each class counts equally (C-NMC is 2.15 all : 1 hem)."""
+    counts = np.bincount(labels, minlength=2).astype(float)
+    return {label: float(len(labels) / (2 * max(count, 1.0))) for label, count in enumerate(counts)}
