@@ -5,10 +5,10 @@ Run with `streamlit run streamlit_app.py`. The model and the data folder come fr
 """
 import streamlit as st
 
-from ui import frame, resources
+from ui import frame, state
 
 st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
-resources.init_session_state()
+state.init_session_state()
 
 PAGES = [
     st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="classify", default=True),

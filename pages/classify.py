@@ -1,7 +1,7 @@
 """Classify: upload cell images (or pick samples) and see the answer, how it was reached and how sure it is."""
 import streamlit as st
 
-from ui import classify_widgets, frame, resources, result_widgets
+from ui import cache, classify_widgets, frame, result_widgets, state
 
 frame.ensure_frame()
 st.title("Classify a cell")
@@ -13,11 +13,11 @@ st.caption(
 
 def classify_page() -> None:
     """Load the model, collect images, classify each one, draw the results."""
-    classifier = resources.get_classifier()
+    classifier = cache.get_classifier()
     if classifier is None:
         frame.render_model_missing()
         return
-    items = classify_widgets.render_upload_ui(resources.get_dataset_index())
+    items = classify_widgets.render_upload_ui(cache.get_dataset_index())
     if not items:
         st.info("Upload one or more images, or choose sample cells, to see the model's answer.", icon=":material/upload:")
         return
@@ -36,7 +36,7 @@ def classify_page() -> None:
         choices = {f"{number}. {outcome.name}": outcome for number, outcome in enumerate(classified, start=1)}
         # The newest image by default: files are added one after another, and that is the one to see.
         shown = choices[st.selectbox("Show the details of", list(choices), index=len(choices) - 1, key="classify_detail")]
-    resources.remember_image(shown.name, shown.image_rgb, shown.digest)
+    state.remember_image(shown.name, shown.image_rgb, shown.digest)
     result_widgets.render_result(shown, classifier)
 
 

@@ -7,7 +7,7 @@ from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord, summarize
 from core.data.layout import SPLITS
 from core.data.synthetic import is_synthetic
-from ui import data_cache, dataset_widgets, frame, resources
+from ui import cache, dataset_widgets, frame, state
 from ui.frame import plain
 
 frame.ensure_frame()
@@ -18,13 +18,13 @@ ANY = "any"
 def folder_ui() -> None:
     """A text field to point the app at another C-NMC_Leukemia folder, validated before use."""
     with st.form("dataset_folder"):
-        path_text = st.text_input("C-NMC_Leukemia folder", value=str(resources.data_dir()),
+        path_text = st.text_input("C-NMC_Leukemia folder", value=str(state.data_dir()),
                                   help="The downloaded Kaggle folder, its parent, or its training_data folder.")
         submitted = st.form_submit_button("Use this folder")
     if submitted and path_text.strip():
-        error = data_cache.switch_data_dir(path_text)
+        error = dataset_widgets.switch_data_dir(path_text)
         if error:
-            st.error(plain(f"Still using {resources.data_dir()}. {error}"))
+            st.error(plain(f"Still using {state.data_dir()}. {error}"))
 
 
 def overview_ui(index: DatasetIndex, summary: dict) -> None:
@@ -84,9 +84,9 @@ def render_dataset_page() -> None:
     st.title("Dataset explorer")
     st.caption("What the C-NMC 2019 folder in use holds, how it is split, and where the model goes wrong.")
     folder_ui()
-    index = resources.get_dataset_index()
+    index = cache.get_dataset_index()
     if index is None:
-        st.error(plain(resources.dataset_error() or f"No dataset at {resources.data_dir()}."))
+        st.error(plain(state.dataset_error() or f"No dataset at {state.data_dir()}."))
         st.info("Type the path of a downloaded C-NMC_Leukemia folder above, or create the synthetic demo "
                 "dataset with `python -m core.synthetic data/demo` (building the demo model does it too).")
         return

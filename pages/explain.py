@@ -11,7 +11,7 @@ from core.data.labels import DISPLAY_NAMES
 from core.errors import LeukemiaAppError
 from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
 from core.explain.heatmaps import heatmap_on_original, overlay, png_bytes
-from ui import explain_cache, frame, resources
+from ui import cache, frame, state
 from ui.classify_widgets import UPLOAD_TYPES, sample_records
 from ui.frame import plain
 
@@ -37,16 +37,16 @@ class Options(NamedTuple):
 
 def choose_image_ui() -> tuple[str, str, np.ndarray] | None:
     """The image to explain as (name, content digest, (H, W, 3) uint8 RGB), or None."""
-    last = st.session_state.get(resources.LAST_IMAGE_KEY)
+    last = st.session_state.get(state.LAST_IMAGE_KEY)
     source = st.radio("Image", ([LAST_IMAGE] if last else []) + [UPLOAD, SAMPLE], horizontal=True, key="explain_source")
     if source == LAST_IMAGE:
         return last["name"], last["digest"], last["image_rgb"]
     if source == UPLOAD:
         upload = st.file_uploader("Upload a cell image (BMP, PNG, JPEG or TIFF)", type=UPLOAD_TYPES, key="explain_upload")
         return None if upload is None else decode_ui(upload.name, upload.getvalue())
-    index = resources.get_dataset_index()
+    index = cache.get_dataset_index()
     if index is None:
-        st.info(f"No dataset to pick samples from: {resources.dataset_error()}")
+        st.info(f"No dataset to pick samples from: {state.dataset_error()}")
         return None
     samples = {f"{record.path.name} ({record.split}, {TARGET_NAMES[record.label]})": record for record in sample_records(index)}
     choice = st.selectbox("Sample cell", list(samples), index=None, key="explain_sample", placeholder="Choose a sample cell")
@@ -63,7 +63,7 @@ def choose_image_ui() -> tuple[str, str, np.ndarray] | None:
 def decode_ui(name: str, data: bytes) -> tuple[str, str, np.ndarray] | None:
     """Decode uploaded or sample bytes; a bad file shows its reason and gives None."""
     try:
-        return name, resources.content_digest(data), resources.decode_upload(data, name).image_rgb
+        return name, cache.content_digest(data), cache.decode_upload(data, name).image_rgb
     except LeukemiaAppError as error:
         st.error(plain(str(error)), icon=":material/error:")
         return None
@@ -102,7 +102,7 @@ def render_comparison(classifier, digest: str, model_input: np.ndarray, options:
         st.caption("On the last block Grad-CAM++ and LayerCAM coincide: global average pooling gives "
                    "every position the same gradient.")
     for column, method in zip(st.columns(max(4, len(methods))), methods):
-        heatmap = explain_cache.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
+        heatmap = cache.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
         column.image(overlay(model_input, heatmap, options.opacity), caption=METHOD_NAMES[method], width=COMPARE_WIDTH)
 
 
@@ -111,7 +111,7 @@ def render_sanity_check(classifier, digest: str, model_input: np.ndarray, option
     with st.expander("Sanity check: does this heatmap depend on what the model learned?"):
         if not st.toggle("Run it (re-initialises the head and last ResNet block of a copy of the model)", key="explain_sanity"):
             return
-        rho = explain_cache.get_sanity_correlation(classifier, digest, model_input, options.method, options.target,
+        rho = cache.get_sanity_correlation(classifier, digest, model_input, options.method, options.target,
                                                        options.layer)
         st.metric("Rank correlation, trained vs randomised model", "n/a (a flat heatmap)" if math.isnan(rho) else f"{rho:.2f}")
         st.caption("Near 1, the heatmap barely changes when the learned top layers are replaced by random ones, so it "
@@ -120,12 +120,12 @@ def render_sanity_check(classifier, digest: str, model_input: np.ndarray, option
 
 def explain_page() -> None:
     """Load the model, choose an image and options, then draw heatmaps, comparison and sanity check."""
-    classifier = resources.get_classifier()
+    classifier = cache.get_classifier()
     if classifier is None:
         st.info("There is no model to explain yet: build the demo model from the Classify page, or point "
                 "`LEUKEMIA_MODEL` at a trained model.", icon=":material/model_training:")
-        if resources.model_error():
-            st.caption(f"Why: {plain(resources.model_error())}")
+        if state.model_error():
+            st.caption(f"Why: {plain(state.model_error())}")
         return
     chosen = choose_image_ui()
     if chosen is None:
@@ -133,7 +133,7 @@ def explain_page() -> None:
         return
     name, digest, image_rgb = chosen
     try:
-        analysis = resources.analyze_image(digest, resources.model_key(classifier), classifier, image_rgb)
+        analysis = cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
     except LeukemiaAppError as error:
         st.error(f"{plain(name)}: {plain(str(error))}", icon=":material/error:")
         return
@@ -141,7 +141,7 @@ def explain_page() -> None:
     st.subheader(f"{plain(name)}: the model answers {TARGET_NAMES[prediction.label]} "
                  f"(P(ALL) = {prediction.probability_all:.3f})", anchor=False)
     options = options_ui(prediction.label)
-    heatmap = explain_cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target,
+    heatmap = cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target,
                                             options.layer)
     render_heatmaps(name, image_rgb, stages, heatmap, options)
     render_comparison(classifier, digest, stages.model_input, options)

@@ -8,7 +8,7 @@ from core import config
 from core.reporting import model_card
 from core.reporting import figures
 from core.errors import ModelError
-from ui import data_cache, frame, resources
+from ui import cache, frame, state
 from ui.frame import plain
 
 frame.ensure_frame()
@@ -38,12 +38,12 @@ def integrity_ui(metadata: dict) -> None:
     The card never loads the model itself: the hash of the file is enough, and the sidebar has
     already tried to load it (recording any error in the session) on every page.
     """
-    path = resources.model_path()
-    actual = data_cache.file_sha256(str(path), resources.file_stamp(path))
+    path = state.model_path()
+    actual = cache.file_sha256(str(path), cache.file_stamp(path))
     show, message = SHA_MESSAGES[model_card.sha_status(metadata.get("sha256"), actual)]
     show(message)
-    if resources.model_error() and path.is_file():
-        st.error(plain(f"The model does not load: {resources.model_error()}"))
+    if state.model_error() and path.is_file():
+        st.error(plain(f"The model does not load: {state.model_error()}"))
 
 
 def about_ui(metadata: dict) -> None:
@@ -110,9 +110,9 @@ def evaluation_ui(metadata: dict) -> None:
 def render_model_page() -> None:
     st.title("Model card")
     st.caption("What the model in use is, what it learned from, and how it did on cells it never saw.")
-    path = resources.model_path()
+    path = state.model_path()
     try:
-        metadata, notes = data_cache.model_sidecar()
+        metadata, notes = cache.model_sidecar()
     except ModelError as error:
         st.error(plain(str(error)))
         return

@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.model.analysis import CellAnalysis
 from core.errors import LeukemiaAppError
-from ui import resources
+from ui import cache, state
 from ui.frame import plain
 
 LOGGER = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ class UploadOutcome:
 
 def process_upload(name: str, data: bytes, classifier, dataset_label: str | None = None) -> UploadOutcome:
     """Decode, classify and scope-check one file; cached by content and model. Never raises."""
-    digest = resources.content_digest(data)
+    digest = cache.content_digest(data)
     try:
-        decoded = resources.decode_upload(data, name)
-        analysis = resources.analyze_image(digest, resources.model_key(classifier), classifier, decoded.image_rgb)
+        decoded = cache.decode_upload(data, name)
+        analysis = cache.analyze_image(digest, cache.model_key(classifier), classifier, decoded.image_rgb)
     except LeukemiaAppError as error:
         message = str(error) if name in str(error) else f"{name}: {error}"
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
@@ -71,7 +71,7 @@ def render_upload_ui(index) -> list[tuple[str, bytes, str | None]]:
     )
     items = [(upload.name, upload.getvalue(), None) for upload in uploads or []]
     if index is None:
-        st.caption(f"No sample cells to offer: {resources.dataset_error()}")
+        st.caption(f"No sample cells to offer: {state.dataset_error()}")
         return items
     samples = {f"{record.path.name} ({record.split})": record for record in sample_records(index)}
     picked = st.multiselect("…or try sample cells from the dataset in use", list(samples), key="classify_samples",

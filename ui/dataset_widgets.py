@@ -15,7 +15,7 @@ from core.data import labels
 from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
 from core.errors import ModelError
-from ui import data_cache, resources
+from ui import cache, state
 from ui.frame import plain
 
 PER_PAGE = 12
@@ -34,7 +34,7 @@ def grid_ui(paths: list[Path | None], captions: list[str], picks: list[ImageReco
     for row_start in range(0, len(paths), GRID_COLUMNS):
         for offset, column in enumerate(st.columns(GRID_COLUMNS)[: len(paths) - row_start]):
             path, caption = paths[row_start + offset], captions[row_start + offset]
-            image, error = (None, "file not found") if path is None else data_cache.thumbnail(str(path), resources.file_stamp(path))
+            image, error = (None, "file not found") if path is None else cache.thumbnail(str(path), cache.file_stamp(path))
             with column:
                 if image is None:
                     st.caption(plain(f"{caption}: {error}"))
@@ -55,7 +55,7 @@ def sample_ui(record: ImageRecord) -> None:
     """One image's preprocessing stages and, when a model loads, its answer."""
     st.subheader(plain(record.path.name), anchor=False)
     st.caption(f"split {record.split} · class {record.label or explorer.UNLABELED} · subject {record.subject or 'unknown'}")
-    analysis = data_cache.sample_analysis(record.path, with_model=True)
+    analysis = cache.sample_analysis(record.path, with_model=True)
     if analysis["error"]:
         st.error(analysis["error"])
         return
@@ -68,7 +68,7 @@ def sample_ui(record: ImageRecord) -> None:
         st.warning(stages.fallback)
     prediction = analysis["prediction"]
     if prediction is None:
-        st.info(f"No prediction: {resources.model_error() or 'no model is loaded.'} Build one on the Classify page.")
+        st.info(f"No prediction: {state.model_error() or 'no model is loaded.'} Build one on the Classify page.")
         return
     verdict = "" if record.label is None else (" — correct." if prediction.label == record.label else " — **wrong**.")
     st.markdown(f"Model: **{labels.LONG_NAMES[prediction.label]}**, P(all) = {prediction.probability_all:.3f} "
@@ -77,13 +77,13 @@ def sample_ui(record: ImageRecord) -> None:
 
 def misclassified_ui(index: DatasetIndex) -> None:
     """Held-out images the model got wrong, from its predictions CSV at the sidecar's threshold."""
-    if not config.sidecar_path(resources.model_path()).is_file():
+    if not config.sidecar_path(state.model_path()).is_file():
         return
     try:
-        metadata, _ = data_cache.model_sidecar()
+        metadata, _ = cache.model_sidecar()
     except ModelError:
         return  # The Model card page explains an unreadable sidecar.
-    folder = resources.model_path().parent
+    folder = state.model_path().parent
     sets = {name: evaluation for name, evaluation in (metadata.get("evaluation") or {}).items()
             if isinstance(evaluation, dict) and (folder / str(evaluation.get("predictions_csv"))).is_file()}
     if not sets:
@@ -92,7 +92,7 @@ def misclassified_ui(index: DatasetIndex) -> None:
     name = st.radio("Held-out set", list(sets), horizontal=True, key="dataset_held_out",
                     format_func=lambda value: HELD_OUT_TITLES.get(value, value)) if len(sets) > 1 else next(iter(sets))
     csv_path = folder / sets[name]["predictions_csv"]
-    rows, error = data_cache.predictions(str(csv_path), resources.file_stamp(csv_path))
+    rows, error = cache.predictions(str(csv_path), cache.file_stamp(csv_path))
     if error:
         st.info(error)
         return
@@ -102,3 +102,15 @@ def misclassified_ui(index: DatasetIndex) -> None:
     shown = paged(wrong, "dataset_wrong_page") if wrong else []
     paths = [explorer.resolve_image(row["path"], index.root, csv_path.parent) for row in shown]
     grid_ui(paths, [f"true {row['label']} · P(all) {row['probability_all']:.2f}" for row in shown])
+
+
+def switch_data_dir(path_text: str) -> str | None:
+    """Use another data folder if it indexes; otherwise keep the current one and say why."""
+    previous = st.session_state.get(state.DATA_DIR_KEY, str(state.data_dir()))
+    st.session_state[state.DATA_DIR_KEY] = str(Path(path_text.strip()).expanduser())
+    if cache.get_dataset_index() is not None:
+        return None
+    error = st.session_state.get(state.DATASET_ERROR_KEY)
+    st.session_state[state.DATA_DIR_KEY] = previous
+    cache.get_dataset_index()
+    return error

@@ -12,7 +12,7 @@ The child is `python -m core.worker BUILDER MODEL_PATH DATA_ROOT` (see `core.wor
 its JSON-lines progress protocol), not a `multiprocessing` process: Streamlit replaces
 `sys.modules["__main__"]` with the app script, which `multiprocessing` would re-run in the child.
 
-One `DemoBuild` exists per server process (held by `ui.resources.demo_build_job`); a
+One `DemoBuild` exists per server process (held by `ui.cache.demo_build_job`); a
 supervising thread starts the child, relays its progress and records how it ended. Its
 lock makes a second click, from any session, a no-op while a build is running.
 """

@@ -10,7 +10,7 @@ import re
 import streamlit as st
 
 from core import config
-from ui import resources
+from ui import cache, state
 
 # Markdown and Streamlit directive characters escaped in user-supplied text (file names).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -40,7 +40,7 @@ def ensure_frame() -> None:
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.set_page_config(**PAGE_CONFIG)
-        resources.init_session_state()
+        state.init_session_state()
         render_frame()
 
 
@@ -58,13 +58,13 @@ def format_duration(seconds: float) -> str:
 def render_model_status() -> None:
     """Sidebar block: which model is in use, whether it is the demo, and its integrity check."""
     st.markdown("**Model**")
-    classifier = resources.get_classifier()
-    path = resources.model_path()
+    classifier = cache.get_classifier()
+    path = state.model_path()
     if classifier is None:
         if not path.exists():
             st.caption(f"No model yet. Expected at `{path}`.")
         else:
-            st.caption(f"`{path}` could not be loaded: {resources.model_error()}")
+            st.caption(f"`{path}` could not be loaded: {state.model_error()}")
         return
     loaded = classifier.loaded
     kind = "demo model (synthetic cells)" if loaded.metadata.get("is_demo") else "trained model"
@@ -76,12 +76,12 @@ def render_model_status() -> None:
 def render_dataset_status() -> None:
     """Sidebar block: which data folder is in use and how many images it holds, or its problem."""
     st.markdown("**Dataset**")
-    index = resources.get_dataset_index()
-    if index is None and resources.data_dir() == config.default_data_dir() and not resources.data_dir().exists():
-        st.caption(f"`{resources.data_dir()}`  \nThe synthetic demo cells are drawn when the demo model is built (Classify page).")
+    index = cache.get_dataset_index()
+    if index is None and state.data_dir() == config.default_data_dir() and not state.data_dir().exists():
+        st.caption(f"`{state.data_dir()}`  \nThe synthetic demo cells are drawn when the demo model is built (Classify page).")
         return
     if index is None:
-        st.caption(f"`{resources.data_dir()}`: {resources.dataset_error()}")
+        st.caption(f"`{state.data_dir()}`: {state.dataset_error()}")
         return
     st.caption(f"`{index.root}`  \n{len(index.records):,} images")
 
@@ -105,14 +105,14 @@ def render_model_missing() -> None:
     The build runs once per process in the background (`ui.demo_build`); this session
     and any other show its progress and carry on by themselves when it is done.
     """
-    job = resources.demo_build_job()
+    job = cache.demo_build_job()
     status = job.status()
     if status.running:
         _render_build_progress(job)
         return
-    path = resources.model_path()
+    path = state.model_path()
     if path.exists():
-        st.error(f"The model could not be loaded: {resources.model_error()}")
+        st.error(f"The model could not be loaded: {state.model_error()}")
         st.info("Replace the file, point `LEUKEMIA_MODEL` at another model, or retrain with `python train.py`.")
         return
     st.info(f"**There is no model yet.** The app looks for it at `{path}`.", icon=":material/model_training:")
@@ -125,7 +125,7 @@ def render_model_missing() -> None:
     if status.error:
         st.error(f"The last build failed: {status.error}")
     if st.button("Build the demo model", type="primary", icon=":material/play_arrow:"):
-        job.start(path, config.DEMO_DATA_ROOT, owner=resources.session_token(), on_success=resources.clear_model_caches)
+        job.start(path, config.DEMO_DATA_ROOT, owner=state.session_token(), on_success=cache.clear_model_caches)
         st.rerun()
 
 
@@ -135,7 +135,7 @@ def _render_build_progress(job) -> None:
     status = job.status()
     if not status.running:
         st.rerun(scope="app")
-    who = "This session started" if status.owner == resources.session_token() else "Another session started"
+    who = "This session started" if status.owner == state.session_token() else "Another session started"
     st.info(f"**The demo model is being built.** {who} the build; every page will work once it is done.",
             icon=":material/hourglass_top:")
     remaining = "estimating time left…" if status.remaining_s is None else f"about {format_duration(status.remaining_s)} left"

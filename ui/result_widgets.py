@@ -75,9 +75,9 @@ def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], 
 def report_explainer(classifier):
     """The Explain page's cached Explainer for this model, or None when it cannot be built."""
     try:
-        from ui import explain_cache
+        from ui import cache
 
-        return explain_cache.get_explainer(classifier)
+        return cache.get_explainer(classifier)
     except Exception:  # The report then goes without a heatmap; the Explain page shows the error.
         LOGGER.exception("No explainer for the report")
         return None

@@ -131,9 +131,9 @@ def test_out_of_scope_image_is_answered_but_marked(app):
 
 def test_cached_rerun_of_the_same_image_is_fast(app, cell_bytes, tiny_model_path):
     """The page's per-file function on an image seen before takes well under 0.2 s."""
-    from ui import classify_widgets, resources
+    from ui import cache, classify_widgets
 
-    classifier = resources._classifier(str(tiny_model_path), resources.model_stamp(tiny_model_path))
+    classifier = cache._classifier(str(tiny_model_path), cache.model_stamp(tiny_model_path))
     classify_widgets.process_upload("cell.bmp", cell_bytes, classifier)
     started = time.perf_counter()
     outcome = classify_widgets.process_upload("cell.bmp", cell_bytes, classifier)
@@ -142,9 +142,9 @@ def test_cached_rerun_of_the_same_image_is_fast(app, cell_bytes, tiny_model_path
 
 
 def test_report_of_a_result_is_complete(app, cell_bytes, tiny_model_path):
-    from ui import classify_widgets, resources, result_widgets
+    from ui import cache, classify_widgets, result_widgets
 
-    classifier = resources._classifier(str(tiny_model_path), resources.model_stamp(tiny_model_path))
+    classifier = cache._classifier(str(tiny_model_path), cache.model_stamp(tiny_model_path))
     outcome = classify_widgets.process_upload("report<cell>.bmp", cell_bytes, classifier)
     report = result_widgets.report_maker(outcome, classifier, None)()
     assert "report&lt;cell&gt;.bmp" in report and classifier.loaded.sha256 in report
@@ -154,9 +154,9 @@ def test_report_of_a_result_is_complete(app, cell_bytes, tiny_model_path):
 
 def test_report_includes_the_heatmap_when_an_explainer_is_available(app, cell_bytes, tiny_model_path):
     from core.explain import explainer as explain
-    from ui import classify_widgets, resources, result_widgets
+    from ui import cache, classify_widgets, result_widgets
 
-    classifier = resources._classifier(str(tiny_model_path), resources.model_stamp(tiny_model_path))
+    classifier = cache._classifier(str(tiny_model_path), cache.model_stamp(tiny_model_path))
     outcome = classify_widgets.process_upload("cell.bmp", cell_bytes, classifier)
     explainer = explain.Explainer(classifier.loaded.model, classifier.lock)
     report = result_widgets.report_maker(outcome, classifier, explainer)()

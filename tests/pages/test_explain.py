@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.synthetic_cells import make_subject_style, render_cell
-from ui.resources import LAST_IMAGE_KEY
+from ui.state import LAST_IMAGE_KEY
 from paths import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT

@@ -1,0 +1,241 @@
+"""The one module that wraps core loaders in Streamlit caches, shared by every page.
+
+The model and its explainer are built once per process (`st.cache_resource`, keyed on the
+model path and its modification time, so a retrained file is picked up); per-image results
+are cached by the image's content hash, per-file results by path and modification time.
+Nothing here computes: it only calls into `core`. TensorFlow is imported only when a model
+is asked for.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core import config
+from core.errors import LeukemiaAppError
+from core.imaging.decode import load_image
+from core.imaging.preprocess import preprocess_cell
+from core.reporting import explorer
+from ui import state
+
+
+def file_stamp(path: Path) -> float:
+    """Modification time, or 0 when missing: part of every cache key that depends on a file."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def content_digest(data: bytes) -> str:
+    """SHA-256 of uploaded bytes: the key of every per-image cache."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def model_stamp(path: Path) -> tuple[float, float]:
+    """Modification times of the model and its sidecar: a rewritten sidecar reloads the model too."""
+    return file_stamp(path), file_stamp(config.sidecar_path(path))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def _classifier(path: str, stamp: tuple[float, float]):
+    from core.model.inference import Classifier
+    from core.model.network import load_classifier
+
+    classifier = Classifier(load_classifier(path))
+    classifier.warm_up()
+    return classifier
+
+
+def get_classifier():
+    """The shared Classifier, or None with `st.session_state['model_error']` explaining why."""
+    path = state.model_path()
+    try:
+        classifier = _classifier(str(path), model_stamp(path))
+    except LeukemiaAppError as error:
+        st.session_state[state.MODEL_ERROR_KEY] = str(error)
+        return None
+    st.session_state[state.MODEL_ERROR_KEY] = None
+    return classifier
+
+
+@st.cache_resource(show_spinner="Indexing the dataset…", max_entries=4)
+def _dataset_index(path: str, stamp: float):
+    from core.data.index import index_dataset
+
+    return index_dataset(path)
+
+
+def get_dataset_index():
+    """The DatasetIndex of the folder in use, or None with `st.session_state['dataset_error']` set."""
+    path = state.data_dir()
+    try:
+        index = _dataset_index(str(path), file_stamp(path))
+    except LeukemiaAppError as error:
+        st.session_state[state.DATASET_ERROR_KEY] = str(error)
+        return None
+    st.session_state[state.DATASET_ERROR_KEY] = None
+    return index
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def decode_upload(data: bytes, name: str):
+    """Bytes -> DecodedImage (cached by content); raises ImageLoadError for bad files."""
+    from core.imaging.decode import load_image
+
+    return load_image(data, name=name)
+
+
+def clear_model_caches() -> None:
+    """Forget the loaded model (every session) so the next `get_classifier` reads the file again."""
+    _classifier.clear()
+
+
+def model_key(classifier) -> str:
+    """Identifies the model in per-image cache keys: its path and the SHA-256 of its file."""
+    return f"{classifier.loaded.path}:{classifier.loaded.sha256}"
+
+
+@st.cache_data(max_entries=128, show_spinner=False)  # About 1 MB each for a 450 x 450 image.
+def analyze_image(digest: str, model: str, _classifier, _image_rgb: np.ndarray):
+    """CellAnalysis of one decoded image, cached on (content digest, model key) only.
+
+    The classifier and the pixels are left out of the cache key (leading underscore):
+    `digest` already identifies the pixels and `model` the classifier.
+    """
+    from core.model.analysis import analyze_cell
+
+    return analyze_cell(_classifier, _image_rgb)
+
+
+@st.cache_resource
+def demo_build_job():
+    """The process-wide DemoBuild: its lock keeps two sessions from training at once."""
+    from ui.demo_build import DemoBuild
+
+    return DemoBuild()
+
+
+# The Explain page: one Explainer per model, heatmaps per (image, method, target, layer).
+
+
+@st.cache_resource(max_entries=2, show_spinner="Preparing the explainer…")
+def _explainer(model: str, _classifier):
+    from core.explain.explainer import Explainer
+
+    return Explainer(_classifier.loaded.model, _classifier.lock)
+
+
+def get_explainer(classifier):
+    """The Explainer of the shared classifier's model; it holds the classifier's lock around model calls."""
+    return _explainer(model_key(classifier), classifier)
+
+
+@st.cache_resource(max_entries=1, show_spinner="Re-initialising the top layers of a copy of the model…")
+def _randomized_explainer(model: str, _explainer):
+    from core.explain.sanity import randomized_explainer
+
+    return randomized_explainer(_explainer)
+
+
+def get_randomized_explainer(classifier):
+    """An Explainer for a copy of the model whose head and last ResNet block are re-initialised."""
+    return _randomized_explainer(model_key(classifier), get_explainer(classifier))
+
+
+@st.cache_data(max_entries=256, show_spinner="Computing the heatmap…")
+def heatmap(model: str, digest: str, method: str, target: str, layer: str, _explainer, _model_input: np.ndarray) -> np.ndarray:
+    """(S, S) float32 heatmap in [0, 1], cached on (model, image digest, method, target, layer)."""
+    return _explainer.explain(_model_input, method, target, layer)
+
+
+def get_heatmap(classifier, digest: str, model_input: np.ndarray, method: str, target: str, layer: str) -> np.ndarray:
+    return heatmap(model_key(classifier), digest, method, target, layer, get_explainer(classifier), model_input)
+
+
+@st.cache_data(max_entries=64, show_spinner="Explaining the randomised copy…")
+def _sanity(model: str, digest: str, method: str, target: str, layer: str, _trained, _randomized, _model_input) -> float:
+    from core.explain.sanity import sanity_check
+
+    return sanity_check(_trained, _model_input, method, target, layer, randomized=_randomized)
+
+
+def get_sanity_correlation(classifier, digest: str, model_input: np.ndarray, method: str, target: str, layer: str) -> float:
+    """Spearman correlation of the trained and randomised models' heatmaps (NaN when either is flat)."""
+    trained, randomized = get_explainer(classifier), get_randomized_explainer(classifier)
+    return _sanity(model_key(classifier), digest, method, target, layer, trained, randomized, model_input)
+
+
+# The Dataset explorer and the Model card: thumbnails, samples, prediction CSVs, the sidecar.
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumbnail(path: str, stamp: float) -> tuple[np.ndarray | None, str | None]:
+    """(thumbnail (<=128, <=128, 3) uint8 RGB, None), or (None, why the file could not be read)."""
+    try:
+        return explorer.thumbnail(load_image(path).image_rgb), None
+    except LeukemiaAppError as error:
+        return None, str(error)
+
+
+@st.cache_data(max_entries=16, show_spinner="Preprocessing the cell…")
+def analyse_sample(path: str, stamp: float, model_key: str | None, _classifier=None) -> dict:
+    """Decode one dataset image, run the preprocessing and, with a classifier, the model.
+
+    `model_key` (`ui.model_key`: path and SHA-256) stands in for the unhashable classifier.
+
+    Returns:
+        {"image_rgb", "stages", "prediction", "error"}: the decoded image, a PreprocessResult,
+        a Prediction (None without a classifier) and a message when any step failed.
+    """
+    result = {"image_rgb": None, "stages": None, "prediction": None, "error": None}
+    try:
+        result["image_rgb"] = load_image(path).image_rgb
+        if _classifier is None:
+            result["stages"] = preprocess_cell(result["image_rgb"], config.IMAGE_SIZE)
+        else:
+            result["prediction"], result["stages"] = _classifier.classify(result["image_rgb"])
+    except LeukemiaAppError as error:
+        result["error"] = str(error)
+    return result
+
+
+def sample_analysis(path: Path, with_model: bool) -> dict:
+    """`analyse_sample` for one image, with the shared classifier when asked and loadable."""
+    classifier = get_classifier() if with_model and state.model_path().is_file() else None
+    key = model_key(classifier) if classifier is not None else None
+    return analyse_sample(str(path), file_stamp(path), key, classifier)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def predictions(csv_path: str, stamp: float) -> tuple[list[dict], str | None]:
+    """Rows of a held-out predictions CSV, or ([], why it could not be read)."""
+    try:
+        return explorer.read_predictions(Path(csv_path)), None
+    except (OSError, ValueError) as error:
+        return [], f"Could not read {Path(csv_path).name}: {error}"
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def sidecar(model_path: str, stamp: float) -> tuple[dict, list[str]]:
+    """The model's sidecar metadata and warnings; raises ModelError for unreadable JSON."""
+    from core.model.network import read_sidecar
+
+    return read_sidecar(Path(model_path))
+
+
+def model_sidecar() -> tuple[dict, list[str]]:
+    """The sidecar of the model in use, re-read when the JSON file changes."""
+    path = state.model_path()
+    return sidecar(str(path), file_stamp(config.sidecar_path(path)))
+
+
+@st.cache_data(max_entries=4, show_spinner="Checking the model file's SHA-256…")
+def file_sha256(path: str, stamp: float) -> str | None:
+    """Hex SHA-256 of a file, or None when it does not exist."""
+    from core.model.network import file_sha256 as digest
+
+    return digest(Path(path)) if Path(path).is_file() else None

@@ -1,0 +1,56 @@
+"""The one place session state is defined: every key a user carries between pages, set up once.
+
+`init_session_state` runs in the entrypoint (and in `ui.frame.ensure_frame` on a deep link);
+everything else reads and writes the keys through the functions here.
+"""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core import config
+
+MODEL_PATH_KEY = "model_path"
+DATA_DIR_KEY = "data_dir"
+LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest) of the image last classified
+MODEL_ERROR_KEY = "model_error"  # why the model could not be loaded, or None
+DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or None
+SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
+
+
+def init_session_state() -> None:
+    """Initialise every session key once, in one place (called by the entrypoint)."""
+    st.session_state.setdefault(MODEL_PATH_KEY, str(config.default_model_path()))
+    st.session_state.setdefault(DATA_DIR_KEY, str(config.default_data_dir()))
+    st.session_state.setdefault(LAST_IMAGE_KEY, None)
+    st.session_state.setdefault(MODEL_ERROR_KEY, None)
+    st.session_state.setdefault(DATASET_ERROR_KEY, None)
+    st.session_state.setdefault(SESSION_TOKEN_KEY, uuid.uuid4().hex)
+
+
+def model_path() -> Path:
+    return Path(st.session_state.get(MODEL_PATH_KEY, config.default_model_path()))
+
+
+def data_dir() -> Path:
+    return Path(st.session_state.get(DATA_DIR_KEY, config.default_data_dir()))
+
+
+def model_error() -> str | None:
+    return st.session_state.get(MODEL_ERROR_KEY)
+
+
+def dataset_error() -> str | None:
+    return st.session_state.get(DATASET_ERROR_KEY)
+
+
+def remember_image(name: str, image_rgb: np.ndarray, digest: str) -> None:
+    """Carry the image last classified to the Explain page (this session only)."""
+    st.session_state[LAST_IMAGE_KEY] = {"name": name, "image_rgb": image_rgb, "digest": digest}
+
+
+def session_token() -> str:
+    return st.session_state.get(SESSION_TOKEN_KEY, "")
