@@ -60,7 +60,8 @@ def sample_bytes() -> bytes:
 def tiny_classifier(image_size: int = 224):
     """A randomly initialised full-size classifier: speed does not depend on the weights."""
     from core.model.inference import Classifier
-    from core.model.network import base_metadata, build_classifier, save_model, load_classifier
+    from core.model.network import build_classifier
+    from core.model.store import base_metadata, save_model, load_classifier
 
     path = Path(tempfile.mkdtemp()) / "bench.keras"
     save_model(build_classifier(image_size, weights=None), path, base_metadata(image_size))

@@ -19,7 +19,8 @@ TINY_IMAGE_SIZE = 64
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """A saved `.keras` classifier (64 px, random weights) with its sidecar JSON."""
-    from core.model.network import base_metadata, build_classifier, save_model
+    from core.model.network import build_classifier
+    from core.model.store import base_metadata, save_model
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     save_model(build_classifier(image_size=TINY_IMAGE_SIZE, weights=None), path, base_metadata(TINY_IMAGE_SIZE))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import train
-from core.model.network import load_classifier
+from core.model.store import load_classifier
 from core.data.synthetic import generate_dataset
 from core.training.options import TrainOptions
 

@@ -43,7 +43,7 @@ def model_stamp(path: Path) -> tuple[float, float]:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
 def _classifier(path: str, stamp: tuple[float, float]):
     from core.model.inference import Classifier
-    from core.model.network import load_classifier
+    from core.model.store import load_classifier
 
     classifier = Classifier(load_classifier(path))
     classifier.warm_up()
@@ -222,7 +222,7 @@ def predictions(csv_path: str, stamp: float) -> tuple[list[dict], str | None]:
 @st.cache_data(max_entries=4, show_spinner=False)
 def sidecar(model_path: str, stamp: float) -> tuple[dict, list[str]]:
     """The model's sidecar metadata and warnings; raises ModelError for unreadable JSON."""
-    from core.model.network import read_sidecar
+    from core.model.store import read_sidecar
 
     return read_sidecar(Path(model_path))
 

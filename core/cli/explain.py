@@ -19,7 +19,8 @@ from core.explain.heatmaps import overlay, png_bytes
 from core.imaging.decode import load_image
 from core.imaging.preprocess import preprocess_cell
 from core.model.inference import Classifier
-from core.model.network import load_classifier, to_model_array
+from core.model.network import to_model_array
+from core.model.store import load_classifier
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

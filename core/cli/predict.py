@@ -106,7 +106,7 @@ def write_csv(path: Path, results: Sequence[FileResult]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from core.model.inference import Classifier
-    from core.model.network import load_classifier
+    from core.model.store import load_classifier
 
     try:
         classifier = Classifier(load_classifier(args.model))

@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from core.data import labels
-from core.model.network import LoadedModel, to_model_array
+from core.model.network import to_model_array
+from core.model.store import LoadedModel
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 
 

@@ -21,7 +21,7 @@ from core.data.index import DatasetIndex, ImageRecord
 from core.data.labels import label_codes
 from core.data.splits import Split
 from core.data.synthetic import is_synthetic
-from core.model.network import base_metadata, save_model
+from core.model.store import base_metadata, save_model
 from core.reporting.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
 
 DEMO_NOTE = (

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from core.model.inference import Classifier, dihedral_views
-from core.model.network import load_classifier, to_model_array
+from core.model.network import to_model_array
+from core.model.store import load_classifier
 
 
 @pytest.fixture(scope="module")

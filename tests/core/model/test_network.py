@@ -8,7 +8,8 @@ import pytest
 from core import config
 from core.data import labels
 from core.errors import ModelError
-from core.model.network import LOGIT_LAYER, base_metadata, build_classifier, load_classifier, save_model, to_model_array
+from core.model.network import LOGIT_LAYER, build_classifier, to_model_array
+from core.model.store import base_metadata, load_classifier, save_model
 
 
 @pytest.fixture(scope="module")

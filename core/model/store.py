@@ -1,0 +1,144 @@
+"""Saving a classifier with its sidecar JSON, and loading it safely (Keras safe mode, checked shapes, SHA-256).
+
+The sidecar (`<model>.json`) carries the model card's data: class names, threshold, input
+size, preprocessing, metrics and provenance. Loading checks the model maps (N, S, S, 3)
+images to (N, 1) probabilities and compares the file's SHA-256 with the recorded one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from core import config
+from core.data import labels
+from core.errors import ModelError
+
+SIDECAR_FORMAT_VERSION = 1
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks (`hashlib.file_digest`)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def base_metadata(image_size: int) -> dict[str, Any]:
+    """The sidecar fields every model has; `train.py` adds evaluation, history and provenance."""
+    return {
+        "format_version": SIDECAR_FORMAT_VERSION,
+        "model_name": "leukemia_resnet50",
+        "class_names": list(labels.CLASS_NAMES),
+        "positive_class": labels.POSITIVE_LABEL,
+        "threshold": config.DEFAULT_THRESHOLD,
+        "image_size": image_size,
+        "last_conv_layer": config.LAST_CONV_LAYER,
+        "preprocessing": {
+            "steps": ["grayscale", "clahe", "otsu_mask", "square_crop", "resize"],
+            "clahe_clip_limit": config.CLAHE_CLIP_LIMIT,
+            "clahe_tile_grid": list(config.CLAHE_TILE_GRID),
+            "crop_margin_fraction": config.CROP_MARGIN_FRACTION,
+            "input_scaling": "keras.applications.resnet50.preprocess_input (caffe)",
+        },
+        "is_demo": False,
+    }
+
+
+def save_model(model: keras.Model, path: Path, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Write `path` (.keras) and its sidecar JSON; returns the metadata with sha256 filled in."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    metadata = {**metadata, "sha256": file_sha256(path), "file_name": path.name}
+    write_sidecar(path, metadata)
+    return metadata
+
+
+def write_sidecar(model_path: Path, metadata: dict[str, Any]) -> None:
+    """Write the sidecar atomically (temporary file, then rename) so readers never see half."""
+    target = config.sidecar_path(model_path)
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(metadata, indent=2, default=str))
+    temporary.replace(target)
+
+
+@dataclass
+class LoadedModel:
+    """A model together with its sidecar and the integrity check of its file."""
+
+    model: keras.Model
+    metadata: dict[str, Any]
+    path: Path
+    sha256: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.metadata.get("image_size", self.model.input_shape[1]))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.metadata.get("threshold", config.DEFAULT_THRESHOLD))
+
+    @property
+    def sha256_matches(self) -> bool | None:
+        """True/False against the sidecar's recorded hash, None when the sidecar records none."""
+        expected = self.metadata.get("sha256")
+        return None if not expected else expected == self.sha256
+
+
+def read_sidecar(model_path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The sidecar's metadata and warnings; a missing sidecar gives defaults and a warning."""
+    sidecar = config.sidecar_path(model_path)
+    if not sidecar.is_file():
+        return {}, [f"No metadata file {sidecar.name} next to the model: using default class names and threshold 0.5."]
+    try:
+        metadata = json.loads(sidecar.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"The model's metadata file {sidecar} is not valid JSON ({error}). Retrain or restore it.") from error
+    if not isinstance(metadata, dict):
+        raise ModelError(f"The model's metadata file {sidecar} does not hold a JSON object. Retrain or restore it.")
+    return metadata, []
+
+
+def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -> None:
+    """Raise ModelError unless the model maps (N, S, S, 3) images to (N, 1) probabilities."""
+    input_shape, output_shape = tuple(model.input_shape), tuple(model.output_shape)
+    if len(input_shape) != 4 or input_shape[-1] != 3 or output_shape[-1] != 1:
+        raise ModelError(
+            f"{path.name} is not a leukemia classifier: it maps {input_shape} to {output_shape}, "
+            "expected (None, size, size, 3) to (None, 1). Train one with `python train.py`."
+        )
+    size = metadata.get("image_size")
+    if size is not None and int(size) != input_shape[1]:
+        raise ModelError(f"{path.name} takes {input_shape[1]}px inputs but its metadata says {size}px. Retrain it.")
+    if list(metadata.get("class_names", labels.CLASS_NAMES)) != list(labels.CLASS_NAMES):
+        raise ModelError(f"{path.name} has classes {metadata.get('class_names')}, expected {list(labels.CLASS_NAMES)}.")
+
+
+def load_classifier(path: str | os.PathLike) -> LoadedModel:
+    """Load a `.keras` model in safe mode (no custom code runs) with its sidecar.
+
+    Raises:
+        ModelError: missing file, corrupt file, or a model this code cannot use.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ModelError(f"No model file at {path}. Build the demo model with `python train.py --demo`, or set LEUKEMIA_MODEL.")
+    if path.suffix != ".keras":
+        raise ModelError(f"{path.name} is not a .keras model file. Save models in the Keras v3 format.")
+    metadata, warnings = read_sidecar(path)
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for corrupt archives.
+        raise ModelError(f"Could not read the model file {path.name}: it is corrupt or from an incompatible version ({error}).") from error
+    check_compatible(model, metadata, path)
+    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata}, path, file_sha256(path), warnings)
+    if loaded.sha256_matches is False:
+        loaded.warnings.append(f"{path.name} does not match the SHA-256 recorded in its metadata: the file changed after training.")
+    return loaded
