@@ -10,7 +10,8 @@ from core import config
 from core.data.labels import DISPLAY_NAMES
 from core.errors import LeukemiaAppError
 from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
-from core.explain.heatmaps import heatmap_on_original, overlay, png_bytes
+from core.explain.heatmaps import heatmap_on_original, overlay
+from core.imaging.encode import png_bytes
 from ui import cache, frame, state
 from ui.classify_widgets import UPLOAD_TYPES, sample_records
 from ui.frame import plain

@@ -15,7 +15,8 @@ from core import config
 from core.cli.predict import FileResult, expand_inputs
 from core.errors import LeukemiaAppError
 from core.explain.explainer import LAYERS, METHODS, Explainer
-from core.explain.heatmaps import overlay, png_bytes
+from core.explain.heatmaps import overlay
+from core.imaging.encode import png_bytes
 from core.imaging.decode import load_image
 from core.imaging.preprocess import preprocess_cell
 from core.model.inference import Classifier

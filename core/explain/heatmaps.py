@@ -1,4 +1,4 @@
-"""Drawing heatmaps: colour overlays, mapping a model-input heatmap back to the original image, PNG bytes."""
+"""Drawing heatmaps: colour overlays and mapping a model-input heatmap back to the original image."""
 from __future__ import annotations
 
 import cv2
@@ -70,11 +70,3 @@ def heatmap_on_original(
     if right > left and bottom > top:
         placed[top:bottom, left:right] = resized[top - y0 : bottom - y0, left - x0 : right - x0]
     return np.clip(placed, 0.0, 1.0)
-
-
-def png_bytes(image_rgb: np.ndarray) -> bytes:
-    """(H, W, 3) uint8 RGB -> the bytes of a PNG file."""
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ValueError(f"Could not encode an image of shape {image_rgb.shape} as PNG.")
-    return encoded.tobytes()

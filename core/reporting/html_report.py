@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import cv2
 import numpy as np
 
 from core import config
 from core.data import labels
+from core.imaging.encode import png_bytes
 from core.model.analysis import CellAnalysis
 
 STYLE = """
@@ -33,13 +33,7 @@ code{font-size:.85em;word-break:break-all}
 
 def png_data_uri(image: np.ndarray) -> str:
     """(H, W, 3) uint8 RGB or (H, W) uint8 grey -> a `data:image/png;base64,...` URI."""
-    if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise ValueError(f"Expected a uint8 (H, W) or (H, W, 3) image; got {image.dtype} {image.shape}.")
-    image_bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", image_bgr)
-    if not ok:
-        raise ValueError(f"Could not encode an image of shape {image.shape} as PNG.")
-    return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def _figure(image: np.ndarray, caption: str) -> str:

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Sequence
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -19,8 +20,6 @@ from core.imaging.decode import load_image
 from core.imaging.preprocess import model_input_for
 
 SHUFFLE_BUFFER = 512
-# ImageNet channel means in BGR order, as in keras.applications.resnet50.preprocess_input.
-IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 def load_model_input(path: bytes | str, image_size: int) -> np.ndarray:
@@ -30,9 +29,11 @@ def load_model_input(path: bytes | str, image_size: int) -> np.ndarray:
 
 
 def scale_for_model(images_rgb: tf.Tensor) -> tf.Tensor:
-    """uint8 RGB (..., H, W, 3) -> float32 caffe-scaled BGR, identical to `core.model.to_model_array`."""
-    images_bgr = tf.reverse(tf.cast(images_rgb, tf.float32), axis=[-1])
-    return images_bgr - tf.constant(IMAGENET_MEAN_BGR, tf.float32)
+    """uint8 or float RGB (..., H, W, 3) in [0, 255] -> float32 caffe-scaled BGR, as `to_model_array` does.
+
+    Keras' own `resnet50.preprocess_input` (RGB -> BGR, ImageNet means subtracted) on a tensor.
+    """
+    return keras.applications.resnet50.preprocess_input(tf.cast(images_rgb, tf.float32))
 
 
 def augment(image_rgb: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
@@ -85,7 +86,7 @@ def make_dataset(
     """Batches of (float32 (B, S, S, 3) caffe-scaled images, float32 (B,) labels) or images only.
 
     Args:
-        paths: image files, decoded with `core.imaging` and preprocessed with `core.preprocessing`.
+        paths: image files, decoded with `core.imaging.decode` and preprocessed with `core.imaging.preprocess`.
         labels: 1 for "all", 0 for "hem"; None for unlabeled data.
         training: shuffle (bounded buffer) and augment each epoch differently but reproducibly.
         cache_dir: where the uint8 crops are cached after the first full pass; None: no cache.

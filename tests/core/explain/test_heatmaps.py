@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.explain.heatmaps import heatmap_on_original, overlay, png_bytes
+from core.explain.heatmaps import heatmap_on_original, overlay
+from core.imaging.encode import png_bytes
 
 
 def test_overlay_resizes_the_heatmap_to_the_image():
