@@ -122,7 +122,7 @@ def install_model(tiny_model: Path, folder: Path, sidecar: dict | None) -> Path:
 
     With `sidecar=None` no JSON is written, as for a model whose metadata was lost.
     """
-    from core.model.network import base_metadata, file_sha256, write_sidecar
+    from core.model.store import base_metadata, file_sha256, write_sidecar
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "leukemia_resnet50.keras"

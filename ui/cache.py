@@ -182,32 +182,17 @@ def thumbnail(path: str, stamp: float) -> tuple[np.ndarray | None, str | None]:
 
 
 @st.cache_data(max_entries=16, show_spinner="Preprocessing the cell…")
-def analyse_sample(path: str, stamp: float, model_key: str | None, _classifier=None) -> dict:
-    """Decode one dataset image, run the preprocessing and, with a classifier, the model.
+def sample_stages(path: str, stamp: float) -> tuple[np.ndarray | None, object | None, str | None]:
+    """(decoded (H, W, 3) uint8 RGB, PreprocessResult, None) for a dataset file, or (None, None, why not).
 
-    `model_key` (`ui.model_key`: path and SHA-256) stands in for the unhashable classifier.
-
-    Returns:
-        {"image_rgb", "stages", "prediction", "error"}: the decoded image, a PreprocessResult,
-        a Prediction (None without a classifier) and a message when any step failed.
+    For showing the preprocessing when no model is loaded; with a model, the dataset explorer
+    analyses a file exactly as Classify does (`ui.classify_widgets.process_upload`).
     """
-    result = {"image_rgb": None, "stages": None, "prediction": None, "error": None}
     try:
-        result["image_rgb"] = load_image(path).image_rgb
-        if _classifier is None:
-            result["stages"] = preprocess_cell(result["image_rgb"], config.IMAGE_SIZE)
-        else:
-            result["prediction"], result["stages"] = _classifier.classify(result["image_rgb"])
+        image_rgb = load_image(path).image_rgb
+        return image_rgb, preprocess_cell(image_rgb, config.IMAGE_SIZE), None
     except LeukemiaAppError as error:
-        result["error"] = str(error)
-    return result
-
-
-def sample_analysis(path: Path, with_model: bool) -> dict:
-    """`analyse_sample` for one image, with the shared classifier when asked and loadable."""
-    classifier = get_classifier() if with_model and state.model_path().is_file() else None
-    key = model_key(classifier) if classifier is not None else None
-    return analyse_sample(str(path), file_stamp(path), key, classifier)
+        return None, None, str(error)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -236,6 +221,6 @@ def model_sidecar() -> tuple[dict, list[str]]:
 @st.cache_data(max_entries=4, show_spinner="Checking the model file's SHA-256…")
 def file_sha256(path: str, stamp: float) -> str | None:
     """Hex SHA-256 of a file, or None when it does not exist."""
-    from core.model.network import file_sha256 as digest
+    from core.model.store import file_sha256 as digest
 
     return digest(Path(path)) if Path(path).is_file() else None

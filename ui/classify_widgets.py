@@ -53,6 +53,16 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
     return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label)
 
 
+def process_file(path: Path, classifier, dataset_label: str | None = None) -> UploadOutcome:
+    """`process_upload` for a file on the server (a dataset sample). Never raises."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        return UploadOutcome(Path(path).name, "", error=f"{Path(path).name} could not be read: {error.strerror}.",
+                             dataset_label=dataset_label)
+    return process_upload(Path(path).name, data, classifier, dataset_label)
+
+
 def sample_records(index, per_class: int = SAMPLES_PER_CLASS) -> list:
     """A few labelled training images of each class, spread evenly through the index."""
     chosen = []

@@ -2,7 +2,7 @@
 and the held-out images the model got wrong.
 
 Thumbnails are decoded on demand, only for the images on screen, and cached by path and
-modification time (`ui.data_cache.thumbnail`), so the full 15,114-image tree stays fast.
+modification time (`ui.cache.thumbnail`), so the full 15,114-image tree stays fast.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from core.data import labels
 from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
 from core.errors import ModelError
-from ui import cache, state
+from ui import cache, classify_widgets, result_widgets, state
 from ui.frame import plain
 
 PER_PAGE = 12
@@ -52,27 +52,40 @@ def paged(items: list, key: str) -> list:
 
 
 def sample_ui(record: ImageRecord) -> None:
-    """One image's preprocessing stages and, when a model loads, its answer."""
+    """One image's preprocessing stages and, when a model loads, its answer: the same analysis as Classify's."""
     st.subheader(plain(record.path.name), anchor=False)
     st.caption(f"split {record.split} · class {record.label or explorer.UNLABELED} · subject {record.subject or 'unknown'}")
-    analysis = cache.sample_analysis(record.path, with_model=True)
-    if analysis["error"]:
-        st.error(analysis["error"])
+    classifier = cache.get_classifier() if state.model_path().is_file() else None
+    if classifier is None:
+        image_rgb, stages, error = cache.sample_stages(str(record.path), cache.file_stamp(record.path))
+        if error:
+            st.error(plain(error))
+            return
+        render_stage_panels(image_rgb, stages)
+        st.info(f"No prediction: {plain(state.model_error() or 'no model is loaded.')} Build one on the Classify page.")
         return
-    stages = analysis["stages"]
-    panels = [("Original", analysis["image_rgb"]), ("Grayscale", stages.grayscale), ("CLAHE", stages.clahe),
+    outcome = classify_widgets.process_file(record.path, classifier, dataset_label=record.label)
+    if outcome.error:
+        st.error(plain(outcome.error))
+        return
+    render_stage_panels(outcome.image_rgb, outcome.analysis.stages)
+    result_widgets.render_scope_warning(outcome.analysis)
+    prediction = outcome.analysis.prediction
+    verdict = "" if record.label is None else (" — correct." if prediction.label == record.label else " — **wrong**.")
+    spread = "" if prediction.tta_mean is None else f", over 8 views {prediction.tta_mean:.3f} ± {prediction.tta_std:.3f}"
+    st.markdown(f"Model: **{labels.LONG_NAMES[prediction.label]}**, P(all) = {prediction.probability_all:.3f}{spread} "
+                f"at threshold {prediction.threshold:.2f}{verdict}")
+    result_widgets.render_orientation_warning(prediction)
+
+
+def render_stage_panels(image_rgb, stages) -> None:
+    """The original and its preprocessing stages side by side, and the preprocessing's fallback note."""
+    panels = [("Original", image_rgb), ("Grayscale", stages.grayscale), ("CLAHE", stages.clahe),
               ("Otsu mask, largest blob", stages.mask), ("Model input", stages.model_input)]
     for column, (caption, image) in zip(st.columns(len(panels)), panels):
         column.image(image, caption=caption, width="stretch")
     if stages.fallback:
         st.warning(stages.fallback)
-    prediction = analysis["prediction"]
-    if prediction is None:
-        st.info(f"No prediction: {state.model_error() or 'no model is loaded.'} Build one on the Classify page.")
-        return
-    verdict = "" if record.label is None else (" — correct." if prediction.label == record.label else " — **wrong**.")
-    st.markdown(f"Model: **{labels.LONG_NAMES[prediction.label]}**, P(all) = {prediction.probability_all:.3f} "
-                f"at threshold {prediction.threshold:.2f}{verdict}")
 
 
 def misclassified_ui(index: DatasetIndex) -> None:

@@ -43,10 +43,23 @@ def render_answer(outcome: UploadOutcome) -> None:
     if prediction.tta_mean is not None:
         spread.metric("Uncertainty (8 views)", f"{prediction.tta_mean:.3f} ± {prediction.tta_std:.3f}")
         st.caption(TTA_EXPLANATION)
+    render_orientation_warning(prediction)
+
+
+def render_orientation_warning(prediction) -> None:
+    """The warning shown when the 8-view mean lands on the other side of the threshold than the answer."""
     if views_disagree(prediction):
         st.warning("Averaged over the 8 flipped and rotated views, P(ALL) lands on the other side of the "
                    "threshold: this answer depends on the cell's orientation, so treat it as unreliable.",
                    icon=":material/sync_problem:")
+
+
+def render_scope_warning(analysis) -> None:
+    """The out-of-scope warning with its reasons, when the image does not look like a C-NMC cell."""
+    if not analysis.in_scope:
+        reasons = "\n".join(f"- {reason}" for reason in analysis.scope_reasons)
+        st.warning("**Out of scope: this does not look like one segmented cell on a dark background**, "
+                   f"so the answer below is not meaningful.\n{reasons}", icon=":material/warning:")
 
 
 def render_stages(outcome: UploadOutcome) -> None:
@@ -100,10 +113,7 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     """Everything about one successfully classified image."""
     prediction = outcome.analysis.prediction
     st.subheader(f"{plain(outcome.name)}: {answer_text(prediction.label)}", anchor=False)
-    if not outcome.analysis.in_scope:
-        reasons = "\n".join(f"- {reason}" for reason in outcome.analysis.scope_reasons)
-        st.warning("**Out of scope: this does not look like one segmented cell on a dark background**, "
-                   f"so the answer below is not meaningful.\n{reasons}", icon=":material/warning:")
+    render_scope_warning(outcome.analysis)
     for note in outcome.notes:
         st.caption(plain(note))
     render_answer(outcome)
