@@ -29,7 +29,7 @@ def compile_scorecam(view: keras.Model, layer: str, max_maps: int) -> Callable:
     signature = [tf.TensorSpec((1, size, size, 3), tf.float32), tf.TensorSpec((), tf.int32)]
 
     @tf.function(input_signature=signature)
-    def scorecam(batch, class_index):
+    def scorecam(batch: tf.Tensor, class_index: tf.Tensor) -> tf.Tensor:
         activations = layer_model(batch, training=False)[0]  # (h, w, C)
         spread = tf.math.reduce_std(activations, axis=(0, 1))
         selected = tf.gather(activations, tf.math.top_k(spread, maps).indices, axis=-1)  # (h, w, maps)

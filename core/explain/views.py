@@ -83,7 +83,7 @@ def compile_layer_gradients(view: keras.Model, layer: str) -> Callable:
     signature = [tf.TensorSpec((1, size, size, 3), tf.float32), tf.TensorSpec((), tf.int32)]
 
     @tf.function(input_signature=signature)
-    def layer_gradients(batch, class_index):
+    def layer_gradients(batch: tf.Tensor, class_index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
             activations, logits = layer_view(batch, training=False)
             score = log_odds(logits, class_index)
@@ -98,7 +98,7 @@ def compile_input_gradients(view: keras.Model) -> Callable:
     signature = [tf.TensorSpec((None, size, size, 3), tf.float32), tf.TensorSpec((), tf.int32)]
 
     @tf.function(input_signature=signature)
-    def input_gradients(batch, class_index):
+    def input_gradients(batch: tf.Tensor, class_index: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
             tape.watch(batch)
             score = tf.reduce_sum(log_odds(view(batch, training=False), class_index))

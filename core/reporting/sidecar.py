@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import keras
 import numpy as np
 
 from core.data.index import DatasetIndex, ImageRecord
@@ -102,7 +103,7 @@ def library_versions() -> dict[str, str]:
             "numpy": np.__version__, "opencv": cv2.__version__, "scikit-learn": sklearn.__version__}
 
 
-def held_out_evaluations(output: Path, split, external, predict: Callable, seed: int) -> tuple[float, dict[str, Any]]:
+def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord], predict: Callable, seed: int) -> tuple[float, dict[str, Any]]:
     """Threshold from the validation split, then metrics on validation and the external set."""
     probabilities = predict(split.validation)
     labels = label_codes(r.label for r in split.validation)
@@ -119,7 +120,7 @@ def held_out_evaluations(output: Path, split, external, predict: Callable, seed:
     return threshold, evaluations
 
 
-def evaluate_and_save(model, run: TrainingRun, predict: Callable) -> dict[str, Any]:
+def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -> dict[str, Any]:
     """Evaluate, then save the model with a sidecar holding everything the model card shows.
 
     Args:

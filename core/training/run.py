@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from core.data.index import ImageRecord
 from core.data.labels import label_codes
@@ -49,18 +50,18 @@ class EpochSummary(keras.callbacks.Callback):
         self.phase, self.total_steps, self.done_steps = phase, max(total_steps, 1), done_steps
         self.progress, self.log, self.clock = progress, log, Stopwatch()
 
-    def on_train_batch_end(self, batch, logs=None) -> None:
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.done_steps += 1
         if self.progress:
             fraction = min(self.done_steps / self.total_steps, 1.0)
             self.progress(fraction, f"Training ({self.phase}): step {self.done_steps} of {self.total_steps}")
 
-    def on_epoch_end(self, epoch, logs=None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         shown = " · ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items() if key in SUMMARY_KEYS)
         self.log(f"[{self.phase}] epoch {epoch + 1}: {shown} · {self.clock.elapsed():.1f} s")
 
 
-def make_callbacks(options: TrainOptions, phase: str, summary, extra: list) -> list:
+def make_callbacks(options: TrainOptions, phase: str, summary: EpochSummary, extra: list) -> list:
     """Early stopping (best weights restored), best checkpoint, LR on plateau, CSV log, backup/restore."""
     output = Path(options.output)
     return [
@@ -74,7 +75,17 @@ def make_callbacks(options: TrainOptions, phase: str, summary, extra: list) -> l
     ]
 
 
-def datasets(options: TrainOptions, train_records: list[ImageRecord], validation_records: list[ImageRecord]):
+@dataclass(frozen=True)
+class Hooks:
+    """What a run reports to: a progress callback, a line logger and extra Keras callbacks."""
+
+    progress: Progress | None
+    log: Callable[[str], None]
+    extra: list
+
+
+def datasets(options: TrainOptions, train_records: list[ImageRecord],
+             validation_records: list[ImageRecord]) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation tf.data pipelines (crops cached on disk unless dry-run)."""
     from core.training.pipeline import make_dataset
 
@@ -84,7 +95,8 @@ def datasets(options: TrainOptions, train_records: list[ImageRecord], validation
     return train, validation
 
 
-def run_phases(model, options: TrainOptions, train_ds, validation_ds, weights: dict, progress, log, extra) -> dict[str, list]:
+def run_phases(model: keras.Model, options: TrainOptions, train_ds: tf.data.Dataset, validation_ds: tf.data.Dataset,
+               weights: dict[int, float], hooks: Hooks) -> dict[str, list]:
     """Phase 1: head on a frozen base (or everything, from random weights); phase 2: fine-tune."""
     pretrained = options.weights.lower() != "none"
     steps = 1 if options.dry_run else None
@@ -100,9 +112,9 @@ def run_phases(model, options: TrainOptions, train_ds, validation_ds, weights: d
         epochs = 1 if options.dry_run else epochs
         freeze_base(model, trainable=fine_tune or not pretrained, keep_bn_frozen=pretrained)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")], jit_compile=False)
-        summary = EpochSummary(phase, total, done, progress, log)
+        summary = EpochSummary(phase, total, done, hooks.progress, hooks.log)
         fit = model.fit(train_ds, validation_data=validation_ds, epochs=epochs, class_weight=weights, steps_per_epoch=steps,
-                        validation_steps=steps, callbacks=make_callbacks(options, phase.replace(" ", "_"), summary, extra),
+                        validation_steps=steps, callbacks=make_callbacks(options, phase.replace(" ", "_"), summary, hooks.extra),
                         verbose=1 if sys.stdout.isatty() else 2)
         done = summary.done_steps
         for key, values in fit.history.items():
@@ -111,7 +123,7 @@ def run_phases(model, options: TrainOptions, train_ds, validation_ds, weights: d
     return history
 
 
-def predict_records(model, records: list[ImageRecord], options: TrainOptions) -> np.ndarray:
+def predict_records(model: keras.Model, records: list[ImageRecord], options: TrainOptions) -> np.ndarray:
     """(N,) P(all) for records, through the same pipeline as training (no augmentation)."""
     from core.training.pipeline import make_dataset
 
@@ -163,7 +175,7 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
         model = build_classifier(options.image_size, weights=options.weights)
         set_bn_momentum(model, options.bn_momentum)
         weights = class_weights(label_codes(r.label for r in split.train))
-        history = run_phases(model, options, train_ds, validation_ds, weights, progress, log, extra_callbacks or [])
+        history = run_phases(model, options, train_ds, validation_ds, weights, Hooks(progress, log, extra_callbacks or []))
     if progress:
         progress(1.0, "Evaluating on held-out subjects…")
     run = TrainingRun(options=options_record(options), index=index, split=split, external=external, history=history,

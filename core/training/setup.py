@@ -9,7 +9,7 @@ import tensorflow as tf
 from core.model.network import HEAD_LAYERS
 
 
-def set_bn_momentum(model, momentum: float | None) -> None:
+def set_bn_momentum(model: keras.Model, momentum: float | None) -> None:
     """Make BatchNorm's moving statistics follow the weights faster (random-init, short runs)."""
     if momentum is None:
         return
@@ -18,7 +18,7 @@ def set_bn_momentum(model, momentum: float | None) -> None:
             layer.momentum = momentum
 
 
-def freeze_base(model, trainable: bool, keep_bn_frozen: bool) -> None:
+def freeze_base(model: keras.Model, trainable: bool, keep_bn_frozen: bool) -> None:
     """Freeze or unfreeze the ResNet50 layers; BatchNorm stays in inference mode when asked."""
     for layer in model.layers:
         if layer.name in HEAD_LAYERS:
@@ -27,7 +27,7 @@ def freeze_base(model, trainable: bool, keep_bn_frozen: bool) -> None:
         layer.trainable = trainable and not (is_bn and keep_bn_frozen)
 
 
-def choose_strategy():
+def choose_strategy() -> tf.distribute.Strategy:
     """MultiWorkerMirrored with TF_CONFIG, Mirrored with several GPUs, else the default strategy."""
     if os.environ.get("TF_CONFIG"):
         return tf.distribute.MultiWorkerMirroredStrategy()
