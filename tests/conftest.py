@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from paths import FILE_LIST
+from requirements import require_file_list
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -57,8 +58,7 @@ def real_file_records() -> list:
     Training-fold records carry the label and subject parsed from their names; validation
     and test records are unlabeled (the labels CSV is not in the list).
     """
-    if not FILE_LIST.is_file():
-        pytest.skip(f"{FILE_LIST} is not available")
+    require_file_list()
     from core.data.index import ImageRecord, parse_training_name
 
     records = []

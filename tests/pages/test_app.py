@@ -153,7 +153,7 @@ def test_report_of_a_result_is_complete(app, cell_bytes, tiny_model_path):
 
 
 def test_report_includes_the_heatmap_when_an_explainer_is_available(app, cell_bytes, tiny_model_path):
-    explain = pytest.importorskip("core.explain.explainer")
+    from core.explain import explainer as explain
     from ui import classify_widgets, resources, result_widgets
 
     classifier = resources._classifier(str(tiny_model_path), resources.model_stamp(tiny_model_path))

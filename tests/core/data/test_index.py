@@ -22,6 +22,7 @@ from core.data.index import (
 )
 from core.errors import DatasetError
 from paths import FILE_LIST
+from requirements import require_file_list
 
 RAM_FOLDER = Path("/dev/shm")
 CSV_NAME = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
@@ -64,8 +65,7 @@ def synthetic_labels_csv(count: int) -> str:
 
 @pytest.fixture(scope="session")
 def file_list() -> list[str]:
-    if not FILE_LIST.is_file():
-        pytest.skip(f"{FILE_LIST} is not available")
+    require_file_list()
     return FILE_LIST.read_text().split()
 
 
