@@ -106,8 +106,9 @@ def test_dry_run_writes_a_model_that_predict_can_use(small_data, tmp_path, capsy
 def test_short_run_learns_on_held_out_subjects(trained):
     validation = trained.metadata["evaluation"]["validation"]
     external = trained.metadata["evaluation"]["external"]
-    # Chance is 0.5; a model that learned the morphology scores well above it on unseen subjects.
-    assert max(validation["roc_auc"], external["roc_auc"]) > 0.75
+    # Chance is 0.5; a model that learned the morphology scores well above it on unseen subjects,
+    # both the held-out subjects of the training folds and the external set.
+    assert validation["roc_auc"] > 0.75 and external["roc_auc"] > 0.75, (validation["roc_auc"], external["roc_auc"])
 
 
 def test_sidecar_has_every_field_with_sane_values(trained):
