@@ -1,7 +1,6 @@
 """Tests for core.explorer: counts, baseline, filters, pagination, thumbnails, mistakes, figures."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -184,12 +183,10 @@ def test_subject_figures(small_index, small_summary):
 
 
 def test_full_size_records_are_summarised_without_touching_files(real_file_records):
-    records = real_file_records
-    started = time.perf_counter()
+    records = real_file_records  # Paths of the file list: no file exists behind them here.
     rows = explorer.images_per_subject(records)
     pages = explorer.page_count(len(explorer.filter_records(records, label="hem")), 12)
     last = explorer.page_items(explorer.filter_records(records, split="fold_2"), 10_000, 12)
-    assert time.perf_counter() - started < 1.0
     assert sum(row["images"] for row in rows) == 10_661
     assert pages == -(-3389 // 12) and 1 <= len(last) <= 12
     summary = {"images": {f"fold_{n}": {"all": 0, "hem": 0} for n in range(3)}}
