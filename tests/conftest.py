@@ -1,19 +1,37 @@
-"""Fixtures shared across the test suite: a tiny model and a small synthetic dataset.
+"""Fixtures shared across the test suite: a tiny model, a small synthetic dataset, a demo run.
 
-Both are built once per session; nothing is downloaded. The tiny model is a real
-ResNet50 at 64 px with random weights: fast to load, same layers and sidecar as the real one.
+Each is built once per session; nothing is downloaded. The tiny model is a real ResNet50 at
+64 px with random weights: fast to load, same layers and sidecar as the real one. The demo run
+is `python train.py --demo --dry-run`: the real trainer writes a real model card (sidecar) and
+the held-out predictions, which the model card and explorer tests read.
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from paths import FILE_LIST
+from paths import FILE_LIST, PROJECT_ROOT
+from requirements import require_file_list
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TINY_IMAGE_SIZE = 64
+DEMO_RUN_TIMEOUT_S = 1200  # A dry run takes a minute or two; a loaded 2-core CI machine needs slack.
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What `python train.py --demo --dry-run` did: its exit status, its output and where it wrote."""
+
+    returncode: int
+    output: str
+    model_path: Path
+    data_root: Path
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +76,7 @@ def real_file_records() -> list:
     Training-fold records carry the label and subject parsed from their names; validation
     and test records are unlabeled (the labels CSV is not in the list).
     """
-    if not FILE_LIST.is_file():
-        pytest.skip(f"{FILE_LIST} is not available")
+    require_file_list()
     from core.data.index import ImageRecord, parse_training_name
 
     records = []
@@ -71,3 +88,44 @@ def real_file_records() -> list:
         else:
             records.append(ImageRecord(Path(line), "test" if parts[1] == "testing_data" else "validation", None, None))
     return records
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> DemoRun:
+    """`python train.py --demo --dry-run` once per session, as a user runs it, writing only under tmp.
+
+    LEUKEMIA_DEMO_DATA_ROOT moves the generated synthetic data and --output the model, so
+    nothing is written in the repository.
+    """
+    from core import config
+
+    folder = tmp_path_factory.mktemp("demo_run")
+    model_path = folder / "models" / config.MODEL_FILENAME
+    env = {**os.environ, "LEUKEMIA_DEMO_DATA_ROOT": str(folder / "data"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    completed = subprocess.run(
+        [sys.executable, "train.py", "--demo", "--dry-run", "--output", str(model_path)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=DEMO_RUN_TIMEOUT_S,
+    )
+    return DemoRun(completed.returncode, completed.stdout + completed.stderr, model_path, folder / "data")
+
+
+@pytest.fixture(scope="session")
+def trained_model_path(demo_run) -> Path:
+    """The `.keras` model the real trainer wrote, next to its sidecar JSON and prediction CSVs."""
+    if demo_run.returncode != 0:
+        pytest.fail(f"train.py --demo --dry-run exited with {demo_run.returncode}:\n{demo_run.output[-3000:]}")
+    return demo_run.model_path
+
+
+@pytest.fixture(scope="session")
+def trained_sidecar_text(trained_model_path) -> str:
+    """The sidecar JSON exactly as the trainer wrote it; `json.loads` it for a copy of your own."""
+    from core import config
+
+    return config.sidecar_path(trained_model_path).read_text()
+
+
+@pytest.fixture
+def trained_sidecar(trained_sidecar_text) -> dict:
+    """A fresh copy of the real sidecar, free to change within one test."""
+    return json.loads(trained_sidecar_text)

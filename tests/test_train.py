@@ -106,8 +106,9 @@ def test_dry_run_writes_a_model_that_predict_can_use(small_data, tmp_path, capsy
 def test_short_run_learns_on_held_out_subjects(trained):
     validation = trained.metadata["evaluation"]["validation"]
     external = trained.metadata["evaluation"]["external"]
-    # Chance is 0.5; a model that learned the morphology scores well above it on unseen subjects.
-    assert max(validation["roc_auc"], external["roc_auc"]) > 0.75
+    # Chance is 0.5; a model that learned the morphology scores well above it on unseen subjects,
+    # both the held-out subjects of the training folds and the external set.
+    assert validation["roc_auc"] > 0.75 and external["roc_auc"] > 0.75, (validation["roc_auc"], external["roc_auc"])
 
 
 def test_sidecar_has_every_field_with_sane_values(trained):
@@ -157,3 +158,19 @@ def test_interrupted_run_resumes_from_the_last_finished_epoch(small_data, tmp_pa
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
     assert epochs == [0, 1, 2]  # Epochs 0 and 1 were not run again.
     assert result.model_path.is_file()
+
+
+def test_demo_dry_run_builds_a_demo_model_end_to_end(demo_run):
+    """`python train.py --demo --dry-run` (run once per session by the `demo_run` fixture), all under tmp."""
+    from core import config
+
+    assert demo_run.returncode == 0, demo_run.output[-3000:]
+    assert "Traceback" not in demo_run.output
+    assert (demo_run.data_root / config.DATASET_FOLDER_NAME / "training_data").is_dir()  # generated where told
+    loaded = load_classifier(demo_run.model_path)
+    assert loaded.sha256_matches is True
+    metadata = json.loads(config.sidecar_path(demo_run.model_path).read_text())
+    assert metadata["is_demo"] is True and metadata["data"]["synthetic"] is True and metadata["demo_note"]
+    assert metadata["image_size"] == loaded.image_size and metadata["weights"] == "none"
+    for name in ("validation", "external"):
+        assert (demo_run.model_path.parent / metadata["evaluation"][name]["predictions_csv"]).is_file()

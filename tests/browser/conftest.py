@@ -1,13 +1,15 @@
 """A real Streamlit server and a headless Chromium for the browser tests.
 
 The server runs `streamlit run streamlit_app.py` on a free loopback port with the session's
-tiny model and small synthetic dataset. Chromium is Debian's (`apt-get install chromium`);
-Playwright's own browser download is never used. Without /usr/bin/chromium or the
-`playwright` package every browser test is skipped.
+tiny model and small synthetic dataset. Chromium is Debian's (`apt-get install chromium`),
+found at /usr/bin/chromium, as `chromium` on PATH or at /usr/lib/chromium/chromium;
+Playwright's own browser download is never used. Without Chromium or the `playwright`
+package every browser test is skipped, or fails under CI (see `tests/requirements.py`).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,8 +18,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from requirements import CHROMIUM_HINT, PLAYWRIGHT_HINT, require, under_ci
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Where Debian's chromium package puts the browser: the launcher, then the binary itself.
+CHROMIUM_CANDIDATES = (Path("/usr/bin/chromium"), Path("/usr/lib/chromium/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -25,17 +29,32 @@ SCREENSHOTS = PROJECT_ROOT / "screenshots"
 SERVER_START_TIMEOUT_S = 90
 
 
+def find_chromium() -> Path | None:
+    """Debian's Chromium: /usr/bin/chromium, `chromium` on PATH, or /usr/lib/chromium/chromium."""
+    on_path = shutil.which("chromium")
+    candidates = [CHROMIUM_CANDIDATES[0], *([Path(on_path)] if on_path else []), *CHROMIUM_CANDIDATES[1:]]
+    return next((path for path in candidates if path.is_file() and os.access(path, os.X_OK)), None)
+
+
+def missing_browser_reason() -> str | None:
+    """What the browser tests lack and how to get it, or None when Chromium and Playwright are there."""
+    if find_chromium() is None:
+        searched = ", ".join(map(str, CHROMIUM_CANDIDATES))
+        return f"Chromium is missing (looked for {searched} and `chromium` on PATH): {CHROMIUM_HINT}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return f"the playwright package is not installed: {PLAYWRIGHT_HINT}"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip, rather than fail, when the browser or its driver is not installed."""
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason:
+    """Outside CI, skip the browser tests up front when the browser or its driver is missing.
+
+    Under CI they are left to run: the `browser` fixture then fails each one with the reason.
+    """
+    reason = missing_browser_reason()
+    if reason and not under_ci():
         browser_dir = Path(__file__).parent
         for item in items:
             if browser_dir in Path(item.fspath).parents:
@@ -116,10 +135,11 @@ def fresh_server(tiny_model_path, synthetic_data_root, tmp_path):
 
 @pytest.fixture(scope="session")
 def browser():
+    require(missing_browser_reason() is None, str(missing_browser_reason()))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(find_chromium()), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

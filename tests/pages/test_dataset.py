@@ -1,15 +1,18 @@
 """Smoke tests of the Dataset explorer page (pages/dataset.py) with streamlit's AppTest."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from model_files import install_model
+from paths import PROJECT_ROOT
 from streamlit.testing.v1 import AppTest
 
-from core.reporting import explorer
 from core.data.index import index_dataset, summarize
-from model_card_example import THRESHOLD, example_sidecar, install_model, write_predictions_csv
-from paths import PROJECT_ROOT
+from core.reporting import explorer
+from core.reporting.sidecar import write_predictions_csv
 
 PAGE = PROJECT_ROOT / "pages" / "dataset.py"
 TIMEOUT_S = 60
@@ -37,12 +40,24 @@ def index(synthetic_data_root):
 
 
 @pytest.fixture(scope="module")
-def model_with_predictions(tiny_model_path, tmp_path_factory, index) -> Path:
-    """The tiny model with the example card; every even-numbered validation image is predicted wrongly."""
-    path = install_model(tiny_model_path, tmp_path_factory.mktemp("model"), example_sidecar(is_demo=True))
-    rows = [(record.path, record.subject, record.label, 0.95 if (record.label == "all") != (number % 2 == 0) else 0.05)
-            for number, record in enumerate(index.by_split("validation"))]
-    write_predictions_csv(path.parent / "leukemia_resnet50.validation_predictions.csv", rows)
+def threshold(trained_sidecar_text) -> float:
+    return json.loads(trained_sidecar_text)["threshold"]
+
+
+@pytest.fixture(scope="module")
+def model_with_predictions(trained_model_path, trained_sidecar_text, tmp_path_factory, index, threshold) -> Path:
+    """The demo run's model and card, with held-out predictions for this module's dataset.
+
+    The predictions CSV is written by the trainer's own writer, with P(all) = 1 or 0 so that every
+    even-numbered validation image is predicted wrongly whatever the card's threshold in (0, 1].
+    """
+    assert 0 < threshold <= 1
+    path = install_model(trained_model_path, tmp_path_factory.mktemp("model"), json.loads(trained_sidecar_text))
+    validation = index.by_split("validation")
+    probabilities = np.array([1.0 if (record.label == "all") != (number % 2 == 0) else 0.0
+                              for number, record in enumerate(validation)])
+    csv_name = json.loads(trained_sidecar_text)["evaluation"]["validation"]["predictions_csv"]
+    write_predictions_csv(path.parent / csv_name, validation, probabilities)
     return path
 
 
@@ -79,12 +94,12 @@ def test_filters_narrow_the_grid(app, index):
     assert subjects == ["any", *explorer.subjects(expected)]
 
 
-def test_details_show_stages_and_the_prediction(app, index):
+def test_details_show_stages_and_the_prediction(app, index, threshold):
     detail_buttons(app)[0].click().run()
     assert not app.exception
     assert index.records[0].path.name in texts(app.subheader)
     assert len(app.get("image")) >= 12 + 5  # the grid plus five preprocessing stages
-    assert "P(all) = " in texts(app.markdown) and f"threshold {THRESHOLD:.2f}" in texts(app.markdown)
+    assert "P(all) = " in texts(app.markdown) and f"threshold {threshold:.2f}" in texts(app.markdown)
 
 
 def test_misclassified_section_lists_held_out_mistakes(app, index):

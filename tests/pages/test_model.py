@@ -1,14 +1,18 @@
-"""Smoke tests of the Model card page (pages/model.py) with streamlit's AppTest."""
+"""Smoke tests of the Model card page (pages/model.py) with streamlit's AppTest.
+
+The model and its card are the ones the real trainer wrote in the session's demo run.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
+from model_files import install_model
+from paths import PROJECT_ROOT
 from streamlit.testing.v1 import AppTest
 
-from model_card_example import example_sidecar, install_model
-from paths import PROJECT_ROOT
+from core.reporting import model_card
 
 PAGE = PROJECT_ROOT / "pages" / "model.py"
 TIMEOUT_S = 60
@@ -26,8 +30,9 @@ def texts(elements) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_model(tiny_model_path, tmp_path_factory) -> Path:
-    return install_model(tiny_model_path, tmp_path_factory.mktemp("demo"), example_sidecar(is_demo=True))
+def demo_model(trained_model_path, trained_sidecar_text, tmp_path_factory) -> Path:
+    """The demo run's model and sidecar, copied where this module's tests may not harm them."""
+    return install_model(trained_model_path, tmp_path_factory.mktemp("demo"), json.loads(trained_sidecar_text))
 
 
 def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
@@ -39,45 +44,51 @@ def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
     assert list(metrics.columns) == ["Model", "95% CI", 'Always "all"'] and len(metrics) == 8
 
 
-def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_model):
+def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_model, trained_sidecar):
     app = open_page(monkeypatch, demo_model)
+    roc_curve = trained_sidecar["evaluation"]["validation"]["roc_curve"]
 
-    def read_out() -> tuple[float, float]:
-        sensitivity, specificity = (float(metric.value.rstrip("%")) for metric in app.metric)
+    def read_out() -> tuple[str, str]:
+        sensitivity, specificity = (metric.value for metric in app.metric)
         return sensitivity, specificity
 
-    at_model_threshold = read_out()
-    app.slider(key="threshold_validation").set_value(0.9).run()
-    strict = read_out()
-    app.slider(key="threshold_validation").set_value(0.1).run()
-    lenient = read_out()
-    assert strict[0] < at_model_threshold[0] < lenient[0]
-    assert strict[1] > at_model_threshold[1] > lenient[1]
+    def expected(threshold: float) -> tuple[str, str]:
+        sensitivity, specificity = model_card.operating_point(roc_curve, threshold)
+        return f"{sensitivity:.1%}", f"{specificity:.1%}"
+
+    assert app.slider(key="threshold_validation").value == pytest.approx(trained_sidecar["threshold"])
+    assert read_out() == expected(trained_sidecar["threshold"])
+    app.slider(key="threshold_validation").set_value(0.0).run()
+    assert read_out() == ("100.0%", "0.0%")  # flag every cell
+    app.slider(key="threshold_validation").set_value(0.5).run()
+    assert read_out() == expected(0.5)
+    app.slider(key="threshold_validation").set_value(1.0).run()
+    assert read_out() == expected(1.0)
 
 
 def test_external_set_can_be_shown(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     app.radio(key="model_card_set").set_value("external").run()
     assert not app.exception and len(app.get("plotly_chart")) == 5
-    assert app.slider(key="threshold_external").value == pytest.approx(0.42)
+    assert app.slider(key="threshold_external").value == pytest.approx(json.loads(demo_model.with_suffix(".json").read_text())["threshold"])
 
 
-def test_trained_model_has_no_demo_warning(monkeypatch, tiny_model_path, tmp_path):
-    path = install_model(tiny_model_path, tmp_path, example_sidecar(is_demo=False))
+def test_trained_model_has_no_demo_warning(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
+    path = install_model(trained_model_path, tmp_path, {**trained_sidecar, "is_demo": False, "demo_note": None})
     app = open_page(monkeypatch, path)
     assert "Demo model" not in texts(app.warning)
 
 
-def test_tampered_file_shows_a_sha_mismatch(monkeypatch, tiny_model_path, tmp_path):
-    path = install_model(tiny_model_path, tmp_path, example_sidecar(is_demo=True))
+def test_tampered_file_shows_a_sha_mismatch(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
+    path = install_model(trained_model_path, tmp_path, trained_sidecar)
     path.write_bytes(b"not the model that was trained")
     app = open_page(monkeypatch, path)
     assert "does NOT match" in texts(app.error)
     assert len(app.get("plotly_chart")) == 5  # the card itself still shows
 
 
-def test_model_without_sidecar_says_what_is_missing(monkeypatch, tiny_model_path, tmp_path):
-    app = open_page(monkeypatch, install_model(tiny_model_path, tmp_path, sidecar=None))
+def test_model_without_sidecar_says_what_is_missing(monkeypatch, trained_model_path, tmp_path):
+    app = open_page(monkeypatch, install_model(trained_model_path, tmp_path, sidecar=None))
     assert "No metadata file" in texts(app.warning) and "no SHA-256" in texts(app.warning)
     assert "holds no evaluation" in texts(app.info)
 
@@ -90,8 +101,8 @@ def test_a_load_error_recorded_by_the_sidebar_is_shown(monkeypatch, demo_model):
     assert "does not load: Could not read the model file" in texts(app.error).replace("\\", "")
 
 
-def test_unreadable_sidecar_is_an_error(monkeypatch, tiny_model_path, tmp_path):
-    path = install_model(tiny_model_path, tmp_path, example_sidecar())
+def test_unreadable_sidecar_is_an_error(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
+    path = install_model(trained_model_path, tmp_path, trained_sidecar)
     path.with_suffix(".json").write_text("{not json")
     app = open_page(monkeypatch, path)
     assert "not valid JSON" in texts(app.error)
@@ -103,11 +114,11 @@ def test_no_model_says_how_to_build_one(monkeypatch, tmp_path):
     assert not app.get("plotly_chart")
 
 
-def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, tiny_model_path, tmp_path):
-    sidecar = example_sidecar()
+def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
+    sidecar = trained_sidecar
     sidecar["evaluation"]["validation"].update(balanced_accuracy=float("nan"), roc_auc=None, roc_auc_ci95=None)
     del sidecar["evaluation"]["validation"]["pr_curve"], sidecar["history"]
-    path = install_model(tiny_model_path, tmp_path, json.loads(json.dumps(sidecar)))
+    path = install_model(trained_model_path, tmp_path, json.loads(json.dumps(sidecar)))
     app = open_page(monkeypatch, path)
     assert "not available" in app.table[2].value.to_string()
     assert len(app.get("plotly_chart")) == 3

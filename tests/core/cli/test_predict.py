@@ -1,9 +1,12 @@
 """python -m core.predict: one line per image, errors per file, exit codes, CSV."""
 import csv
+import re
 import subprocess
 import sys
 
 from core.cli import predict
+
+FORMATS_ADVICE = "Only BMP, PNG, JPEG or TIFF files are accepted: save or export the image as one and try again."
 
 
 def test_each_file_gets_a_line_and_bad_files_do_not_stop_the_others(tiny_model_path, synthetic_data_root, tmp_path, capsys):
@@ -16,9 +19,10 @@ def test_each_file_gets_a_line_and_bad_files_do_not_stop_the_others(tiny_model_p
     code = predict.main(["--model", str(tiny_model_path), str(good[0]), str(corrupt), str(text), str(good[1]), "--csv", str(output_csv)])
     lines = capsys.readouterr().out.strip().splitlines()
     assert code == 1 and len(lines) == 4
-    assert [line.split("\t")[1] for line in lines][1:3] == ["ERROR", "ERROR"]
-    assert lines[0].split("\t")[1] in {"all", "hem"} and 0 <= float(lines[0].split("\t")[2]) <= 1
-    assert "BMP, PNG, JPEG" in lines[2] or "not" in lines[2]
+    for good_path, line in ((good[0], lines[0]), (good[1], lines[3])):
+        assert re.fullmatch(rf"{re.escape(str(good_path))}\t(all|hem)\t[01]\.\d{{4}}", line), line
+    assert lines[1] == f"{corrupt}\tERROR\t'corrupt.bmp' could not be read and may be damaged. {FORMATS_ADVICE}"
+    assert lines[2] == f"{text}\tERROR\t'notes.png' is not in an accepted format. {FORMATS_ADVICE}"
     rows = list(csv.DictReader(output_csv.open()))
     assert [row["file"] for row in rows] == [str(good[0]), str(corrupt), str(text), str(good[1])]
 
@@ -45,4 +49,4 @@ def test_runs_as_a_module_without_traceback(tiny_model_path, tmp_path):
     result = subprocess.run([sys.executable, "-m", "core.cli.predict", "--model", str(tiny_model_path), str(missing)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "ERROR" in result.stdout
+    assert result.stdout == f"{missing}\tERROR\t'missing.bmp' was not found at {missing}. Check the path and try again.\n"

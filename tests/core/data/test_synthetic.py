@@ -219,7 +219,6 @@ def test_classes_differ_in_morphology_but_overlap(feature_samples):
 
 
 def test_simple_classifier_beats_chance_on_new_subjects_but_is_not_perfect(feature_samples):
-    pytest.importorskip("sklearn")
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -231,7 +230,6 @@ def test_simple_classifier_beats_chance_on_new_subjects_but_is_not_perfect(featu
 
 def test_random_image_split_overstates_accuracy_against_subject_split(feature_samples):
     """Subject style leaks through a random split: a nearest-neighbour model finds the same subject."""
-    pytest.importorskip("sklearn")
     from sklearn.model_selection import GroupKFold, KFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline

@@ -13,7 +13,7 @@ import tensorflow as tf
 from core import config
 from core.data import labels
 from core.explain import views
-from core.explain.explainer import LAYERS, METHODS, Explainer, benchmark_methods
+from core.explain.explainer import LAYERS, METHODS, TARGETS, Explainer, benchmark_methods
 from core.explain.sanity import rank_correlation, randomized_explainer, randomized_top_copy, sanity_check
 from core.model.network import build_classifier, to_model_array
 
@@ -70,12 +70,23 @@ def test_heatmap_is_square_float32_in_unit_range(explainer, cell, method):
     assert heatmap.max() > 0.5  # not flat on this image
 
 
-def test_defaults_equal_explicit_predicted_class_and_last_conv_layer(model, explainer, cell, scaled):
-    predicted = "all" if float(model(scaled)[0, 0]) >= 0.5 else "hem"
-    assert predicted == "all"  # the default target is the class this fixture model predicts
-    np.testing.assert_array_equal(
-        explainer.explain(cell), explainer.explain(cell, "gradcam", predicted, config.LAST_CONV_LAYER)
-    )
+@pytest.mark.parametrize("predicted", ["all", "hem"])
+def test_defaults_are_gradcam_for_all_on_the_last_conv_layer_whatever_the_prediction(model, explainer, cell, scaled, predicted):
+    """`explain`'s default target is "all" (the CLI's --target default too), not the predicted class:
+    callers that mean the model's answer pass it, as the Classify and Explain pages do."""
+    bias = model.get_layer("logit").bias
+    original = bias.numpy()
+    logit = float(explainer.view(scaled)[0, 1])  # z = log-odds of "all"
+    # Shift the logit to +-2 so this cell is predicted `predicted`; the logit's gradient ignores the bias.
+    bias.assign(original + (2.0 if predicted == "all" else -2.0) - logit)
+    try:
+        assert ("all" if float(model(scaled)[0, 0]) >= 0.5 else "hem") == predicted
+        default = explainer.explain(cell)
+        explicit = {target: explainer.explain(cell, "gradcam", target, config.LAST_CONV_LAYER) for target in TARGETS}
+    finally:
+        bias.assign(original)
+    np.testing.assert_array_equal(default, explicit["all"])
+    assert not np.allclose(explicit["all"], explicit["hem"], atol=1e-3)  # so the default is not the other target
 
 
 @pytest.mark.parametrize("method", ["gradcam", "gradcam++", "scorecam", "layercam"])
@@ -240,16 +251,36 @@ def test_randomized_copy_changes_only_the_top_and_the_heatmap(model, explainer, 
     assert -1.0 <= rho < 0.95
 
 
-def test_explain_holds_the_shared_lock(model, cell):
-    lock = threading.Lock()
+class WatchedLock:
+    """A lock that says when someone is waiting to enter it, so a test needs no sleep."""
+
+    def __init__(self) -> None:
+        self.inner = threading.Lock()
+        self.someone_waits = threading.Event()
+
+    def __enter__(self) -> "WatchedLock":
+        self.someone_waits.set()
+        self.inner.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.inner.release()
+
+
+def test_explain_waits_for_the_shared_lock_and_goes_on_once_it_is_free(model, explainer, cell):
+    lock = WatchedLock()
     shared = Explainer(model, lock)
-    done = threading.Event()
-    with lock:
-        worker = threading.Thread(target=lambda: (shared.explain(cell, "gradcam", "hem"), done.set()))
+    expected = explainer.explain(cell, "gradcam", "hem")
+    results = []
+    with lock:  # another session holds the model
+        lock.someone_waits.clear()
+        worker = threading.Thread(target=lambda: results.append(shared.explain(cell, "gradcam", "hem")))
         worker.start()
-        assert not done.wait(0.5)  # blocked while another session holds the model
-    worker.join(60)
-    assert done.is_set()
+        assert lock.someone_waits.wait(120), "explain never asked for the shared lock"
+        assert results == [] and worker.is_alive()  # it cannot finish while the lock is held
+    worker.join(120)
+    assert not worker.is_alive() and len(results) == 1
+    np.testing.assert_allclose(results[0], expected, atol=1e-6)
 
 
 def test_four_threads_at_once_match_serial_results(explainer, cell):
@@ -261,7 +292,37 @@ def test_four_threads_at_once_match_serial_results(explainer, cell):
         np.testing.assert_allclose(actual, expected, atol=1e-6)
 
 
-def test_benchmark_methods_reports_seconds_per_method(explainer, cell):
-    seconds = benchmark_methods(explainer, cell, repeats=1, methods=("gradcam", "layercam"))
-    assert set(seconds) == {"gradcam", "layercam"} and all(0 < value < 30 for value in seconds.values())
+class ClockedExplainer:
+    """Stands in for an Explainer: each call advances a fake clock by the next duration of its method."""
+
+    def __init__(self, durations: dict[str, list[float]]) -> None:
+        self.durations = {method: list(values) for method, values in durations.items()}
+        self.now = 0.0
+        self.calls: list[tuple] = []
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def explain(self, model_input_rgb, method, target, layer):
+        self.calls.append((method, target, layer))
+        self.now += self.durations[method].pop(0)
+
+
+def test_benchmark_methods_reports_the_median_after_an_untimed_first_call(monkeypatch, cell):
+    import core.explain.explainer as explainer_module
+
+    # The first call of each method traces its compiled function (slow); the median of the rest is reported.
+    fake = ClockedExplainer({"gradcam": [100.0, 3.0, 1.0, 2.0], "layercam": [50.0, 7.0, 9.0, 5.0]})
+    monkeypatch.setattr(explainer_module, "time", fake)
+    seconds = benchmark_methods(fake, cell, repeats=3, methods=("gradcam", "layercam"), layer="conv4_block6_out")
+    assert seconds == {"gradcam": 2.0, "layercam": 7.0}
+    assert fake.calls == [("gradcam", "all", "conv4_block6_out")] * 4 + [("layercam", "all", "conv4_block6_out")] * 4
+
+
+def test_benchmark_methods_times_the_real_explainer(explainer, cell):
+    seconds = benchmark_methods(explainer, cell, repeats=1, methods=("gradcam",))
+    assert list(seconds) == ["gradcam"] and seconds["gradcam"] > 0
+
+
+def test_layer_choices_are_the_last_block_of_stages_3_to_5():
     assert set(LAYERS) == {"conv3_block4_out", "conv4_block6_out", "conv5_block3_out"}

@@ -8,6 +8,7 @@ import pytest
 from core.errors import PreprocessingError
 from core.imaging.preprocess import crop_padded, model_input_for, preprocess_cell, square_box
 from paths import SAMPLE_CELL
+from requirements import require_sample_cell
 
 SAMPLE = SAMPLE_CELL
 
@@ -91,8 +92,7 @@ def test_square_box_and_crop_padded_agree():
 
 
 def test_real_sample_cell_is_found():
-    if not SAMPLE.is_file():
-        pytest.skip("shared/data/cnmc_sample_cell.bmp is not available")
+    require_sample_cell()
     image_rgb = cv2.cvtColor(cv2.imread(str(SAMPLE)), cv2.COLOR_BGR2RGB)
     result = preprocess_cell(image_rgb)
     assert result.fallback is None and 0.05 < result.mask_fraction < 0.6

@@ -12,6 +12,7 @@ from core.imaging.preprocess import preprocess_cell
 from core.imaging.scope import assess_scope, large_blob_count
 from core.data.synthetic_cells import make_subject_style, render_cell
 from paths import SAMPLE_CELL
+from requirements import require_sample_cell
 
 
 
@@ -47,8 +48,7 @@ def test_synthetic_cell_is_in_scope(label):
 
 
 def test_real_sample_cell_is_in_scope():
-    if not SAMPLE_CELL.is_file():
-        pytest.skip(f"{SAMPLE_CELL} is not available")
+    require_sample_cell()
     assert reasons_for(load_image(SAMPLE_CELL).image_rgb) == []
 
 

@@ -1,4 +1,8 @@
-"""Tests for core.model_card and core.model_card_figures, driven by a realistic example sidecar."""
+"""Tests for core.reporting.model_card and core.reporting.figures on the sidecar the real trainer wrote.
+
+The sidecar comes from the session's `train.py --demo --dry-run` (see tests/conftest.py), so
+these tests hold the card to what the producer actually writes, not to a copy of its contract.
+"""
 from __future__ import annotations
 
 import json
@@ -8,15 +12,13 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from core.reporting import model_card
-from core.reporting import figures
-from model_card_example import THRESHOLD, example_sidecar
+from core.reporting import figures, model_card
 
 
 @pytest.fixture(scope="module")
-def sidecar() -> dict:
-    """The example, round-tripped through JSON as the app reads it from disk."""
-    return json.loads(json.dumps(example_sidecar()))
+def sidecar(trained_sidecar_text) -> dict:
+    """The real sidecar, read from disk as the app reads it."""
+    return json.loads(trained_sidecar_text)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,9 @@ def test_trade_off_is_monotonic_sensitivity_falls_specificity_rises(evaluation):
     assert sensitivity[0] > sensitivity[-1] and specificity[-1] > specificity[0]
 
 
-def test_operating_point_at_the_models_threshold_matches_the_stored_metrics(evaluation):
-    sensitivity, specificity = model_card.operating_point(evaluation["roc_curve"], THRESHOLD)
+def test_operating_point_at_the_models_threshold_matches_the_stored_metrics(sidecar, evaluation):
+    assert evaluation["threshold"] == sidecar["threshold"]  # the metrics were computed at the model's threshold
+    sensitivity, specificity = model_card.operating_point(evaluation["roc_curve"], sidecar["threshold"])
     # Interpolating between neighbouring ROC points is off by at most one image per class.
     (tn, fp), (fn, tp) = evaluation["confusion_matrix"]
     assert sensitivity == pytest.approx(evaluation["sensitivity"], abs=1.01 / (fn + tp))
@@ -63,7 +66,8 @@ def test_metrics_rows_compare_with_the_always_all_baseline(evaluation):
     accuracy = rows["Accuracy"]
     assert accuracy["Model"] == f"{evaluation['accuracy']:.3f}"
     assert accuracy['Always "all"'] == f"{evaluation['baseline_all']['accuracy']:.3f}"
-    assert rows["ROC AUC"]["95% CI"] == "0.810 – 0.930"
+    low, high = evaluation["roc_auc_ci95"]
+    assert rows["ROC AUC"]["95% CI"] == f"{low:.3f} – {high:.3f}"
     assert rows["ROC AUC"]['Always "all"'] == "0.500"  # by definition
     assert rows["Sensitivity (ALL cells found)"]['Always "all"'] == "1.000"
     assert accuracy["95% CI"] == model_card.NOT_AVAILABLE
@@ -93,9 +97,15 @@ def test_sha_status(recorded, actual, status):
 
 def test_split_facts(sidecar):
     facts = dict(model_card.split_facts(sidecar))
+    split = sidecar["split"]
     assert facts["Split"].startswith("subject-level")
-    assert facts["Training subjects"] == "30" and facts["Validation subjects"] == "9"
-    assert facts["Training images"] == "8,528" and facts["Data"] == "C-NMC 2019 training folds"
+    assert facts["Training subjects"] == f"{len(split['train_subjects']):,}"
+    assert facts["Validation subjects"] == f"{len(split['validation_subjects']):,}"
+    assert facts["Training images"] == f"{split['train_images']:,}"
+    assert facts["External images (C-NMC validation set)"] == f"{split['external_images']:,}"
+    assert facts["Data"] == "synthetic demo cells" and facts["Data folder"] == sidecar["data"]["root"]
+    real_data = dict(model_card.split_facts({**sidecar, "data": {**sidecar["data"], "synthetic": False}}))
+    assert real_data["Data"] == "C-NMC 2019 training folds"
     image_level = dict(model_card.split_facts({"split": {"kind": "image"}, "data": {"synthetic": True}}))
     assert "optimistic" in image_level["Split"] and image_level["Data"] == "synthetic demo cells"
     assert set(dict(model_card.split_facts({})).values()) == {model_card.NOT_AVAILABLE}
@@ -103,7 +113,7 @@ def test_split_facts(sidecar):
 
 def test_identity_facts_show_not_available_for_missing_fields(sidecar):
     facts = dict(model_card.identity_facts(sidecar))
-    assert facts["Decision threshold on P(all)"] == str(THRESHOLD) and facts["Version"] == "1.0"
+    assert facts["Decision threshold on P(all)"] == str(sidecar["threshold"]) and facts["Version"] == sidecar["version"]
     assert dict(model_card.identity_facts({}))["Created"] == model_card.NOT_AVAILABLE
 
 
@@ -133,10 +143,19 @@ def test_calibration_figure_has_reliability_diagonal_and_counts(evaluation):
     assert sum(figure.data[2].y) == evaluation["n_images"]
 
 
-def test_training_figure_shows_both_phases(sidecar):
-    figure = figures.training_figure(sidecar["history"])
+def test_training_figure_shows_every_epoch_of_the_history(sidecar):
+    history = sidecar["history"]
+    figure = figures.training_figure(history)
     assert len(figure.data) == 4  # loss and AUC, each for training and validation
-    assert all(len(trace.x) == 7 for trace in figure.data)
-    assert figures.phase_starts(sidecar["history"]["phase"]) == [(4, "fine-tune")]
-    assert len(figure.layout.shapes) == 2  # the phase line in both panels
+    assert all(len(trace.x) == len(history["loss"]) for trace in figure.data)
+
+
+def test_training_figure_marks_where_fine_tuning_starts(sidecar):
+    # The demo recipe trains in one phase; a two-phase history from the same keys adds the phase line.
+    history = {key: values * 2 for key, values in sidecar["history"].items() if key != "phase"}
+    history["phase"] = ["head"] * len(sidecar["history"]["phase"]) + ["fine-tune"] * len(sidecar["history"]["phase"])
+    start = len(sidecar["history"]["phase"])
+    assert figures.phase_starts(history["phase"]) == [(start, "fine-tune")]
+    assert len(figures.training_figure(history).layout.shapes) == 2  # the phase line in both panels
+    assert figures.phase_starts(sidecar["history"]["phase"]) == [] and not figures.training_figure(sidecar["history"]).layout.shapes
 

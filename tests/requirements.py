@@ -1,0 +1,51 @@
+"""What a test needs from outside the repository, and what happens when it is missing.
+
+Outside CI a test whose browser, driver or shared data file is missing is skipped with its
+reason. Under CI (the environment variable `CI` set to anything non-empty) the same test
+fails with that reason instead: a skipped test is a test that did not run.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from paths import FILE_LIST, SAMPLE_CELL, SHARED_DATA
+
+SHARED_DATA_HINT = (
+    f"it is part of the shared reference data, expected at {SHARED_DATA} beside the checkout "
+    "(cnmc_file_list.txt, cnmc_sample_cell.bmp, real_cells/; see that folder's README.md): put the folder there"
+)
+CHROMIUM_HINT = "install Debian's browser: sudo apt-get install -y chromium"
+PLAYWRIGHT_HINT = "install the driver: python3 -m pip install -r requirements-dev.txt (never `playwright install`)"
+
+
+def under_ci() -> bool:
+    """True when the environment variable CI is set and non-empty."""
+    return bool(os.environ.get("CI"))
+
+
+def missing(reason: str) -> None:
+    """Fail under CI, skip otherwise; `reason` says what is missing and how to get it."""
+    if under_ci():
+        pytest.fail(f"CI requires it: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require(condition: bool, reason: str) -> None:
+    """Carry on when `condition` holds; otherwise fail under CI and skip elsewhere, with `reason`."""
+    if not condition:
+        missing(reason)
+
+
+def require_shared_file(path) -> None:
+    """Require one file of the shared reference data (`paths.SHARED_DATA`)."""
+    require(path.is_file(), f"{path} is missing: {SHARED_DATA_HINT}")
+
+
+def require_file_list() -> None:
+    require_shared_file(FILE_LIST)
+
+
+def require_sample_cell() -> None:
+    require_shared_file(SAMPLE_CELL)
