@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -147,28 +146,6 @@ def freeze_base(model, trainable: bool, keep_bn_frozen: bool) -> None:
             continue
         is_bn = isinstance(layer, keras.layers.BatchNormalization)
         layer.trainable = trainable and not (is_bn and keep_bn_frozen)
-
-
-def choose_strategy():
-    """MultiWorkerMirrored with TF_CONFIG, Mirrored with several GPUs, else the default strategy."""
-    import tensorflow as tf
-
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if len(tf.config.list_physical_devices("GPU")) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def configure_precision(mode: str) -> str:
-    """Set the Keras dtype policy: mixed_float16 on GPUs with tensor cores when mode is auto/on."""
-    import keras
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    use_mixed = mode == "on" or (mode == "auto" and bool(gpus))
-    keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
-    return "mixed_float16" if use_mixed else "float32"
 
 
 class Stopwatch:

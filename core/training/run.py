@@ -14,9 +14,10 @@ from core.data.index import ImageRecord
 from core.errors import DatasetError
 from core.model.network import build_classifier
 from core.reporting.sidecar import artifact, evaluate_and_save
+from core.training.devices import check_batch_for_replicas, choose_strategy, configure_precision
 from core.training.options import (
-    Progress, Stopwatch, TrainOptions, choose_strategy, class_weights, configure_precision,
-    ensure_demo_data, freeze_base, labels_of, select_data, set_bn_momentum,
+    Progress, Stopwatch, TrainOptions, class_weights, ensure_demo_data, freeze_base, labels_of, select_data,
+    set_bn_momentum,
 )
 
 
@@ -147,6 +148,7 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
         f"external test set: {len(external)} images.")
     precision = configure_precision(options.mixed_precision)
     strategy = choose_strategy()
+    check_batch_for_replicas(options.batch_size, len(split.validation), strategy.num_replicas_in_sync)
     train_ds, validation_ds = datasets(options, split.train, split.validation)
     with strategy.scope():
         model = build_classifier(options.image_size, weights=options.weights)

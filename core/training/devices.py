@@ -1,0 +1,67 @@
+"""Where training runs: the distribution strategy and the Keras dtype policy.
+
+One machine only. With several GPUs visible, training runs under `MirroredStrategy`
+(one replica per GPU, the batch size is global). Several machines are refused:
+Keras 3 does not work with `MultiWorkerMirroredStrategy` (keras-team/keras#20585; both
+workers fail inside `fit`), so a `TF_CONFIG` would otherwise make each machine train
+alone and race for the same output file. `benchmarks/multi_worker.py` re-checks this.
+"""
+from __future__ import annotations
+
+import os
+
+from core.errors import LeukemiaAppError
+
+
+class DeviceSetupError(LeukemiaAppError, ValueError):
+    """A training setting cannot be honoured on the devices (or cluster) at hand."""
+
+
+def choose_strategy():
+    """Mirrored with several GPUs, else the default strategy; refuses a multi-worker TF_CONFIG.
+
+    Raises:
+        DeviceSetupError: TF_CONFIG is set (a multi-machine cluster), which Keras 3 cannot train on.
+    """
+    import tensorflow as tf
+
+    if os.environ.get("TF_CONFIG"):
+        raise DeviceSetupError(
+            "TF_CONFIG is set, but multi-machine training (MultiWorkerMirroredStrategy) does not work with Keras 3 "
+            "(keras-team/keras#20585). Unset TF_CONFIG and train on one machine (all its GPUs are used), or run "
+            "independent trainings per seed or per fold on each machine."
+        )
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def check_batch_for_replicas(batch_size: int, validation_images: int, replicas: int) -> None:
+    """Refuse batches that Keras 3 cannot split evenly over the replicas.
+
+    Before validating, Keras 3 averages the first validation batch over the replicas
+    element-wise (`TensorFlowTrainer._maybe_symbolic_build`), which fails with "Inputs to
+    operation AddN ... must have the same size and shape" when that batch splits unevenly.
+    The first batch holds min(batch_size, validation_images) images.
+
+    Raises:
+        DeviceSetupError: that first batch is not a multiple of `replicas`.
+    """
+    first_batch = min(batch_size, validation_images)
+    if replicas > 1 and first_batch % replicas:
+        raise DeviceSetupError(
+            f"The first validation batch holds {first_batch} images (--batch-size {batch_size}, {validation_images} "
+            f"validation images), which does not split evenly over {replicas} replicas (GPUs). Pass a --batch-size "
+            f"that is a multiple of {replicas} and at most the number of validation images."
+        )
+
+
+def configure_precision(mode: str) -> str:
+    """Set the Keras dtype policy: mixed_float16 on GPUs with tensor cores when mode is auto/on."""
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    use_mixed = mode == "on" or (mode == "auto" and bool(gpus))
+    keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
+    return "mixed_float16" if use_mixed else "float32"
