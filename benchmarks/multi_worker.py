@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 TIMEOUT_SECONDS = 180
@@ -56,13 +57,27 @@ def launch(output: Path, logs: Path) -> list[subprocess.Popen]:
     return workers
 
 
-def last_error(log: Path) -> str:
-    """A worker's exception: the line that names it and, for a message over several lines, its last line."""
+def first_error(log: Path) -> str:
+    """A worker's first exception, with a PerReplica dump ("{ ... }") cut out; its last line if none."""
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()] or ["(no output)"]
-    errors = [number for number, line in enumerate(lines) if line.split(":")[0].endswith(("Error", "Exception"))]
-    if not errors or errors[-1] == len(lines) - 1:
-        return lines[errors[-1] if errors else -1][:300]
-    return f"{lines[errors[-1]][:150]} ... {lines[-1][:150]}"
+    starts = [number for number, line in enumerate(lines) if line.split(":")[0].endswith(("Error", "Exception"))]
+    if not starts:
+        return lines[-1][:300]
+    message = lines[starts[0]]
+    if message.endswith("{"):
+        closing = next((line for line in lines[starts[0]:] if line.startswith("}")), "}")
+        message = f"{message} ... {closing}"
+    return message[:300]
+
+
+def installed(*distributions: str) -> str:
+    """The version of the first of `distributions` that is installed (tensorflow or tensorflow-cpu)."""
+    for distribution in distributions:
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def main() -> int:
@@ -82,14 +97,11 @@ def main() -> int:
                     process.wait()
         seconds = time.perf_counter() - started
         for index, process in enumerate(workers):
-            outcome = "finished" if process.returncode == 0 else f"failed (exit {process.returncode}): {last_error(folder / f'worker{index}.log')}"
+            outcome = "finished" if process.returncode == 0 else f"failed (exit {process.returncode}): {first_error(folder / f'worker{index}.log')}"
             print(f"worker {index}: {outcome}")
         passed = all(process.returncode == 0 for process in workers) and output.is_file()
-        import keras
-        import tensorflow as tf
-
-        verdict = "works" if passed else "does not work"
-        print(f"MultiWorkerMirroredStrategy {verdict} with Keras {keras.__version__}, TensorFlow {tf.__version__} ({seconds:.0f} s).")
+        versions = f"Keras {installed('keras')}, TensorFlow {installed('tensorflow', 'tensorflow-cpu')}"
+        print(f"MultiWorkerMirroredStrategy {'works' if passed else 'does not work'} with {versions} ({seconds:.0f} s).")
         return 0 if passed else 1
 
 
