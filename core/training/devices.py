@@ -36,24 +36,28 @@ def choose_strategy():
     return tf.distribute.get_strategy()
 
 
-def check_batch_for_replicas(batch_size: int, validation_images: int, replicas: int) -> None:
-    """Refuse batches that Keras 3 cannot split evenly over the replicas.
+def check_batch_for_replicas(batch_size: int, images: dict[str, int], replicas: int) -> None:
+    """Refuse first batches that Keras 3 cannot split evenly over the replicas.
 
-    Before validating, Keras 3 averages the first validation batch over the replicas
+    Before training and before validating, Keras 3 averages the first batch over the replicas
     element-wise (`TensorFlowTrainer._maybe_symbolic_build`), which fails with "Inputs to
     operation AddN ... must have the same size and shape" when that batch splits unevenly.
-    The first batch holds min(batch_size, validation_images) images.
+    Each first batch holds min(batch_size, images in its set).
+
+    Args:
+        images: the number of images per set that `fit` reads, e.g. {"training": 800, "validation": 200}.
 
     Raises:
-        DeviceSetupError: that first batch is not a multiple of `replicas`.
+        DeviceSetupError: a first batch is not a multiple of `replicas`.
     """
-    first_batch = min(batch_size, validation_images)
-    if replicas > 1 and first_batch % replicas:
-        raise DeviceSetupError(
-            f"The first validation batch holds {first_batch} images (--batch-size {batch_size}, {validation_images} "
-            f"validation images), which does not split evenly over {replicas} replicas (GPUs). Pass a --batch-size "
-            f"that is a multiple of {replicas} and at most the number of validation images."
-        )
+    for name, count in images.items():
+        first_batch = min(batch_size, count)
+        if replicas > 1 and first_batch % replicas:
+            raise DeviceSetupError(
+                f"The first {name} batch holds {first_batch} images (--batch-size {batch_size}, {count} {name} images), "
+                f"which does not split evenly over {replicas} replicas (GPUs). Pass a --batch-size that is a multiple "
+                f"of {replicas} and at most the number of {name} images."
+            )
 
 
 def configure_precision(mode: str) -> str:

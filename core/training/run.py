@@ -148,7 +148,8 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
         f"external test set: {len(external)} images.")
     precision = configure_precision(options.mixed_precision)
     strategy = choose_strategy()
-    check_batch_for_replicas(options.batch_size, len(split.validation), strategy.num_replicas_in_sync)
+    check_batch_for_replicas(options.batch_size, {"training": len(split.train), "validation": len(split.validation)},
+                             strategy.num_replicas_in_sync)
     train_ds, validation_ds = datasets(options, split.train, split.validation)
     with strategy.scope():
         model = build_classifier(options.image_size, weights=options.weights)

@@ -27,6 +27,7 @@ TWO_WORKERS = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"
 # forced in place of `choose_strategy` (which picks it only for several physical GPUs).
 MIRRORED_DRY_RUN = """
 import sys
+from pathlib import Path
 import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
@@ -56,19 +57,20 @@ def test_train_py_with_tf_config_exits_before_training(monkeypatch, synthetic_da
     assert not output.exists()
 
 
-@pytest.mark.parametrize(("batch_size", "validation_images", "replicas", "refused"), [
-    (8, 5, 1, False),     # One device: any batch.
-    (32, 900, 2, False),  # The usual case: a full first batch of 32 splits 16 + 16.
-    (8, 6, 2, False),     # A first batch of 6 validation images splits 3 + 3.
-    (8, 5, 2, True),      # 5 validation images split 3 + 2: Keras' element-wise mean fails.
-    (32, 900, 3, True),   # 32 splits 11 + 11 + 10.
+@pytest.mark.parametrize(("batch_size", "images", "replicas", "refused"), [
+    (8, {"training": 5, "validation": 5}, 1, False),       # One device: any batch.
+    (32, {"training": 4000, "validation": 900}, 2, False),  # The usual case: first batches of 32 split 16 + 16.
+    (8, {"training": 40, "validation": 6}, 2, False),       # 6 validation images split 3 + 3.
+    (8, {"training": 40, "validation": 5}, 2, True),        # 5 split 3 + 2: Keras' element-wise mean fails.
+    (8, {"training": 7, "validation": 40}, 2, True),        # The same for the first training batch.
+    (32, {"training": 4000, "validation": 900}, 3, True),   # 32 splits 11 + 11 + 10.
 ])
-def test_first_validation_batch_must_split_evenly(batch_size, validation_images, replicas, refused):
+def test_first_batches_must_split_evenly_over_replicas(batch_size, images, replicas, refused):
     if refused:
         with pytest.raises(DeviceSetupError, match=f"multiple of {replicas}"):
-            check_batch_for_replicas(batch_size, validation_images, replicas)
+            check_batch_for_replicas(batch_size, images, replicas)
     else:
-        check_batch_for_replicas(batch_size, validation_images, replicas)
+        check_batch_for_replicas(batch_size, images, replicas)
 
 
 def test_mirrored_dry_run_over_two_cpus_writes_a_model_that_loads(synthetic_data_root, tmp_path):
