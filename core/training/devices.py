@@ -1,20 +1,16 @@
 """Where training runs: the distribution strategy and the Keras dtype policy.
 
 One machine only. With several GPUs visible, training runs under `MirroredStrategy`
-(one replica per GPU, the batch size is global). Several machines are refused:
-Keras 3 does not work with `MultiWorkerMirroredStrategy` (keras-team/keras#20585; both
-workers fail inside `fit`), so a `TF_CONFIG` would otherwise make each machine train
-alone and race for the same output file. `benchmarks/multi_worker.py` re-checks this.
+(one replica per GPU, the batch size is global). Several machines are refused up front:
+Keras 3 does not work with `MultiWorkerMirroredStrategy` (keras-team/keras#20585), and
+every worker would otherwise fail inside its first `fit`. `benchmarks/multi_worker.py`
+re-checks the upstream bug.
 """
 from __future__ import annotations
 
 import os
 
-from core.errors import LeukemiaAppError
-
-
-class DeviceSetupError(LeukemiaAppError, ValueError):
-    """A training setting cannot be honoured on the devices (or cluster) at hand."""
+from core.errors import DeviceSetupError
 
 
 def choose_strategy():

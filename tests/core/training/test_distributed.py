@@ -17,7 +17,8 @@ import pytest
 
 import train
 from core.model.network import load_classifier
-from core.training.devices import DeviceSetupError, check_batch_for_replicas, choose_strategy
+from core.errors import DeviceSetupError
+from core.training.devices import check_batch_for_replicas, choose_strategy
 from paths import PROJECT_ROOT
 
 MIRRORED_TIMEOUT_SECONDS = 300
