@@ -19,3 +19,7 @@ class DatasetError(LeukemiaAppError, ValueError):
 
 class ModelError(LeukemiaAppError, ValueError):
     """A model file or its sidecar is missing, corrupt or incompatible with this code."""
+
+
+class DeviceSetupError(LeukemiaAppError, ValueError):
+    """A training setting cannot be honoured on the devices (or cluster) at hand."""

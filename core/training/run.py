@@ -18,7 +18,8 @@ from core.model.network import build_classifier
 from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import Progress, TrainOptions
 from core.training.selection import class_weights, select_data
-from core.training.setup import choose_strategy, configure_precision, freeze_base, set_bn_momentum
+from core.training.devices import check_batch_for_replicas, choose_strategy, configure_precision
+from core.training.freezing import freeze_base, set_bn_momentum
 
 
 SUMMARY_KEYS = {"loss", "auc", "val_loss", "val_auc", "learning_rate"}
@@ -170,6 +171,8 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
         f"external test set: {len(external)} images.")
     precision = configure_precision(options.mixed_precision)
     strategy = choose_strategy()
+    check_batch_for_replicas(options.batch_size, {"training": len(split.train), "validation": len(split.validation)},
+                             strategy.num_replicas_in_sync)
     train_ds, validation_ds = datasets(options, split.train, split.validation)
     with strategy.scope():
         model = build_classifier(options.image_size, weights=options.weights)
