@@ -56,7 +56,7 @@ class _Subject:
 
 SYNTHETIC_NOTE = """# Synthetic data
 
-Every image in this folder was drawn by `core.synthetic` (subjects={subjects}, seed={seed}).
+Every image in this folder was drawn by `core.data.synthetic` (subjects={subjects}, seed={seed}).
 It has the C-NMC 2019 layout but holds no real cell: models trained on it learn synthetic cells only.
 """
 

@@ -47,7 +47,7 @@ class Explainer:
     """Heatmaps for one flat classifier; compiled functions are built once per layer and reused.
 
     Args:
-        model: a flat model from `core.model.build_classifier` (its `logit` layer is scored).
+        model: a flat model from `core.model.network.build_classifier` (its `logit` layer is scored).
         lock: held around every model call; pass `Classifier.lock` when the model is shared.
         scorecam_maps: how many channels Score-CAM masks the input with (Faster Score-CAM).
         smooth_samples, smooth_noise, seed: SmoothGrad's noisy copies, noise level relative to

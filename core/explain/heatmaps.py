@@ -46,7 +46,7 @@ def heatmap_on_original(
     """Place a model-input heatmap back into the original image's frame.
 
     Preprocessing crops `crop_box` (x0, y0, x1, y1) from the original, padding with black
-    where the box extends past the image (see `core.preprocessing.crop_padded`), and
+    where the box extends past the image (see `core.imaging.preprocess.crop_padded`), and
     resizes the crop to the model input. This undoes that: the heatmap is resized to the
     box and the part of the box inside the image is kept.
 

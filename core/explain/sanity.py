@@ -44,7 +44,7 @@ def randomized_top_copy(
     training. `model` itself is not changed.
 
     Args:
-        model: a flat classifier from `core.model.build_classifier`.
+        model: a flat classifier from `core.model.network.build_classifier`.
         n_layers: how many weighted layers, counted from the output, to randomise; the
             default covers the head and the last ResNet block (conv5_block3).
         seed: seed of the new weights.

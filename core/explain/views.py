@@ -38,13 +38,13 @@ def check_flat(model: keras.Model) -> None:
     if nested:
         raise ValueError(
             f"The model nests other models as layers ({', '.join(nested)}); explanations need a flat "
-            "model whose conv layers are its own. Build it with core.model.build_classifier, "
+            "model whose conv layers are its own. Build it with core.model.network.build_classifier, "
             "which puts the ResNet50 layers directly in the classifier."
         )
     if LOGIT_LAYER not in {layer.name for layer in model.layers}:
         raise ValueError(
             f"The model has no layer named '{LOGIT_LAYER}' (the pre-sigmoid score that explanations "
-            "use). Build it with core.model.build_classifier."
+            "use). Build it with core.model.network.build_classifier."
         )
 
 

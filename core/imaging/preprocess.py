@@ -56,7 +56,7 @@ def to_grayscale(image_rgb: np.ndarray) -> np.ndarray:
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
         raise PreprocessingError(
             f"Expected an RGB uint8 image of shape (height, width, 3); got {image_rgb.dtype} "
-            f"{image_rgb.shape}. Load images with core.imaging.load_image first."
+            f"{image_rgb.shape}. Load images with core.imaging.decode.load_image first."
         )
     return cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
 
@@ -116,7 +116,7 @@ def preprocess_cell(image_rgb: np.ndarray, image_size: int = config.IMAGE_SIZE) 
     """Run the whole method on one image.
 
     Args:
-        image_rgb: (H, W, 3) uint8 RGB, as returned by `core.imaging.load_image`.
+        image_rgb: (H, W, 3) uint8 RGB, as returned by `core.imaging.decode.load_image`.
         image_size: side of the square model input in pixels.
 
     Returns:

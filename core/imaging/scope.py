@@ -56,7 +56,7 @@ def assess_scope(image_rgb: np.ndarray, stages: PreprocessResult) -> list[str]:
 
     Args:
         image_rgb: (H, W, 3) uint8 RGB, the decoded image that was classified.
-        stages: its preprocessing stages (`core.preprocessing.preprocess_cell`).
+        stages: its preprocessing stages (`core.imaging.preprocess.preprocess_cell`).
 
     Returns:
         Zero or more sentences; empty when the image looks like one segmented cell on a

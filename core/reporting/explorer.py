@@ -1,6 +1,6 @@
 """Plain summaries of a dataset index for the Dataset explorer: counts, filters, pages, figures.
 
-Everything here works on `ImageRecord`s and the dict from `core.dataset.summarize`, so it is
+Everything here works on `ImageRecord`s and the dict from `core.data.index.summarize`, so it is
 cheap on the full 15,114-file tree: only `thumbnail` touches pixels, and the app calls it for
 the images on screen only. Figures are Plotly and coloured the same way everywhere.
 """
@@ -33,7 +33,7 @@ def class_name(label: str) -> str:
 
 
 def training_counts(summary: dict) -> dict[str, int]:
-    """{"all": n, "hem": n} images over the training folds, from `core.dataset.summarize`."""
+    """{"all": n, "hem": n} images over the training folds, from `core.data.index.summarize`."""
     folds = [counts for split, counts in summary["images"].items() if split in TRAINING_FOLDS]
     return {label: sum(counts.get(label, 0) for counts in folds) for label in ("all", "hem")}
 

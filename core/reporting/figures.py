@@ -1,6 +1,6 @@
 """Plotly figures of a model's stored evaluation and training history, for the Model card.
 
-Each builder takes the plain lists the sidecar holds (see `core.evaluation`) and returns a
+Each builder takes the plain lists the sidecar holds (see `core.reporting.evaluation`) and returns a
 `plotly.graph_objects.Figure`; none of them needs the model itself.
 """
 from __future__ import annotations

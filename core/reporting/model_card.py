@@ -1,9 +1,9 @@
 """What a model's sidecar says, shaped for the Model card: facts, metrics and threshold trade-offs.
 
-Everything works on the sidecar dict alone (see `core.model.read_sidecar`), never on the model,
+Everything works on the sidecar dict alone (see `core.model.store.read_sidecar`), never on the model,
 so a card can be shown for a model that fails to load. Every field is optional: a missing,
 null or NaN value reads "not available" rather than failing. Figures live in
-`core.model_card_figures`.
+`core.reporting.figures`.
 """
 from __future__ import annotations
 

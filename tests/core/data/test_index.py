@@ -1,4 +1,4 @@
-"""Tests for core.dataset: the full-size C-NMC tree (placeholder files), bad trees, the CLI."""
+"""Tests for core.data.index: the full-size C-NMC tree (placeholder files), bad trees, the CLI."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Tests for core.splits: subject-level splits share no subject; image splits leak subjects."""
+"""Tests for core.data.splits: subject-level splits share no subject; image splits leak subjects."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Tests for core.synthetic and core.synthetic_cells: the C-NMC layout, the images, the CLI."""
+"""Tests for core.data.synthetic and core.data.synthetic_cells: the C-NMC layout, the images, the CLI."""
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,4 @@
-"""Tests for core.explain, core.cams and core.sanity on a tiny random ResNet50 (96 px)."""
+"""Tests for the explainer, every CAM method and the sanity check on a tiny random ResNet50 (96 px)."""
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,4 @@
-"""Tests for core.heatmaps: overlays and mapping a heatmap back onto the original image."""
+"""Tests for core.explain.heatmaps: overlays and mapping a heatmap back onto the original image."""
 import cv2
 import numpy as np
 import pytest

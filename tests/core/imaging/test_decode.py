@@ -1,4 +1,4 @@
-"""Tests for core.imaging: every input is built here with Pillow or numpy, none is committed."""
+"""Tests for core.imaging.decode: every input is built here with Pillow or numpy, none is committed."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Tests for core.explorer: counts, baseline, filters, pagination, thumbnails, mistakes, figures."""
+"""Tests for core.reporting.explorer: counts, baseline, filters, pagination, thumbnails, mistakes, figures."""
 from __future__ import annotations
 
 from pathlib import Path
