@@ -8,8 +8,8 @@ st.title("About")
 st.caption("Intended use, method, honest performance, data, and limitations.")
 
 
-def about_page() -> None:
-    """Static text: every number here is cited, every limitation stated."""
+def intended_use_section() -> None:
+    """What the app is for, and what it is not for."""
     st.header("Intended use", anchor=False)
     st.markdown(
         "This app is for **research and education**: to show clinicians and students how a "
@@ -18,6 +18,10 @@ def about_page() -> None:
         "reaches an answer, and why such numbers need care. It is **not a medical device** and must "
         "never be used for diagnosis or for any decision about a patient."
     )
+
+
+def method_section() -> None:
+    """The original method, as this app implements it."""
     st.header("The method", anchor=False)
     st.markdown(
         "1. **Preprocessing** (the same code for training, the app and the command line): convert to "
@@ -32,6 +36,10 @@ def about_page() -> None:
         "shows the spread of P(ALL) over 8 flips and rotations of the cell (test-time augmentation) and "
         "a Grad-CAM heatmap of where the network looked."
     )
+
+
+def performance_section() -> None:
+    """Honest performance: the leak of a random image split, the baseline, the best credible results."""
     st.header("How well can it work?", anchor=False)
     st.markdown(
         "The original project reported **89.87 % test accuracy** on a **random 80/20 split of the "
@@ -47,6 +55,10 @@ def about_page() -> None:
         "- **Best credible subject-disjoint results**: a weighted F1 of about **0.91** for the ISBI 2019 "
         "challenge winner, and AUROC around **0.91–0.94** in later work."
     )
+
+
+def data_section() -> None:
+    """Where the data comes from and under which licence."""
     st.header("The data", anchor=False)
     st.markdown(
         "**C-NMC 2019** (Gupta, Gupta et al.), published by **The Cancer Imaging Archive** under "
@@ -56,6 +68,10 @@ def about_page() -> None:
         "Without it, the app runs on a **synthetic demo dataset** that it draws itself; a demo model "
         "trained on it says nothing about real cells."
     )
+
+
+def real_training_section() -> None:
+    """How to train on C-NMC 2019."""
     st.header("Train on the real dataset", anchor=False)
     st.markdown("Download and unpack the Kaggle dataset, then run:")
     st.code("python train.py --data-dir PATH/C-NMC_Leukemia --weights imagenet", language="bash")
@@ -65,6 +81,10 @@ def about_page() -> None:
         "`models/leukemia_resnet50.keras` by default; point it elsewhere with `LEUKEMIA_MODEL`, and at "
         "another data folder with `LEUKEMIA_DATA_DIR`."
     )
+
+
+def limitations_section() -> None:
+    """What the model cannot know."""
     st.header("Limitations", anchor=False)
     st.markdown(
         "- **Single segmented cells only**: one cell on a black background, as in C-NMC. Photos, whole "
@@ -74,6 +94,16 @@ def about_page() -> None:
         "- **Grad-CAM illustrates, it does not validate**: a plausible heatmap does not make an answer right.\n"
         "- **Not for diagnosis**: research and education only."
     )
+
+
+def about_page() -> None:
+    """Static text: every number here is cited, every limitation stated."""
+    intended_use_section()
+    method_section()
+    performance_section()
+    data_section()
+    real_training_section()
+    limitations_section()
 
 
 about_page()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.reporting import explorer
-from core.data.index import DatasetIndex, ImageRecord, summarize
+from core.reporting import explorer, explorer_figures
+from core.data.index import DatasetIndex, ImageRecord
+from core.data.summary import summarize
 from core.data.layout import SPLITS
 from core.data.synthetic import is_synthetic
 from ui import cache, dataset_widgets, frame, state
@@ -36,10 +37,10 @@ def overview_ui(index: DatasetIndex, summary: dict) -> None:
     metrics[2].metric("External validation images", f"{sum(images.get('validation', {}).values()):,}")
     metrics[3].metric("Unlabeled test images", f"{sum(images.get('test', {}).values()):,}")
     left, right = st.columns(2)
-    left.plotly_chart(explorer.class_balance_figure(summary))
-    right.plotly_chart(explorer.subjects_figure(summary))
-    st.plotly_chart(explorer.images_per_subject_figure(explorer.images_per_subject(index.records)))
-    st.plotly_chart(explorer.held_out_figure(summary))
+    left.plotly_chart(explorer_figures.class_balance_figure(summary))
+    right.plotly_chart(explorer_figures.subjects_figure(summary))
+    st.plotly_chart(explorer_figures.images_per_subject_figure(explorer.images_per_subject(index.records)))
+    st.plotly_chart(explorer_figures.held_out_figure(summary))
     baseline = explorer.chance_baseline(summary)
     if baseline is not None:
         st.markdown(

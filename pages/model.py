@@ -1,113 +1,17 @@
 """Model card: what the model in use is, what it was trained on, and how well it did on held-out data."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from core import config
-from core.reporting import model_card
-from core.reporting import figures
 from core.errors import ModelError
-from ui import cache, frame, state
+from core.reporting import figures
+from ui import cache, frame, model_widgets, state
 from ui.frame import plain
 
 frame.ensure_frame()
 
-EVALUATION_TITLES = {
-    "validation": "Validation split (held-out subjects of the training folds)",
-    "external": "External set (C-NMC's labelled validation set, other patients)",
-}
-DEMO_WARNING = ("It learned synthetic cells drawn by this app and says nothing about real blood cells: "
-                "its metrics describe synthetic data only.")
-SHA_MESSAGES = {
-    "match": (st.success, "The model file's SHA-256 matches the one recorded at training time."),
-    "mismatch": (st.error, "The model file's SHA-256 does NOT match its model card: the file changed after "
-                           "training, so these numbers may not describe it. Retrain or restore the file."),
-    "not recorded": (st.warning, "The model card records no SHA-256, so the file cannot be checked against it."),
-    "file missing": (st.warning, "The model file itself is missing: this card describes a file that is not there."),
-}
-
-
-def facts_table(pairs: list[tuple[str, str]]) -> None:
-    st.table(pd.DataFrame(pairs, columns=["", "value"]).set_index(""))
-
-
-def integrity_ui(metadata: dict) -> None:
-    """Whether the file on disk is the one the card describes, and why it failed to load, if it did.
-
-    The card never loads the model itself: the hash of the file is enough, and the sidebar has
-    already tried to load it (recording any error in the session) on every page.
-    """
-    path = state.model_path()
-    actual = cache.file_sha256(str(path), cache.file_stamp(path))
-    show, message = SHA_MESSAGES[model_card.sha_status(metadata.get("sha256"), actual)]
-    show(message)
-    if state.model_error() and path.is_file():
-        st.error(plain(f"The model does not load: {state.model_error()}"))
-
-
-def about_ui(metadata: dict) -> None:
-    """Identity, intended use, out-of-scope uses and the training data with its split."""
-    if metadata.get("is_demo"):
-        st.warning(f"**Demo model.** {DEMO_WARNING}", icon=":material/warning:")
-        if metadata.get("demo_note"):
-            st.caption(plain(metadata["demo_note"]))
-    facts_table(model_card.identity_facts(metadata))
-    st.subheader("Intended use", anchor=False)
-    st.markdown(model_card.INTENDED_USE + f" {config.DISCLAIMER}")
-    st.subheader("Out of scope", anchor=False)
-    st.markdown(model_card.OUT_OF_SCOPE)
-    st.subheader("Training data and split", anchor=False)
-    facts_table(model_card.split_facts(metadata))
-
-
-def threshold_ui(evaluation: dict, default: float, key: str) -> tuple[float, float] | None:
-    """A threshold slider with the sensitivity and specificity it gives on this set."""
-    roc_curve = evaluation.get("roc_curve")
-    if not roc_curve:
-        return None
-    threshold = st.slider("Decision threshold on P(all)", 0.0, 1.0, float(default), 0.01, key=key,
-                          help="Move it to see how finding more ALL cells costs more false alarms.")
-    sensitivity, specificity = model_card.operating_point(roc_curve, threshold)
-    left, right = st.columns(2)
-    left.metric("Sensitivity (ALL cells found)", f"{sensitivity:.1%}")
-    right.metric("Specificity (healthy cells cleared)", f"{specificity:.1%}")
-    totals = model_card.class_totals(evaluation)
-    if totals:
-        healthy, leukemic = totals
-        st.caption(f"Of these {leukemic:,} ALL cells about {sensitivity * leukemic:,.0f} are found; of the "
-                   f"{healthy:,} healthy cells about {(1 - specificity) * healthy:,.0f} are wrongly called ALL.")
-    return sensitivity, specificity
-
-
-def evaluation_ui(metadata: dict) -> None:
-    """Metrics against the always-"all" baseline, the threshold trade-off and the evaluation plots."""
-    evaluations = {name: value for name, value in (metadata.get("evaluation") or {}).items() if isinstance(value, dict)}
-    if not evaluations:
-        st.info("This model card holds no evaluation: retrain with `python train.py` to record one.")
-        return
-    name = st.radio("Evaluated on", list(evaluations), format_func=lambda value: EVALUATION_TITLES.get(value, value),
-                    key="model_card_set")
-    evaluation = evaluations[name]
-    st.caption(f"{evaluation.get('n_images', '?')} images from {evaluation.get('n_subjects', '?')} subjects. "
-               "The 95% interval comes from resampling subjects, not single images.")
-    st.table(pd.DataFrame(model_card.metrics_rows(evaluation)).set_index("Metric"))
-    point = threshold_ui(evaluation, float(metadata.get("threshold", config.DEFAULT_THRESHOLD)), key=f"threshold_{name}")
-    left, right = st.columns(2)
-    if evaluation.get("confusion_matrix"):
-        left.plotly_chart(figures.confusion_figure(evaluation["confusion_matrix"]))
-    if evaluation.get("calibration"):
-        right.plotly_chart(figures.calibration_figure(evaluation["calibration"]))
-    if evaluation.get("roc_curve"):
-        left.plotly_chart(figures.roc_figure(evaluation["roc_curve"], point))
-    if evaluation.get("pr_curve"):
-        right.plotly_chart(figures.pr_figure(evaluation["pr_curve"], model_card.prevalence(evaluation)))
-    if evaluation.get("per_subject"):
-        with st.expander("Accuracy per subject: do some people's cells fool the model?"):
-            st.dataframe(pd.DataFrame(evaluation["per_subject"]), hide_index=True)
-
-
 def render_model_page() -> None:
+    """The sidecar of the model in use, or how to get a model; then integrity, facts, metrics and history."""
     st.title("Model card")
     st.caption("What the model in use is, what it learned from, and how it did on cells it never saw.")
     path = state.model_path()
@@ -122,10 +26,10 @@ def render_model_page() -> None:
         return
     for note in notes:
         st.warning(plain(note))
-    integrity_ui(metadata)
-    about_ui(metadata)
+    model_widgets.integrity_ui(metadata)
+    model_widgets.about_ui(metadata)
     st.header("Performance on held-out data", anchor=False)
-    evaluation_ui(metadata)
+    model_widgets.evaluation_ui(metadata)
     if (metadata.get("history") or {}).get("loss"):
         st.header("Training history", anchor=False)
         st.plotly_chart(figures.training_figure(metadata["history"]))

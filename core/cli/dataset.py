@@ -9,7 +9,8 @@ import json
 import sys
 
 from core.config import default_data_dir
-from core.data.index import index_dataset, summarize
+from core.data.index import index_dataset
+from core.data.summary import summarize
 from core.errors import DatasetError
 
 

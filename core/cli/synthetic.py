@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from core.data.synthetic import count_images, generate_dataset
+from core.data.summary import count_images
+from core.data.synthetic import generate_dataset
 from core.errors import LeukemiaAppError
 
 

@@ -14,7 +14,6 @@ CSV row gets `label=None`. `python -m core.dataset DATA_DIR [--json]`
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,36 +187,3 @@ def index_dataset(path: str | Path) -> DatasetIndex:
     if not records:
         raise DatasetError(f"No .bmp images found under {root}. " + " ".join(warnings[:3]))
     return DatasetIndex(root=root, records=records, warnings=warnings)
-
-
-def _count_labels(records: list[ImageRecord], always_labelled: bool) -> dict[str, int]:
-    """{"all": n, "hem": n} when the split has labels, plus "unlabeled": n for the rest."""
-    counts = Counter(record.label or "unlabeled" for record in records)
-    has_labels = always_labelled or any(counts[label] for label in LABELS)
-    keys = [*LABELS] if has_labels else []
-    if counts["unlabeled"] or not has_labels:
-        keys.append("unlabeled")
-    return {key: counts[key] for key in keys}
-
-
-def summarize(index: DatasetIndex) -> dict:
-    """Image counts per split and label, training-fold subject counts, and the warnings.
-
-    "subjects" counts the training folds only: they are the subjects a model is trained and
-    subject-split on; the validation set's subjects are other patients.
-    """
-    images = {
-        split: _count_labels(index.by_split(split), always_labelled=split.startswith("fold"))
-        for split in SPLITS
-        if (index.root / SPLIT_FOLDERS[split]).is_dir()
-    }
-    subjects = {label: set() for label in LABELS}
-    for record in index.by_split("fold_0", "fold_1", "fold_2"):
-        if record.subject is not None:
-            subjects[record.label].add(record.subject)
-    return {
-        "root": str(index.root),
-        "images": images,
-        "subjects": {label: len(subjects[label]) for label in LABELS},
-        "warnings": list(index.warnings),
-    }

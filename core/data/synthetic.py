@@ -96,22 +96,29 @@ def generate_dataset(out_dir: str | Path, *, subjects: int = 24, images_per_subj
                           for split in ("validation", "test")}
     label_rows: list[tuple[str, str, int]] = []
     for subject, child_seed in zip(plan, child_seeds):
-        rng = np.random.default_rng(child_seed)
-        style = make_subject_style(rng, subject.label)
-        for file_name in _cell_file_names(rng, subject):
-            image_rgb = render_cell(rng, subject.label, style, image_size)
-            if subject.split == "train":  # Validation and test files get their shuffled number.
-                path = root / "training_data" / f"fold_{subject.fold}" / subject.label / file_name
-            else:
-                new_name = f"{next(evaluation_numbers[subject.split])}.bmp"
-                folder = VALIDATION_IMAGES if subject.split == "validation" else TEST_IMAGES
-                path = root / folder / new_name
-                if subject.split == "validation":
-                    label_rows.append((file_name, new_name, LABEL_CODES[subject.label]))
-            _write_bmp(path, image_rgb)
+        label_rows += _write_subject(root, subject, np.random.default_rng(child_seed), image_size, evaluation_numbers)
     _write_labels(root / VALIDATION_LABELS, label_rows)
     (root / SYNTHETIC_MARKER).write_text(SYNTHETIC_NOTE.format(subjects=subjects, seed=seed))
     return root
+
+
+def _write_subject(root: Path, subject: _Subject, rng: np.random.Generator, image_size: int,
+                   evaluation_numbers: dict) -> list[tuple[str, str, int]]:
+    """Draw and write one subject's cells; returns its validation label rows (original name, number, code)."""
+    label_rows = []
+    style = make_subject_style(rng, subject.label)
+    for file_name in _cell_file_names(rng, subject):
+        image_rgb = render_cell(rng, subject.label, style, image_size)
+        if subject.split == "train":  # Validation and test files get their shuffled number.
+            path = root / "training_data" / f"fold_{subject.fold}" / subject.label / file_name
+        else:
+            new_name = f"{next(evaluation_numbers[subject.split])}.bmp"
+            folder = VALIDATION_IMAGES if subject.split == "validation" else TEST_IMAGES
+            path = root / folder / new_name
+            if subject.split == "validation":
+                label_rows.append((file_name, new_name, LABEL_CODES[subject.label]))
+        _write_bmp(path, image_rgb)
+    return label_rows
 
 
 def _check_arguments(subjects: int, images_per_subject: int, image_size: int) -> None:
@@ -200,12 +207,3 @@ def _write_labels(path: Path, rows: list[tuple[str, str, int]]) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["Patient_ID", "new_names", "labels"])
         writer.writerows(rows)
-
-
-def count_images(root: Path) -> dict[str, int]:
-    """Counts BMP files per split of a C-NMC_Leukemia folder: keys train_all, train_hem, validation, test."""
-    training = root / "training_data"
-    return {"train_all": len(list(training.glob("fold_*/all/*.bmp"))),
-            "train_hem": len(list(training.glob("fold_*/hem/*.bmp"))),
-            "validation": len(list((root / VALIDATION_IMAGES).glob("*.bmp"))),
-            "test": len(list((root / TEST_IMAGES).glob("*.bmp")))}

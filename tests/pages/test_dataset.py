@@ -10,7 +10,8 @@ from model_files import install_model
 from paths import PROJECT_ROOT
 from streamlit.testing.v1 import AppTest
 
-from core.data.index import index_dataset, summarize
+from core.data.index import index_dataset
+from core.data.summary import summarize
 from core.reporting import explorer
 from core.reporting.sidecar import write_predictions_csv
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from core.cli.dataset import main
-from core.data.index import DatasetIndex, find_dataset_root, index_dataset, summarize
+from core.data.index import DatasetIndex, find_dataset_root, index_dataset
+from core.data.summary import summarize
 from core.data.layout import SPLITS
 from core.data.names import parse_training_name
 from core.errors import DatasetError

@@ -7,8 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from core.data.index import ImageRecord, index_dataset, summarize
-from core.reporting import explorer
+from core.data.index import ImageRecord, index_dataset
+from core.data.summary import summarize
+from core.reporting import explorer, explorer_figures
 from core.reporting.sidecar import write_predictions_csv
 from paths import FILE_LIST
 
@@ -159,7 +160,7 @@ def test_resolve_image(tmp_path):
 
 
 def test_class_balance_figure_has_one_bar_trace_per_class(small_summary):
-    figure = explorer.class_balance_figure(small_summary)
+    figure = explorer_figures.class_balance_figure(small_summary)
     assert isinstance(figure, go.Figure) and figure.layout.barmode == "group"
     assert [trace.type for trace in figure.data] == ["bar", "bar"]
     assert list(figure.data[0].x) == ["fold_0", "fold_1", "fold_2", "all folds"]
@@ -167,17 +168,17 @@ def test_class_balance_figure_has_one_bar_trace_per_class(small_summary):
 
 
 def test_held_out_figure_shows_validation_labels_and_unlabeled_test(small_summary):
-    figure = explorer.held_out_figure(small_summary)
+    figure = explorer_figures.held_out_figure(small_summary)
     by_name = {trace.name: dict(zip(trace.x, trace.y)) for trace in figure.data}
     assert by_name[explorer.class_name("all")] == {"validation": 1, "test": 0}
     assert by_name[explorer.class_name("unlabeled")] == {"validation": 1, "test": 2}
 
 
 def test_subject_figures(small_index, small_summary):
-    subjects = explorer.subjects_figure(small_summary)
+    subjects = explorer_figures.subjects_figure(small_summary)
     assert list(subjects.data[0].y) == [4, 3]
     rows = explorer.images_per_subject(small_index.records)
-    per_subject = explorer.images_per_subject_figure(rows)
+    per_subject = explorer_figures.images_per_subject_figure(rows)
     assert [trace.name for trace in per_subject.data] == [explorer.class_name("all"), explorer.class_name("hem")]
     shown = [subject for trace in per_subject.data for subject in trace.x]
     assert sorted(shown) == sorted(row["subject"] for row in rows)

@@ -1,0 +1,117 @@
+"""The Explain page's widgets: choosing the image and the method, drawing heatmaps, the comparison and the sanity check."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import streamlit as st
+
+from core import config
+from core.data.labels import DISPLAY_NAMES
+from core.errors import LeukemiaAppError
+from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
+from core.explain.heatmaps import heatmap_on_original, overlay
+from core.imaging.encode import png_bytes
+from ui import cache, state
+from ui.classify_widgets import UPLOAD_TYPES, sample_records
+from ui.frame import plain
+
+TARGET_NAMES = DISPLAY_NAMES
+MAIN_WIDTH, COMPARE_WIDTH = 380, 240  # on-screen pixels
+LAST_IMAGE, UPLOAD, SAMPLE = "The image last classified", "Upload an image", "A sample from the dataset"
+CAVEAT = ("Red marks the pixels that raised the score for the chosen class most; blue, the least (and, on the original, "
+          "everything outside the crop the model saw). Grad-CAM shows where the model looked, not whether the answer "
+          "is right: it is not a validation of the answer.")
+
+
+class Options(NamedTuple):
+    """What the user chose to see: method, target class, layer and overlay opacity."""
+
+    method: str
+    target: str
+    layer: str
+    opacity: float
+
+
+def choose_image_ui() -> tuple[str, str, np.ndarray] | None:
+    """The image to explain as (name, content digest, (H, W, 3) uint8 RGB), or None."""
+    last = st.session_state.get(state.LAST_IMAGE_KEY)
+    source = st.radio("Image", ([LAST_IMAGE] if last else []) + [UPLOAD, SAMPLE], horizontal=True, key="explain_source")
+    if source == LAST_IMAGE:
+        return last["name"], last["digest"], last["image_rgb"]
+    if source == UPLOAD:
+        upload = st.file_uploader("Upload a cell image (BMP, PNG, JPEG or TIFF)", type=UPLOAD_TYPES, key="explain_upload")
+        return None if upload is None else decode_ui(upload.name, upload.getvalue())
+    index = cache.get_dataset_index()
+    if index is None:
+        st.info(f"No dataset to pick samples from: {state.dataset_error()}")
+        return None
+    samples = {f"{record.path.name} ({record.split}, {TARGET_NAMES[record.label]})": record for record in sample_records(index)}
+    choice = st.selectbox("Sample cell", list(samples), index=None, key="explain_sample", placeholder="Choose a sample cell")
+    if choice is None:
+        return None
+    path = Path(samples[choice].path)
+    try:
+        return decode_ui(path.name, path.read_bytes())
+    except OSError as error:
+        st.error(f"Could not read the sample {plain(path.name)}: {error.strerror}.")
+        return None
+
+
+def decode_ui(name: str, data: bytes) -> tuple[str, str, np.ndarray] | None:
+    """Decode uploaded or sample bytes; a bad file shows its reason and gives None."""
+    try:
+        return name, cache.content_digest(data), cache.decode_upload(data, name).image_rgb
+    except LeukemiaAppError as error:
+        st.error(plain(str(error)), icon=":material/error:")
+        return None
+
+
+def options_ui(answer: str) -> Options:
+    """Method, target class (the model's answer by default), layer and opacity."""
+    method_column, target_column, layer_column = st.columns(3)
+    method = method_column.selectbox("Method", METHODS, format_func=METHOD_NAMES.get, key="explain_method")
+    target = target_column.radio("Evidence for", list(TARGET_NAMES), index=list(TARGET_NAMES).index(answer),
+                                 format_func=TARGET_NAMES.get, horizontal=True, key="explain_target")
+    layer = layer_column.selectbox("Layer", list(LAYERS), index=list(LAYERS).index(config.LAST_CONV_LAYER),
+                                   format_func=LAYERS.get, key="explain_layer", disabled=method == "smoothgrad",
+                                   help="Later stages see larger parts of the cell, more coarsely. SmoothGrad works on pixels.")
+    return Options(method, target, layer, st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="explain_opacity"))
+
+
+def render_heatmaps(name: str, image_rgb: np.ndarray, stages, heatmap: np.ndarray, options: Options) -> None:
+    """The heatmap over the model input and mapped back onto the original image, with a download."""
+    on_input = overlay(stages.model_input, heatmap, options.opacity)
+    on_original = overlay(image_rgb, heatmap_on_original(heatmap, stages.crop_box, image_rgb.shape), options.opacity)
+    label = f"{METHOD_NAMES[options.method]} for {TARGET_NAMES[options.target]}"
+    left, right = st.columns(2)
+    left.image(on_input, caption=f"{label}, on the model input", width=MAIN_WIDTH)
+    right.image(on_original, caption=f"{label}, on the original image", width=MAIN_WIDTH)
+    st.caption(CAVEAT)
+    st.download_button("Download the overlay (PNG)", png_bytes(on_input), file_name=f"{Path(name).stem}.{options.method}.png",
+                       mime="image/png", icon=":material/download:", on_click="ignore")
+
+
+def render_comparison(classifier, digest: str, model_input: np.ndarray, options: Options) -> None:
+    """Several methods side by side for the same image, target and layer."""
+    methods = st.multiselect("Compare methods", METHODS, default=["gradcam", "layercam"],
+                             format_func=METHOD_NAMES.get, key="explain_compare")
+    if options.layer == config.LAST_CONV_LAYER and {"gradcam++", "layercam"} <= set(methods):
+        st.caption("On the last block Grad-CAM++ and LayerCAM coincide: global average pooling gives "
+                   "every position the same gradient.")
+    for column, method in zip(st.columns(max(4, len(methods))), methods):
+        heatmap = cache.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
+        column.image(overlay(model_input, heatmap, options.opacity), caption=METHOD_NAMES[method], width=COMPARE_WIDTH)
+
+
+def render_sanity_check(classifier, digest: str, model_input: np.ndarray, options: Options) -> None:
+    """Adebayo et al.'s model-randomisation test for the chosen heatmap, on demand."""
+    with st.expander("Sanity check: does this heatmap depend on what the model learned?"):
+        if not st.toggle("Run it (re-initialises the head and last ResNet block of a copy of the model)", key="explain_sanity"):
+            return
+        rho = cache.get_sanity_correlation(classifier, digest, model_input, options.method, options.target, options.layer)
+        st.metric("Rank correlation, trained vs randomised model", "n/a (a flat heatmap)" if math.isnan(rho) else f"{rho:.2f}")
+        st.caption("Near 1, the heatmap barely changes when the learned top layers are replaced by random ones, so it "
+                   "reflects the image more than the training; near 0 or below, it depends on what the model learned.")
