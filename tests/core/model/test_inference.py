@@ -55,7 +55,8 @@ def test_classify_returns_stages_and_many_matches_one(classifier, synthetic_data
     images = [load_image(path).image_rgb for path in paths]
     single = [classifier.classify(image)[0].probability_all for image in images]
     many = [prediction.probability_all for prediction in classifier.classify_many(images)]
-    np.testing.assert_allclose(single, many, atol=1e-6)
+    # Batched and single passes may round differently (oneDNN picks kernels by batch size): float32 tolerance.
+    np.testing.assert_allclose(single, many, atol=1e-5)
     assert classifier.classify(images[0])[1].model_input.shape == (64, 64, 3)
 
 
