@@ -13,7 +13,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from conftest import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from streamlit_page import go_to, open_app, result_heading, upload, wait_idle, wait_images_loaded  # noqa: E402
 
 SETTLE_MS = 2500  # Plotly and data grids draw after the script finishes.
@@ -29,7 +29,7 @@ def main(url: str, out_dir: str, image_path: str) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(find_chromium()), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         open_app(page, url)
         upload(page, [(Path(image_path).name, Path(image_path).read_bytes(), "image/bmp")])
