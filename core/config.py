@@ -52,6 +52,14 @@ def default_data_dir() -> Path:
     return Path(override).expanduser() if override else DEMO_DATA_ROOT / DATASET_FOLDER_NAME
 
 
+def allow_modified_model() -> bool:
+    """`LEUKEMIA_ALLOW_MODIFIED_MODEL=1`: load a model whose file no longer matches its sidecar's SHA-256.
+
+    Off by default: a changed file means the model card's numbers may not describe it.
+    """
+    return os.environ.get("LEUKEMIA_ALLOW_MODIFIED_MODEL", "") == "1"
+
+
 def sidecar_path(model_path: Path) -> Path:
     """The metadata JSON that travels with a model: same name, `.json` suffix."""
     return Path(model_path).with_suffix(".json")

@@ -64,7 +64,7 @@ def render_model_status() -> None:
         if not path.exists():
             st.caption(f"No model yet. Expected at `{path}`.")
         else:
-            st.caption(f"`{path}` could not be loaded: {state.model_error()}")
+            st.caption(f"{plain(str(path))} could not be loaded: {plain(state.model_error() or '')}")
         return
     loaded = classifier.loaded
     kind = "demo model (synthetic cells)" if loaded.metadata.get("is_demo") else "trained model"
@@ -81,7 +81,7 @@ def render_dataset_status() -> None:
         st.caption(f"`{state.data_dir()}`  \nThe synthetic demo cells are drawn when the demo model is built (Classify page).")
         return
     if index is None:
-        st.caption(f"`{state.data_dir()}`: {state.dataset_error()}")
+        st.caption(f"{plain(str(state.data_dir()))}: {plain(state.dataset_error() or '')}")
         return
     st.caption(f"`{index.root}`  \n{len(index.records):,} images")
 
@@ -112,7 +112,7 @@ def render_model_missing() -> None:
         return
     path = state.model_path()
     if path.exists():
-        st.error(f"The model could not be loaded: {state.model_error()}")
+        st.error(f"The model could not be loaded: {plain(state.model_error() or '')}")
         st.info("Replace the file, point `LEUKEMIA_MODEL` at another model, or retrain with `python train.py`.")
         return
     st.info(f"**There is no model yet.** The app looks for it at `{path}`.", icon=":material/model_training:")

@@ -18,6 +18,7 @@ import keras
 from core import config
 from core.data import labels
 from core.errors import ModelError
+from core.model.sidecar_schema import check_archive, read_sidecar_file
 
 SIDECAR_FORMAT_VERSION = 1
 
@@ -96,14 +97,9 @@ def read_sidecar(model_path: Path) -> tuple[dict[str, Any], list[str]]:
     """The sidecar's metadata and warnings; a missing sidecar gives defaults and a warning."""
     sidecar = config.sidecar_path(model_path)
     if not sidecar.is_file():
-        return {}, [f"No metadata file {sidecar.name} next to the model: using default class names and threshold 0.5."]
-    try:
-        metadata = json.loads(sidecar.read_text())
-    except (OSError, ValueError) as error:
-        raise ModelError(f"The model's metadata file {sidecar} is not valid JSON ({error}). Retrain or restore it.") from error
-    if not isinstance(metadata, dict):
-        raise ModelError(f"The model's metadata file {sidecar} does not hold a JSON object. Retrain or restore it.")
-    return metadata, []
+        return {}, [f"No metadata file {sidecar.name} next to the model: its threshold and metrics are unknown "
+                    "(the default threshold 0.5 is used)."]
+    return read_sidecar_file(sidecar), []
 
 
 def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -> None:
@@ -121,11 +117,20 @@ def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -
         raise ModelError(f"{path.name} has classes {metadata.get('class_names')}, expected {list(labels.CLASS_NAMES)}.")
 
 
-def load_classifier(path: str | os.PathLike) -> LoadedModel:
-    """Load a `.keras` model in safe mode (no custom code runs) with its sidecar.
+def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None) -> LoadedModel:
+    """Load a `.keras` model in safe mode (no custom code runs) with its validated sidecar.
+
+    The sidecar and the archive's declared sizes and input shape are checked before Keras
+    builds anything (`core.model.sidecar_schema`).
+
+    Args:
+        path: the `.keras` file.
+        allow_modified: load a file whose SHA-256 differs from its sidecar's (with a warning);
+            None reads `LEUKEMIA_ALLOW_MODIFIED_MODEL` (`config.allow_modified_model`).
 
     Raises:
-        ModelError: missing file, corrupt file, or a model this code cannot use.
+        ModelError: missing, corrupt or oversized file, a sidecar field out of range, a file
+            changed after training, or a model this code cannot use.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -133,6 +138,7 @@ def load_classifier(path: str | os.PathLike) -> LoadedModel:
     if path.suffix != ".keras":
         raise ModelError(f"{path.name} is not a .keras model file. Save models in the Keras v3 format.")
     metadata, warnings = read_sidecar(path)
+    check_archive(path)
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for corrupt archives.
@@ -140,5 +146,10 @@ def load_classifier(path: str | os.PathLike) -> LoadedModel:
     check_compatible(model, metadata, path)
     loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata}, path, file_sha256(path), warnings)
     if loaded.sha256_matches is False:
+        allowed = config.allow_modified_model() if allow_modified is None else allow_modified
+        if not allowed:
+            raise ModelError(f"{path.name} does not match the SHA-256 recorded in its model card ({config.sidecar_path(path).name}): "
+                             "the file changed after training, so the card's threshold and metrics may not describe it. "
+                             "Restore the file or retrain; to use it anyway, set LEUKEMIA_ALLOW_MODIFIED_MODEL=1.")
         loaded.warnings.append(f"{path.name} does not match the SHA-256 recorded in its metadata: the file changed after training.")
     return loaded

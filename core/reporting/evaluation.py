@@ -22,13 +22,18 @@ THRESHOLD_RULE = (
 )
 
 
+# Thresholds stay strictly inside (0, 1), the range a sidecar accepts: a degenerate run whose best
+# cut is "call nothing ALL" (roc_curve's first threshold, +inf) is stored as 1 - THRESHOLD_MARGIN.
+THRESHOLD_MARGIN = 1e-6
+
+
 def choose_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
-    """The probability threshold maximising Youden's J; 0.5 when only one class is present."""
+    """The probability threshold maximising Youden's J, in (0, 1); 0.5 when only one class is present."""
     if len(np.unique(labels)) < 2:
         return 0.5
     false_positive_rate, true_positive_rate, thresholds = metrics.roc_curve(labels, probabilities)
     best = int(np.argmax(true_positive_rate - false_positive_rate))
-    return float(np.clip(thresholds[best], 0.0, 1.0))
+    return float(np.clip(thresholds[best], THRESHOLD_MARGIN, 1.0 - THRESHOLD_MARGIN))
 
 
 def thin(values: np.ndarray, keep: np.ndarray) -> list[float]:

@@ -49,14 +49,18 @@ def test_save_then_load_round_trip_checks_sha(tiny_model_path):
     assert loaded.sha256_matches is True and loaded.image_size == 64 and loaded.threshold == 0.5
 
 
-def test_tampered_file_is_reported(tiny_model_path, tmp_path):
+def test_tampered_file_is_refused_unless_explicitly_allowed(tiny_model_path, tmp_path, monkeypatch):
     copy = tmp_path / "copy.keras"
     copy.write_bytes(tiny_model_path.read_bytes())
     metadata = json.loads(tiny_model_path.with_suffix(".json").read_text())
     metadata["sha256"] = "0" * 64
     copy.with_suffix(".json").write_text(json.dumps(metadata))
-    loaded = load_classifier(copy)
+    with pytest.raises(ModelError, match="LEUKEMIA_ALLOW_MODIFIED_MODEL=1"):
+        load_classifier(copy)
+    loaded = load_classifier(copy, allow_modified=True)
     assert loaded.sha256_matches is False and any("SHA-256" in warning for warning in loaded.warnings)
+    monkeypatch.setenv("LEUKEMIA_ALLOW_MODIFIED_MODEL", "1")
+    assert load_classifier(copy).sha256_matches is False
 
 
 @pytest.mark.parametrize("name, content, message", [
