@@ -52,6 +52,16 @@ def default_data_dir() -> Path:
     return Path(override).expanduser() if override else DEMO_DATA_ROOT / DATASET_FOLDER_NAME
 
 
+def data_roots() -> tuple[Path, ...]:
+    """The data folders the app may show: the one in use (`default_data_dir`) and `$LEUKEMIA_DATA_ROOTS`.
+
+    `LEUKEMIA_DATA_ROOTS` is an operator setting, folders separated by the OS path separator
+    (":" on Linux). Visitors choose among these; they never type a server path.
+    """
+    extra = [Path(text).expanduser() for text in os.environ.get("LEUKEMIA_DATA_ROOTS", "").split(os.pathsep) if text.strip()]
+    return tuple(dict.fromkeys([default_data_dir(), *extra]))
+
+
 def allow_modified_model() -> bool:
     """`LEUKEMIA_ALLOW_MODIFIED_MODEL=1`: load a model whose file no longer matches its sidecar's SHA-256.
 

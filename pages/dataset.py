@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import config
 from core.reporting import explorer, explorer_figures
 from core.data.index import DatasetIndex, ImageRecord
 from core.data.summary import summarize
@@ -17,13 +18,15 @@ ANY = "any"
 
 
 def folder_ui() -> None:
-    """A text field to point the app at another C-NMC_Leukemia folder, validated before use."""
-    with st.form("dataset_folder"):
-        path_text = st.text_input("C-NMC_Leukemia folder", value=str(state.data_dir()),
-                                  help="The downloaded Kaggle folder, its parent, or its training_data folder.")
-        submitted = st.form_submit_button("Use this folder")
-    if submitted and path_text.strip():
-        error = dataset_widgets.switch_data_dir(path_text)
+    """A choice among the data folders the operator allows (`LEUKEMIA_DATA_ROOTS`); none to type."""
+    roots = [str(root) for root in config.data_roots()]
+    if len(roots) < 2:
+        return
+    current = str(state.data_dir())
+    chosen = st.selectbox("Data folder", roots, index=roots.index(current) if current in roots else 0, key="dataset_root",
+                          help="The folders this server's operator offers (LEUKEMIA_DATA_ROOTS).")
+    if chosen != current:
+        error = dataset_widgets.switch_data_dir(chosen)
         if error:
             st.error(plain(f"Still using {state.data_dir()}. {error}"))
 

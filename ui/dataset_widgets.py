@@ -118,9 +118,11 @@ def misclassified_ui(index: DatasetIndex) -> None:
 
 
 def switch_data_dir(path_text: str) -> str | None:
-    """Use another data folder if it indexes; otherwise keep the current one and say why."""
+    """Use another of the allowed data folders if it indexes; otherwise keep the current one and say why."""
+    if Path(path_text) not in config.data_roots():
+        return "That folder is not one this server offers; an operator can add it to LEUKEMIA_DATA_ROOTS."
     previous = st.session_state.get(state.DATA_DIR_KEY, str(state.data_dir()))
-    st.session_state[state.DATA_DIR_KEY] = str(Path(path_text.strip()).expanduser())
+    st.session_state[state.DATA_DIR_KEY] = str(Path(path_text))
     if cache.get_dataset_index() is not None:
         return None
     error = st.session_state.get(state.DATASET_ERROR_KEY)

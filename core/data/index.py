@@ -88,13 +88,23 @@ def _warn_about(warnings: list[str], folder: Path, names: list[str], problem: st
         warnings.append(f"{folder}: {len(names)} {problem}: {_describe(names)}.")
 
 
-def _scan_images(folder: Path, warnings: list[str]) -> list[Path]:
-    """The `.bmp` files directly in `folder`, in natural name order; others are skipped with a warning."""
-    names, skipped, hidden = [], [], 0
+def inside(root: Path, path: Path) -> bool:
+    """True when `path`, its links followed, lies inside `root` (links out of the dataset are not followed)."""
+    return Path(path).resolve().is_relative_to(Path(root).resolve())
+
+
+def _scan_images(folder: Path, warnings: list[str], root: Path) -> list[Path]:
+    """The `.bmp` files directly in `folder`, in natural name order; others are skipped with a warning.
+
+    A link that leads outside `root` is skipped and counted, never followed or named by its target.
+    """
+    names, skipped, hidden, outside = [], [], 0, 0
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 hidden += 1
+            elif entry.is_symlink() and not inside(root, Path(entry.path)):
+                outside += 1
             elif entry.name.lower().endswith(".bmp") and not entry.is_dir():
                 names.append(entry.name)
             else:
@@ -102,6 +112,8 @@ def _scan_images(folder: Path, warnings: list[str]) -> list[Path]:
     _warn_about(warnings, folder, skipped, "entries skipped, not .bmp images (the dataset is BMP only)")
     if hidden:
         warnings.append(f"{folder}: {hidden} hidden file(s) skipped.")
+    if outside:
+        warnings.append(f"{folder}: {outside} link(s) leading outside the dataset folder skipped.")
     if not names:
         warnings.append(f"{folder}: no .bmp images in this folder.")
     return [folder / name for name in sorted(names, key=natural_sort_key)]
@@ -116,7 +128,7 @@ def _training_records(root: Path, split: str, warnings: list[str]) -> list[Image
             warnings.append(f"Missing folder {folder}: {split} has no {label!r} images.")
             continue
         unparseable, mislabelled = [], []
-        for path in _scan_images(folder, warnings):
+        for path in _scan_images(folder, warnings, root):
             try:
                 subject, name_label = parse_training_name(path.name)
             except ValueError:
@@ -133,8 +145,13 @@ def _training_records(root: Path, split: str, warnings: list[str]) -> list[Image
 
 def _validation_records(root: Path, warnings: list[str]) -> list[ImageRecord]:
     """Validation records, labelled from the CSV; mismatches both ways are reported."""
-    paths = _scan_images(root / SPLIT_FOLDERS["validation"], warnings)
-    labels = read_validation_labels(root / VALIDATION_CSV, warnings)
+    paths = _scan_images(root / SPLIT_FOLDERS["validation"], warnings, root)
+    csv_path = root / VALIDATION_CSV
+    if csv_path.exists() and not inside(root, csv_path):
+        warnings.append(f"{csv_path} is a link leading outside the dataset folder; it was not read, validation images are unlabeled.")
+        labels = {}
+    else:
+        labels = read_validation_labels(csv_path, warnings)
     if not labels:
         return [ImageRecord(path, "validation", None, None) for path in paths]
     unmatched = [path.name for path in paths if path.name.lower() not in labels]
@@ -169,11 +186,24 @@ def index_dataset(path: str | Path) -> DatasetIndex:
         DatasetError: the folder is missing, not C-NMC shaped, or holds no image at all.
     """
     root = find_dataset_root(path)
+    try:
+        return _index_root(root)
+    except OSError as error:
+        where = Path(error.filename).name if error.filename else root.name
+        raise DatasetError(f"Could not read {where} under {root.name}: {error.strerror}. "
+                           "Check that the folder and everything in it can be read.") from error
+
+
+def _index_root(root: Path) -> DatasetIndex:
+    """`index_dataset` for a folder known to be C-NMC shaped; OSErrors are left to the caller."""
     warnings: list[str] = []
     _warn_unexpected_entries(root, warnings)
     records: list[ImageRecord] = []
     for split in SPLITS:
         folder = root / SPLIT_FOLDERS[split]
+        if folder.is_dir() and not inside(root, folder):
+            warnings.append(f"{folder} is a link leading outside the dataset folder: the {split} split is left out.")
+            continue
         if not folder.is_dir():
             if folder.parent.is_dir():
                 warnings.append(f"Missing folder {folder}: the {split} split is left out.")
@@ -181,7 +211,7 @@ def index_dataset(path: str | Path) -> DatasetIndex:
         if split == "validation":
             records += _validation_records(root, warnings)
         elif split == "test":
-            records += [ImageRecord(path, split, None, None) for path in _scan_images(folder, warnings)]
+            records += [ImageRecord(path, split, None, None) for path in _scan_images(folder, warnings, root)]
         else:
             records += _training_records(root, split, warnings)
     if not records:

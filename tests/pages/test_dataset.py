@@ -128,16 +128,23 @@ def test_missing_or_empty_folder_explains_what_to_do(monkeypatch, tmp_path, make
     assert not app.get("plotly_chart")
 
 
-def test_typing_a_bad_folder_keeps_the_current_one(app, tmp_path):
-    app.text_input[0].input(str(tmp_path / "nowhere"))
-    app.button[0].click().run()
-    assert "Still using" in texts(app.error) and "does not exist" in texts(app.error)
-    assert len(app.get("plotly_chart")) == 4
+def test_visitors_cannot_type_a_server_path(app):
+    """Without LEUKEMIA_DATA_ROOTS there is nothing to choose: no text box probes the server's files."""
+    assert not app.text_input
+    assert "dataset_root" not in [widget.key for widget in app.selectbox]
 
 
-def test_typing_a_good_folder_switches_to_it(monkeypatch, tmp_path, synthetic_data_root, model_with_predictions):
+def test_an_offered_folder_can_be_chosen(monkeypatch, tmp_path, synthetic_data_root, model_with_predictions):
+    monkeypatch.setenv("LEUKEMIA_DATA_ROOTS", str(synthetic_data_root.parent))  # the parent of C-NMC_Leukemia is accepted too
     app = open_page(monkeypatch, tmp_path / "nowhere", model_with_predictions)
-    app.text_input[0].input(str(synthetic_data_root.parent))  # the parent of C-NMC_Leukemia is accepted too
-    app.button[0].click().run()
+    app.selectbox(key="dataset_root").select(str(synthetic_data_root.parent)).run()
     assert not app.error and len(app.get("plotly_chart")) == 4
     assert str(synthetic_data_root) in texts(app.caption)
+
+
+def test_a_bad_offered_folder_keeps_the_current_one(monkeypatch, synthetic_data_root, model_with_predictions, tmp_path):
+    monkeypatch.setenv("LEUKEMIA_DATA_ROOTS", str(tmp_path / "nowhere"))
+    app = open_page(monkeypatch, synthetic_data_root, model_with_predictions)
+    app.selectbox(key="dataset_root").select(str(tmp_path / "nowhere")).run()
+    assert "Still using" in texts(app.error) and "does not exist" in texts(app.error)
+    assert len(app.get("plotly_chart")) == 4
