@@ -158,6 +158,10 @@ def test_interrupted_run_resumes_from_the_last_finished_epoch(small_data, tmp_pa
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
     assert epochs == [0, 1, 2]  # Epochs 0 and 1 were not run again.
     assert result.model_path.is_file()
+    # The sidecar covers the whole run, not only the last attempt; the progress record is gone.
+    assert result.metadata["training"]["epochs_run"] == 3 and len(result.metadata["history"]["val_auc"]) == 3
+    assert result.metadata["history"]["phase"] == ["all layers"] * 3
+    assert not (tmp_path / "resume.progress.json").exists()
 
 
 def test_demo_dry_run_builds_a_demo_model_end_to_end(demo_run):

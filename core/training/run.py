@@ -1,7 +1,8 @@
 """The training run: pipeline, two phases of `fit`, callbacks, evaluation and the sidecar."""
 from __future__ import annotations
 
-import sys
+import errno
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,22 +18,13 @@ from core.errors import DatasetError
 from core.model.network import build_classifier
 from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import Progress, TrainOptions
+from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
+from core.training.resume import load_progress, progress_path
 from core.training.selection import class_weights, select_data
 from core.training.devices import check_batch_for_replicas, choose_strategy, configure_precision
-from core.training.freezing import freeze_base, set_bn_momentum
+from core.training.freezing import set_bn_momentum
 
 
-SUMMARY_KEYS = {"loss", "auc", "val_loss", "val_auc", "learning_rate"}
-
-
-class Stopwatch:
-    """Seconds since creation, for progress estimates."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
 
 
 @dataclass
@@ -41,48 +33,6 @@ class TrainResult:
 
     model_path: Path
     metadata: dict[str, Any]
-
-
-class EpochSummary(keras.callbacks.Callback):
-    """One readable line per epoch, and step fractions for a progress bar."""
-
-    def __init__(self, phase: str, total_steps: int, done_steps: int, progress: Progress | None, log: Callable[[str], None]) -> None:
-        super().__init__()
-        self.phase, self.total_steps, self.done_steps = phase, max(total_steps, 1), done_steps
-        self.progress, self.log, self.clock = progress, log, Stopwatch()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.done_steps += 1
-        if self.progress:
-            fraction = min(self.done_steps / self.total_steps, 1.0)
-            self.progress(fraction, f"Training ({self.phase}): step {self.done_steps} of {self.total_steps}")
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        shown = " · ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items() if key in SUMMARY_KEYS)
-        self.log(f"[{self.phase}] epoch {epoch + 1}: {shown} · {self.clock.elapsed():.1f} s")
-
-
-def make_callbacks(options: TrainOptions, phase: str, summary: EpochSummary, extra: list) -> list:
-    """Early stopping (best weights restored), best checkpoint, LR on plateau, CSV log, backup/restore."""
-    output = Path(options.output)
-    return [
-        keras.callbacks.BackupAndRestore(str(artifact(output, ".backup") / phase)),
-        keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=options.patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(str(artifact(output, ".best.keras")), monitor="val_auc", mode="max", save_best_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, options.patience // 2), min_lr=1e-6),
-        keras.callbacks.CSVLogger(str(artifact(output, ".log.csv")), append=True),
-        summary,
-        *extra,
-    ]
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """What a run reports to: a progress callback, a line logger and extra Keras callbacks."""
-
-    progress: Progress | None
-    log: Callable[[str], None]
-    extra: list
 
 
 def datasets(options: TrainOptions, train_records: list[ImageRecord],
@@ -94,34 +44,6 @@ def datasets(options: TrainOptions, train_records: list[ImageRecord],
     train = make_dataset([r.path for r in train_records], label_codes(r.label for r in train_records), options.image_size, options.batch_size, True, cache, options.seed)
     validation = make_dataset([r.path for r in validation_records], label_codes(r.label for r in validation_records), options.image_size, options.batch_size, False, cache)
     return train, validation
-
-
-def run_phases(model: keras.Model, options: TrainOptions, train_ds: tf.data.Dataset, validation_ds: tf.data.Dataset,
-               weights: dict[int, float], hooks: Hooks) -> dict[str, list]:
-    """Phase 1: head on a frozen base (or everything, from random weights); phase 2: fine-tune."""
-    pretrained = options.weights.lower() != "none"
-    steps = 1 if options.dry_run else None
-    phases = [("head" if pretrained else "all layers", options.epochs, options.learning_rate, False),
-              ("fine-tune", options.fine_tune_epochs, options.fine_tune_learning_rate, True)]
-    history: dict[str, list] = {"phase": []}
-    per_epoch = steps or int(train_ds.cardinality().numpy())
-    total = per_epoch * sum(max(0, epochs) for _, epochs, _, _ in phases)
-    done = 0
-    for phase, epochs, learning_rate, fine_tune in phases:
-        if epochs <= 0:
-            continue
-        epochs = 1 if options.dry_run else epochs
-        freeze_base(model, trainable=fine_tune or not pretrained, keep_bn_frozen=pretrained)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")], jit_compile=False)
-        summary = EpochSummary(phase, total, done, hooks.progress, hooks.log)
-        fit = model.fit(train_ds, validation_data=validation_ds, epochs=epochs, class_weight=weights, steps_per_epoch=steps,
-                        validation_steps=steps, callbacks=make_callbacks(options, phase.replace(" ", "_"), summary, hooks.extra),
-                        verbose=1 if sys.stdout.isatty() else 2)
-        done = summary.done_steps
-        for key, values in fit.history.items():
-            history.setdefault(key, []).extend(float(value) for value in values)
-        history["phase"].extend([phase] * len(fit.history.get("loss", [])))
-    return history
 
 
 def predict_records(model: keras.Model, records: list[ImageRecord], options: TrainOptions) -> np.ndarray:
@@ -158,15 +80,31 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
     """Train, evaluate and save the model and its sidecar. See `train.py --help` for the options.
 
     `options.data_dir` must name the data (`core.training.demo.with_demo_data` fills it for the demo).
+    An interrupted run resumes when called again with the same options (`core.training.resume`).
+
+    Raises:
+        DatasetError: bad data, an unwritable output, too little free disk space, or a disk that filled up.
     """
+    try:
+        return _train(options, progress, log, extra_callbacks or [])
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise DatasetError(f"The disk holding {Path(options.output).parent} filled up during training. Free some space "
+                           "and run the same command again: training resumes from the last finished epoch.") from error
+
+
+def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str], None], extra_callbacks: list) -> TrainResult:
     clock = Stopwatch()
-    prepare_output(Path(options.output))
+    output = Path(options.output)
+    prepare_output(output)
     seed_everything(options.seed)
     index, split, external = select_data(options)
     if options.dry_run:
         split.train[:] = split.train[: options.batch_size]
         split.validation[:] = split.validation[: options.batch_size]
         external = external[: options.batch_size]
+    check_free_space(output, options, len(split.train) + len(split.validation))
     log(f"Training on {len(split.train)} images, validating on {len(split.validation)} ({split.kind} split, seed {split.seed}); "
         f"external test set: {len(external)} images.")
     precision = configure_precision(options.mixed_precision)
@@ -174,18 +112,37 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
     check_batch_for_replicas(options.batch_size, {"training": len(split.train), "validation": len(split.validation)},
                              strategy.num_replicas_in_sync)
     train_ds, validation_ds = datasets(options, split.train, split.validation)
+    earlier = load_progress(output, log)
+    resumed = Resumed(earlier, earlier.seconds, time.perf_counter())
     with strategy.scope():
         model = build_classifier(options.image_size, weights=options.weights)
         set_bn_momentum(model, options.bn_momentum)
         weights = class_weights(label_codes(r.label for r in split.train))
-        history = run_phases(model, options, train_ds, validation_ds, weights, Hooks(progress, log, extra_callbacks or []))
+        history = run_phases(model, options, train_ds, validation_ds, weights, Hooks(progress, log, extra_callbacks, resumed))
     if progress:
         progress(1.0, "Evaluating on held-out subjects…")
+    seconds = resumed.earlier_seconds + clock.elapsed()
     run = TrainingRun(options=options_record(options), index=index, split=split, external=external, history=history,
-                      precision=precision, replicas=strategy.num_replicas_in_sync, seconds=clock.elapsed())
+                      precision=precision, replicas=strategy.num_replicas_in_sync, seconds=seconds)
     metadata = evaluate_and_save(model, run, lambda records: predict_records(model, records, options))
-    log(f"Saved {options.output} ({clock.elapsed():.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
-    return TrainResult(Path(options.output), metadata)
+    progress_path(output).unlink(missing_ok=True)
+    log(f"Saved {options.output} ({seconds:.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
+    return TrainResult(output, metadata)
+
+
+# What a run writes besides its crop cache: the model, its best checkpoint and a backup with the optimizer's
+# state (about 3x the weights). ResNet50's float32 weights are about 95 MB; the margin covers the CSVs and index.
+MODEL_FILES_BYTES = 800 * 1024 * 1024
+
+
+def check_free_space(output: Path, options: TrainOptions, images: int) -> None:
+    """Refuse to start when the output's disk cannot hold the model files and the crop cache."""
+    cache_bytes = 0 if options.dry_run else images * options.image_size ** 2 * 3
+    needed = (MODEL_FILES_BYTES if not options.dry_run else MODEL_FILES_BYTES // 4) + cache_bytes
+    free = shutil.disk_usage(output.parent).free
+    if free < needed:
+        raise DatasetError(f"{output.parent} has {free / 2**20:,.0f} MB free; this run needs about {needed / 2**20:,.0f} MB "
+                           "(model, best checkpoint, backup and crop cache). Free some space or pass --output elsewhere.")
 
 
 def options_record(options: TrainOptions) -> dict[str, Any]:
