@@ -18,6 +18,7 @@ from core.model.network import build_classifier
 from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import Progress, TrainOptions
 from core.training.selection import class_weights, select_data
+from core.training.neighbours import attach_index
 from core.training.devices import check_batch_for_replicas, choose_strategy, configure_precision
 from core.training.freezing import freeze_base, set_bn_momentum
 
@@ -184,6 +185,8 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
     run = TrainingRun(options=options_record(options), index=index, split=split, external=external, history=history,
                       precision=precision, replicas=strategy.num_replicas_in_sync, seconds=clock.elapsed())
     metadata = evaluate_and_save(model, run, lambda records: predict_records(model, records, options))
+    metadata = attach_index(model, Path(options.output), metadata, {"train": split.train, "validation": split.validation},
+                            Path(index.root), options.batch_size)
     log(f"Saved {options.output} ({clock.elapsed():.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
     return TrainResult(Path(options.output), metadata)
 
