@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
 from core.errors import LeukemiaAppError, ModelError
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads: its start-up lines would bury the one-line error.
 SIDES = ("train", "validation")
 
 

@@ -4,7 +4,7 @@ The features are the output of `core.model.network.POOL_LAYER` ("avg_pool"): (N,
 float32 for ResNet50. The index stores them L2-normalised (each row has unit length), so the
 Euclidean distance between two cells lies in [0, 2] (0: the same direction; sqrt(2): orthogonal).
 A query costs one (N, D) @ (D,) product and an `argpartition`; only the k rows it picks get
-their exact distance.
+their exact distance (so an indexed cell finds itself at distance 0, not at float rounding).
 
 The OOD score of a cell is its distance to its k-th nearest TRAINING cell (a k-NN
 density score, Sun et al. 2022, "Out-of-distribution detection with deep nearest
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -127,45 +128,57 @@ class EmbeddingIndex:
             raise ModelError(f"{path.name} holds {index.dimensions}-dimensional features; the model gives {dimensions}. Rebuild it.")
         return index
 
-    def _nearest_rows(self, query: np.ndarray, k: int, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Indices of the k rows nearest `query` (among `rows`, or all) and their exact distances, nearest first."""
-        query = normalise(np.asarray(query, np.float32).reshape(-1))
+    def _similarities(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One image's (D,) features -> (the unit query (D,), its cosine similarity to every row (N,))."""
+        query = normalise(np.asarray(features, np.float32).reshape(-1))
         if query.shape[0] != self.dimensions:
             raise ValueError(f"A query needs {self.dimensions} features; got {query.shape[0]}. Pass the pooled features of one image.")
-        candidates = self.features if rows is None else self.features[rows]
+        return query, self.features @ query  # Both sides have unit length, so the product is the cosine.
+
+    def _nearest_rows(self, query: np.ndarray, similarity: np.ndarray, k: int, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The k rows (among `rows`, or all) most similar to `query`, and their exact L2 distances, nearest first."""
+        candidates = similarity if rows is None else similarity[rows]
         k = min(k, len(candidates))
         if k <= 0:
             raise ValueError("The index holds no cell to compare with.")
-        similarity = candidates @ query  # (N,) cosine similarity, since both sides have unit length.
-        chosen = np.argpartition(-similarity, k - 1)[:k]
-        distances = np.linalg.norm(candidates[chosen] - query, axis=1)
+        chosen = np.argpartition(-candidates, k - 1)[:k]
+        chosen = chosen if rows is None else rows[chosen]
+        distances = np.linalg.norm(self.features[chosen] - query, axis=1)
         order = np.argsort(distances, kind="stable")
-        chosen, distances = chosen[order], distances[order]
-        return (chosen if rows is None else rows[chosen]), distances
+        return chosen[order], distances[order]
 
-    def nearest(self, features: np.ndarray, k: int = NEIGHBOURS) -> tuple[Neighbour, ...]:
-        """The k indexed cells nearest one image's (D,) pooled features, nearest first."""
-        rows, distances = self._nearest_rows(features, k, None)
-        return tuple(Neighbour(str(self.files[row]), str(self.labels[row]), str(self.subjects[row]), str(self.sides[row]),
-                               float(distance)) for row, distance in zip(rows, distances))
-
+    @cached_property
     def train_rows(self) -> np.ndarray:
         """Row numbers of the training cells, the reference set of the OOD score."""
         return np.flatnonzero(self.sides == TRAIN_SIDE)
 
-    def ood_score(self, features: np.ndarray, k: int = OOD_K, train_rows: np.ndarray | None = None) -> float:
+    def _neighbours(self, rows: np.ndarray, distances: np.ndarray) -> tuple[Neighbour, ...]:
+        return tuple(Neighbour(str(self.files[row]), str(self.labels[row]), str(self.subjects[row]), str(self.sides[row]),
+                               float(distance)) for row, distance in zip(rows, distances))
+
+    def nearest(self, features: np.ndarray, k: int = NEIGHBOURS) -> tuple[Neighbour, ...]:
+        """The k indexed cells (train and validation) nearest one image's (D,) pooled features, nearest first."""
+        query, similarity = self._similarities(features)
+        return self._neighbours(*self._nearest_rows(query, similarity, k, None))
+
+    def ood_score(self, features: np.ndarray, k: int = OOD_K) -> float:
         """Distance from one image's (D,) features to its k-th nearest training cell (in [0, 2]; higher: less familiar).
 
-        k is capped at the number of training cells. Pass `train_rows()` when scoring many images.
+        k is capped at the number of training cells.
         """
-        rows = self.train_rows() if train_rows is None else train_rows
-        return float(self._nearest_rows(features, k, rows)[1][-1])
+        query, similarity = self._similarities(features)
+        return float(self._nearest_rows(query, similarity, k, self.train_rows)[1][-1])
+
+    def query(self, features: np.ndarray, k: int = NEIGHBOURS, ood_k: int = OOD_K) -> tuple[tuple[Neighbour, ...], float]:
+        """`nearest(features, k)` and `ood_score(features, ood_k)` from one pass over the index."""
+        query, similarity = self._similarities(features)
+        neighbours = self._neighbours(*self._nearest_rows(query, similarity, k, None))
+        return neighbours, float(self._nearest_rows(query, similarity, ood_k, self.train_rows)[1][-1])
 
 
 def ood_threshold(index: EmbeddingIndex, validation_features: np.ndarray, k: int = OOD_K, percentile: float = OOD_PERCENTILE) -> float:
     """The `percentile`-th percentile (numpy's linear rule) of the (M, D) validation cells' OOD scores."""
-    rows = index.train_rows()
-    scores = [index.ood_score(features, k, rows) for features in np.asarray(validation_features)]
+    scores = [index.ood_score(features, k) for features in np.asarray(validation_features)]
     if not scores:
         raise ValueError("No validation cell to set the OOD threshold from.")
     return float(np.percentile(scores, percentile))

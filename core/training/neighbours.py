@@ -16,7 +16,7 @@ import numpy as np
 
 from core.data.index import ImageRecord
 from core.model.embedding import NEIGHBOURS, OOD_K, OOD_PERCENTILE, TRAIN_SIDE, VALIDATION_SIDE, EmbeddingIndex, ood_threshold
-from core.model.network import with_features
+from core.model.network import POOL_LAYER, with_features
 from core.model.store import write_sidecar
 
 SIDECAR_KEY = "embedding_index"
@@ -27,7 +27,7 @@ def record_features(model: keras.Model, records: Sequence[ImageRecord], image_si
     from core.training.pipeline import make_dataset
 
     if not records:
-        return np.zeros((0, int(model.get_layer("avg_pool").output.shape[-1])), np.float32)
+        return np.zeros((0, int(model.get_layer(POOL_LAYER).output.shape[-1])), np.float32)
     dataset = make_dataset([str(r.path) for r in records], None, image_size, batch_size)
     pooled, _ = with_features(model).predict(dataset, verbose=0)
     return np.asarray(pooled, np.float32)
@@ -65,7 +65,7 @@ def attach_index(model: keras.Model, model_path: Path, metadata: dict[str, Any],
     validation = index.features[index.sides == VALIDATION_SIDE]
     entry = {"file": target.name, "cells": len(index), "dimensions": index.dimensions, "ood_k": OOD_K,
              "ood_percentile": OOD_PERCENTILE, "ood_threshold": ood_threshold(index, validation, OOD_K, OOD_PERCENTILE),
-             "neighbours": NEIGHBOURS, "train_cells": int(len(index.train_rows())), "validation_cells": int(len(validation))}
+             "neighbours": NEIGHBOURS, "train_cells": int(len(index.train_rows)), "validation_cells": int(len(validation))}
     metadata = {**metadata, SIDECAR_KEY: entry}
     write_sidecar(Path(model_path), metadata)
     return metadata
