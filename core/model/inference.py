@@ -86,6 +86,7 @@ class Classifier:
         """(N, S, S, 3) uint8 RGB model inputs -> ((N, D) float32 pooled features, (N,) float32 P(all)), one pass per batch.
 
         The features are the raw `avg_pool` outputs (not normalised); `EmbeddingIndex` normalises queries.
+        With TTA pass `dihedral_views(model_input_rgb)`: row 0 is the original view, the one to query the index with.
 
         Raises:
             ModelError: the model has no pooling layer named `core.model.network.POOL_LAYER`.
