@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from core.data import labels
-from core.model.network import to_model_array
+from core.model.network import to_model_array, with_features
 from core.model.store import LoadedModel
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 
@@ -57,6 +57,9 @@ class Classifier:
         size = loaded.image_size
         signature = [tf.TensorSpec((None, size, size, 3), tf.float32)]
         self._forward = tf.function(lambda batch: loaded.model(batch, training=False), input_signature=signature)
+        # Built on first use: the pooled features (N, 2048) and P(all) (N, 1) from one compiled pass.
+        self._signature = signature
+        self._forward_with_features = None
 
     @property
     def threshold(self) -> float:
@@ -78,6 +81,29 @@ class Classifier:
             with self.lock:
                 outputs.append(self._forward(tf.constant(batch)).numpy().reshape(-1))
         return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+
+    def features_and_probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """(N, S, S, 3) uint8 RGB model inputs -> ((N, D) float32 pooled features, (N,) float32 P(all)), one pass per batch.
+
+        The features are the raw `avg_pool` outputs (not normalised); `EmbeddingIndex` normalises queries.
+        With TTA pass `dihedral_views(model_input_rgb)`: row 0 is the original view, the one to query the index with.
+
+        Raises:
+            ModelError: the model has no pooling layer named `core.model.network.POOL_LAYER`.
+        """
+        features, probabilities = [], []
+        for start in range(0, len(model_inputs_rgb), batch_size):
+            batch = to_model_array(model_inputs_rgb[start : start + batch_size])
+            with self.lock:
+                if self._forward_with_features is None:
+                    paired = with_features(self.loaded.model)
+                    self._forward_with_features = tf.function(lambda images: paired(images, training=False), input_signature=self._signature)
+                pooled, probability = self._forward_with_features(tf.constant(batch))
+                features.append(pooled.numpy())
+                probabilities.append(probability.numpy().reshape(-1))
+        if not features:
+            return np.zeros((0, 0), np.float32), np.zeros((0,), np.float32)
+        return np.concatenate(features).astype(np.float32, copy=False), np.concatenate(probabilities)
 
     def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
         """Turn P(all) (and optional TTA probabilities) into a Prediction at the model's threshold."""

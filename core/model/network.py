@@ -81,3 +81,16 @@ def build_classifier(
     logit = keras.layers.Dense(1, name=LOGIT_LAYER, dtype="float32")(features)
     probability = keras.layers.Activation("sigmoid", name=PROBABILITY_LAYER, dtype="float32")(logit)
     return keras.Model(inputs, probability, name="leukemia_resnet50")
+
+
+def with_features(model: keras.Model) -> keras.Model:
+    """The same model (shared weights) with two outputs: pooled features (N, 2048) and P(all) (N, 1).
+
+    Raises:
+        ModelError: the model has no `POOL_LAYER` (it was not built by `build_classifier`).
+    """
+    try:
+        pooled = model.get_layer(POOL_LAYER).output
+    except ValueError as error:
+        raise ModelError(f"The model has no '{POOL_LAYER}' layer, so it gives no features for similar cells. Retrain it with this code.") from error
+    return keras.Model(model.inputs, [pooled, model.output], name=f"{model.name}_with_features")

@@ -21,10 +21,9 @@ from core.training.options import Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
 from core.training.resume import load_progress, progress_path
 from core.training.selection import class_weights, select_data
+from core.training.neighbours import attach_index
 from core.training.devices import check_batch_for_replicas, choose_strategy, configure_precision
 from core.training.freezing import set_bn_momentum
-
-
 
 
 @dataclass
@@ -125,6 +124,8 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
     run = TrainingRun(options=options_record(options), index=index, split=split, external=external, history=history,
                       precision=precision, replicas=strategy.num_replicas_in_sync, seconds=seconds)
     metadata = evaluate_and_save(model, run, lambda records: predict_records(model, records, options))
+    metadata = attach_index(model, output, metadata, {"train": split.train, "validation": split.validation},
+                            Path(index.root), options.batch_size)
     progress_path(output).unlink(missing_ok=True)
     log(f"Saved {options.output} ({seconds:.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
     return TrainResult(output, metadata)

@@ -21,11 +21,11 @@ def inputs():
 
 def test_compiled_pass_matches_keras(classifier, inputs):
     expected = np.asarray(classifier.loaded.model(to_model_array(inputs), training=False)).reshape(-1)
-    np.testing.assert_allclose(classifier.probabilities(inputs), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(classifier.probabilities(inputs), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_batches_of_any_size_give_the_same_answers(classifier, inputs):
-    np.testing.assert_allclose(classifier.probabilities(inputs, batch_size=2), classifier.probabilities(inputs), atol=1e-6)
+    np.testing.assert_allclose(classifier.probabilities(inputs, batch_size=2), classifier.probabilities(inputs), atol=1e-5)
 
 
 def test_decision_follows_the_threshold(classifier):
@@ -45,7 +45,7 @@ def test_dihedral_views_are_the_eight_symmetries():
 def test_tta_reports_mean_and_spread(classifier, inputs):
     prediction = classifier.classify_input(inputs[0], with_tta=True)
     assert 0 <= prediction.tta_mean <= 1 and prediction.tta_std >= 0
-    assert prediction.probability_all == pytest.approx(classifier.classify_input(inputs[0]).probability_all, abs=1e-6)
+    assert prediction.probability_all == pytest.approx(classifier.classify_input(inputs[0]).probability_all, abs=1e-5)  # a batch of 8 and a batch of 1 round differently
 
 
 def test_classify_returns_stages_and_many_matches_one(classifier, synthetic_data_root):
@@ -64,4 +64,4 @@ def test_concurrent_calls_give_the_serial_answers(classifier, inputs):
     serial = [classifier.probabilities(inputs[i : i + 1])[0] for i in range(len(inputs))]
     with ThreadPoolExecutor(max_workers=5) as pool:
         parallel = list(pool.map(lambda i: classifier.probabilities(inputs[i : i + 1])[0], range(len(inputs))))
-    np.testing.assert_allclose(parallel, serial, atol=1e-6)
+    np.testing.assert_allclose(parallel, serial, atol=1e-5)

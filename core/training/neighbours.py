@@ -1,0 +1,71 @@
+"""The index of known cells and the OOD threshold, written beside a model after training.
+
+`<model stem>.index.npz` holds the pooled features of every training and validation cell
+(see `core.model.embedding`); the sidecar's "embedding_index" entry names it and records the
+OOD threshold: the 95th percentile of the validation cells' distances to their 10th nearest
+training cell. `train` calls `attach_index` after saving; `python -m core.cli.index` calls it
+for models trained before the index existed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+
+from core.data.index import ImageRecord
+from core.model.embedding import NEIGHBOURS, OOD_K, OOD_PERCENTILE, TRAIN_SIDE, VALIDATION_SIDE, EmbeddingIndex, ood_threshold
+from core.model.network import POOL_LAYER, with_features
+from core.model.store import write_sidecar
+
+SIDECAR_KEY = "embedding_index"
+
+
+def record_features(model: keras.Model, records: Sequence[ImageRecord], image_size: int, batch_size: int) -> np.ndarray:
+    """(N, D) float32 pooled features of records, through the training pipeline without augmentation."""
+    from core.training.pipeline import make_dataset
+
+    if not records:
+        return np.zeros((0, int(model.get_layer(POOL_LAYER).output.shape[-1])), np.float32)
+    dataset = make_dataset([str(r.path) for r in records], None, image_size, batch_size)
+    pooled, _ = with_features(model).predict(dataset, verbose=0)
+    return np.asarray(pooled, np.float32)
+
+
+def index_path(model_path: Path) -> Path:
+    """models/leukemia_resnet50.keras -> models/leukemia_resnet50.index.npz."""
+    return Path(model_path).with_name(Path(model_path).stem + ".index.npz")
+
+
+def build_index(features: dict[str, np.ndarray], records: dict[str, Sequence[ImageRecord]], root: Path) -> EmbeddingIndex:
+    """One index over the train and validation cells; files are stored relative to the dataset root."""
+    rows = [(record, side) for side in (TRAIN_SIDE, VALIDATION_SIDE) for record in records[side]]
+    return EmbeddingIndex.build(
+        np.concatenate([features[TRAIN_SIDE], features[VALIDATION_SIDE]]),
+        [Path(record.path).relative_to(root).as_posix() for record, _ in rows],
+        [record.label or "" for record, _ in rows], [record.subject or "" for record, _ in rows], [side for _, side in rows])
+
+
+def attach_index(model: keras.Model, model_path: Path, metadata: dict[str, Any], records: dict[str, Sequence[ImageRecord]],
+                 root: Path, batch_size: int = 32) -> dict[str, Any]:
+    """Write the index beside the model and its entry into the sidecar (atomically); returns the new metadata.
+
+    Args:
+        model: the saved model (its file is not touched, so the sidecar's SHA-256 stays valid).
+        metadata: the model's sidecar as saved; `image_size` is read from it.
+        records: "train" and "validation" records, as the run split them.
+        root: the dataset root the records' paths are relative to.
+    """
+    image_size = int(metadata["image_size"])
+    features = {side: record_features(model, records[side], image_size, batch_size) for side in (TRAIN_SIDE, VALIDATION_SIDE)}
+    index = build_index(features, records, Path(root))
+    target = index_path(model_path)
+    index.save(target)
+    validation = index.features[index.sides == VALIDATION_SIDE]
+    entry = {"file": target.name, "cells": len(index), "dimensions": index.dimensions, "ood_k": OOD_K,
+             "ood_percentile": OOD_PERCENTILE, "ood_threshold": ood_threshold(index, validation, OOD_K, OOD_PERCENTILE),
+             "neighbours": NEIGHBOURS, "train_cells": int(len(index.train_rows)), "validation_cells": int(len(validation))}
+    metadata = {**metadata, SIDECAR_KEY: entry}
+    write_sidecar(Path(model_path), metadata)
+    return metadata

@@ -1,0 +1,75 @@
+"""`python -m core.cli.index` rebuilds the index of known cells, and training writes one."""
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from core import config
+from core.cli.index import main
+from core.data.index import index_dataset
+from core.model.embedding import EmbeddingIndex
+
+SIDECAR_KEYS = {"file", "cells", "dimensions", "ood_k", "ood_percentile", "ood_threshold", "neighbours"}
+
+
+@pytest.fixture
+def old_model(tmp_path, tiny_model_path, synthetic_data_root):
+    """A copy of the tiny model with a split CSV (as training writes it) and no index: a model from before."""
+    model = tmp_path / "old.keras"
+    shutil.copy(tiny_model_path, model)
+    shutil.copy(config.sidecar_path(tiny_model_path), config.sidecar_path(model))
+    index = index_dataset(synthetic_data_root)
+    training = [record for record in index.records if record.label and record.subject and record.split.startswith("fold")]
+    with open(tmp_path / "old.split.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "subject", "label", "side"])
+        for number, record in enumerate(training):
+            side = "validation" if record.subject in {training[0].subject, training[-1].subject} else "train"
+            writer.writerow([record.path.relative_to(index.root), record.subject, record.label, side])
+    return model
+
+
+def test_rebuilds_the_index_and_the_sidecar_entry(old_model, synthetic_data_root, capsys):
+    sha256_before = json.loads(config.sidecar_path(old_model).read_text())["sha256"]
+    assert main(["--model", str(old_model), "--data-dir", str(synthetic_data_root), "--batch-size", "8"]) == 0
+    sidecar = json.loads(config.sidecar_path(old_model).read_text())
+    entry = sidecar["embedding_index"]
+    assert SIDECAR_KEYS <= set(entry) and entry["file"] == "old.index.npz" and entry["dimensions"] == 2048
+    assert sidecar["sha256"] == sha256_before
+    index = EmbeddingIndex.load(old_model.with_name(entry["file"]), dimensions=2048)
+    with open(old_model.with_name("old.split.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(index) == entry["cells"] == len(rows)
+    assert sorted(index.files) == sorted(row["path"] for row in rows)
+    validation = index.features[index.sides == "validation"]
+    scores = [index.ood_score(features, k=entry["ood_k"]) for features in validation]
+    assert entry["ood_threshold"] == pytest.approx(np.percentile(scores, 95))
+    assert json.loads(capsys.readouterr().out) == entry
+
+
+@pytest.mark.parametrize("problem", ["no split file", "wrong data folder", "no model"])
+def test_errors_are_one_line_and_exit_2(old_model, tmp_path, synthetic_data_root, capsys, problem):
+    data_dir, model = synthetic_data_root, old_model
+    if problem == "no split file":
+        old_model.with_name("old.split.csv").unlink()
+    elif problem == "wrong data folder":
+        data_dir = tmp_path / "elsewhere"
+        shutil.copytree(synthetic_data_root, data_dir)
+        next(data_dir.rglob("*.bmp")).unlink()
+    else:
+        model = tmp_path / "missing.keras"
+    assert main(["--model", str(model), "--data-dir", str(data_dir)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1 and "Traceback" not in error
+
+
+def test_training_writes_the_index_and_the_sidecar_entry(trained_model_path, trained_sidecar):
+    entry = trained_sidecar["embedding_index"]
+    assert SIDECAR_KEYS <= set(entry)
+    assert (entry["ood_k"], entry["ood_percentile"], entry["neighbours"]) == (10, 95, 6)
+    index = EmbeddingIndex.load(trained_model_path.with_name(entry["file"]), dimensions=entry["dimensions"])
+    split = trained_sidecar["split"]
+    assert len(index) == entry["cells"] == split["train_images"] + split["validation_images"]
+    assert 0.0 < entry["ood_threshold"] <= 2.0
