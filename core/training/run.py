@@ -15,6 +15,7 @@ from core.data.index import ImageRecord
 from core.data.labels import label_codes
 from core.errors import DatasetError
 from core.model.network import build_classifier
+from core.reporting.calibration_fit import summary_line
 from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import Progress, TrainOptions
 from core.training.selection import class_weights, select_data
@@ -185,6 +186,9 @@ def train(options: TrainOptions, progress: Progress | None = None, log: Callable
                       precision=precision, replicas=strategy.num_replicas_in_sync, seconds=clock.elapsed())
     metadata = evaluate_and_save(model, run, lambda records: predict_records(model, records, options))
     log(f"Saved {options.output} ({clock.elapsed():.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
+    external_summary = summary_line(metadata['evaluation'].get('external') or {})
+    if external_summary:
+        log(f"External set, {external_summary}.")
     return TrainResult(Path(options.output), metadata)
 
 
