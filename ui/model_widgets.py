@@ -133,6 +133,8 @@ def conformal_ui(metadata: dict) -> None:
         return
     st.markdown(f"P(all) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
                 f"{calibrated.fitted_on}). A cell whose prediction set holds both classes, or neither, is referred to a person.")
+    if model_card.temperature_note(calibrated.temperature):
+        st.warning(model_card.temperature_note(calibrated.temperature))
     error_rate = st.number_input("Error rate α (%)", min_value=0.1, max_value=50.0, value=100 * calibrated.default_error_rate,
                                  step=0.5, key="model_card_error_rate",
                                  help="The share of cells of each class allowed to miss their class. Lower means more referrals.") / 100

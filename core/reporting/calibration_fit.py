@@ -17,8 +17,7 @@ from scipy.optimize import minimize_scalar
 
 from core.data.labels import ALL, HEM, LABEL_CODES, LABELS
 from core.model.calibration import (
-    DEFAULT_ERROR_RATE, GUARANTEE, REFER, Calibration, calibrated_probability, conformal_decision, conformal_thresholds,
-    logit,
+    DEFAULT_ERROR_RATE, GUARANTEE, REFER, Calibration, calibrated_probability, conformal_decision, logit,
 )
 from core.reporting.evaluation import bootstrap_ci, brier_score, calibration, expected_calibration_error
 

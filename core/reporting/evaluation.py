@@ -58,7 +58,6 @@ def pr_points(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[f
 def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray) -> float:
     """ECE over CALIBRATION_BINS equal-width bins: sum over bins of (share of cells) x |mean P(all) - share all|."""
     bins = np.clip(np.digitize(probabilities, np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)[1:-1]), 0, CALIBRATION_BINS - 1)
-    counts = np.bincount(bins, minlength=CALIBRATION_BINS)
     gaps = np.bincount(bins, weights=probabilities, minlength=CALIBRATION_BINS) - np.bincount(bins, weights=labels, minlength=CALIBRATION_BINS)
     return float(np.abs(gaps).sum() / max(len(labels), 1))  # |sum p - sum y| / N = share x |mean p - mean y| per bin.
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from core.data.labels import ALL, LABELS, display_name
 from core.model.calibration import GUARANTEE, REFER, Calibration, conformal_decision, minimum_scores
+from core.reporting.calibration_fit import TEMPERATURE_BOUNDS
 
 NOT_AVAILABLE = "not available"
 METRICS = (
@@ -217,3 +218,12 @@ def conformal_rows(calibrated: Calibration, error_rate: float) -> list[dict[str,
                      else f"none: needs at least {minimum_scores(error_rate)} cells, so this class is in every set",
                      "Refer rate": f"{np.mean(referred):.1%}" if referred else NOT_AVAILABLE})
     return rows
+
+
+def temperature_note(temperature: float) -> str | None:
+    """A warning when the fitted T sits at a bound of its search: the fit is degenerate, not a finding."""
+    low, high = TEMPERATURE_BOUNDS
+    if temperature >= high * 0.999:
+        return (f"T reached its upper bound ({high:g}): on the held-out subjects P(all) carries almost no information, "
+                "so calibration pulls every probability towards the share of ALL cells.")
+    return f"T reached its lower bound ({low:g}): the fit is degenerate." if temperature <= low * 1.001 else None

@@ -32,6 +32,8 @@ DEMO_NOTE = (
     "Its metrics describe synthetic data only and say nothing about real blood cells."
 )
 VERSION = "1.0"
+PROBABILITY_DECIMALS = 6  # The predictions CSVs' precision; calibration is fitted on these very values, so
+# `python -m core.cli.calibrate` reproduces from the CSVs exactly what training wrote.
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,23 @@ def write_split_csv(path: Path, sides: dict[str, list[ImageRecord]], root: Path)
                 writer.writerow([Path(record.path).relative_to(root), record.subject, record.label, side])
 
 
+def stored_text(probability: float) -> str:
+    """P(all) as the predictions CSVs write it."""
+    return f"{probability:.{PROBABILITY_DECIMALS}f}"
+
+
+def as_stored(probabilities: np.ndarray) -> np.ndarray:
+    """(N,) float64: P(all) exactly as a reader of the predictions CSVs gets it back."""
+    return np.array([float(stored_text(probability)) for probability in probabilities])
+
+
 def write_predictions_csv(path: Path, records: Sequence[ImageRecord], probabilities: np.ndarray) -> None:
     """path,subject,label,probability_all for one held-out set (absolute paths, for the explorer)."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "subject", "label", "probability_all"])
         for record, probability in zip(records, probabilities):
-            writer.writerow([record.path, record.subject, record.label, f"{probability:.6f}"])
+            writer.writerow([record.path, record.subject, record.label, stored_text(probability)])
 
 
 def library_versions() -> dict[str, str]:
@@ -115,13 +127,13 @@ def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord]
     probabilities = predict(split.validation)
     labels = label_codes(r.label for r in split.validation)
     threshold = choose_threshold(labels, probabilities)
-    held_out = {"validation": HeldOutSet(labels, probabilities, [r.subject for r in split.validation])}
+    held_out = {"validation": HeldOutSet(labels, as_stored(probabilities), [r.subject for r in split.validation])}
     evaluations = {"validation": evaluate(labels, probabilities, held_out["validation"].subjects, threshold, seed)}
     write_predictions_csv(artifact(output, ".validation_predictions.csv"), split.validation, probabilities)
     evaluations["validation"]["predictions_csv"] = artifact(output, ".validation_predictions.csv").name
     if external:
         external_probabilities = predict(external)
-        held_out["external"] = HeldOutSet(label_codes(r.label for r in external), external_probabilities,
+        held_out["external"] = HeldOutSet(label_codes(r.label for r in external), as_stored(external_probabilities),
                                           [r.subject or "unknown" for r in external])
         evaluations["external"] = evaluate(held_out["external"].labels, external_probabilities, held_out["external"].subjects, threshold, seed)
         write_predictions_csv(artifact(output, ".external_predictions.csv"), external, external_probabilities)
