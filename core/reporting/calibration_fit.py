@@ -87,10 +87,15 @@ def quality(held_out: HeldOutSet, probabilities: np.ndarray, seed: int) -> dict[
 
 
 def coverage_report(held_out: HeldOutSet, calibrated: Calibration) -> dict[str, Any]:
-    """Per class, at each error rate of ERROR_RATES: the share of cells whose set holds their class, and the refer rate."""
+    """Per class, at each error rate of ERROR_RATES: the share of cells whose set holds their class, and the refer rate.
+
+    Referrals come from sets of both classes (common at small error rates) and from empty sets (at large ones, where
+    both thresholds are tight): "empty_rate" is the share of the class's cells referred for the second reason.
+    """
     labels = np.asarray(held_out.labels, dtype=int)
     probabilities = np.asarray(calibrated.probability(np.asarray(held_out.probabilities, dtype=float)))
-    by_class: dict[str, dict[str, list]] = {label: {"coverage": [], "refer_rate": [], "thresholds": []} for label in LABELS}
+    by_class: dict[str, dict[str, list]] = {label: {"coverage": [], "refer_rate": [], "empty_rate": [], "thresholds": []}
+                                            for label in LABELS}
     for error_rate in ERROR_RATES:
         thresholds = calibrated.thresholds(error_rate)
         answers = [conformal_decision(float(probability), thresholds) for probability in probabilities]
@@ -98,6 +103,7 @@ def coverage_report(held_out: HeldOutSet, calibrated: Calibration) -> dict[str, 
             mine = [answer for answer, code in zip(answers, labels) if code == LABEL_CODES[label]]
             by_class[label]["coverage"].append(round(float(np.mean([label in a.prediction_set for a in mine])), 5) if mine else None)
             by_class[label]["refer_rate"].append(round(float(np.mean([a.decision == REFER for a in mine])), 5) if mine else None)
+            by_class[label]["empty_rate"].append(round(float(np.mean([not a.prediction_set for a in mine])), 5) if mine else None)
             by_class[label]["thresholds"].append(thresholds[label] if np.isfinite(thresholds[label]) else None)
     for label in LABELS:
         by_class[label]["n"] = int(np.sum(labels == LABEL_CODES[label]))

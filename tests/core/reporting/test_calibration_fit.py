@@ -52,7 +52,8 @@ def test_calibrate_held_out_writes_keys_and_improves_external_ece():
         rates = external["conformal"]["by_class"][label]
         assert len(rates["coverage"]) == len(ERROR_RATES)
         assert all(coverage >= 1 - rate - 0.04 for coverage, rate in zip(rates["coverage"], ERROR_RATES))
-        assert rates["refer_rate"] == sorted(rates["refer_rate"], reverse=True)  # a larger error rate refers fewer
+        assert all(refer >= empty >= 0 for refer, empty in zip(rates["refer_rate"], rates["empty_rate"]))
+        assert rates["refer_rate"][0] > rates["refer_rate"][2]  # at 1% far more cells keep both classes than at 5%
     assert "in-sample" in evaluations["validation"]["conformal"]["note"]
     assert "coverage" in summary_line(external) and "ECE" in summary_line(external)
     assert Calibration.from_metadata(keys).temperature == pytest.approx(fit_temperature(held_out["validation"].labels,
