@@ -7,7 +7,7 @@ import streamlit as st
 from core import config
 from core.errors import ModelError
 from core.model.calibration import Calibration
-from core.reporting import figures, model_card
+from core.reporting import calibration_card, figures, model_card
 from ui import cache, state
 from ui.frame import plain
 
@@ -116,7 +116,7 @@ def calibration_ui(evaluation: dict) -> None:
     st.subheader("Calibration and conformal sets on this set", anchor=False)
     if report.get("note"):
         st.caption(f"Here {report['note']}.")
-    st.table(pd.DataFrame(model_card.calibration_rows(evaluation)).set_index("Metric"))
+    st.table(pd.DataFrame(calibration_card.calibration_rows(evaluation)).set_index("Metric"))
     if evaluation.get("conformal"):
         st.plotly_chart(figures.coverage_figure(evaluation["conformal"]))
 
@@ -129,14 +129,14 @@ def conformal_ui(metadata: dict) -> None:
         st.error(plain(str(error)))
         return
     if calibrated is None:
-        st.info(model_card.CALIBRATION_MISSING.format(path=state.model_path()), icon=":material/info:")
+        st.info(calibration_card.CALIBRATION_MISSING.format(path=state.model_path()), icon=":material/info:")
         return
     st.markdown(f"P(all) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
                 f"{calibrated.fitted_on}). A cell whose prediction set holds both classes, or neither, is referred to a person.")
-    if model_card.temperature_note(calibrated.temperature):
-        st.warning(model_card.temperature_note(calibrated.temperature))
+    if calibration_card.temperature_note(calibrated.temperature):
+        st.warning(calibration_card.temperature_note(calibrated.temperature))
     error_rate = st.number_input("Error rate α (%)", min_value=0.1, max_value=50.0, value=100 * calibrated.default_error_rate,
                                  step=0.5, key="model_card_error_rate",
                                  help="The share of cells of each class allowed to miss their class. Lower means more referrals.") / 100
-    st.table(pd.DataFrame(model_card.conformal_rows(calibrated, error_rate)).set_index("Class"))
-    st.caption(model_card.GUARANTEE_LINE + " Refer rates here are on the held-out cells the thresholds come from.")
+    st.table(pd.DataFrame(calibration_card.conformal_rows(calibrated, error_rate)).set_index("Class"))
+    st.caption(calibration_card.GUARANTEE_LINE + " Refer rates here are on the held-out cells the thresholds come from.")

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from core.reporting import figures, model_card
+from core.reporting import calibration_card, figures, model_card
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_training_figure_marks_where_fine_tuning_starts(sidecar):
 
 
 def test_calibration_rows_show_before_and_after_with_intervals(evaluation):
-    rows = model_card.calibration_rows(evaluation)
+    rows = calibration_card.calibration_rows(evaluation)
     assert [row["Metric"].split(",")[0].split(" (")[0] for row in rows] == ["Expected calibration error", "Brier score"]
     assert all(model_card.NOT_AVAILABLE not in row["After temperature scaling"].split(" (")[0] for row in rows)
 
@@ -171,11 +171,11 @@ def test_conformal_rows_per_class_and_the_note_for_old_models(sidecar):
     from core.model.calibration import Calibration
 
     calibrated = Calibration.from_metadata(sidecar)
-    rows = model_card.conformal_rows(calibrated, 0.05)
+    rows = calibration_card.conformal_rows(calibrated, 0.05)
     assert [row["Class"] for row in rows] == ["ALL", "Healthy"]
     assert Calibration.from_metadata({key: value for key, value in sidecar.items() if key != "calibration"}) is None
-    assert "python -m core.cli.calibrate --model" in model_card.CALIBRATION_MISSING
-    assert "not over patients" in model_card.GUARANTEE_LINE
+    assert "python -m core.cli.calibrate --model" in calibration_card.CALIBRATION_MISSING
+    assert "not over patients" in calibration_card.GUARANTEE_LINE
 
 
 def test_before_after_and_coverage_figures(evaluation):
