@@ -30,6 +30,9 @@ def render_model_page() -> None:
     model_widgets.about_ui(metadata)
     st.header("Performance on held-out data", anchor=False)
     model_widgets.evaluation_ui(metadata)
+    if metadata.get("evaluation"):
+        st.header("Calibration and when to refer", anchor=False)
+        model_widgets.conformal_ui(metadata)
     if (metadata.get("history") or {}).get("loss"):
         st.header("Training history", anchor=False)
         st.plotly_chart(figures.training_figure(metadata["history"]))

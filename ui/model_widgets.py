@@ -5,7 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from core import config
-from core.reporting import figures, model_card
+from core.errors import ModelError
+from core.model.calibration import Calibration
+from core.reporting import calibration_card, figures, model_card
 from ui import cache, state
 from ui.frame import plain
 
@@ -92,12 +94,49 @@ def evaluation_ui(metadata: dict) -> None:
     left, right = st.columns(2)
     if evaluation.get("confusion_matrix"):
         left.plotly_chart(figures.confusion_figure(evaluation["confusion_matrix"]))
-    if evaluation.get("calibration"):
+    if (evaluation.get("calibration") or {}).get("after"):
+        right.plotly_chart(figures.reliability_before_after_figure(evaluation["calibration"]))
+    elif evaluation.get("calibration"):
         right.plotly_chart(figures.calibration_figure(evaluation["calibration"]))
     if evaluation.get("roc_curve"):
         left.plotly_chart(figures.roc_figure(evaluation["roc_curve"], point))
     if evaluation.get("pr_curve"):
         right.plotly_chart(figures.pr_figure(evaluation["pr_curve"], model_card.prevalence(evaluation)))
+    calibration_ui(evaluation)
     if evaluation.get("per_subject"):
         with st.expander("Accuracy per subject: do some people's cells fool the model?"):
             st.dataframe(pd.DataFrame(evaluation["per_subject"]), hide_index=True)
+
+
+def calibration_ui(evaluation: dict) -> None:
+    """ECE and Brier before and after temperature scaling, and the conformal coverage plot, for one set."""
+    report = evaluation.get("calibration") or {}
+    if "after" not in report:
+        return
+    st.subheader("Calibration and conformal sets on this set", anchor=False)
+    if report.get("note"):
+        st.caption(f"Here {report['note']}.")
+    st.table(pd.DataFrame(calibration_card.calibration_rows(evaluation)).set_index("Metric"))
+    if evaluation.get("conformal"):
+        st.plotly_chart(figures.coverage_figure(evaluation["conformal"]))
+
+
+def conformal_ui(metadata: dict) -> None:
+    """An error-rate input, and the per-class thresholds and refer rates it gives; a note for models without them."""
+    try:
+        calibrated = Calibration.from_metadata(metadata)
+    except ModelError as error:
+        st.error(plain(str(error)))
+        return
+    if calibrated is None:
+        st.info(calibration_card.CALIBRATION_MISSING.format(path=state.model_path()), icon=":material/info:")
+        return
+    st.markdown(f"P(all) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
+                f"{calibrated.fitted_on}). A cell whose prediction set holds both classes, or neither, is referred to a person.")
+    if calibration_card.temperature_note(calibrated.temperature):
+        st.warning(calibration_card.temperature_note(calibrated.temperature))
+    error_rate = st.number_input("Error rate α (%)", min_value=0.1, max_value=50.0, value=100 * calibrated.default_error_rate,
+                                 step=0.5, key="model_card_error_rate",
+                                 help="The share of cells of each class allowed to miss their class. Lower means more referrals.") / 100
+    st.table(pd.DataFrame(calibration_card.conformal_rows(calibrated, error_rate)).set_index("Class"))
+    st.caption(calibration_card.GUARANTEE_LINE + " Refer rates here are on the held-out cells the thresholds come from.")

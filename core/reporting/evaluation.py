@@ -7,7 +7,7 @@ so resampling single images would make the interval too narrow.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from sklearn import metrics
@@ -60,11 +60,23 @@ def pr_points(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[f
     return {"precision": thin(precision[:-1], keep), "recall": thin(recall[:-1], keep), "thresholds": thin(thresholds, keep)}
 
 
+def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """ECE over CALIBRATION_BINS equal-width bins: sum over bins of (share of cells) x |mean P(all) - share all|."""
+    bins = np.clip(np.digitize(probabilities, np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)[1:-1]), 0, CALIBRATION_BINS - 1)
+    gaps = np.bincount(bins, weights=probabilities, minlength=CALIBRATION_BINS) - np.bincount(bins, weights=labels, minlength=CALIBRATION_BINS)
+    return float(np.abs(gaps).sum() / max(len(labels), 1))  # |sum p - sum y| / N = share x |mean p - mean y| per bin.
+
+
+def brier_score(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean squared difference between P(all) and the label (1 = all)."""
+    return float(np.mean((probabilities - labels) ** 2))
+
+
 def calibration(labels: np.ndarray, probabilities: np.ndarray) -> tuple[dict[str, list[float]], float]:
     """Reliability-diagram bins (equal width) and the expected calibration error."""
     edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
     bins = np.clip(np.digitize(probabilities, edges[1:-1]), 0, CALIBRATION_BINS - 1)
-    predicted, observed, counts, ece = [], [], [], 0.0
+    predicted, observed, counts = [], [], []
     for index in range(CALIBRATION_BINS):
         in_bin = bins == index
         if not in_bin.any():
@@ -72,25 +84,37 @@ def calibration(labels: np.ndarray, probabilities: np.ndarray) -> tuple[dict[str
         predicted.append(round(float(probabilities[in_bin].mean()), 5))
         observed.append(round(float(labels[in_bin].mean()), 5))
         counts.append(int(in_bin.sum()))
-        ece += in_bin.mean() * abs(predicted[-1] - observed[-1])
-    return {"bin_mean_predicted": predicted, "bin_fraction_positive": observed, "bin_count": counts}, float(ece)
+    bins_dict = {"bin_mean_predicted": predicted, "bin_fraction_positive": observed, "bin_count": counts}
+    return bins_dict, expected_calibration_error(labels, probabilities)
+
+
+def subject_resamples(labels: np.ndarray, subjects: Sequence[str], seed: int = 0, rounds: int = 1000) -> Iterator[np.ndarray]:
+    """Row indices of `rounds` bootstrap resamples: subjects drawn with replacement within each class.
+
+    Yields nothing when a class has no subject. Every interval of the model card comes from here.
+    """
+    subjects = np.asarray(subjects)
+    groups = {label: np.unique(subjects[labels == label]) for label in (0, 1)}
+    if any(len(group) == 0 for group in groups.values()):
+        return
+    rows_of = {subject: np.flatnonzero(subjects == subject) for subject in np.unique(subjects)}
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):
+        chosen = [rng.choice(groups[label], size=len(groups[label])) for label in (0, 1)]
+        yield np.concatenate([rows_of[subject] for subject in np.concatenate(chosen)])
+
+
+def bootstrap_ci(labels: np.ndarray, probabilities: np.ndarray, subjects: Sequence[str],
+                 statistic: Callable[[np.ndarray, np.ndarray], float], seed: int = 0, rounds: int = 1000) -> list[float] | None:
+    """95% CI of statistic(labels, probabilities) over the subject-level resamples, or None without both classes."""
+    values = [statistic(labels[rows], probabilities[rows]) for rows in subject_resamples(labels, subjects, seed, rounds)
+              if len(np.unique(labels[rows])) == 2]
+    return [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)] if values else None
 
 
 def bootstrap_auc_ci(labels: np.ndarray, probabilities: np.ndarray, subjects: Sequence[str], seed: int = 0, rounds: int = 1000) -> list[float] | None:
     """95% CI of ROC AUC by resampling subjects with replacement within each class."""
-    subjects = np.asarray(subjects)
-    groups = {label: np.unique(subjects[labels == label]) for label in (0, 1)}
-    if any(len(group) == 0 for group in groups.values()):
-        return None
-    rows_of = {subject: np.flatnonzero(subjects == subject) for subject in np.unique(subjects)}
-    rng = np.random.default_rng(seed)
-    scores = []
-    for _ in range(rounds):
-        chosen = [rng.choice(groups[label], size=len(groups[label])) for label in (0, 1)]
-        rows = np.concatenate([rows_of[subject] for subject in np.concatenate(chosen)])
-        if len(np.unique(labels[rows])) == 2:
-            scores.append(metrics.roc_auc_score(labels[rows], probabilities[rows]))
-    return [round(float(np.percentile(scores, 2.5)), 4), round(float(np.percentile(scores, 97.5)), 4)] if scores else None
+    return bootstrap_ci(labels, probabilities, subjects, metrics.roc_auc_score, seed, rounds)
 
 
 def per_subject(labels: np.ndarray, predicted: np.ndarray, subjects: Sequence[str]) -> list[dict[str, Any]]:

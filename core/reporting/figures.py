@@ -10,6 +10,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.data.labels import display_name
+
 MODEL_COLOR = "#1f4e79"
 TRAIN_COLOR, VALIDATION_COLOR = "#1f77b4", "#ff7f0e"
 REFERENCE_LINE = {"dash": "dash", "color": "#888888"}
@@ -100,3 +102,32 @@ def training_figure(history: dict[str, list]) -> go.Figure:
         figure.add_vline(x=index + 0.5, line=REFERENCE_LINE, annotation_text=f"{phase} starts")
     figure.update_xaxes(title_text="epoch")
     return figure.update_layout(title="Loss and ROC AUC per epoch (dotted: training, solid: validation)")
+
+
+def reliability_before_after_figure(report: dict[str, Any]) -> go.Figure:
+    """Reliability diagrams of raw and temperature-scaled P(all), each named with its ECE and Brier score."""
+    figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], name="perfectly calibrated", mode="lines", line=REFERENCE_LINE))
+    for side, color, title in (("before", "#aab7c4", "raw P(all)"), ("after", MODEL_COLOR, f"T = {report.get('temperature', 1):.2f}")):
+        quality = report.get(side) or {}
+        reliability = quality.get("reliability") or {}
+        figure.add_trace(go.Scatter(
+            x=reliability.get("bin_mean_predicted"), y=reliability.get("bin_fraction_positive"), mode="lines+markers",
+            name=f"{title}: ECE {quality.get('ece', float('nan')):.3f}, Brier {quality.get('brier', float('nan')):.3f}",
+            line={"color": color}, customdata=reliability.get("bin_count"),
+            hovertemplate="mean P(all) %{x:.2f}<br>share all %{y:.2f}<br>%{customdata} images<extra></extra>"))
+    return figure.update_layout(title="Calibration before and after temperature scaling", xaxis_range=[0, 1], yaxis_range=[0, 1.02],
+                                xaxis_title="mean predicted P(all) in the bin", yaxis_title="observed share of all",
+                                legend={"orientation": "h", "y": -0.25})
+
+
+def coverage_figure(conformal: dict[str, Any]) -> go.Figure:
+    """Per class, coverage (solid) and refer rate (dotted) against the error rate, with the promised 1 - error rate."""
+    error_rates = conformal["error_rates"]
+    figure = go.Figure(go.Scatter(x=error_rates, y=[1 - rate for rate in error_rates], name="promised coverage (1 − error rate)",
+                                  mode="lines", line=REFERENCE_LINE))
+    for (label, rates), color in zip(conformal["by_class"].items(), (MODEL_COLOR, VALIDATION_COLOR)):
+        for key, dash, meaning in (("coverage", "solid", "coverage"), ("refer_rate", "dot", "refer rate")):
+            figure.add_trace(go.Scatter(x=error_rates, y=rates[key], name=f"{display_name(label)} ({rates.get('n', '?')} cells): {meaning}",
+                                        mode="lines+markers", line={"color": color, "dash": dash}))
+    return figure.update_layout(title="Conformal sets: coverage and refer rate per class", xaxis_title="error rate α",
+                                yaxis_title="share of the class's cells", yaxis_range=[0, 1.02], legend={"orientation": "h", "y": -0.25})

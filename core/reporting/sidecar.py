@@ -3,7 +3,8 @@
 Files written next to the model (`models/leukemia_resnet50.keras`):
 - `.json`: the sidecar (the model card's data: metrics, history, split, provenance);
 - `.split.csv`: every image used, with its side (train / validation / external);
-- `.validation_predictions.csv`, `.external_predictions.csv`: P(all) per held-out image.
+- `.validation_predictions.csv`, `.external_predictions.csv`: P(all) per held-out image (raw, before
+  calibration: `python -m core.cli.calibrate` refits the sidecar's calibration from them).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from core.data.labels import label_codes
 from core.data.splits import Split
 from core.data.synthetic import is_synthetic
 from core.model.store import base_metadata, save_model
+from core.reporting.calibration_fit import HeldOutSet, calibrate_held_out
 from core.reporting.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
 
 DEMO_NOTE = (
@@ -30,6 +32,8 @@ DEMO_NOTE = (
     "Its metrics describe synthetic data only and say nothing about real blood cells."
 )
 VERSION = "1.0"
+PROBABILITY_DECIMALS = 6  # The predictions CSVs' precision; calibration is fitted on these very values, so
+# `python -m core.cli.calibrate` reproduces from the CSVs exactly what training wrote.
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,23 @@ def write_split_csv(path: Path, sides: dict[str, list[ImageRecord]], root: Path)
                 writer.writerow([Path(record.path).relative_to(root), record.subject, record.label, side])
 
 
+def stored_text(probability: float) -> str:
+    """P(all) as the predictions CSVs write it."""
+    return f"{probability:.{PROBABILITY_DECIMALS}f}"
+
+
+def as_stored(probabilities: np.ndarray) -> np.ndarray:
+    """(N,) float64: P(all) exactly as a reader of the predictions CSVs gets it back."""
+    return np.array([float(stored_text(probability)) for probability in probabilities])
+
+
 def write_predictions_csv(path: Path, records: Sequence[ImageRecord], probabilities: np.ndarray) -> None:
     """path,subject,label,probability_all for one held-out set (absolute paths, for the explorer)."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "subject", "label", "probability_all"])
         for record, probability in zip(records, probabilities):
-            writer.writerow([record.path, record.subject, record.label, f"{probability:.6f}"])
+            writer.writerow([record.path, record.subject, record.label, stored_text(probability)])
 
 
 def library_versions() -> dict[str, str]:
@@ -103,21 +117,32 @@ def library_versions() -> dict[str, str]:
             "numpy": np.__version__, "opencv": cv2.__version__, "scikit-learn": sklearn.__version__}
 
 
-def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord], predict: Callable, seed: int) -> tuple[float, dict[str, Any]]:
-    """Threshold from the validation split, then metrics on validation and the external set."""
+def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord], predict: Callable, seed: int) -> tuple[float, dict[str, Any], dict[str, Any]]:
+    """Threshold from the validation split, metrics on validation and the external set, then calibration.
+
+    Returns:
+        (threshold, {set name: evaluation}, the sidecar's calibration and conformal keys: empty
+        when the validation split lacks a class, so that nothing could be fitted).
+    """
     probabilities = predict(split.validation)
     labels = label_codes(r.label for r in split.validation)
     threshold = choose_threshold(labels, probabilities)
-    evaluations = {"validation": evaluate(labels, probabilities, [r.subject for r in split.validation], threshold, seed)}
+    held_out = {"validation": HeldOutSet(labels, as_stored(probabilities), [r.subject for r in split.validation])}
+    evaluations = {"validation": evaluate(labels, probabilities, held_out["validation"].subjects, threshold, seed)}
     write_predictions_csv(artifact(output, ".validation_predictions.csv"), split.validation, probabilities)
     evaluations["validation"]["predictions_csv"] = artifact(output, ".validation_predictions.csv").name
     if external:
         external_probabilities = predict(external)
-        subjects = [r.subject or "unknown" for r in external]
-        evaluations["external"] = evaluate(label_codes(r.label for r in external), external_probabilities, subjects, threshold, seed)
+        held_out["external"] = HeldOutSet(label_codes(r.label for r in external), as_stored(external_probabilities),
+                                          [r.subject or "unknown" for r in external])
+        evaluations["external"] = evaluate(held_out["external"].labels, external_probabilities, held_out["external"].subjects, threshold, seed)
         write_predictions_csv(artifact(output, ".external_predictions.csv"), external, external_probabilities)
         evaluations["external"]["predictions_csv"] = artifact(output, ".external_predictions.csv").name
-    return threshold, evaluations
+    try:
+        calibration_keys = calibrate_held_out(evaluations, held_out, seed)
+    except ValueError:  # One class among the held-out subjects: the card says calibration is missing.
+        calibration_keys = {}
+    return threshold, evaluations, calibration_keys
 
 
 def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -> dict[str, Any]:
@@ -130,7 +155,7 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
     """
     options, output, index, split, external = run.options, run.output, run.index, run.split, run.external
     output.parent.mkdir(parents=True, exist_ok=True)
-    threshold, evaluations = held_out_evaluations(output, split, external, predict, options["seed"])
+    threshold, evaluations, calibration_keys = held_out_evaluations(output, split, external, predict, options["seed"])
     write_split_csv(artifact(output, ".split.csv"), {"train": split.train, "validation": split.validation, "external": external}, index.root)
     subjects = split.subjects()
     used = [*split.train, *split.validation, *external]
@@ -153,6 +178,7 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
                   "files_csv": artifact(output, ".split.csv").name},
         "history": run.history,
         "evaluation": evaluations,
+        **calibration_keys,
         "training": {"seconds": round(run.seconds, 1), "epochs_run": epochs_run, "precision": run.precision,
                      "replicas": run.replicas, "machine": platform.machine()},
         "library_versions": library_versions(),

@@ -16,6 +16,7 @@ from core.data.index import ImageRecord
 from core.data.labels import label_codes
 from core.errors import DatasetError
 from core.model.network import build_classifier
+from core.reporting.calibration_fit import summary_line
 from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
@@ -128,6 +129,9 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
                             Path(index.root), options.batch_size)
     progress_path(output).unlink(missing_ok=True)
     log(f"Saved {options.output} ({seconds:.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
+    external_summary = summary_line(metadata["evaluation"].get("external") or {})
+    if external_summary:
+        log(f"External set, {external_summary}.")
     return TrainResult(output, metadata)
 
 

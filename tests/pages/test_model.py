@@ -39,7 +39,7 @@ def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     assert "Demo model" in texts(app.warning) and "says nothing about real blood cells" in texts(app.warning)
     assert "matches" in texts(app.success)
-    assert len(app.get("plotly_chart")) == 5  # confusion, calibration, ROC, PR, training history
+    assert len(app.get("plotly_chart")) == 6  # confusion, calibration before/after, ROC, PR, coverage, training history
     metrics = app.table[2].value
     assert list(metrics.columns) == ["Model", "95% CI", 'Always "all"'] and len(metrics) == 8
 
@@ -69,7 +69,7 @@ def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_m
 def test_external_set_can_be_shown(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     app.radio(key="model_card_set").set_value("external").run()
-    assert not app.exception and len(app.get("plotly_chart")) == 5
+    assert not app.exception and len(app.get("plotly_chart")) == 6
     assert app.slider(key="threshold_external").value == pytest.approx(json.loads(demo_model.with_suffix(".json").read_text())["threshold"])
 
 
@@ -84,7 +84,7 @@ def test_tampered_file_shows_a_sha_mismatch(monkeypatch, trained_model_path, tra
     path.write_bytes(b"not the model that was trained")
     app = open_page(monkeypatch, path)
     assert "does NOT match" in texts(app.error)
-    assert len(app.get("plotly_chart")) == 5  # the card itself still shows
+    assert len(app.get("plotly_chart")) == 6  # the card itself still shows
 
 
 def test_model_without_sidecar_says_what_is_missing(monkeypatch, trained_model_path, tmp_path):
@@ -121,4 +121,21 @@ def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, trained_model_pat
     path = install_model(trained_model_path, tmp_path, json.loads(json.dumps(sidecar)))
     app = open_page(monkeypatch, path)
     assert "not available" in app.table[2].value.to_string()
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 4  # confusion, calibration before/after, ROC, coverage
+
+
+def test_error_rate_input_sets_per_class_thresholds_and_states_the_guarantee(monkeypatch, demo_model):
+    app = open_page(monkeypatch, demo_model)
+    assert app.number_input(key="model_card_error_rate").value == pytest.approx(5.0)
+    conformal = app.table[4].value
+    assert list(conformal.index) == ["ALL", "Healthy"] and "Refer rate" in conformal.columns
+    assert "not over patients" in texts(app.caption)
+    app.number_input(key="model_card_error_rate").set_value(20.0).run()
+    assert not app.exception and list(app.table[4].value.index) == ["ALL", "Healthy"]
+
+
+def test_model_without_calibration_says_so_and_how_to_add_it(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
+    old = {key: value for key, value in trained_sidecar.items() if key not in ("calibration", "conformal")}
+    app = open_page(monkeypatch, install_model(trained_model_path, tmp_path, old))
+    assert "no calibration and no conformal thresholds" in texts(app.info)
+    assert "python -m core.cli.calibrate --model" in texts(app.info)

@@ -73,3 +73,15 @@ def test_single_class_set_gives_no_auc_instead_of_crashing():
 def test_curve_indices_keep_both_ends():
     indices = curve_indices(1000)
     assert indices[0] == 0 and indices[-1] == 999 and len(indices) <= MAX_CURVE_POINTS
+
+
+def test_ece_by_hand_and_brier_interval_from_the_subject_bootstrap(held_out):
+    from core.reporting.evaluation import bootstrap_ci, brier_score, expected_calibration_error
+
+    # Bins [0, 0.1) and [0.9, 1]: half the cells each, gaps 0.05 and 0.05 -> ECE 0.05.
+    assert expected_calibration_error(np.array([0, 1]), np.array([0.05, 0.95])) == pytest.approx(0.05)
+    # Two cells in one bin: |mean p - share all| = |0.55 - 0.5| over the whole set.
+    assert expected_calibration_error(np.array([0, 1]), np.array([0.52, 0.58])) == pytest.approx(0.05)
+    labels, probabilities, subjects = held_out
+    low, high = bootstrap_ci(labels, probabilities, subjects, brier_score, seed=1, rounds=200)
+    assert low <= brier_score(labels, probabilities) <= high

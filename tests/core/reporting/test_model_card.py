@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from core.reporting import figures, model_card
+from core.reporting import calibration_card, figures, model_card
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +159,29 @@ def test_training_figure_marks_where_fine_tuning_starts(sidecar):
     assert len(figures.training_figure(history).layout.shapes) == 2  # the phase line in both panels
     assert figures.phase_starts(sidecar["history"]["phase"]) == [] and not figures.training_figure(sidecar["history"]).layout.shapes
 
+
+
+def test_calibration_rows_show_before_and_after_with_intervals(evaluation):
+    rows = calibration_card.calibration_rows(evaluation)
+    assert [row["Metric"].split(",")[0].split(" (")[0] for row in rows] == ["Expected calibration error", "Brier score"]
+    assert all(model_card.NOT_AVAILABLE not in row["After temperature scaling"].split(" (")[0] for row in rows)
+
+
+def test_conformal_rows_per_class_and_the_note_for_old_models(sidecar):
+    from core.model.calibration import Calibration
+
+    calibrated = Calibration.from_metadata(sidecar)
+    rows = calibration_card.conformal_rows(calibrated, 0.05)
+    assert [row["Class"] for row in rows] == ["ALL", "Healthy"]
+    assert Calibration.from_metadata({key: value for key, value in sidecar.items() if key != "calibration"}) is None
+    assert "python -m core.cli.calibrate --model" in calibration_card.CALIBRATION_MISSING
+    assert "not over patients" in calibration_card.GUARANTEE_LINE
+
+
+def test_before_after_and_coverage_figures(evaluation):
+    reliability = figures.reliability_before_after_figure(evaluation["calibration"])
+    assert [trace.name.split(":")[0] for trace in reliability.data][0] == "perfectly calibrated" and len(reliability.data) == 3
+    assert "ECE" in reliability.data[2].name and "Brier" in reliability.data[2].name
+    coverage = figures.coverage_figure(evaluation["conformal"])
+    assert len(coverage.data) == 1 + 2 * 2  # the promise, then coverage and refer rate for each class
+    assert list(coverage.data[0].x) == evaluation["conformal"]["error_rates"]
