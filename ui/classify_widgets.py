@@ -63,14 +63,14 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
                          assessment=assessment, sample_side=sample_side)
 
 
-def process_file(path: Path, classifier, dataset_label: str | None = None) -> UploadOutcome:
+def process_file(path: Path, classifier, dataset_label: str | None = None, sample_side: str | None = None) -> UploadOutcome:
     """`process_upload` for a file on the server (a dataset sample). Never raises."""
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         return UploadOutcome(Path(path).name, "", error=f"{Path(path).name} could not be read: {error.strerror}.",
                              dataset_label=dataset_label)
-    return process_upload(Path(path).name, data, classifier, dataset_label)
+    return process_upload(Path(path).name, data, classifier, dataset_label, sample_side)
 
 
 def sample_records(index, sides, per_group: int = SAMPLES_PER_GROUP) -> list[Sample]:

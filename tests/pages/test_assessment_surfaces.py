@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 
 import cv2
-import numpy as np
 import pandas as pd
 import pytest
 from apptest_helpers import open_app, png_bytes, texts, upload
