@@ -80,8 +80,9 @@ def sample_records(index, sides, per_group: int = SAMPLES_PER_GROUP) -> list[Sam
 
 
 def sample_option(sample: Sample) -> str:
-    """How a sample reads in a picker: file name, class and side of training."""
-    return f"{sample.path.name} ({labels.display_name(sample.label)}, {sample.side})"
+    """How a sample reads in a picker: file name, class, where it comes from and side of training."""
+    source = f"{sample.source}, " if sample.source and sample.source != sample.side else ""
+    return f"{sample.path.name} ({labels.display_name(sample.label)}, {source}{sample.side})"
 
 
 def render_upload_ui(index, sides) -> list[Item]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import config
@@ -30,11 +30,16 @@ OFFER_ORDER = (SIDE_NAMES[VALIDATION], SIDE_NAMES[EXTERNAL], REAL_CELLS, SEEN_IN
 
 @dataclass(frozen=True)
 class Sample:
-    """One image a visitor can pick: its file, its label in the dataset and its side (words from this module)."""
+    """One image a visitor can pick: its file, its label in the dataset, its side and where it comes from.
+
+    `source` is REAL_CELLS for the shipped real cells (None for the dataset's), kept when the model's
+    split CSV names the cell's side (a model trained on real C-NMC has likely seen these cells).
+    """
 
     path: Path
     label: str | None
     side: str
+    source: str | None = None
 
 
 def split_csv_path(model_path: str | Path) -> Path:
@@ -48,6 +53,7 @@ class SplitSides:
     """The split CSV beside a model: the side of every image its run used, keyed by relative path parts."""
 
     sides: dict[tuple[str, ...], str]
+    stems: dict[str, str] = field(default_factory=dict)  # file name without suffix -> side, for the real cells
 
     @classmethod
     def load(cls, model_path: str | Path) -> SplitSides | None:
@@ -57,7 +63,8 @@ class SplitSides:
                 rows = list(csv.DictReader(handle))
         except (OSError, csv.Error, UnicodeDecodeError):
             return None
-        return cls({Path(row["path"]).parts: row["side"] for row in rows if row.get("path") and row.get("side") in SIDE_NAMES})
+        usable = [(Path(row["path"]), row["side"]) for row in rows if row.get("path") and row.get("side") in SIDE_NAMES]
+        return cls({path.parts: side for path, side in usable}, {path.stem: side for path, side in usable})
 
     def side_of(self, path: str | Path) -> str | None:
         """The side words for an image path (absolute or relative; matched on its trailing parts), or None."""
@@ -67,6 +74,12 @@ class SplitSides:
             if side is not None:
                 return SIDE_NAMES[side]
         return None
+
+
+    def side_of_stem(self, stem: str) -> str | None:
+        """The side words for a file of that name whatever its folder and suffix (a shipped real cell), or None."""
+        side = self.stems.get(stem)
+        return None if side is None else SIDE_NAMES[side]
 
 
 def fallback_side(record: ImageRecord) -> str:
@@ -86,7 +99,7 @@ def real_cell_samples(folder: Path = REAL_CELLS_DIR) -> list[Sample]:
             rows = list(csv.DictReader(handle))
     except OSError:
         return []
-    return [Sample(folder / row["file"], row["label"], REAL_CELLS) for row in rows if (folder / row["file"]).is_file()]
+    return [Sample(folder / row["file"], row["label"], REAL_CELLS, REAL_CELLS) for row in rows if (folder / row["file"]).is_file()]
 
 
 def _evenly(items: Sequence, count: int) -> list:
@@ -109,8 +122,11 @@ def offered_samples(records: Iterable[ImageRecord], sides: SplitSides | None, pe
             sample = Sample(Path(record.path), record.label, side_of_record(record, sides))
             groups.setdefault((sample.side, sample.label), []).append(sample)
     for sample in extra:
+        known = sides.side_of_stem(sample.path.stem) if sides is not None else None
+        sample = Sample(sample.path, sample.label, known or sample.side, sample.source)
         groups.setdefault((sample.side, sample.label or ""), []).append(sample)
     rank = {side: position for position, side in enumerate(OFFER_ORDER)}
     ordered = sorted(groups, key=lambda key: (rank.get(key[0], len(OFFER_ORDER) - 0.5), key[0],
                                               LABELS.index(key[1]) if key[1] in LABELS else len(LABELS)))
-    return [sample for key in ordered for sample in (groups[key] if key[0] == REAL_CELLS else _evenly(groups[key], per_group))]
+    return [sample for key in ordered
+            for sample in (groups[key] if groups[key][0].source else _evenly(groups[key], per_group))]

@@ -62,3 +62,15 @@ def test_the_shipped_real_cells_are_labelled_samples():
     assert {sample.label for sample in samples} == {"all", "hem"}
     assert all(sample.side == REAL_CELLS and sample.path.is_file() for sample in samples)
     assert "CC BY 3.0" in (samples[0].path.parent / "README.md").read_text()
+
+
+def test_a_real_cell_listed_in_the_split_csv_takes_its_side(tmp_path):
+    real = real_cell_samples()[0]
+    model = tmp_path / "m.keras"
+    with open(split_csv_path(model), "w", newline="") as handle:
+        csv.writer(handle).writerows([["path", "subject", "label", "side"],
+                                      [f"training_data/fold_0/{real.label}/{real.path.stem}.bmp", "1", real.label, "train"]])
+    offered = offered_samples([], SplitSides.load(model), extra=real_cell_samples())
+    moved = next(sample for sample in offered if sample.path == real.path)
+    assert moved.side == SEEN_IN_TRAINING and moved.source == REAL_CELLS
+    assert offered[-1] == moved, "what the model saw in training is offered last"
