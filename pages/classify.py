@@ -17,7 +17,7 @@ def classify_page() -> None:
     if classifier is None:
         frame.render_model_missing()
         return
-    items = classify_widgets.render_upload_ui(cache.get_dataset_index())
+    items = classify_widgets.render_upload_ui(cache.get_dataset_index(), cache.get_split_sides(classifier))
     if not items:
         st.info("Upload one or more images, or choose sample cells, to see the model's answer.", icon=":material/upload:")
         return
@@ -36,8 +36,10 @@ def classify_page() -> None:
         choices = {f"{number}. {outcome.name}": outcome for number, outcome in enumerate(classified, start=1)}
         # The newest image by default: files are added one after another, and that is the one to see.
         shown = choices[st.selectbox("Show the details of", list(choices), index=len(choices) - 1, key="classify_detail")]
-    state.remember_image(shown.name, shown.image_rgb, shown.digest)
+    state.remember_image(shown.name, shown.image_rgb, shown.digest, shown.sample_side)
     result_widgets.render_result(shown, classifier)
+    if len(outcomes) == 1:  # One image still gets its table row and CSV, below its details.
+        classify_widgets.render_results_table(outcomes)
 
 
 classify_page()

@@ -2,7 +2,8 @@
 import streamlit as st
 
 from core.errors import LeukemiaAppError
-from ui import cache, explain_widgets, frame, state
+from core.model.assessment import answer_text, assess
+from ui import cache, explain_widgets, frame, result_widgets, state
 from ui.frame import plain
 
 frame.ensure_frame()
@@ -19,19 +20,23 @@ def explain_page() -> None:
         if state.model_error():
             st.caption(f"Why: {plain(state.model_error())}")
         return
-    chosen = explain_widgets.choose_image_ui()
+    chosen = explain_widgets.choose_image_ui(classifier)
     if chosen is None:
         st.info("Classify an image first, upload one, or pick a sample to see where the model looked.")
         return
-    name, digest, image_rgb = chosen
+    name, digest, image_rgb, side = chosen
     try:
         analysis = cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
     except LeukemiaAppError as error:
         st.error(f"{plain(name)}: {plain(str(error))}", icon=":material/error:")
         return
     prediction, stages = analysis.prediction, analysis.stages
-    st.subheader(f"{plain(name)}: the model answers {explain_widgets.TARGET_NAMES[prediction.label]} "
-                 f"(P(ALL) = {prediction.probability_all:.3f})", anchor=False)
+    assessment = assess(analysis, classifier.loaded.metadata, side)
+    # A referred image keeps its P(ALL) out of the headline (the Classify page shows it in an expander).
+    headline = answer_text(assessment) if assessment.out_of_scope else (
+        f"the model answers {answer_text(assessment)} (P(ALL) = {assessment.probability_all:.3f})")
+    st.subheader(f"{plain(name)}: {headline}", anchor=False)
+    result_widgets.render_qualifications(assessment)
     options = explain_widgets.options_ui(prediction.label)
     heatmap = cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target, options.layer)
     explain_widgets.render_heatmaps(name, image_rgb, stages, heatmap, options)

@@ -224,3 +224,17 @@ def file_sha256(path: str, stamp: float) -> str | None:
     from core.model.store import file_sha256 as digest
 
     return digest(Path(path)) if Path(path).is_file() else None
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _split_sides(model_path: str, stamp: float):
+    from core.data.sides import SplitSides
+
+    return SplitSides.load(model_path)
+
+
+def get_split_sides(classifier):
+    """The split CSV beside the classifier's model (`core.data.sides.SplitSides`), or None; re-read when it changes."""
+    from core.data.sides import split_csv_path
+
+    return _split_sides(str(classifier.loaded.path), file_stamp(split_csv_path(classifier.loaded.path)))

@@ -14,19 +14,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.model.analysis import CellAnalysis
+from core.data import labels
+from core.data.sides import Sample, offered_samples, real_cell_samples
 from core.errors import LeukemiaAppError
+from core.model.analysis import CellAnalysis
+from core.model.assessment import Assessment, answer_text, assess, qualifications
 from ui import cache, state
 from ui.frame import plain
 
 LOGGER = logging.getLogger(__name__)
 UPLOAD_TYPES = ["bmp", "png", "jpg", "jpeg", "tif", "tiff"]
-SAMPLES_PER_CLASS = 6
+SAMPLES_PER_GROUP = 3  # Per class and side of training.
+# One image to classify: (file name, bytes, label in the dataset or None, sample side or None).
+Item = tuple[str, bytes, str | None, str | None]
 
 
 @dataclass(frozen=True)
 class UploadOutcome:
-    """What happened to one image: an analysis, or an error sentence naming the file."""
+    """What happened to one image: an analysis and its assessment, or an error sentence naming the file."""
 
     name: str
     digest: str
@@ -35,10 +40,13 @@ class UploadOutcome:
     notes: tuple[str, ...] = ()
     error: str | None = None
     dataset_label: str | None = None
+    assessment: Assessment | None = None
+    sample_side: str | None = None
 
 
-def process_upload(name: str, data: bytes, classifier, dataset_label: str | None = None) -> UploadOutcome:
-    """Decode, classify and scope-check one file; cached by content and model. Never raises."""
+def process_upload(name: str, data: bytes, classifier, dataset_label: str | None = None,
+                   sample_side: str | None = None) -> UploadOutcome:
+    """Decode, classify, scope-check and assess one file; cached by content and model. Never raises."""
     digest = cache.content_digest(data)
     try:
         decoded = cache.decode_upload(data, name)
@@ -50,57 +58,60 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
         LOGGER.exception("Unexpected failure while classifying %r", name)
         message = f"{name} could not be processed because of an unexpected problem (details are in the server log). Try another file."
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
-    return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label)
+    assessment = assess(analysis, classifier.loaded.metadata, sample_side)
+    return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label,
+                         assessment=assessment, sample_side=sample_side)
 
 
-def process_file(path: Path, classifier, dataset_label: str | None = None) -> UploadOutcome:
+def process_file(path: Path, classifier, dataset_label: str | None = None, sample_side: str | None = None) -> UploadOutcome:
     """`process_upload` for a file on the server (a dataset sample). Never raises."""
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         return UploadOutcome(Path(path).name, "", error=f"{Path(path).name} could not be read: {error.strerror}.",
                              dataset_label=dataset_label)
-    return process_upload(Path(path).name, data, classifier, dataset_label)
+    return process_upload(Path(path).name, data, classifier, dataset_label, sample_side)
 
 
-def sample_records(index, per_class: int = SAMPLES_PER_CLASS) -> list:
-    """A few labelled training images of each class, spread evenly through the index."""
-    chosen = []
-    for label in ("all", "hem"):
-        group = [record for record in index.labelled() if record.label == label and record.split.startswith("fold")]
-        step = max(1, len(group) // per_class)
-        chosen += group[::step][:per_class]
-    return chosen
+def sample_records(index, sides, per_group: int = SAMPLES_PER_GROUP) -> list[Sample]:
+    """Labelled samples, held-out subjects first, each with its side; then the shipped real cells."""
+    records = index.labelled() if index is not None else []
+    return offered_samples(records, sides, per_group, extra=real_cell_samples())
 
 
-def render_upload_ui(index) -> list[tuple[str, bytes, str | None]]:
-    """Uploader plus sample picker -> [(file name, bytes, label in the dataset or None)]."""
+def sample_option(sample: Sample) -> str:
+    """How a sample reads in a picker: file name, class, where it comes from and side of training."""
+    source = f"{sample.source}, " if sample.source and sample.source != sample.side else ""
+    return f"{sample.path.name} ({labels.display_name(sample.label)}, {source}{sample.side})"
+
+
+def render_upload_ui(index, sides) -> list[Item]:
+    """Uploader plus sample picker -> [(file name, bytes, label in the dataset or None, side or None)]."""
     uploads = st.file_uploader(
         "Upload cell images (BMP, PNG, JPEG or TIFF; up to 20 MB each)",
         type=UPLOAD_TYPES, accept_multiple_files=True, key="classify_uploads",
     )
-    items = [(upload.name, upload.getvalue(), None) for upload in uploads or []]
+    items: list[Item] = [(upload.name, upload.getvalue(), None, None) for upload in uploads or []]
     if index is None:
-        st.caption(f"No sample cells to offer: {state.dataset_error()}")
-        return items
-    samples = {f"{record.path.name} ({record.split})": record for record in sample_records(index)}
-    picked = st.multiselect("…or try sample cells from the dataset in use", list(samples), key="classify_samples",
-                            placeholder="Choose sample cells")
+        st.caption(f"No dataset samples to offer: {state.dataset_error()}")
+    samples = {sample_option(sample): sample for sample in sample_records(index, sides)}
+    picked = st.multiselect("…or try sample cells (held-out subjects first; real cells (C-NMC 2019) at the end)",
+                            list(samples), key="classify_samples", placeholder="Choose sample cells")
     for option in picked:
-        record = samples[option]
+        sample = samples[option]
         try:
-            items.append((record.path.name, Path(record.path).read_bytes(), record.label))
+            items.append((sample.path.name, Path(sample.path).read_bytes(), sample.label, sample.side))
         except OSError as error:
-            st.error(f"Could not read the sample {plain(record.path.name)}: {error.strerror}.")
+            st.error(f"Could not read the sample {plain(sample.path.name)}: {error.strerror}.")
     return items
 
 
-def process_all(items: list[tuple[str, bytes, str | None]], classifier) -> list[UploadOutcome]:
+def process_all(items: list[Item], classifier) -> list[UploadOutcome]:
     """Run `process_upload` over every item, with a progress bar when there are several."""
     progress = st.progress(0.0, text="Classifying…") if len(items) > 1 else None
     outcomes = []
-    for number, (name, data, label) in enumerate(items, start=1):
-        outcomes.append(process_upload(name, data, classifier, label))
+    for number, (name, data, label, side) in enumerate(items, start=1):
+        outcomes.append(process_upload(name, data, classifier, label, side))
         if progress is not None:
             progress.progress(number / len(items), text=f"Classified {number} of {len(items)}")
     if progress is not None:
@@ -109,15 +120,17 @@ def process_all(items: list[tuple[str, bytes, str | None]], classifier) -> list[
 
 
 def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
-    """One row per image: answer, P(ALL), TTA mean and spread, scope, dataset label, error."""
+    """One row per image: answer and its limits (the same words as the detail view), P(ALL), TTA, scope, sample."""
     rows = []
     for outcome in outcomes:
-        row = {"file": outcome.name, "answer": None, "P(ALL)": None, "TTA mean": None, "TTA spread": None,
-               "in scope": None, "label in dataset": outcome.dataset_label, "error": outcome.error}
-        if outcome.analysis is not None:
-            prediction = outcome.analysis.prediction
-            row.update({"answer": "ALL" if prediction.label == "all" else "Healthy", "P(ALL)": prediction.probability_all,
-                        "TTA mean": prediction.tta_mean, "TTA spread": prediction.tta_std, "in scope": outcome.analysis.in_scope})
+        row = {"file": outcome.name, "answer": None, "limits": None, "P(ALL)": None, "TTA mean": None,
+               "TTA spread": None, "in scope": None, "sample": outcome.sample_side,
+               "label in dataset": outcome.dataset_label, "error": outcome.error}
+        found = outcome.assessment
+        if found is not None:
+            row.update({"answer": answer_text(found), "limits": " ".join(qualifications(found)),
+                        "P(ALL)": found.probability_all, "TTA mean": found.tta_mean, "TTA spread": found.tta_std,
+                        "in scope": not found.out_of_scope})
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import streamlit as st
 
 from core import config
-from core.data import labels
+from core.data.sides import side_of_record
+from core.model.assessment import answer_text
 from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
 from core.errors import ModelError
@@ -64,18 +65,20 @@ def sample_ui(record: ImageRecord) -> None:
         render_stage_panels(image_rgb, stages)
         st.info(f"No prediction: {plain(state.model_error() or 'no model is loaded.')} Build one on the Classify page.")
         return
-    outcome = classify_widgets.process_file(record.path, classifier, dataset_label=record.label)
+    side = side_of_record(record, cache.get_split_sides(classifier))
+    outcome = classify_widgets.process_file(record.path, classifier, dataset_label=record.label, sample_side=side)
     if outcome.error:
         st.error(plain(outcome.error))
         return
     render_stage_panels(outcome.image_rgb, outcome.analysis.stages)
     result_widgets.render_scope_warning(outcome.analysis)
-    prediction = outcome.analysis.prediction
-    verdict = "" if record.label is None else (" — correct." if prediction.label == record.label else " — **wrong**.")
-    spread = "" if prediction.tta_mean is None else f", over 8 views {prediction.tta_mean:.3f} ± {prediction.tta_std:.3f}"
-    st.markdown(f"Model: **{labels.LONG_NAMES[prediction.label]}**, P(all) = {prediction.probability_all:.3f}{spread} "
-                f"at threshold {prediction.threshold:.2f}{verdict}")
-    result_widgets.render_orientation_warning(prediction)
+    found = outcome.assessment
+    verdict = "" if record.label is None or found.out_of_scope else (
+        " — correct." if found.label == record.label else " — **wrong**.")
+    spread = "" if found.tta_mean is None else f", over 8 views {found.tta_mean:.3f} ± {found.tta_std:.3f}"
+    st.markdown(f"Model: **{answer_text(found)}**, P(all) = {found.probability_all:.3f}{spread} "
+                f"at threshold {found.threshold:.2f}{verdict} Sample: {side}.")
+    result_widgets.render_qualifications(found)
 
 
 def render_stage_panels(image_rgb, stages) -> None:

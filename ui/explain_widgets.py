@@ -15,12 +15,12 @@ from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
 from core.explain.heatmaps import heatmap_on_original, overlay
 from core.imaging.encode import png_bytes
 from ui import cache, state
-from ui.classify_widgets import UPLOAD_TYPES, sample_records
+from ui.classify_widgets import UPLOAD_TYPES, sample_option, sample_records
 from ui.frame import plain
 
 TARGET_NAMES = DISPLAY_NAMES
 MAIN_WIDTH, COMPARE_WIDTH = 380, 240  # on-screen pixels
-LAST_IMAGE, UPLOAD, SAMPLE = "The image last classified", "Upload an image", "A sample from the dataset"
+LAST_IMAGE, UPLOAD, SAMPLE = "The image last classified", "Upload an image", "A sample cell"
 CAVEAT = ("Red marks the pixels that raised the score for the chosen class most; blue, the least (and, on the original, "
           "everything outside the crop the model saw). Grad-CAM shows where the model looked, not whether the answer "
           "is right: it is not a validation of the answer.")
@@ -35,29 +35,31 @@ class Options(NamedTuple):
     opacity: float
 
 
-def choose_image_ui() -> tuple[str, str, np.ndarray] | None:
-    """The image to explain as (name, content digest, (H, W, 3) uint8 RGB), or None."""
+def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None] | None:
+    """The image to explain as (name, content digest, (H, W, 3) uint8 RGB, sample side or None), or None."""
     last = st.session_state.get(state.LAST_IMAGE_KEY)
     source = st.radio("Image", ([LAST_IMAGE] if last else []) + [UPLOAD, SAMPLE], horizontal=True, key="explain_source")
     if source == LAST_IMAGE:
-        return last["name"], last["digest"], last["image_rgb"]
+        return last["name"], last["digest"], last["image_rgb"], last.get("side")
     if source == UPLOAD:
         upload = st.file_uploader("Upload a cell image (BMP, PNG, JPEG or TIFF)", type=UPLOAD_TYPES, key="explain_upload")
-        return None if upload is None else decode_ui(upload.name, upload.getvalue())
+        decoded = None if upload is None else decode_ui(upload.name, upload.getvalue())
+        return None if decoded is None else (*decoded, None)
     index = cache.get_dataset_index()
     if index is None:
-        st.info(f"No dataset to pick samples from: {state.dataset_error()}")
-        return None
-    samples = {f"{record.path.name} ({record.split}, {TARGET_NAMES[record.label]})": record for record in sample_records(index)}
-    choice = st.selectbox("Sample cell", list(samples), index=None, key="explain_sample", placeholder="Choose a sample cell")
+        st.caption(f"No dataset samples to offer: {state.dataset_error()}")
+    samples = {sample_option(sample): sample for sample in sample_records(index, cache.get_split_sides(classifier))}
+    choice = st.selectbox("Sample cell (held-out subjects first)", list(samples), index=None, key="explain_sample",
+                          placeholder="Choose a sample cell")
     if choice is None:
         return None
     path = Path(samples[choice].path)
     try:
-        return decode_ui(path.name, path.read_bytes())
+        decoded = decode_ui(path.name, path.read_bytes())
     except OSError as error:
         st.error(f"Could not read the sample {plain(path.name)}: {error.strerror}.")
         return None
+    return None if decoded is None else (*decoded, samples[choice].side)
 
 
 def decode_ui(name: str, data: bytes) -> tuple[str, str, np.ndarray] | None:

@@ -1,4 +1,4 @@
-"""One classified image on screen: heading, scope warning, answer, stages, report download."""
+"""One classified image on screen: heading, limits, scope reasons, answer, stages, report download."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from core.data import labels
+from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.html_report import build_report
 from ui.classify_widgets import UploadOutcome
 from ui.frame import plain
@@ -20,46 +21,43 @@ TTA_EXPLANATION = (
 )
 
 
-def answer_text(label: str) -> str:
-    """'all' -> 'ALL', 'hem' -> 'Healthy': the short answer shown in headings and tables."""
-    return labels.display_name(label)
+def render_qualifications(assessment: Assessment) -> None:
+    """The limits of the answer, in the words every surface uses, right under it; nothing when none apply."""
+    sentences = qualifications(assessment)
+    if sentences:
+        st.warning("\n".join(f"- {sentence}" for sentence in sentences), icon=":material/report:")
 
 
-def views_disagree(prediction) -> bool:
-    """True when the mean over the 8 views falls on the other side of the threshold than the answer."""
-    if prediction.tta_mean is None:
-        return False
-    return bool(labels.calls_all(prediction.tta_mean, prediction.threshold)) != (prediction.label == labels.POSITIVE_LABEL)
-
-
-def render_answer(outcome: UploadOutcome) -> None:
-    """Answer, P(ALL), threshold and the test-time-augmentation spread, as metrics."""
-    prediction = outcome.analysis.prediction
-    suffix = " (out of scope)" if not outcome.analysis.in_scope else ""
+def render_answer(assessment: Assessment) -> None:
+    """Answer, P(ALL), threshold and the TTA spread as metrics; a referred image keeps its numbers in an expander."""
+    if assessment.out_of_scope:
+        with st.expander("What the model computed anyway (not an answer)"):
+            st.markdown(answer_numbers(assessment))
+        return
     answer, probability, threshold, spread = st.columns(4)
-    answer.metric(f"Answer{suffix}", answer_text(prediction.label), help=labels.LONG_NAMES[prediction.label])
-    probability.metric("P(ALL)", f"{prediction.probability_all:.3f}")
-    threshold.metric("Threshold (model card)", f"{prediction.threshold:.3f}", help="ALL when P(ALL) ≥ threshold.")
-    if prediction.tta_mean is not None:
-        spread.metric("Uncertainty (8 views)", f"{prediction.tta_mean:.3f} ± {prediction.tta_std:.3f}")
+    answer.metric("Answer", answer_text(assessment), help=labels.LONG_NAMES.get(assessment.answer))
+    probability.metric("P(ALL)", f"{assessment.probability_all:.3f}")
+    threshold.metric("Threshold (model card)", f"{assessment.threshold:.3f}", help="ALL when P(ALL) ≥ threshold.")
+    if assessment.tta_mean is not None:
+        spread.metric("Uncertainty (8 views)", f"{assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}")
         st.caption(TTA_EXPLANATION)
-    render_orientation_warning(prediction)
 
 
-def render_orientation_warning(prediction) -> None:
-    """The warning shown when the 8-view mean lands on the other side of the threshold than the answer."""
-    if views_disagree(prediction):
-        st.warning("Averaged over the 8 flipped and rotated views, P(ALL) lands on the other side of the "
-                   "threshold: this answer depends on the cell's orientation, so treat it as unreliable.",
-                   icon=":material/sync_problem:")
+def answer_numbers(assessment: Assessment) -> str:
+    """P(ALL), threshold and TTA spread as one line of small Markdown text."""
+    text = (f"P(ALL) = {assessment.probability_all:.3f} at threshold {assessment.threshold:.3f} "
+            f"(the threshold alone would say {labels.display_name(assessment.label)})")
+    if assessment.tta_mean is not None:
+        text += f"; over 8 views {assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}"
+    return text + "."
 
 
 def render_scope_warning(analysis) -> None:
     """The out-of-scope warning with its reasons, when the image does not look like a C-NMC cell."""
     if not analysis.in_scope:
         reasons = "\n".join(f"- {reason}" for reason in analysis.scope_reasons)
-        st.warning("**Out of scope: this does not look like one segmented cell on a dark background**, "
-                   f"so the answer below is not meaningful.\n{reasons}", icon=":material/warning:")
+        st.warning("**Out of scope: this does not look like one segmented cell on a dark background.** "
+                   f"Why:\n{reasons}", icon=":material/warning:")
 
 
 def render_stages(outcome: UploadOutcome) -> None:
@@ -80,7 +78,8 @@ def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], 
         if explainer is not None:
             overlay_rgb = heatmap_overlay(explainer, outcome)
         loaded = classifier.loaded
-        return build_report(outcome.name, outcome.image_rgb, outcome.analysis, loaded.metadata, loaded.sha256, overlay_rgb)
+        return build_report(outcome.name, outcome.image_rgb, outcome.analysis, loaded.metadata, loaded.sha256, overlay_rgb,
+                            outcome.assessment)
 
     return make
 
@@ -111,15 +110,18 @@ def heatmap_overlay(explainer, outcome: UploadOutcome) -> np.ndarray | None:
 
 def render_result(outcome: UploadOutcome, classifier) -> None:
     """Everything about one successfully classified image."""
-    prediction = outcome.analysis.prediction
-    st.subheader(f"{plain(outcome.name)}: {answer_text(prediction.label)}", anchor=False)
+    assessment = outcome.assessment
+    st.subheader(f"{plain(outcome.name)}: {answer_text(assessment)}", anchor=False)
+    render_qualifications(assessment)
     render_scope_warning(outcome.analysis)
     for note in outcome.notes:
         st.caption(plain(note))
-    render_answer(outcome)
+    render_answer(assessment)
     render_stages(outcome)
     if outcome.dataset_label:
-        st.caption(f"Label in the dataset: {answer_text(outcome.dataset_label)}.")
+        st.caption(f"Label in the dataset: {labels.display_name(outcome.dataset_label)}.")
+    if outcome.sample_side:
+        st.caption(f"Sample: {outcome.sample_side}.")
     left, right = st.columns(2)
     left.download_button("Download a report (HTML)", report_maker(outcome, classifier, report_explainer(classifier)),
                          file_name=f"report-{outcome.digest[:12]}.html", mime="text/html", icon=":material/download:",

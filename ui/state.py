@@ -15,7 +15,7 @@ from core import config
 
 MODEL_PATH_KEY = "model_path"
 DATA_DIR_KEY = "data_dir"
-LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest) of the image last classified
+LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest, side) of the image last classified
 MODEL_ERROR_KEY = "model_error"  # why the model could not be loaded, or None
 DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or None
 SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
@@ -47,9 +47,9 @@ def dataset_error() -> str | None:
     return st.session_state.get(DATASET_ERROR_KEY)
 
 
-def remember_image(name: str, image_rgb: np.ndarray, digest: str) -> None:
-    """Carry the image last classified to the Explain page (this session only)."""
-    st.session_state[LAST_IMAGE_KEY] = {"name": name, "image_rgb": image_rgb, "digest": digest}
+def remember_image(name: str, image_rgb: np.ndarray, digest: str, side: str | None = None) -> None:
+    """Carry the image last classified, and its sample side (None for an upload), to the Explain page (this session only)."""
+    st.session_state[LAST_IMAGE_KEY] = {"name": name, "image_rgb": image_rgb, "digest": digest, "side": side}
 
 
 def session_token() -> str:

@@ -1,8 +1,17 @@
 """Command line: classify image files with a trained model.
 
-    python -m core.predict --model models/leukemia_resnet50.keras IMAGE_OR_DIR... [--csv FILE]
+    python -m core.predict --model models/leukemia_resnet50.keras IMAGE_OR_DIR... [--csv FILE] [--tta]
 
-Prints one tab-separated line per image: file, label ("all"/"hem") and P(all). A file
+Prints one tab-separated line per image:
+
+    file  label  P(all)  answer  flags
+
+label is what the threshold gives ("all"/"hem"); answer is "all", "hem" or "refer" (an image out
+of scope is referred, not answered); flags names, comma-separated, the limits that apply ("-" when
+none): demo_model, real_cell_on_demo_model, out_of_scope, orientation_unstable (only with --tta,
+which runs the 8 flips/rotations per image), conformal_refer, seen_in_training (a file listed as
+"train" in the split CSV beside the model). `--csv` writes the same with the full sentences:
+file,label,probability_all,answer,flags,qualifications,error (`core.model.assessment`). A file
 that fails prints `ERROR` and a readable reason on its line and the others carry on. The
 exit status is 0 only when every file succeeded (1 when some failed, 2 for usage errors).
 """
@@ -19,25 +28,40 @@ from core import config
 from core.errors import LeukemiaAppError
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
+    from core.data.sides import SplitSides
+    from core.model.assessment import Assessment
     from core.model.inference import Classifier
 
 IMAGE_SUFFIXES = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 CHUNK_SIZE = 32
+CSV_COLUMNS = ["file", "label", "probability_all", "answer", "flags", "qualifications", "error"]
 
 
 @dataclass(frozen=True)
 class FileResult:
-    """One line of output: either a label and probability, or an error message."""
+    """One line of output: either an assessment (label, P(all), answer, limits), or an error message."""
 
     path: str
-    label: str | None = None
-    probability_all: float | None = None
+    assessment: Assessment | None = None
     error: str | None = None
 
     def line(self) -> str:
-        if self.error:
+        if self.error or self.assessment is None:
             return f"{self.path}\tERROR\t{self.error}"
-        return f"{self.path}\t{self.label}\t{self.probability_all:.4f}"
+        from core.model.assessment import flags
+
+        found = self.assessment
+        return f"{self.path}\t{found.label}\t{found.probability_all:.4f}\t{found.answer}\t{','.join(flags(found)) or '-'}"
+
+    def row(self) -> list[str]:
+        """The CSV row: file,label,probability_all,answer,flags,qualifications,error."""
+        from core.model.assessment import flags, qualifications
+
+        found = self.assessment
+        if found is None:
+            return [self.path, "", "", "", "", "", self.error or ""]
+        return [self.path, found.label, f"{found.probability_all:.6f}", found.answer, ",".join(flags(found)),
+                " ".join(qualifications(found)), ""]
 
 
 def expand_inputs(inputs: Iterable[str]) -> Iterator[Path]:
@@ -62,27 +86,49 @@ def chunks(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
         yield chunk
 
 
-def classify_files(classifier: Classifier, paths: Sequence[Path]) -> list[FileResult]:
-    """Decode and preprocess each file (errors kept per file), then classify the good ones in one batch."""
-    import numpy as np
+def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool = False,
+                   sides: SplitSides | None = None) -> list[FileResult]:
+    """Decode, preprocess and scope-check each file (errors kept per file), classify, assess.
 
+    Without TTA the good files run as one batch; with it each file runs its 8 views as one batch.
+    """
     from core.imaging.decode import load_image
-    from core.imaging.preprocess import model_input_for
+    from core.imaging.preprocess import preprocess_cell
 
-    results: list[FileResult | None] = []
-    inputs, positions = [], []
+    results: list[FileResult] = []
+    analysed = []  # (position in results, (H, W, 3) uint8 RGB image, its stages)
     for path in paths:
         try:
-            inputs.append(model_input_for(load_image(path).image_rgb, classifier.image_size))
-            positions.append(len(results))
-            results.append(None)
+            image_rgb = load_image(path).image_rgb
+            analysed.append((len(results), image_rgb, preprocess_cell(image_rgb, classifier.image_size)))
+            results.append(FileResult(str(path)))
         except LeukemiaAppError as error:
             results.append(FileResult(str(path), error=str(error)))
-    if inputs:
-        for position, probability in zip(positions, classifier.probabilities(np.stack(inputs))):
-            prediction = classifier.decide(float(probability))
-            results[position] = FileResult(str(paths[position]), prediction.label, prediction.probability_all)
-    return [result for result in results if result is not None]
+    predictions = _predict(classifier, [stages.model_input for _, _, stages in analysed], with_tta)
+    for (position, image_rgb, stages), prediction in zip(analysed, predictions):
+        results[position] = _assessed(results[position].path, classifier, prediction, image_rgb, stages, sides)
+    return results
+
+
+def _predict(classifier: Classifier, model_inputs: list, with_tta: bool) -> list:
+    """Predictions for (S, S, 3) uint8 RGB model inputs: one batch, or each with its 8 views."""
+    import numpy as np
+
+    if with_tta:
+        return [classifier.classify_input(model_input, with_tta=True) for model_input in model_inputs]
+    if not model_inputs:
+        return []
+    return [classifier.decide(float(probability)) for probability in classifier.probabilities(np.stack(model_inputs))]
+
+
+def _assessed(path: str, classifier: Classifier, prediction, image_rgb, stages, sides: SplitSides | None) -> FileResult:
+    from core.imaging.scope import assess_scope
+    from core.model.analysis import CellAnalysis
+    from core.model.assessment import assess
+
+    analysis = CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)))
+    side = sides.side_of(path) if sides is not None else None
+    return FileResult(path, assess(analysis, classifier.loaded.metadata, side))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -90,21 +136,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders of images")
     parser.add_argument("--model", default=str(config.default_model_path()), help="the .keras model (default: %(default)s)")
     parser.add_argument("--csv", metavar="FILE", help="also write the results to this CSV file")
+    parser.add_argument("--tta", action="store_true", help="also run the 8 flips/rotations of each image (flags orientation_unstable)")
     return parser.parse_args(argv)
 
 
 def write_csv(path: Path, results: Sequence[FileResult]) -> None:
-    """file,label,probability_all,error: one row per input file."""
+    """file,label,probability_all,answer,flags,qualifications,error: one row per input file."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["file", "label", "probability_all", "error"])
+        writer.writerow(CSV_COLUMNS)
         for result in results:
-            probability = "" if result.probability_all is None else f"{result.probability_all:.6f}"
-            writer.writerow([result.path, result.label or "", probability, result.error or ""])
+            writer.writerow(result.row())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    from core.data.sides import SplitSides
     from core.model.inference import Classifier
     from core.model.store import load_classifier
 
@@ -114,8 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     results: list[FileResult] = []
+    sides = SplitSides.load(args.model)
     for chunk in chunks(expand_inputs(args.inputs), CHUNK_SIZE):
-        for result in classify_files(classifier, chunk):
+        for result in classify_files(classifier, chunk, args.tta, sides):
             print(result.line(), flush=True)
             results.append(result)
     if not results:

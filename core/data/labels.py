@@ -17,6 +17,9 @@ LABEL_CODES = {HEM: 0, ALL: 1}  # Training targets, and the validation CSV's `la
 DISPLAY_NAMES = {ALL: "ALL", HEM: "Healthy"}  # What a person reads, everywhere.
 LONG_NAMES = {ALL: "ALL (leukemic blast)", HEM: "Healthy (normal lymphocyte)"}
 UNLABELED = "unlabeled"
+# The third answer: neither class, a person must look. Not a class of the model (not in LABELS).
+REFER = "refer"
+REFER_NAME = "Refer"
 
 
 def calls_all(probabilities_all: float | np.ndarray, threshold: float) -> bool | np.ndarray:
@@ -32,6 +35,11 @@ def label_for(probability_all: float, threshold: float) -> str:
 def display_name(label: str | None) -> str:
     """'all' -> 'ALL', 'hem' -> 'Healthy', anything else -> 'Unlabeled'."""
     return DISPLAY_NAMES.get(label or "", "Unlabeled")
+
+
+def answer_name(answer: str) -> str:
+    """'all' -> 'ALL', 'hem' -> 'Healthy', 'refer' -> 'Refer': an answer as a person reads it."""
+    return REFER_NAME if answer == REFER else display_name(answer)
 
 
 def label_codes(labels: Iterable[str]) -> np.ndarray:

@@ -27,6 +27,13 @@ MAX_MASK_FRACTION = 0.75
 LARGE_BLOB_RATIO = 0.25
 # ... and at least this share of the whole image (ignores specks and debris).
 MIN_BLOB_FRACTION = 0.002
+# Median chroma (max - min of R, G, B, 0-255) over the cell mask below which the image counts as
+# colour-stripped. Measured with `median_chroma`: the 251 real C-NMC cells of shared/data/real_cells
+# give min 41, 1st percentile 42, 5th 44, median 50, max 58; 100 synthetic demo cells give min 26,
+# 5th percentile 27, median 53, max 69; a grayscale copy gives exactly 0 (0 after JPEG, too).
+# 12 leaves a margin of more than 2x below the synthetic minimum and 3x below the real one.
+MIN_STAIN_CHROMA = 12.0
+NO_STAIN_REASON = "No stain colour: the model learned colour images."
 
 
 def border_pixels(grayscale: np.ndarray) -> np.ndarray:
@@ -49,6 +56,20 @@ def large_blob_count(grayscale: np.ndarray) -> int:
         return 0
     minimum = max(LARGE_BLOB_RATIO * areas.max(), MIN_BLOB_FRACTION * grayscale.size)
     return int(np.count_nonzero(areas >= minimum))
+
+
+def median_chroma(image_rgb: np.ndarray, mask: np.ndarray) -> float | None:
+    """Median of max(R, G, B) - min(R, G, B) over the mask's pixels, in 0-255; None for an empty mask.
+
+    Args:
+        image_rgb: (H, W, 3) uint8 RGB.
+        mask: (H, W) uint8, non-zero on the cell.
+    """
+    inside = mask > 0
+    if mask.shape != image_rgb.shape[:2] or not inside.any():
+        return None
+    pixels = image_rgb[inside].astype(np.int16)  # (N, 3)
+    return float(np.median(pixels.max(axis=1) - pixels.min(axis=1)))
 
 
 def assess_scope(image_rgb: np.ndarray, stages: PreprocessResult) -> list[str]:
@@ -79,4 +100,7 @@ def assess_scope(image_rgb: np.ndarray, stages: PreprocessResult) -> list[str]:
         reasons.append(f"The image holds {blobs} separate large objects; the model expects exactly one cell.")
     if stages.fallback:
         reasons.append(stages.fallback)
+    chroma = median_chroma(image_rgb, stages.mask)
+    if chroma is not None and chroma < MIN_STAIN_CHROMA:
+        reasons.append(NO_STAIN_REASON)
     return reasons

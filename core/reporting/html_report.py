@@ -19,10 +19,12 @@ from core import config
 from core.data import labels
 from core.imaging.encode import png_bytes
 from core.model.analysis import CellAnalysis
+from core.model.assessment import DEMO_SENTENCE, Assessment, answer_text, assess, qualifications
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 .notice{background:#fff4e5;border-left:4px solid #e8a33d;padding:.6rem 1rem;margin:1rem 0}
+.qualify{background:#fdecea;border-left:4px solid #d9534f;padding:.6rem 1rem;margin:1rem 0}
 .scope{background:#fdecea;border-left:4px solid #d9534f;padding:.6rem 1rem;margin:1rem 0}
 figure{display:inline-block;margin:0 1rem 1rem 0;text-align:center}
 figure img{width:224px;height:224px;object-fit:contain;background:#000;image-rendering:pixelated}
@@ -44,18 +46,31 @@ def _rows(pairs: list[tuple[str, str]]) -> str:
     return "".join(f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>" for key, value in pairs)
 
 
-def answer_rows(analysis: CellAnalysis) -> list[tuple[str, str]]:
+def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
     """The answer as (field, value) text pairs, shared by the report and its tests."""
-    prediction = analysis.prediction
     rows = [
-        ("Answer", labels.LONG_NAMES[prediction.label]),
-        ("P(ALL)", f"{prediction.probability_all:.3f}"),
-        ("Decision threshold", f"{prediction.threshold:.3f} (ALL when P(ALL) ≥ threshold)"),
+        ("Answer", answer_text(assessment)),
+        ("Label at the threshold", labels.LONG_NAMES[assessment.label]),
+        ("P(ALL)", f"{assessment.probability_all:.3f}"),
+        ("Decision threshold", f"{assessment.threshold:.3f} (ALL when P(ALL) ≥ threshold)"),
     ]
-    if prediction.tta_mean is not None:
-        rows.append(("Uncertainty (8 flips/rotations)", f"P(ALL) {prediction.tta_mean:.3f} ± {prediction.tta_std:.3f}"))
-    rows.append(("Input in scope", "yes" if analysis.in_scope else "no: see the warning above"))
+    if assessment.probability_all_calibrated is not None:
+        rows.append(("P(ALL), calibrated", f"{assessment.probability_all_calibrated:.3f}"))
+    if assessment.tta_mean is not None:
+        rows.append(("Uncertainty (8 flips/rotations)", f"P(ALL) {assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}"))
+    rows.append(("Input in scope", "no: see the warning above" if assessment.scope_reasons else "yes"))
+    if assessment.sample_side:
+        rows.append(("Sample", assessment.sample_side))
     return rows
+
+
+def qualification_block(assessment: Assessment) -> str:
+    """The qualifying sentences as an HTML list beside the answer; empty when none apply."""
+    sentences = qualifications(assessment)
+    if not sentences:
+        return ""
+    items = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in sentences)
+    return f'<div class="qualify"><strong>Limits of this answer</strong><ul>{items}</ul></div>'
 
 
 def model_rows(metadata: Mapping[str, Any], sha256: str) -> list[tuple[str, str]]:
@@ -77,6 +92,7 @@ def build_report(
     model_metadata: Mapping[str, Any],
     model_sha256: str,
     overlay_rgb: np.ndarray | None = None,
+    assessment: Assessment | None = None,
 ) -> str:
     """The whole report for one image as an HTML string.
 
@@ -87,7 +103,9 @@ def build_report(
         model_metadata: the model's sidecar (model_name, version, created, file_name, is_demo, ...).
         model_sha256: the SHA-256 of the model file actually used.
         overlay_rgb: (S, S, 3) uint8 RGB Grad-CAM overlay on the model input, if available.
+        assessment: the answer with its limits; by default `assess(analysis, model_metadata)` (an upload).
     """
+    assessment = assessment or assess(analysis, model_metadata)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     figures = _figure(image_rgb, "Original") + _figure(analysis.stages.model_input, "Model input (crop)")
     if overlay_rgb is not None:
@@ -96,13 +114,15 @@ def build_report(
     if analysis.scope_reasons:
         items = "".join(f"<li>{html.escape(reason)}</li>" for reason in analysis.scope_reasons)
         scope = f'<div class="scope"><strong>Out of scope: the answer below is not meaningful.</strong><ul>{items}</ul></div>'
+    demo = f'<div class="qualify"><strong>{html.escape(DEMO_SENTENCE)}</strong></div>' if assessment.is_demo else ""
     title = html.escape(f"Leukemia cell classifier report: {image_name}")
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
         f'<div class="notice"><strong>{html.escape(config.DISCLAIMER)}</strong></div>'
-        f"{scope}<div>{figures}</div>"
-        f"<h2>Answer</h2><table>{_rows(answer_rows(analysis))}</table>"
+        f"{demo}{scope}<div>{figures}</div>"
+        f"<h2>Answer: {html.escape(answer_text(assessment))}</h2>{qualification_block(assessment)}"
+        f"<table>{_rows(answer_rows(assessment))}</table>"
         f"<h2>Model</h2><table>{_rows(model_rows(model_metadata, model_sha256))}</table>"
         f"<p>Generated {html.escape(created)} by the Leukemia cell classifier (research and education only).</p>"
         "</body></html>"

@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
+from core.data.sides import SPLIT_CSV_SUFFIX
 from core.data.index import DatasetIndex, ImageRecord
 from core.data.labels import label_codes
 from core.data.splits import Split
@@ -156,7 +157,7 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
     options, output, index, split, external = run.options, run.output, run.index, run.split, run.external
     output.parent.mkdir(parents=True, exist_ok=True)
     threshold, evaluations, calibration_keys = held_out_evaluations(output, split, external, predict, options["seed"])
-    write_split_csv(artifact(output, ".split.csv"), {"train": split.train, "validation": split.validation, "external": external}, index.root)
+    write_split_csv(artifact(output, SPLIT_CSV_SUFFIX), {"train": split.train, "validation": split.validation, "external": external}, index.root)
     subjects = split.subjects()
     used = [*split.train, *split.validation, *external]
     synthetic = is_synthetic(index.root)
@@ -175,7 +176,7 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
         "split": {"kind": split.kind, "seed": split.seed, "train_subjects": subjects["train"],
                   "validation_subjects": subjects["validation"], "train_images": len(split.train),
                   "validation_images": len(split.validation), "external_images": len(external),
-                  "files_csv": artifact(output, ".split.csv").name},
+                  "files_csv": artifact(output, SPLIT_CSV_SUFFIX).name},
         "history": run.history,
         "evaluation": evaluations,
         **calibration_keys,

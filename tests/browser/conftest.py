@@ -157,3 +157,31 @@ def page(browser):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def demo_server(tiny_model_path, synthetic_data_root, tmp_path_factory, browser):
+    """A running app whose model says it is the demo model and has a split CSV beside it.
+
+    Half the training subjects are "validation" (held out) and half "train" (seen in training).
+    """
+    from model_files import install_model
+
+    from core.data.index import index_dataset
+    from core.data.sides import split_csv_path
+    from core.model.store import base_metadata
+    from core.reporting.sidecar import write_split_csv
+
+    folder = tmp_path_factory.mktemp("demo_model")
+    model_path = install_model(tiny_model_path, folder, {**base_metadata(64), "is_demo": True})
+    index = index_dataset(synthetic_data_root)
+    subjects = sorted({record.subject for record in index.labelled() if record.split != "validation"})
+    held_out = set(subjects[::2])
+    training = [record for record in index.labelled() if record.split != "validation"]
+    write_split_csv(split_csv_path(model_path), {"train": [r for r in training if r.subject not in held_out],
+                                                 "validation": [r for r in training if r.subject in held_out]}, index.root)
+    url, process = start_server(model_path, synthetic_data_root, folder / "streamlit.log")
+    try:
+        yield url
+    finally:
+        stop_server(process)

@@ -11,6 +11,7 @@ from apptest_helpers import open_app, png_bytes, texts, upload
 from streamlit.testing.v1 import AppTest
 
 from core import config
+from core.model.assessment import REFER_OUT_OF_SCOPE
 
 PAGES = ["pages/classify.py", "pages/explain.py", "pages/dataset.py", "pages/model.py", "pages/about.py"]
 # Every page calls `frame.ensure_frame()` first (see its docstring).
@@ -116,6 +117,7 @@ def test_samples_from_the_dataset_can_be_classified(app):
     picker.set_value(picker.options[:1]).run()
     assert not app.exception and not app.error
     assert any(text.startswith("Label in the dataset: ") for text in texts(app.caption))
+    assert any(text.startswith("Sample: ") for text in texts(app.caption))
 
 
 def test_out_of_scope_image_is_answered_but_marked(app):
@@ -124,7 +126,9 @@ def test_out_of_scope_image_is_answered_but_marked(app):
     upload(app, [("photo.png", png_bytes(photo))])
     assert not app.exception
     assert any("Out of scope" in text for text in texts(app.warning))
-    assert "Answer (out of scope)" in [metric.label for metric in app.metric]
+    assert texts(app.subheader)[-1] == f"photo.png: {REFER_OUT_OF_SCOPE}"
+    assert "P(ALL)" not in [metric.label for metric in app.metric], "a referred image's P(ALL) is never in large type"
+    assert any("P(ALL) = " in text for text in texts(app.markdown))
 
 
 def test_cached_rerun_of_the_same_image_does_not_run_the_model_again(app, cell_bytes, tiny_model_path, monkeypatch):
@@ -164,14 +168,3 @@ def test_report_includes_the_heatmap_when_an_explainer_is_available(app, cell_by
     explainer = explain.Explainer(classifier.loaded.model, classifier.lock)
     report = result_widgets.report_maker(outcome, classifier, explainer)()
     assert report.count("data:image/png;base64,") == 3 and "Grad-CAM" in report
-
-
-@pytest.mark.parametrize(("label", "probability", "tta_mean", "disagree"), [
-    ("hem", 0.72, 0.95, True), ("all", 0.90, 0.60, True), ("all", 0.90, 0.88, False), ("hem", 0.10, None, False),
-])
-def test_views_disagree_when_the_tta_mean_crosses_the_threshold(label, probability, tta_mean, disagree):
-    from core.model.inference import Prediction
-    from ui.result_widgets import views_disagree
-
-    prediction = Prediction(label, probability, 0.84, tta_mean, None if tta_mean is None else 0.05)
-    assert views_disagree(prediction) is disagree

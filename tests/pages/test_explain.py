@@ -42,7 +42,7 @@ def test_without_a_model_it_says_how_to_get_one(monkeypatch, tmp_path):
 def test_without_an_image_it_asks_for_one(monkeypatch, tiny_model_path, tmp_path):
     at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data")
     assert not at.exception and not at.image
-    assert at.radio(key="explain_source").options == ["Upload an image", "A sample from the dataset"]
+    assert at.radio(key="explain_source").options == ["Upload an image", "A sample cell"]
 
 
 def test_last_classified_image_gets_heatmaps_comparison_and_sanity_check(monkeypatch, tiny_model_path, tmp_path, cell_rgb):

@@ -20,7 +20,7 @@ def test_each_file_gets_a_line_and_bad_files_do_not_stop_the_others(tiny_model_p
     lines = capsys.readouterr().out.strip().splitlines()
     assert code == 1 and len(lines) == 4
     for good_path, line in ((good[0], lines[0]), (good[1], lines[3])):
-        assert re.fullmatch(rf"{re.escape(str(good_path))}\t(all|hem)\t[01]\.\d{{4}}", line), line
+        assert re.fullmatch(rf"{re.escape(str(good_path))}\t(all|hem)\t[01]\.\d{{4}}\t(all|hem|refer)\t([a-z_,]+|-)", line), line
     assert lines[1] == f"{corrupt}\tERROR\t'corrupt.bmp' could not be read and may be damaged. {FORMATS_ADVICE}"
     assert lines[2] == f"{text}\tERROR\t'notes.png' is not in an accepted format. {FORMATS_ADVICE}"
     rows = list(csv.DictReader(output_csv.open()))

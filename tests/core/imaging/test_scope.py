@@ -9,7 +9,7 @@ import pytest
 
 from core.imaging.decode import load_image
 from core.imaging.preprocess import preprocess_cell
-from core.imaging.scope import assess_scope, large_blob_count
+from core.imaging.scope import NO_STAIN_REASON, assess_scope, large_blob_count
 from core.data.synthetic_cells import make_subject_style, render_cell
 from paths import SAMPLE_CELL
 from requirements import require_sample_cell
@@ -80,3 +80,39 @@ def test_tiny_speck_next_to_a_cell_is_not_a_second_object():
     image_rgb = synthetic_cell("all")
     cv2.circle(image_rgb, (20, 20), 2, (200, 200, 200), thickness=-1)
     assert large_blob_count(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)) == 1
+
+
+def grayscale_copy(image_rgb: np.ndarray) -> np.ndarray:
+    """The same cell with its stain colour stripped: (H, W, 3) uint8 with R = G = B."""
+    return cv2.cvtColor(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def real_cell_paths() -> list[Path]:
+    from paths import REAL_CELLS
+    from requirements import require_shared_file
+
+    require_shared_file(REAL_CELLS / "manifest.csv")
+    return sorted(REAL_CELLS.glob("*.png"))
+
+
+def test_no_real_cell_is_flagged_for_missing_stain():
+    paths = real_cell_paths()
+    assert len(paths) == 251
+    flagged = [path.name for path in paths if NO_STAIN_REASON in reasons_for(load_image(path).image_rgb)]
+    assert flagged == []
+
+
+@pytest.mark.parametrize("label", ["all", "hem"])
+def test_synthetic_cells_keep_their_stain(label):
+    for seed in range(5):
+        assert NO_STAIN_REASON not in reasons_for(synthetic_cell(label, seed))
+
+
+def test_grayscale_copy_of_a_real_cell_is_flagged():
+    image_rgb = load_image(real_cell_paths()[0]).image_rgb
+    assert NO_STAIN_REASON not in reasons_for(image_rgb)
+    assert NO_STAIN_REASON in reasons_for(grayscale_copy(image_rgb))
+
+
+def test_grayscale_copy_of_a_synthetic_cell_is_flagged():
+    assert NO_STAIN_REASON in reasons_for(grayscale_copy(synthetic_cell("all")))

@@ -1,0 +1,132 @@
+"""Which side of a model's training an image was on, in the words people read, and the samples that teach.
+
+A trained model has a split CSV beside it (`<model stem>.split.csv`, columns path,subject,label,side,
+paths relative to the dataset root, sides "train" / "validation" / "external"). A sample whose subject
+was seen in training tells little about the model; held-out subjects and the external set do. Without
+a split CSV the C-NMC folder is all we know: the labelled validation folder is the external set (as in
+`core.data.splits.external_test_set`), and a training fold is named as such.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core import config
+from core.data.index import ImageRecord
+from core.data.labels import LABELS
+
+TRAIN, VALIDATION, EXTERNAL = "train", "validation", "external"
+SIDE_NAMES = {TRAIN: "seen in training", VALIDATION: "held out (validation)", EXTERNAL: "external set"}
+SEEN_IN_TRAINING = SIDE_NAMES[TRAIN]
+REAL_CELLS = "real cells (C-NMC 2019)"
+SPLIT_CSV_SUFFIX = ".split.csv"
+REAL_CELLS_DIR = config.PROJECT_ROOT / "data" / "real_cells"
+REAL_CELLS_CSV = "labels.csv"
+# The order samples are offered in: what the model never saw first, what it trained on last.
+OFFER_ORDER = (SIDE_NAMES[VALIDATION], SIDE_NAMES[EXTERNAL], REAL_CELLS, SEEN_IN_TRAINING)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image a visitor can pick: its file, its label in the dataset, its side and where it comes from.
+
+    `source` is REAL_CELLS for the shipped real cells (None for the dataset's), kept when the model's
+    split CSV names the cell's side (a model trained on real C-NMC has likely seen these cells).
+    """
+
+    path: Path
+    label: str | None
+    side: str
+    source: str | None = None
+
+
+def split_csv_path(model_path: str | Path) -> Path:
+    """`models/leukemia_resnet50.keras` -> `models/leukemia_resnet50.split.csv`."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + SPLIT_CSV_SUFFIX)
+
+
+@dataclass(frozen=True)
+class SplitSides:
+    """The split CSV beside a model: the side of every image its run used, keyed by relative path parts."""
+
+    sides: dict[tuple[str, ...], str]
+    stems: dict[str, str] = field(default_factory=dict)  # file name without suffix -> side, for the real cells
+
+    @classmethod
+    def load(cls, model_path: str | Path) -> SplitSides | None:
+        """The split CSV beside `model_path`, or None when there is none (or it cannot be read)."""
+        try:
+            with open(split_csv_path(model_path), newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        except (OSError, csv.Error, UnicodeDecodeError):
+            return None
+        usable = [(Path(row["path"]), row["side"]) for row in rows if row.get("path") and row.get("side") in SIDE_NAMES]
+        return cls({path.parts: side for path, side in usable}, {path.stem: side for path, side in usable})
+
+    def side_of(self, path: str | Path) -> str | None:
+        """The side words for an image path (absolute or relative; matched on its trailing parts), or None."""
+        parts = Path(path).parts
+        for length in sorted({len(key) for key in self.sides}):
+            side = self.sides.get(tuple(parts[-length:]))
+            if side is not None:
+                return SIDE_NAMES[side]
+        return None
+
+
+    def side_of_stem(self, stem: str) -> str | None:
+        """The side words for a file of that name whatever its folder and suffix (a shipped real cell), or None."""
+        side = self.stems.get(stem)
+        return None if side is None else SIDE_NAMES[side]
+
+
+def fallback_side(record: ImageRecord) -> str:
+    """The side as far as the C-NMC folder tells it, when the model has no split CSV."""
+    return SIDE_NAMES[EXTERNAL] if record.split == VALIDATION else f"{record.split} folder"
+
+
+def side_of_record(record: ImageRecord, sides: SplitSides | None) -> str:
+    """The split CSV's side for a dataset record, or the folder's when the CSV does not list it."""
+    return (sides.side_of(record.path) if sides is not None else None) or fallback_side(record)
+
+
+def real_cell_samples(folder: Path = REAL_CELLS_DIR) -> list[Sample]:
+    """The real C-NMC cells shipped in `data/real_cells/` (labels from its labels.csv); [] when missing."""
+    try:
+        with open(folder / REAL_CELLS_CSV, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError:
+        return []
+    return [Sample(folder / row["file"], row["label"], REAL_CELLS, REAL_CELLS) for row in rows if (folder / row["file"]).is_file()]
+
+
+def _evenly(items: Sequence, count: int) -> list:
+    return list(items[::max(1, len(items) // count)][:count])
+
+
+def offered_samples(records: Iterable[ImageRecord], sides: SplitSides | None, per_group: int = 3,
+                    extra: Sequence[Sample] = ()) -> list[Sample]:
+    """Labelled samples, `per_group` of each class and side, held-out sides first (`OFFER_ORDER`).
+
+    Args:
+        records: the dataset's records; unlabelled ones are skipped.
+        sides: the model's split CSV, or None.
+        per_group: how many of each (side, class) to offer, spread evenly through the index.
+        extra: further samples to place by their side (the real cells).
+    """
+    groups: dict[tuple[str, str], list[Sample]] = {}
+    for record in records:
+        if record.label is not None:
+            sample = Sample(Path(record.path), record.label, side_of_record(record, sides))
+            groups.setdefault((sample.side, sample.label), []).append(sample)
+    for sample in extra:
+        known = sides.side_of_stem(sample.path.stem) if sides is not None else None
+        sample = Sample(sample.path, sample.label, known or sample.side, sample.source)
+        groups.setdefault((sample.side, sample.label or ""), []).append(sample)
+    rank = {side: position for position, side in enumerate(OFFER_ORDER)}
+    ordered = sorted(groups, key=lambda key: (rank.get(key[0], len(OFFER_ORDER) - 0.5), key[0],
+                                              LABELS.index(key[1]) if key[1] in LABELS else len(LABELS)))
+    return [sample for key in ordered
+            for sample in (groups[key] if groups[key][0].source else _evenly(groups[key], per_group))]

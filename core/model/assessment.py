@@ -1,0 +1,159 @@
+"""One immutable assessment per image: the answer, the evidence behind it and its limits.
+
+Every surface (Classify's detail and table, its CSV, the HTML report, Explain's headline and
+`python -m core.predict`) renders an `Assessment` and says its limits with the same words,
+`qualifications(assessment)`. Calibration, conformal prediction, the out-of-distribution score and
+the similar cells are optional: None (or empty) until the model carries them. Their hook points are
+`_calibration` and `_embedding_evidence` below, marked HOOK.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.data import labels
+from core.data.sides import REAL_CELLS, SEEN_IN_TRAINING
+from core.model.analysis import CellAnalysis
+
+DEMO_SENTENCE = "This model learned synthetic cells; its answer says nothing about a real cell."
+REAL_CELL_ON_DEMO_SENTENCE = ("This is a real C-NMC cell: it is unlike anything the demo model learned, "
+                              "which saw synthetic cells only.")
+REFER_OUT_OF_SCOPE = "Refer: this image is not like the cells the model learned"
+OUT_OF_SCOPE_SENTENCE = f"{REFER_OUT_OF_SCOPE}; its P(ALL) is shown for reference only."
+ORIENTATION_SENTENCE = "This answer depends on the cell's orientation; treat it as unreliable."
+CONFORMAL_REFER_SENTENCE = "Both answers are possible at the chosen error rate: refer."
+SEEN_IN_TRAINING_SENTENCE = ("This sample's subject was seen in training: the answer shows what the model "
+                             "remembers, not how it does on new patients.")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything one answer rests on, as plain values (pickles cheaply; the app caches it).
+
+    Attributes:
+        answer: "all", "hem" or "refer" (`core.data.labels`).
+        label: "all" or "hem", what the threshold alone gives.
+        probability_all: raw P(all) in [0, 1] from the sigmoid unit.
+        threshold: the model card's decision threshold on P(all).
+        tta_mean, tta_std: mean and spread of P(all) over the 8 flips/rotations, or None.
+        views_disagree: the 8-view mean falls on the other side of the threshold than `label`.
+        scope_reasons: why the image does not look like a C-NMC input; empty when it does.
+        is_demo: the model is the synthetic demo model (sidecar "is_demo").
+        sample_side: for a sample, `core.data.sides` words ("seen in training", "held out (validation)",
+            "external set", "real cells (C-NMC 2019)", "<fold> folder"); None for an upload.
+        probability_all_calibrated: temperature-scaled P(all), or None without calibration.
+        conformal_decision: "all", "hem" or "refer" from the conformal thresholds, or None.
+        ood_score, ood_flag: out-of-distribution score and whether it passes the sidecar's threshold, or None.
+        similar_cells: the nearest training cells from the embedding index; empty without one.
+    """
+
+    answer: str
+    label: str
+    probability_all: float
+    threshold: float
+    tta_mean: float | None
+    tta_std: float | None
+    views_disagree: bool
+    scope_reasons: tuple[str, ...]
+    is_demo: bool
+    sample_side: str | None = None
+    probability_all_calibrated: float | None = None
+    conformal_decision: str | None = None
+    ood_score: float | None = None
+    ood_flag: bool | None = None
+    similar_cells: tuple = ()
+
+    @property
+    def out_of_scope(self) -> bool:
+        """Refused: the image fails the scope check or is flagged out of distribution."""
+        return bool(self.scope_reasons) or bool(self.ood_flag)
+
+
+def views_disagree(prediction: Any) -> bool:
+    """True when the mean over the 8 views falls on the other side of the threshold than the answer.
+
+    Args:
+        prediction: a `core.model.inference.Prediction` (label, threshold, tta_mean).
+    """
+    if prediction.tta_mean is None:
+        return False
+    return bool(labels.calls_all(prediction.tta_mean, prediction.threshold)) != (prediction.label == labels.POSITIVE_LABEL)
+
+
+def _calibration(probability_all: float, metadata: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    """(calibrated P(all), conformal decision), or (None, None) when the model has no calibration.
+
+    HOOK(calibration): once `core/model/calibration.py` exists, this becomes
+        calibration = Calibration.from_metadata(metadata)   # None without sidecar "calibration"
+        calibrated = calibrated_probability(probability_all, calibration.temperature)
+        return calibrated, conformal_decision(calibrated, <thresholds from sidecar "conformal">)
+    """
+    return None, None
+
+
+def _embedding_evidence(analysis: CellAnalysis, metadata: Mapping[str, Any]) -> tuple[float | None, bool | None, tuple]:
+    """(OOD score, OOD flag, similar cells), or (None, None, ()) when the model has no embedding index.
+
+    HOOK(embedding): once `core/model/embedding.py` exists and the Classifier gives features with the
+    probabilities, load `EmbeddingIndex.load(<sidecar "embedding_index">)` (cached by the caller), then
+        score = index.ood_score(features); flag = score > metadata["embedding_index"]["ood_threshold"]
+        return score, flag, tuple(index.nearest(features, k=6))
+    """
+    return None, None, ()
+
+
+def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str | None = None) -> Assessment:
+    """The one assessment of an analysed image.
+
+    Args:
+        analysis: the prediction (with TTA when run), the preprocessing stages and the scope reasons.
+        metadata: the model's sidecar (`is_demo`, and later "calibration", "conformal", "embedding_index").
+        sample_side: the side words of a dataset sample (`core.data.sides`); None for an upload.
+    """
+    prediction = analysis.prediction
+    calibrated, conformal = _calibration(prediction.probability_all, metadata)
+    ood_score, ood_flag, similar = _embedding_evidence(analysis, metadata)
+    refused = bool(analysis.scope_reasons) or bool(ood_flag) or conformal == labels.REFER
+    return Assessment(
+        answer=labels.REFER if refused else prediction.label, label=prediction.label,
+        probability_all=prediction.probability_all, threshold=prediction.threshold,
+        tta_mean=prediction.tta_mean, tta_std=prediction.tta_std, views_disagree=views_disagree(prediction),
+        scope_reasons=tuple(analysis.scope_reasons), is_demo=bool(metadata.get("is_demo")), sample_side=sample_side,
+        probability_all_calibrated=calibrated, conformal_decision=conformal,
+        ood_score=ood_score, ood_flag=ood_flag, similar_cells=similar,
+    )
+
+
+def answer_text(assessment: Assessment) -> str:
+    """The answer as every surface writes it: 'ALL', 'Healthy', 'Refer' or the out-of-scope refer sentence."""
+    return REFER_OUT_OF_SCOPE if assessment.out_of_scope else labels.answer_name(assessment.answer)
+
+
+# Short machine-readable names of the qualifications, in the order of `qualifications` (CLI and CSV).
+FLAG_SENTENCES = {
+    "demo_model": DEMO_SENTENCE,
+    "real_cell_on_demo_model": REAL_CELL_ON_DEMO_SENTENCE,
+    "out_of_scope": OUT_OF_SCOPE_SENTENCE,
+    "orientation_unstable": ORIENTATION_SENTENCE,
+    "conformal_refer": CONFORMAL_REFER_SENTENCE,
+    "seen_in_training": SEEN_IN_TRAINING_SENTENCE,
+}
+
+
+def flags(assessment: Assessment) -> tuple[str, ...]:
+    """The names (keys of `FLAG_SENTENCES`) of the qualifications that apply, in display order."""
+    applies = {
+        "demo_model": assessment.is_demo,
+        "real_cell_on_demo_model": assessment.is_demo and assessment.sample_side == REAL_CELLS,
+        "out_of_scope": assessment.out_of_scope,
+        "orientation_unstable": assessment.views_disagree,
+        "conformal_refer": assessment.conformal_decision == labels.REFER,
+        "seen_in_training": assessment.sample_side == SEEN_IN_TRAINING,
+    }
+    return tuple(name for name in FLAG_SENTENCES if applies[name])
+
+
+def qualifications(assessment: Assessment) -> tuple[str, ...]:
+    """The sentences every surface shows beside the answer, most important first; empty when none apply."""
+    return tuple(FLAG_SENTENCES[name] for name in flags(assessment))

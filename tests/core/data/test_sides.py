@@ -1,0 +1,76 @@
+"""Sides of a model's training in words, from the split CSV beside the model, and the samples offered."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from core.data.index import ImageRecord
+from core.data.sides import (
+    OFFER_ORDER,
+    REAL_CELLS,
+    SEEN_IN_TRAINING,
+    SIDE_NAMES,
+    SplitSides,
+    offered_samples,
+    real_cell_samples,
+    split_csv_path,
+)
+
+
+def records(root: Path) -> list[ImageRecord]:
+    made = []
+    for split, subject in (("fold_0", "1"), ("fold_0", "2"), ("fold_1", "3"), ("validation", None)):
+        for label in ("all", "hem"):
+            for number in range(4):
+                made.append(ImageRecord(root / split / label / f"UID_{subject}_{number}_{label}.bmp", split, label, subject))
+    return made
+
+
+def write_split(model_path: Path, root: Path, sides: dict[str, str]) -> None:
+    with open(split_csv_path(model_path), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "subject", "label", "side"])
+        for record in records(root):
+            if record.subject in sides:
+                writer.writerow([record.path.relative_to(root), record.subject, record.label, sides[record.subject]])
+
+
+def test_split_csv_sides_are_read_and_held_out_comes_first(tmp_path):
+    root = tmp_path / "C-NMC_Leukemia"
+    model = tmp_path / "models" / "m.keras"
+    model.parent.mkdir()
+    write_split(model, root, {"1": "train", "2": "validation", "3": "train"})
+    sides = SplitSides.load(model)
+    assert sides.side_of(root / "fold_0" / "all" / "UID_2_0_all.bmp") == SIDE_NAMES["validation"]
+    assert sides.side_of(Path("elsewhere") / "fold_0" / "hem" / "UID_1_3_hem.bmp") == SEEN_IN_TRAINING
+    offered = offered_samples(records(root), sides, per_group=2)
+    order = [sample.side for sample in offered]
+    assert order[0] == SIDE_NAMES["validation"] and order[-1] == SEEN_IN_TRAINING
+    assert SIDE_NAMES["external"] in order  # The validation folder, not in the CSV, falls back to its folder.
+    assert order == sorted(order, key=OFFER_ORDER.index)
+
+
+def test_without_a_split_csv_the_folder_names_the_side(tmp_path):
+    assert SplitSides.load(tmp_path / "none.keras") is None
+    sides = {sample.side for sample in offered_samples(records(tmp_path), None)}
+    assert sides == {SIDE_NAMES["external"], "fold_0 folder", "fold_1 folder"}
+
+
+def test_the_shipped_real_cells_are_labelled_samples():
+    samples = real_cell_samples()
+    assert 12 <= len(samples) <= 24
+    assert {sample.label for sample in samples} == {"all", "hem"}
+    assert all(sample.side == REAL_CELLS and sample.path.is_file() for sample in samples)
+    assert "CC BY 3.0" in (samples[0].path.parent / "README.md").read_text()
+
+
+def test_a_real_cell_listed_in_the_split_csv_takes_its_side(tmp_path):
+    real = real_cell_samples()[0]
+    model = tmp_path / "m.keras"
+    with open(split_csv_path(model), "w", newline="") as handle:
+        csv.writer(handle).writerows([["path", "subject", "label", "side"],
+                                      [f"training_data/fold_0/{real.label}/{real.path.stem}.bmp", "1", real.label, "train"]])
+    offered = offered_samples([], SplitSides.load(model), extra=real_cell_samples())
+    moved = next(sample for sample in offered if sample.path == real.path)
+    assert moved.side == SEEN_IN_TRAINING and moved.source == REAL_CELLS
+    assert offered[-1] == moved, "what the model saw in training is offered last"
