@@ -31,7 +31,7 @@ def explain_page() -> None:
         st.error(f"{plain(name)}: {plain(str(error))}", icon=":material/error:")
         return
     prediction, stages = analysis.prediction, analysis.stages
-    assessment = assess(analysis, classifier.loaded.metadata, side)
+    assessment = assess(analysis, classifier.loaded.metadata, side, classifier.evidence, state.error_rate())
     # A referred image keeps its P(ALL) out of the headline (the Classify page shows it in an expander).
     headline = answer_text(assessment) if assessment.out_of_scope else (
         f"the model answers {answer_text(assessment)} (P(ALL) = {assessment.probability_all:.3f})")

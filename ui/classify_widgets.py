@@ -58,7 +58,7 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
         LOGGER.exception("Unexpected failure while classifying %r", name)
         message = f"{name} could not be processed because of an unexpected problem (details are in the server log). Try another file."
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
-    assessment = assess(analysis, classifier.loaded.metadata, sample_side)
+    assessment = assess(analysis, classifier.loaded.metadata, sample_side, classifier.evidence, state.error_rate())
     return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label,
                          assessment=assessment, sample_side=sample_side)
 

@@ -91,6 +91,9 @@ def render_sidebar_status() -> None:
     with st.sidebar:
         render_model_status()
         render_dataset_status()
+        st.number_input("Error rate for \"refer\" (%)", min_value=0.5, max_value=40.0, step=0.5, key=state.ERROR_RATE_KEY,
+                        help="Conformal prediction: the share of cells of each class allowed to miss their class. "
+                             "Lower means more answers say \"refer\". Used by models with calibration.")
 
 
 def render_frame() -> None:

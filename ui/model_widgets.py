@@ -135,8 +135,7 @@ def conformal_ui(metadata: dict) -> None:
                 f"{calibrated.fitted_on}). A cell whose prediction set holds both classes, or neither, is referred to a person.")
     if calibration_card.temperature_note(calibrated.temperature):
         st.warning(calibration_card.temperature_note(calibrated.temperature))
-    error_rate = st.number_input("Error rate α (%)", min_value=0.1, max_value=50.0, value=100 * calibrated.default_error_rate,
-                                 step=0.5, key="model_card_error_rate",
-                                 help="The share of cells of each class allowed to miss their class. Lower means more referrals.") / 100
+    error_rate = state.error_rate()
+    st.markdown(f"At an error rate α of **{100 * error_rate:g}%** (set in the sidebar; lower means more referrals):")
     st.table(pd.DataFrame(calibration_card.conformal_rows(calibrated, error_rate)).set_index("Class"))
     st.caption(calibration_card.GUARANTEE_LINE + " Refer rates here are on the held-out cells the thresholds come from.")

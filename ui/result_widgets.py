@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +11,7 @@ import streamlit as st
 from core.data import labels
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.html_report import build_report
+from ui import cache
 from ui.classify_widgets import UploadOutcome
 from ui.frame import plain
 
@@ -117,6 +119,7 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     for note in outcome.notes:
         st.caption(plain(note))
     render_answer(assessment)
+    render_similar_cells(assessment, classifier)
     render_stages(outcome)
     if outcome.dataset_label:
         st.caption(f"Label in the dataset: {labels.display_name(outcome.dataset_label)}.")
@@ -127,3 +130,21 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
                          file_name=f"report-{outcome.digest[:12]}.html", mime="text/html", icon=":material/download:",
                          on_click="ignore")
     right.page_link("pages/explain.py", label="Explain this answer (Grad-CAM)", icon=":material/visibility:")
+
+
+def render_similar_cells(assessment: Assessment, classifier) -> None:
+    """The nearest known cells with their labels and whether they share the answer; or what the model lacks."""
+    if not assessment.similar_cells:
+        for note in classifier.evidence.notes:
+            st.caption(plain(note))
+        return
+    st.markdown("**Similar known cells** (nearest in the network's feature space; explanation by example, not proof)")
+    root = Path(str(classifier.loaded.metadata.get("data", {}).get("root", "")))
+    for column, cell in zip(st.columns(len(assessment.similar_cells)), assessment.similar_cells):
+        path = root / cell.file
+        thumbnail, _ = cache.thumbnail(str(path), cache.file_stamp(path)) if path.is_file() else (None, None)
+        if thumbnail is not None:
+            column.image(thumbnail, width="stretch")
+        agrees = "same as the answer" if cell.label == assessment.label else "differs from the answer"
+        column.caption(plain(f"{labels.display_name(cell.label)} ({agrees}); subject {cell.subject}, {cell.side}, "
+                             f"distance {cell.distance:.2f}"))

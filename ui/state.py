@@ -18,6 +18,8 @@ DATA_DIR_KEY = "data_dir"
 LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest, side) of the image last classified
 MODEL_ERROR_KEY = "model_error"  # why the model could not be loaded, or None
 DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or None
+ERROR_RATE_KEY = "error_rate_percent"  # the conformal error rate the user chose, in percent (sidebar widget)
+DEFAULT_ERROR_RATE_PERCENT = 5.0
 SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
 
 
@@ -28,6 +30,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(LAST_IMAGE_KEY, None)
     st.session_state.setdefault(MODEL_ERROR_KEY, None)
     st.session_state.setdefault(DATASET_ERROR_KEY, None)
+    st.session_state.setdefault(ERROR_RATE_KEY, DEFAULT_ERROR_RATE_PERCENT)
     st.session_state.setdefault(SESSION_TOKEN_KEY, uuid.uuid4().hex)
 
 
@@ -41,6 +44,11 @@ def data_dir() -> Path:
 
 def model_error() -> str | None:
     return st.session_state.get(MODEL_ERROR_KEY)
+
+
+def error_rate() -> float:
+    """The conformal error rate in (0, 1) that decides "refer" (the sidebar sets it; 5% by default)."""
+    return float(st.session_state.get(ERROR_RATE_KEY, DEFAULT_ERROR_RATE_PERCENT)) / 100
 
 
 def dataset_error() -> str | None:

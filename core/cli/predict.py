@@ -87,7 +87,7 @@ def chunks(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
 
 
 def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool = False,
-                   sides: SplitSides | None = None) -> list[FileResult]:
+                   sides: SplitSides | None = None, error_rate: float | None = None) -> list[FileResult]:
     """Decode, preprocess and scope-check each file (errors kept per file), classify, assess.
 
     Without TTA the good files run as one batch; with it each file runs its 8 views as one batch.
@@ -106,29 +106,53 @@ def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool
             results.append(FileResult(str(path), error=str(error)))
     predictions = _predict(classifier, [stages.model_input for _, _, stages in analysed], with_tta)
     for (position, image_rgb, stages), prediction in zip(analysed, predictions):
-        results[position] = _assessed(results[position].path, classifier, prediction, image_rgb, stages, sides)
+        results[position] = _assessed(results[position].path, classifier, prediction, image_rgb, stages, sides, error_rate)
     return results
 
 
 def _predict(classifier: Classifier, model_inputs: list, with_tta: bool) -> list:
-    """Predictions for (S, S, 3) uint8 RGB model inputs: one batch, or each with its 8 views."""
+    """(Prediction, (D,) pooled features or None) for (S, S, 3) uint8 RGB model inputs: one batch, or each with its 8 views.
+
+    Features are computed, in the same pass, only when the model has an index of known cells.
+    """
     import numpy as np
 
-    if with_tta:
-        return [classifier.classify_input(model_input, with_tta=True) for model_input in model_inputs]
+    from core.model.inference import dihedral_views
+
     if not model_inputs:
         return []
-    return [classifier.decide(float(probability)) for probability in classifier.probabilities(np.stack(model_inputs))]
+    with_index = classifier.evidence.index is not None
+    if with_tta:
+        results = []
+        for model_input in model_inputs:
+            views = dihedral_views(model_input)
+            features, probabilities = classifier.features_and_probabilities(views) if with_index else (None, classifier.probabilities(views))
+            results.append((classifier.decide(float(probabilities[0]), probabilities), None if features is None else features[0]))
+        return results
+    batch = np.stack(model_inputs)
+    features, probabilities = classifier.features_and_probabilities(batch) if with_index else (None, classifier.probabilities(batch))
+    return [(classifier.decide(float(probability)), None if features is None else features[row])
+            for row, probability in enumerate(probabilities)]
 
 
-def _assessed(path: str, classifier: Classifier, prediction, image_rgb, stages, sides: SplitSides | None) -> FileResult:
+def _assessed(path: str, classifier: Classifier, predicted: tuple, image_rgb, stages, sides: SplitSides | None,
+              error_rate: float | None = None) -> FileResult:
     from core.imaging.scope import assess_scope
     from core.model.analysis import CellAnalysis
     from core.model.assessment import assess
 
-    analysis = CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)))
+    prediction, features = predicted
+    analysis = CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)), features)
     side = sides.side_of(path) if sides is not None else None
-    return FileResult(path, assess(analysis, classifier.loaded.metadata, side))
+    return FileResult(path, assess(analysis, classifier.loaded.metadata, side, classifier.evidence, error_rate))
+
+
+def error_rate(text: str) -> float:
+    """An argparse type: a conformal error rate strictly between 0 and 0.5."""
+    value = float(text)
+    if not 0.0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5 (e.g. 0.05 for 5%%), got {value}")
+    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -137,6 +161,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default=str(config.default_model_path()), help="the .keras model (default: %(default)s)")
     parser.add_argument("--csv", metavar="FILE", help="also write the results to this CSV file")
     parser.add_argument("--tta", action="store_true", help="also run the 8 flips/rotations of each image (flags orientation_unstable)")
+    parser.add_argument("--error-rate", type=error_rate, metavar="ALPHA",
+                        help="conformal error rate for 'refer', e.g. 0.05 (default: the model card's, 5%%)")
     return parser.parse_args(argv)
 
 
@@ -163,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[FileResult] = []
     sides = SplitSides.load(args.model)
     for chunk in chunks(expand_inputs(args.inputs), CHUNK_SIZE):
-        for result in classify_files(classifier, chunk, args.tta, sides):
+        for result in classify_files(classifier, chunk, args.tta, sides, args.error_rate):
             print(result.line(), flush=True)
             results.append(result)
     if not results:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.imaging.preprocess import PreprocessResult
+from core.imaging.preprocess import PreprocessResult, preprocess_cell
 from core.imaging.scope import assess_scope
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
@@ -25,11 +25,13 @@ class CellAnalysis:
         prediction: label, P(all), threshold and the test-time-augmentation spread.
         stages: every preprocessing stage; `stages.model_input` is (S, S, 3) uint8 RGB.
         scope_reasons: why the image does not look like a C-NMC input; empty when it does.
+        features: the pooled features queried against the model's index of known cells, or None.
     """
 
     prediction: Prediction
     stages: PreprocessResult
     scope_reasons: tuple[str, ...]
+    features: np.ndarray | None = None  # (D,) float32 pooled features of the original view, when the model has an index.
 
     @property
     def in_scope(self) -> bool:
@@ -42,5 +44,13 @@ def analyze_cell(classifier: Classifier, image_rgb: np.ndarray, with_tta: bool =
     Raises:
         PreprocessingError: the image is blank or uniform (no cell to find).
     """
-    prediction, stages = classifier.classify(image_rgb, with_tta=with_tta)
-    return CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)))
+    if classifier.evidence.index is None:
+        prediction, stages = classifier.classify(image_rgb, with_tta=with_tta)
+        return CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)))
+    from core.model.inference import dihedral_views  # TensorFlow is loaded already: the classifier holds it.
+
+    stages = preprocess_cell(image_rgb, classifier.image_size)
+    views = dihedral_views(stages.model_input) if with_tta else stages.model_input[None]
+    features, probabilities = classifier.features_and_probabilities(views)  # One pass: answer and features.
+    prediction = classifier.decide(float(probabilities[0]), probabilities if with_tta else None)
+    return CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)), features[0])

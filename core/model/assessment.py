@@ -3,8 +3,8 @@
 Every surface (Classify's detail and table, its CSV, the HTML report, Explain's headline and
 `python -m core.predict`) renders an `Assessment` and says its limits with the same words,
 `qualifications(assessment)`. Calibration, conformal prediction, the out-of-distribution score and
-the similar cells are optional: None (or empty) until the model carries them. Their hook points are
-`_calibration` and `_embedding_evidence` below, marked HOOK.
+the similar cells come from the model's `ModelEvidence`; they are None (or empty) for a model
+saved without them.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from core.data import labels
 from core.data.sides import REAL_CELLS, SEEN_IN_TRAINING
 from core.model.analysis import CellAnalysis
+from core.model.evidence import ModelEvidence
 
 DEMO_SENTENCE = "This model learned synthetic cells; its answer says nothing about a real cell."
 REAL_CELL_ON_DEMO_SENTENCE = ("This is a real C-NMC cell: it is unlike anything the demo model learned, "
@@ -81,39 +82,37 @@ def views_disagree(prediction: Any) -> bool:
     return bool(labels.calls_all(prediction.tta_mean, prediction.threshold)) != (prediction.label == labels.POSITIVE_LABEL)
 
 
-def _calibration(probability_all: float, metadata: Mapping[str, Any]) -> tuple[float | None, str | None]:
-    """(calibrated P(all), conformal decision), or (None, None) when the model has no calibration.
-
-    HOOK(calibration): once `core/model/calibration.py` exists, this becomes
-        calibration = Calibration.from_metadata(metadata)   # None without sidecar "calibration"
-        calibrated = calibrated_probability(probability_all, calibration.temperature)
-        return calibrated, conformal_decision(calibrated, <thresholds from sidecar "conformal">)
-    """
-    return None, None
+def _calibration(probability_all: float, evidence: ModelEvidence | None,
+                 error_rate: float | None) -> tuple[float | None, str | None]:
+    """(calibrated P(all), conformal decision at `error_rate`), or (None, None) when the model has no calibration."""
+    if evidence is None or evidence.calibration is None:
+        return None, None
+    calibration = evidence.calibration
+    return float(calibration.probability(probability_all)), calibration.answer(probability_all, error_rate).decision
 
 
-def _embedding_evidence(analysis: CellAnalysis, metadata: Mapping[str, Any]) -> tuple[float | None, bool | None, tuple]:
-    """(OOD score, OOD flag, similar cells), or (None, None, ()) when the model has no embedding index.
-
-    HOOK(embedding): once `core/model/embedding.py` exists and the Classifier gives features with the
-    probabilities, load `EmbeddingIndex.load(<sidecar "embedding_index">)` (cached by the caller), then
-        score = index.ood_score(features); flag = score > metadata["embedding_index"]["ood_threshold"]
-        return score, flag, tuple(index.nearest(features, k=6))
-    """
-    return None, None, ()
+def _embedding_evidence(analysis: CellAnalysis, evidence: ModelEvidence | None) -> tuple[float | None, bool | None, tuple]:
+    """(OOD score, OOD flag, similar cells), or (None, None, ()) when the model has no index of known cells."""
+    if evidence is None or evidence.index is None or analysis.features is None:
+        return None, None, ()
+    similar, score = evidence.index.query(analysis.features)
+    return score, bool(score > evidence.ood_threshold), similar
 
 
-def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str | None = None) -> Assessment:
+def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str | None = None,
+           evidence: ModelEvidence | None = None, error_rate: float | None = None) -> Assessment:
     """The one assessment of an analysed image.
 
     Args:
         analysis: the prediction (with TTA when run), the preprocessing stages and the scope reasons.
         metadata: the model's sidecar (`is_demo`, and later "calibration", "conformal", "embedding_index").
         sample_side: the side words of a dataset sample (`core.data.sides`); None for an upload.
+        evidence: the model's calibration and index of known cells (`Classifier.evidence`); None: neither.
+        error_rate: the conformal error rate the user chose; None: the sidecar's default (5%).
     """
     prediction = analysis.prediction
-    calibrated, conformal = _calibration(prediction.probability_all, metadata)
-    ood_score, ood_flag, similar = _embedding_evidence(analysis, metadata)
+    calibrated, conformal = _calibration(prediction.probability_all, evidence, error_rate)
+    ood_score, ood_flag, similar = _embedding_evidence(analysis, evidence)
     refused = bool(analysis.scope_reasons) or bool(ood_flag) or conformal == labels.REFER
     return Assessment(
         answer=labels.REFER if refused else prediction.label, label=prediction.label,

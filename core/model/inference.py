@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from core.data import labels
 from core.model.network import to_model_array, with_features
+from core.model.evidence import load_evidence
 from core.model.store import LoadedModel
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 
@@ -60,6 +61,7 @@ class Classifier:
         # Built on first use: the pooled features (N, 2048) and P(all) (N, 1) from one compiled pass.
         self._signature = signature
         self._forward_with_features = None
+        self.evidence = load_evidence(loaded.path, loaded.metadata)  # Calibration and index of known cells, or notes.
 
     @property
     def threshold(self) -> float:

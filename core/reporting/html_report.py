@@ -58,10 +58,29 @@ def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
         rows.append(("P(ALL), calibrated", f"{assessment.probability_all_calibrated:.3f}"))
     if assessment.tta_mean is not None:
         rows.append(("Uncertainty (8 flips/rotations)", f"P(ALL) {assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}"))
+    if assessment.conformal_decision is not None:
+        rows.append(("Conformal decision", labels.answer_name(assessment.conformal_decision)))
+    if assessment.ood_score is not None:
+        rows.append(("Distance to known cells (OOD score)",
+                     f"{assessment.ood_score:.3f}" + (": unlike the cells the model learned" if assessment.ood_flag else "")))
     rows.append(("Input in scope", "no: see the warning above" if assessment.scope_reasons else "yes"))
     if assessment.sample_side:
         rows.append(("Sample", assessment.sample_side))
     return rows
+
+
+def similar_cells_block(assessment: Assessment) -> str:
+    """The nearest known cells (file, label, subject, distance) as an HTML table; empty without an index."""
+    if not assessment.similar_cells:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(cell.file)}</td><td>{html.escape(labels.display_name(cell.label))}</td>"
+        f"<td>{html.escape(str(cell.subject))}</td><td>{html.escape(cell.side)}</td><td>{cell.distance:.3f}</td></tr>"
+        for cell in assessment.similar_cells
+    )
+    return ("<h2>Similar known cells</h2><p>The cells of the model's training and validation data nearest to this one "
+            "in the network's feature space (explanation by example, not proof).</p>"
+            f"<table><tr><th>file</th><th>label</th><th>subject</th><th>side</th><th>distance</th></tr>{rows}</table>")
 
 
 def qualification_block(assessment: Assessment) -> str:
@@ -122,7 +141,7 @@ def build_report(
         f'<div class="notice"><strong>{html.escape(config.DISCLAIMER)}</strong></div>'
         f"{demo}{scope}<div>{figures}</div>"
         f"<h2>Answer: {html.escape(answer_text(assessment))}</h2>{qualification_block(assessment)}"
-        f"<table>{_rows(answer_rows(assessment))}</table>"
+        f"<table>{_rows(answer_rows(assessment))}</table>{similar_cells_block(assessment)}"
         f"<h2>Model</h2><table>{_rows(model_rows(model_metadata, model_sha256))}</table>"
         f"<p>Generated {html.escape(created)} by the Leukemia cell classifier (research and education only).</p>"
         "</body></html>"

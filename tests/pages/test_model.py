@@ -124,14 +124,16 @@ def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, trained_model_pat
     assert len(app.get("plotly_chart")) == 4  # confusion, calibration before/after, ROC, coverage
 
 
-def test_error_rate_input_sets_per_class_thresholds_and_states_the_guarantee(monkeypatch, demo_model):
+def test_the_sidebar_error_rate_sets_per_class_thresholds_and_states_the_guarantee(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
-    assert app.number_input(key="model_card_error_rate").value == pytest.approx(5.0)
+    assert "error rate α of **5%**" in texts(app.markdown)  # the sidebar's default
     conformal = app.table[4].value
     assert list(conformal.index) == ["ALL", "Healthy"] and "Refer rate" in conformal.columns
     assert "not over patients" in texts(app.caption)
-    app.number_input(key="model_card_error_rate").set_value(20.0).run()
+    app.session_state["error_rate_percent"] = 20.0  # what the sidebar's input sets
+    app.run()
     assert not app.exception and list(app.table[4].value.index) == ["ALL", "Healthy"]
+    assert "error rate α of **20%**" in texts(app.markdown)
 
 
 def test_model_without_calibration_says_so_and_how_to_add_it(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
