@@ -91,9 +91,11 @@ def render_sidebar_status() -> None:
     with st.sidebar:
         render_model_status()
         render_dataset_status()
-        st.number_input("Error rate for \"refer\" (%)", min_value=0.5, max_value=40.0, step=0.5, key=state.ERROR_RATE_KEY,
-                        help="Conformal prediction: the share of cells of each class allowed to miss their class. "
-                             "Lower means more answers say \"refer\". Used by models with calibration.")
+        chosen = st.number_input("Error rate for \"refer\" (%)", min_value=0.5, max_value=40.0, step=0.5,
+                                 value=state.DEFAULT_ERROR_RATE_PERCENT, key=state.ERROR_RATE_WIDGET_KEY,
+                                 help="Conformal prediction: the share of cells of each class allowed to miss their class. "
+                                      "Lower means more answers say \"refer\". Used by models with calibration.")
+        st.session_state[state.ERROR_RATE_KEY] = chosen
 
 
 def render_frame() -> None:

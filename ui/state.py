@@ -18,7 +18,8 @@ DATA_DIR_KEY = "data_dir"
 LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest, side) of the image last classified
 MODEL_ERROR_KEY = "model_error"  # why the model could not be loaded, or None
 DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or None
-ERROR_RATE_KEY = "error_rate_percent"  # the conformal error rate the user chose, in percent (sidebar widget)
+ERROR_RATE_KEY = "error_rate_percent"  # the conformal error rate the user chose, in percent (copied from the widget)
+ERROR_RATE_WIDGET_KEY = "error_rate_input"  # the sidebar's number input that sets it
 DEFAULT_ERROR_RATE_PERCENT = 5.0
 SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]  # browser helpers, tests/ helpers
 from conftest import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from streamlit_page import go_to, open_app, result_heading, upload, wait_idle, wait_images_loaded  # noqa: E402
 
