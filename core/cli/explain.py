@@ -18,7 +18,8 @@ from core.explain.explainer import LAYERS, METHODS, Explainer
 from core.explain.heatmaps import overlay
 from core.imaging.encode import png_bytes
 from core.imaging.decode import load_image
-from core.imaging.preprocess import preprocess_cell
+from core.model.analysis import analyze_cell
+from core.model.assessment import assess
 from core.model.inference import Classifier
 from core.model.network import to_model_array
 from core.model.store import load_classifier
@@ -32,7 +33,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "NAME.heatmap.npy ((S, S) float32 in [0, 1], the model input's height and width) and NAME.input.npy: "
         "the (S, S, 3) float32 array exactly as fed to the model, i.e. the preprocessed crop after "
         "keras.applications.resnet50.preprocess_input (BGR channel order, ImageNet means subtracted, no scaling), "
-        "ready to check against your own implementation. Prints one line per image: file, label, P(all), "
+        "ready to check against your own implementation. Prints one line per image: file, label, P(all), answer, limits, "
         "output prefix, or file, ERROR, reason. Exit status 0 when every image succeeded, 1 when some failed, "
         "2 for usage errors.",
     )
@@ -50,10 +51,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def explain_file(
     classifier: Classifier, explainer: Explainer, path: Path, out_prefix: Path, args: argparse.Namespace
 ) -> FileResult:
-    """Decode, preprocess, classify and explain one file and write its three outputs."""
+    """Decode, analyse, assess and explain one file and write its three outputs; the line says the answer's limits."""
     try:
-        model_input = preprocess_cell(load_image(path).image_rgb, explainer.image_size).model_input
-        prediction = classifier.classify_input(model_input)
+        image_rgb = load_image(path).image_rgb
+        analysis = analyze_cell(classifier, image_rgb, with_tta=False)
+        assessment = assess(analysis, classifier.loaded.metadata, None, classifier.evidence)
+        model_input = analysis.stages.model_input
         heatmap = explainer.explain(model_input, args.method, args.target, args.layer)
         out_prefix.with_name(out_prefix.name + ".overlay.png").write_bytes(png_bytes(overlay(model_input, heatmap)))
         np.save(out_prefix.with_name(out_prefix.name + ".heatmap.npy"), heatmap)
@@ -62,7 +65,7 @@ def explain_file(
         return FileResult(str(path), error=str(error))
     except OSError as error:
         return FileResult(str(path), error=f"could not write to {out_prefix.parent}: {error.strerror}")
-    return FileResult(str(path), prediction.label, prediction.probability_all)
+    return FileResult(str(path), assessment)
 
 
 def unique_prefix(out_dir: Path, path: Path, used: set[str]) -> Path:
