@@ -1,65 +1,18 @@
-"""Tests for the explainer, every CAM method and the sanity check on a tiny random ResNet50 (96 px)."""
+"""The explainer and the sanity check on a tiny random ResNet50 (96 px); tf-keras-vis comparisons are in test_reference.py."""
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import cv2
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from core import config
-from core.data import labels
 from core.explain import views
 from core.explain.explainer import LAYERS, METHODS, TARGETS, Explainer, benchmark_methods
 from core.explain.sanity import rank_correlation, randomized_explainer, randomized_top_copy, sanity_check
-from core.model.network import build_classifier, to_model_array
-
-SIZE = 96  # conv5 is 3x3, conv4 6x6, conv3 12x12
-# tf-keras-vis passes inputs as a list to a model whose input is a single tensor: harmless.
-pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`")
-
-
-def synthetic_cell(size: int, seed: int = 1) -> np.ndarray:
-    """(size, size, 3) uint8 RGB: a stained cell with a darker nucleus on a dark, noisy background."""
-    image_rgb = np.full((size, size, 3), 20, np.uint8)
-    cv2.circle(image_rgb, (size * 2 // 5, size // 2), size // 4, (150, 90, 180), -1)
-    cv2.circle(image_rgb, (size * 2 // 5 + 4, size // 2 - 3), size // 8, (90, 30, 120), -1)
-    noise = np.random.default_rng(seed).integers(0, 30, image_rgb.shape)
-    return np.clip(image_rgb + noise, 0, 255).astype(np.uint8)
-
-
-def correlation(first: np.ndarray, second: np.ndarray) -> float:
-    return float(np.corrcoef(np.ravel(first), np.ravel(second))[0, 1])
-
-
-@pytest.fixture(scope="module")
-def model():
-    keras.utils.set_random_seed(0)
-    return build_classifier(SIZE, weights=None)
-
-
-@pytest.fixture(scope="module")
-def explainer(model):
-    return Explainer(model)
-
-
-@pytest.fixture(scope="module")
-def cell():
-    return synthetic_cell(SIZE)
-
-
-@pytest.fixture(scope="module")
-def scaled(cell):
-    return to_model_array(cell[None])  # (1, S, S, 3) float32, what tf-keras-vis is given
-
-
-def log_odds_score(target: str):
-    """tf-keras-vis score on the class-logit view: z for "all", -z for "hem"."""
-    index = labels.CLASS_NAMES.index(target)
-    return lambda output: output[:, index] - output[:, 1 - index]
+from explain_inputs import SIZE, log_odds_score
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -175,51 +128,6 @@ def test_saturated_sigmoid_does_not_blank_the_map(model, explainer, cell, scaled
         bias.assign(original)
     assert through_sigmoid.max() == 0.0  # the trap: scoring the sigmoid gives a blank map
     np.testing.assert_allclose(after, before, atol=1e-4)  # the logit's gradient ignores the bias
-
-
-def test_class_logit_view_gives_a_softmax_that_separates_the_classes(model, explainer, scaled):
-    logits = explainer.view(scaled).numpy()
-    probability_all = float(model(scaled)[0, 0])
-    assert logits[0, 0] == 0.0
-    np.testing.assert_allclose(tf.nn.softmax(logits).numpy()[0], [1 - probability_all, probability_all], atol=1e-5)
-
-
-# Agreement of the compiled paths with tf-keras-vis itself.
-
-
-@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam"])
-@pytest.mark.parametrize("layer", ["conv4_block6_out", "conv5_block3_out"])
-def test_compiled_gradient_cams_match_tf_keras_vis(explainer, cell, scaled, method, layer):
-    from tf_keras_vis.gradcam import Gradcam
-    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
-    from tf_keras_vis.layercam import Layercam
-
-    reference = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "layercam": Layercam}[method](explainer.view, clone=False)
-    for target in ("all", "hem"):
-        expected = reference(log_odds_score(target), scaled, penultimate_layer=layer, seek_penultimate_conv_layer=False)[0]
-        ours = explainer.explain(cell, method, target, layer)
-        np.testing.assert_allclose(ours, expected, atol=2e-3)
-
-
-def test_compiled_scorecam_matches_tf_keras_vis_on_the_two_logit_view(explainer, cell, scaled):
-    from tf_keras_vis.scorecam import Scorecam
-    from tf_keras_vis.utils.scores import CategoricalScore
-
-    score = CategoricalScore(labels.CLASS_NAMES.index("hem"))  # column 0 of [0, z]
-    expected = Scorecam(explainer.view, clone=False)(
-        score, scaled, penultimate_layer=config.LAST_CONV_LAYER, seek_penultimate_conv_layer=False, max_N=64
-    )[0]
-    assert correlation(explainer.explain(cell, "scorecam", "hem"), expected) > 0.99
-
-
-def test_compiled_smoothgrad_matches_tf_keras_vis_with_the_same_noise(explainer, cell, scaled, monkeypatch):
-    from tf_keras_vis.saliency import Saliency
-
-    monkeypatch.setattr(explainer, "smooth_samples", 4)
-    np.random.seed(explainer.seed)  # tf-keras-vis draws from NumPy's global generator
-    saliency = Saliency(explainer.view, clone=False)
-    expected = saliency(log_odds_score("all"), scaled, smooth_samples=4, smooth_noise=explainer.smooth_noise)[0]
-    assert correlation(explainer.explain(cell, "smoothgrad"), expected) > 0.99
 
 
 @pytest.mark.parametrize("cam", [np.zeros((3, 3)), np.full((3, 3), 7.0), np.array([[np.nan, 1.0], [np.inf, 0.0]])])
