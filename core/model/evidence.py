@@ -13,10 +13,14 @@ from core.errors import ModelError
 from core.model.calibration import Calibration
 from core.model.embedding import EmbeddingIndex
 
-NO_CALIBRATION = ("This model has no calibration or conformal thresholds: its P(ALL) is uncalibrated and it cannot "
-                  "say \"refer\". Add them with `python -m core.cli.calibrate --model PATH`.")
+# Both take the model's path: `NO_CALIBRATION.format(path=...)`. The model card shows the first one too.
+NO_CALIBRATION = (
+    "This model has no calibration and no conformal thresholds: it was saved before they existed, so its P(all) "
+    "is uncalibrated and it cannot say when to refer a cell. Add them in seconds, without retraining: "
+    "`python -m core.cli.calibrate --model {path}`."
+)
 NO_INDEX = ("This model has no index of known cells: no similar cells and no out-of-distribution check. "
-            "Add it with `python -m core.cli.index --model PATH --data-dir DATA`.")
+            "Add it with `python -m core.cli.index --model {path} --data-dir DATA`.")
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def load_evidence(model_path: Path, metadata: dict[str, Any]) -> ModelEvidence:
     except ModelError as error:
         calibration, notes = None, [str(error)]
     if calibration is None and not notes:
-        notes.append(NO_CALIBRATION)
+        notes.append(NO_CALIBRATION.format(path=model_path))
     index, threshold = None, None
     entry = metadata.get("embedding_index")
     if isinstance(entry, dict) and isinstance(entry.get("file"), str):
@@ -52,7 +56,7 @@ def load_evidence(model_path: Path, metadata: dict[str, Any]) -> ModelEvidence:
             index = EmbeddingIndex.load(Path(model_path).parent / Path(entry["file"]).name)
             threshold = float(entry["ood_threshold"])
         except (ModelError, KeyError, TypeError, ValueError) as error:
-            index, notes = None, [*notes, f"The model's index of known cells could not be used ({error}). {NO_INDEX}"]
+            index, notes = None, [*notes, f"The model's index of known cells could not be used ({error}). {NO_INDEX.format(path=model_path)}"]
     else:
-        notes.append(NO_INDEX)
+        notes.append(NO_INDEX.format(path=model_path))
     return ModelEvidence(calibration, index, threshold, tuple(notes))

@@ -13,13 +13,10 @@ from core.data.labels import ALL, LABELS, display_name
 from core.model.calibration import GUARANTEE, REFER, Calibration, conformal_decision, minimum_scores
 from core.reporting.calibration_fit import TEMPERATURE_BOUNDS
 from core.reporting.model_card import NOT_AVAILABLE, format_interval, format_number
+from core.model.evidence import NO_CALIBRATION
 
 
-CALIBRATION_MISSING = (
-    "This model has no calibration and no conformal thresholds: it was saved before they existed, so its P(all) "
-    "is uncalibrated and it cannot say when to refer a cell. Add them in seconds, without retraining: "
-    "`python -m core.cli.calibrate --model {path}`."
-)
+CALIBRATION_MISSING = NO_CALIBRATION  # One wording, from core.model.evidence; takes {path}.
 GUARANTEE_LINE = (
     "Coverage guarantee: at error rate α, at least 1 − α of the cells of each class get a prediction set holding "
     f"their class, {GUARANTEE}: it assumes new cells are exchangeable with the held-out subjects' cells."

@@ -55,7 +55,8 @@ def test_calibration_gives_the_calibrated_probability_and_refers_the_ambiguous_c
 def test_an_old_model_gets_notes_naming_the_commands(tmp_path):
     evidence = load_evidence(tmp_path / "model.keras", {"threshold": 0.5})
     assert evidence.calibration is None and evidence.index is None
-    assert evidence.notes == (NO_CALIBRATION, NO_INDEX)
+    path = tmp_path / "model.keras"
+    assert evidence.notes == (NO_CALIBRATION.format(path=path), NO_INDEX.format(path=path))
 
 
 def test_a_missing_index_file_is_a_note_not_an_error(tmp_path):
