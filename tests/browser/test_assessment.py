@@ -62,8 +62,10 @@ def test_noise_and_grayscale_are_qualified_everywhere(page, demo_server, risky_f
     main = page.get_by_test_id("stMain")
     for name in ("gray_cell.png", "noise.png"):
         if name == "noise.png":
-            page.get_by_test_id("stSelectbox").filter(has_text="Show the details of").click()
-            page.get_by_role("option", name="1. noise.png").click()
+            wait_idle(page)  # A rerun still running would close the dropdown under the click.
+            box = page.get_by_test_id("stSelectbox").filter(has_text="Show the details of")
+            box.get_by_role("button", name="Open").click()  # the selectbox's own opener, not its label
+            page.get_by_role("option").filter(has_text="noise.png").click()
         expect(result_heading(page, name)).to_contain_text(REFER_OUT_OF_SCOPE, timeout=RESULT_TIMEOUT_MS)
         expect(main.get_by_test_id("stAlert").filter(has_text=DEMO_SENTENCE)).to_be_visible()
         expect(page.get_by_test_id("stMetric").filter(has_text="P(ALL)")).to_have_count(0)
