@@ -18,9 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.data.labels import ALL, HEM, LABELS, REFER, display_name
-from core.model.assessment import Assessment
+from core.data.quiz_cells import REAL
+from core.data.sides import SEEN_IN_TRAINING, Sample
+from core.model.assessment import DEMO_SENTENCE, REAL_CELL_ON_DEMO_SENTENCE, SEEN_IN_TRAINING_SENTENCE, Assessment
 
 MIN_CONFIDENCE, MAX_CONFIDENCE = 0.5, 1.0
+COMPARE_WITH_TRUTH = "On these cells, compare your answers with the truth, not with the model's."
+SYNTHETIC_CELLS = "These cells are synthetic, drawn by this app: they teach how the quiz works, not what real cells look like."
+FAIR_ON_HELD_OUT = "The model never trained on these cells' subjects: on them, the comparison with the model is fair."
 
 
 @dataclass(frozen=True)
@@ -140,3 +145,22 @@ def score_rows(answers: Sequence[QuizAnswer]) -> list[dict[str, str]]:
         {"measure": "Brier score (0 is perfect, 0.25 is always 50%)", "you": brier(student), "the model": brier(model)},
         {"measure": "Referred (would not answer)", "you": "never", "the model": _share(referred(answers), len(answers))},
     ]
+
+
+def comparison_notes(source: str, is_demo: bool, synthetic_data: bool, cells: Sequence[Sample]) -> list[str]:
+    """What limits the student-versus-model comparison on these cells, in the assessment's words where they exist.
+
+    Args:
+        source: `core.data.quiz_cells` REAL or HELD_OUT.
+        is_demo: the model is the synthetic demo model.
+        synthetic_data: the dataset in use was drawn by `core.data.synthetic`.
+        cells: this round's cells (their sides say whether the model saw any in training).
+    """
+    notes = [DEMO_SENTENCE] if is_demo else []
+    if is_demo and source == REAL:
+        notes += [REAL_CELL_ON_DEMO_SENTENCE, COMPARE_WITH_TRUTH]
+    elif source != REAL:
+        notes += ([SYNTHETIC_CELLS] if synthetic_data else []) + [FAIR_ON_HELD_OUT]
+    if any(cell.side == SEEN_IN_TRAINING for cell in cells):
+        notes.append(SEEN_IN_TRAINING_SENTENCE)
+    return notes
