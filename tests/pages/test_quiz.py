@@ -26,6 +26,14 @@ def demo_model_path(tmp_path_factory, tiny_model_path, synthetic_data_root):
 
 @pytest.fixture
 def quiz(monkeypatch, demo_model_path, synthetic_data_root):
+    """The Quiz page opened directly. Its heatmaps are flat stand-ins here (Grad-CAM is the Explain tests' and
+    the browser quiz test's), which keeps ten cells quick; the model's answers are real."""
+    import numpy as np
+
+    from ui import cache
+
+    monkeypatch.setattr(cache, "get_heatmap", lambda classifier, digest, model_input, *options:
+                        np.zeros(model_input.shape[:2], np.float32))
     monkeypatch.setenv("LEUKEMIA_MODEL", str(demo_model_path))
     monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
     at = open_app().switch_page(PAGE).run()
