@@ -5,7 +5,7 @@ the cells are held-out synthetic ones and every heatmap comes from the tiny mode
 """
 from __future__ import annotations
 
-from streamlit_page import RESULT_TIMEOUT_MS, go_to, open_app, wait_idle, wait_images_loaded
+from streamlit_page import RESULT_TIMEOUT_MS, download, go_to, open_app, wait_idle, wait_images_loaded
 
 from core import config
 from core.data.labels import ALL, HEM, LONG_NAMES
@@ -15,8 +15,6 @@ try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips every test of this folder then.
     expect = None
-
-from test_assessment import download
 
 
 def test_ten_cells_to_the_summary(page, demo_server, tmp_path):
