@@ -93,13 +93,15 @@ def question_ui(sample: Sample, number: int, total: int) -> tuple[str, float] | 
         return None
     st.image(image_rgb, width=CELL_WIDTH)
     suffix = f"{st.session_state[state.QUIZ_SEED_KEY]}_{number}"  # Fresh widgets for every cell of every round.
-    call = st.radio("Your answer", labels.LABELS, index=None, format_func=labels.LONG_NAMES.get, horizontal=True,
-                    key=f"quiz_call_{suffix}")
-    low, high = config.QUIZ_CONFIDENCE_PERCENT
-    confidence = st.slider("How sure are you?", low, high, config.QUIZ_DEFAULT_CONFIDENCE_PERCENT, step=5,
-                           format="%d%%", key=f"quiz_confidence_{suffix}",
-                           help="50% is a guess, 100% is certain. It sets your Brier score.")
-    if not st.button("Check my answer", type="primary", icon=":material/check:", key=f"quiz_check_{suffix}"):
+    with st.form(f"quiz_form_{suffix}", border=False):  # One script run per answer, not one per widget change.
+        call = st.radio("Your answer", labels.LABELS, index=None, format_func=labels.LONG_NAMES.get, horizontal=True,
+                        key=f"quiz_call_{suffix}")
+        low, high = config.QUIZ_CONFIDENCE_PERCENT
+        confidence = st.slider("How sure are you?", low, high, config.QUIZ_DEFAULT_CONFIDENCE_PERCENT, step=5,
+                               format="%d%%", key=f"quiz_confidence_{suffix}",
+                               help="50% is a guess, 100% is certain. It sets your Brier score.")
+        checked = st.form_submit_button("Check my answer", type="primary", icon=":material/check:")
+    if not checked:
         return None
     if call is None:
         st.warning("Choose ALL or Healthy first, then check your answer.", icon=":material/touch_app:")
