@@ -108,3 +108,15 @@ def test_the_summary_files_hold_every_cell_and_escape_names(answers):
     assert "<b>.png" not in page and "&lt;b&gt;.png" in page and "&lt;m&gt;" in page
     # With the fifth cell: student (0.62 + 0.3^2) / 5 = 0.142, model (0.5 + 0.8^2) / 5 = 0.228.
     assert "0.142" in page and "0.228" in page and "This model learned synthetic cells." in page
+
+
+def test_the_notes_say_when_the_comparison_with_the_model_means_nothing():
+    from core.model.assessment import DEMO_SENTENCE, REAL_CELL_ON_DEMO_SENTENCE, SEEN_IN_TRAINING_SENTENCE
+    from core.reporting.quiz import COMPARE_WITH_TRUTH, FAIR_ON_HELD_OUT, SYNTHETIC_CELLS, comparison_notes
+
+    real = [Sample(Path("r.png"), ALL, REAL_CELLS, REAL_CELLS)]
+    assert comparison_notes(REAL, True, True, real) == [DEMO_SENTENCE, REAL_CELL_ON_DEMO_SENTENCE, COMPARE_WITH_TRUTH]
+    assert comparison_notes(HELD_OUT, True, True, cells(1, 1)) == [DEMO_SENTENCE, SYNTHETIC_CELLS, FAIR_ON_HELD_OUT]
+    assert comparison_notes(REAL, False, False, real) == []
+    seen = [Sample(Path("r.png"), ALL, SEEN_IN_TRAINING, REAL_CELLS)]
+    assert comparison_notes(REAL, False, False, seen) == [SEEN_IN_TRAINING_SENTENCE]
