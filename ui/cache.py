@@ -244,10 +244,11 @@ def get_split_sides(classifier):
 
 
 @st.cache_data(max_entries=4, show_spinner="Finding the quiz cells…")
-def _quiz_pools(model: str, data_dir: str, stamps: tuple[float, float], _index, _sides) -> dict:
+def _quiz_pools(model: str, data_dir: str, stamps: tuple[float, float], is_demo: bool, _index, _sides) -> dict:
     from core.data.quiz_cells import HELD_OUT, REAL, held_out_cells, real_cells
 
-    return {REAL: real_cells(_sides), HELD_OUT: held_out_cells(_index.labelled() if _index is not None else [], _sides)}
+    return {REAL: real_cells(_sides, is_demo),
+            HELD_OUT: held_out_cells(_index.labelled() if _index is not None else [], _sides)}
 
 
 def get_quiz_pools(classifier) -> dict:
@@ -256,4 +257,5 @@ def get_quiz_pools(classifier) -> dict:
 
     index, path = get_dataset_index(), state.data_dir()
     stamps = (file_stamp(path), file_stamp(split_csv_path(classifier.loaded.path)))
-    return _quiz_pools(model_key(classifier), str(path), stamps, index, get_split_sides(classifier))
+    is_demo = bool(classifier.loaded.metadata.get("is_demo"))
+    return _quiz_pools(model_key(classifier), str(path), stamps, is_demo, index, get_split_sides(classifier))

@@ -38,11 +38,15 @@ def held_out_cells(records: Iterable[ImageRecord], sides: SplitSides | None) -> 
     return cells
 
 
-def real_cells(sides: SplitSides | None) -> list[Sample]:
-    """The shipped real cells, each with the side the model's split CSV gives it (if it lists the cell)."""
+def real_cells(sides: SplitSides | None, model_is_demo: bool = False) -> list[Sample]:
+    """The shipped real cells, each with the side the model's split CSV gives it (if it lists the cell).
+
+    A demo model's split CSV is not consulted: that model learned synthetic cells only, and synthetic file
+    names copy C-NMC's (a synthetic UID_3_1_1_all.bmp shares its stem with the real UID_3_1_1_all.png).
+    """
     cells = []
     for sample in real_cell_samples():
-        known = sides.side_of_stem(sample.path.stem) if sides is not None else None
+        known = sides.side_of_stem(sample.path.stem) if sides is not None and not model_is_demo else None
         cells.append(Sample(sample.path, sample.label, known or sample.side, sample.source))
     return cells
 

@@ -120,3 +120,13 @@ def test_the_notes_say_when_the_comparison_with_the_model_means_nothing():
     assert comparison_notes(REAL, False, False, real) == []
     seen = [Sample(Path("r.png"), ALL, SEEN_IN_TRAINING, REAL_CELLS)]
     assert comparison_notes(REAL, False, False, seen) == [SEEN_IN_TRAINING_SENTENCE]
+
+
+def test_a_demo_split_csv_never_names_the_side_of_a_real_cell():
+    """Synthetic names copy C-NMC's: the demo model's split may list a synthetic cell with a real cell's stem."""
+    from core.data.quiz_cells import real_cells
+
+    first = real_cells(None)[0]
+    sides = SplitSides({("training_data", f"{first.path.stem}.bmp"): "train"}, {first.path.stem: "train"})
+    assert real_cells(sides, model_is_demo=False)[0].side == SEEN_IN_TRAINING
+    assert real_cells(sides, model_is_demo=True)[0].side == REAL_CELLS
