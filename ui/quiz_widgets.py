@@ -21,7 +21,7 @@ from core.data.synthetic import is_synthetic
 from core.errors import LeukemiaAppError
 from core.explain.heatmaps import overlay
 from core.model.assessment import answer_text
-from core.reporting.quiz import answer_from, comparison_notes, score_rows
+from core.reporting.quiz import SCORING_NOTE, answer_from, comparison_notes, score_rows
 from core.reporting.quiz_summary import answer_rows, summary_csv, summary_html
 from ui import cache, state
 from ui.classify_widgets import UploadOutcome, process_file
@@ -161,6 +161,7 @@ def render_scores(answers: list) -> None:
     """The running score, the student's beside the model's, on the same cells."""
     st.markdown(f"**Score after {len(answers)} cell{'s' if len(answers) != 1 else ''}** (you and the model, same cells)")
     st.table(pd.DataFrame(score_rows(answers)).set_index("measure"))
+    st.caption(SCORING_NOTE)
 
 
 def render_summary(answers: list, notes: list[str], classifier) -> None:

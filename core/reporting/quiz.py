@@ -23,6 +23,8 @@ from core.data.sides import SEEN_IN_TRAINING, Sample
 from core.model.assessment import DEMO_SENTENCE, REAL_CELL_ON_DEMO_SENTENCE, SEEN_IN_TRAINING_SENTENCE, Assessment
 
 MIN_CONFIDENCE, MAX_CONFIDENCE = 0.5, 1.0
+SCORING_NOTE = ("Your P(ALL) is your confidence for an ALL answer and one minus it for Healthy. The model is scored on "
+                "its threshold's call on every cell, referred ones included, and on its calibrated P(ALL) when it has one.")
 COMPARE_WITH_TRUTH = "On these cells, compare your answers with the truth, not with the model's."
 SYNTHETIC_CELLS = "These cells are synthetic, drawn by this app: they teach how the quiz works, not what real cells look like."
 FAIR_ON_HELD_OUT = "The model never trained on these cells' subjects: on them, the comparison with the model is fair."

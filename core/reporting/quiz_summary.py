@@ -16,7 +16,7 @@ from typing import Any
 from core import config
 from core.data.labels import answer_name, display_name
 from core.reporting.html_report import STYLE, model_rows
-from core.reporting.quiz import QuizAnswer, score_rows
+from core.reporting.quiz import SCORING_NOTE, QuizAnswer, score_rows
 
 CSV_COLUMNS = ("number", "cell", "source", "truth", "your answer", "your confidence", "your P(ALL)",
                "model answer", "model threshold call", "model P(ALL)")
@@ -77,8 +77,7 @@ def summary_html(answers: Sequence[QuizAnswer], notes: Sequence[str], model_meta
         f"<style>{STYLE}</style></head><body><h1>Quiz summary: {len(answers)} cells</h1>"
         f'<div class="notice">{html.escape(config.DISCLAIMER)}</div>{limits}'
         f"<h2>Your score and the model's, on the same cells</h2>{_table(score_rows(answers))}"
-        "<p>Your P(ALL) is your confidence for an ALL answer and one minus it for a Healthy answer. The model is "
-        "scored on its threshold's call on every cell, referred ones included.</p>"
+        f"<p>{html.escape(SCORING_NOTE)}</p>"
         f"<h2>Every cell</h2>{_table(answer_rows(answers))}"
         f"<h2>Model</h2><table>{model}</table><p>Made {html.escape(created)}. Nothing of this quiz was stored by the app.</p>"
         "</body></html>"
