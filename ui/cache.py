@@ -227,17 +227,18 @@ def file_sha256(path: str, stamp: float) -> str | None:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _split_sides(model_path: str, stamp: float):
+def _split_sides(model_path: str, stamp: float, synthetic: bool):
     from core.data.sides import SplitSides
 
-    return SplitSides.load(model_path)
+    return SplitSides.load(model_path, synthetic)
 
 
 def get_split_sides(classifier):
     """The split CSV beside the classifier's model (`core.data.sides.SplitSides`), or None; re-read when it changes."""
     from core.data.sides import split_csv_path
 
-    return _split_sides(str(classifier.loaded.path), file_stamp(split_csv_path(classifier.loaded.path)))
+    return _split_sides(str(classifier.loaded.path), file_stamp(split_csv_path(classifier.loaded.path)),
+                        bool(classifier.loaded.metadata.get("is_demo")))
 
 
 # The Quiz page: the cells each source offers, per model, data folder and split CSV.

@@ -74,3 +74,14 @@ def test_a_real_cell_listed_in_the_split_csv_takes_its_side(tmp_path):
     moved = next(sample for sample in offered if sample.path == real.path)
     assert moved.side == SEEN_IN_TRAINING and moved.source == REAL_CELLS
     assert offered[-1] == moved, "what the model saw in training is offered last"
+
+
+def test_a_synthetic_split_never_names_the_side_of_a_real_cell(tmp_path):
+    """The demo's synthetic names copy C-NMC's: its split CSV may list a stem a shipped real cell has too."""
+    real = real_cell_samples()[0]
+    model = tmp_path / "m.keras"
+    with open(split_csv_path(model), "w", newline="") as handle:
+        csv.writer(handle).writerows([["path", "subject", "label", "side"],
+                                      [f"training_data/fold_0/{real.label}/{real.path.stem}.bmp", "1", real.label, "train"]])
+    offered = offered_samples([], SplitSides.load(model, synthetic=True), extra=real_cell_samples())
+    assert next(sample for sample in offered if sample.path == real.path).side == REAL_CELLS
