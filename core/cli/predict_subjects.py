@@ -19,14 +19,24 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from core.data.names import parse_training_name
 from core.model import patient
 
 if TYPE_CHECKING:
-    from core.cli.predict import FileResult
     from core.model.inference import Classifier
+
+
+class FileResult(Protocol):
+    """What `core.cli.predict.FileResult` offers here (named structurally: that module imports this one)."""
+
+    path: str
+    assessment: Any
+
+    def row(self) -> list[str]:
+        """The per-image CSV row."""
+
 
 SUBJECT_COLUMNS = ["score", "interval_low", "interval_high", "cells_used", "cells_referred", "cells_out_of_scope"]
 
