@@ -89,13 +89,16 @@ def stable_text(found: dict[str, Any], share: float = 0.95) -> str | None:
 
 
 def cells_needed_figure(curve: list[dict[str, Any]]) -> go.Figure:
-    """Accuracy, AUC and agreement with the all-cells answer against the number of cells drawn per subject."""
+    """Accuracy, AUC and agreement with the all-cells answer against the number of cells drawn per subject.
+
+    Agreement is dotted: where every subject's all-cells answer is right it lies on the accuracy curve.
+    """
     cells = [point["cells"] for point in curve]
     figure = go.Figure()
     for key, name in CURVE_NAMES.items():
         figure.add_trace(go.Scatter(
             x=cells, y=[point.get(key) for point in curve], name=name, mode="lines+markers",
-            line={"color": CURVE_COLORS[key]}, customdata=[point["subjects"] for point in curve],
+            line={"color": CURVE_COLORS[key], "dash": "dot" if key == "agreement" else "solid"}, customdata=[point["subjects"] for point in curve],
             hovertemplate="%{x} cells per subject<br>%{y:.3f}<br>%{customdata} subjects<extra></extra>"))
     return figure.update_layout(
         title="How many cells are enough: answers from random subsets of each subject's cells",
