@@ -7,6 +7,7 @@ from core.errors import ModelError
 from core.reporting import figures
 from ui import cache, frame, model_widgets, state
 from ui.frame import plain
+from ui.subject_widgets import subject_evaluation_ui
 
 frame.ensure_frame()
 
@@ -33,6 +34,7 @@ def render_model_page() -> None:
     if metadata.get("evaluation"):
         st.header("Calibration and when to refer", anchor=False)
         model_widgets.conformal_ui(metadata)
+    subject_evaluation_ui(metadata)
     if (metadata.get("history") or {}).get("loss"):
         st.header("Training history", anchor=False)
         st.plotly_chart(figures.training_figure(metadata["history"]))

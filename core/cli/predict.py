@@ -1,6 +1,6 @@
 """Command line: classify image files with a trained model.
 
-    python -m core.predict --model models/leukemia_resnet50.keras IMAGE_OR_DIR... [--csv FILE] [--tta]
+    python -m core.predict --model models/leukemia_resnet50.keras IMAGE_OR_DIR... [--csv FILE] [--tta] [--by-subject]
 
 Prints one tab-separated line per image:
 
@@ -14,6 +14,7 @@ which runs the 8 flips/rotations per image), conformal_refer, seen_in_training (
 file,label,probability_all,answer,flags,qualifications,error (`core.model.assessment`). A file
 that fails prints `ERROR` and a readable reason on its line and the others carry on. The
 exit status is 0 only when every file succeeded (1 when some failed, 2 for usage errors).
+`--by-subject` prints one line per subject instead of per image (`core.cli.predict_subjects`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from core import config
+from core.cli import predict_subjects
 from core.errors import LeukemiaAppError
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
@@ -161,6 +163,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default=str(config.default_model_path()), help="the .keras model (default: %(default)s)")
     parser.add_argument("--csv", metavar="FILE", help="also write the results to this CSV file")
     parser.add_argument("--tta", action="store_true", help="also run the 8 flips/rotations of each image (flags orientation_unstable)")
+    parser.add_argument("--by-subject", action="store_true",
+                        help="one line per subject (C-NMC subject from the file name, else the folder) instead of per image; see core/cli/predict_subjects.py")
     parser.add_argument("--error-rate", type=error_rate, metavar="ALPHA",
                         help="conformal error rate for 'refer', e.g. 0.05 (default: the model card's, 5%%)")
     return parser.parse_args(argv)
@@ -190,14 +194,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     sides = SplitSides.load(args.model)
     for chunk in chunks(expand_inputs(args.inputs), CHUNK_SIZE):
         for result in classify_files(classifier, chunk, args.tta, sides, args.error_rate):
-            print(result.line(), flush=True)
+            if result.error or not args.by_subject:
+                print(result.line(), flush=True)
             results.append(result)
     if not results:
         print("error: no image files found in the given paths.", file=sys.stderr)
         return 1
+    answers = predict_subjects.answer_subjects(results, classifier) if args.by_subject else None
+    for answer in answers or []:
+        print(predict_subjects.subject_line(answer), flush=True)
     if args.csv:
         try:
-            write_csv(Path(args.csv), results)
+            if answers is None:
+                write_csv(Path(args.csv), results)
+            else:
+                predict_subjects.write_csv(Path(args.csv), results, answers, CSV_COLUMNS)
         except OSError as error:
             print(f"error: could not write {args.csv}: {error.strerror}", file=sys.stderr)
             return 1

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.data import labels
 from core.errors import ModelError
+from core.model.subject_schema import check_subject_evaluation
 
 MAX_SIDECAR_BYTES = 8 * 1024 * 1024  # A real sidecar is well under 1 MB.
 MAX_INPUT_SIZE = 1024  # Pixels per side; the real model takes 224, the demo 96.
@@ -53,6 +54,7 @@ def validate_sidecar(metadata: dict[str, Any], source: str) -> dict[str, Any]:
     for field, kind in (("is_demo", bool), ("sha256", str), ("model_name", str)):
         if field in metadata and metadata[field] is not None and not isinstance(metadata[field], kind):
             raise _refuse(source, field, f"must be a {kind.__name__}, not {type(metadata[field]).__name__}", fix)
+    check_subject_evaluation(metadata, source)
     return metadata
 
 

@@ -27,6 +27,7 @@ from core.data.synthetic import is_synthetic
 from core.model.store import base_metadata, save_model
 from core.reporting.calibration_fit import HeldOutSet, calibrate_held_out
 from core.reporting.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
+from core.reporting.subject_evaluation import subject_evaluation
 
 DEMO_NOTE = (
     "Demo model: trained from random weights on SYNTHETIC cells drawn by this project's generator. "
@@ -122,8 +123,9 @@ def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord]
     """Threshold from the validation split, metrics on validation and the external set, then calibration.
 
     Returns:
-        (threshold, {set name: evaluation}, the sidecar's calibration and conformal keys: empty
-        when the validation split lacks a class, so that nothing could be fitted).
+        (threshold, {set name: evaluation}, the sidecar's calibration and conformal keys (left out
+        when the validation split lacks a class, so that nothing could be fitted) and its
+        "subject_evaluation", from the same stored P(all) as calibration).
     """
     probabilities = predict(split.validation)
     labels = label_codes(r.label for r in split.validation)
@@ -143,7 +145,10 @@ def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord]
         calibration_keys = calibrate_held_out(evaluations, held_out, seed)
     except ValueError:  # One class among the held-out subjects: the card says calibration is missing.
         calibration_keys = {}
-    return threshold, evaluations, calibration_keys
+    names = {"validation": [r.subject for r in split.validation], "external": [r.subject for r in external]}
+    by_subject = subject_evaluation({name: (held.probabilities, held.labels, names[name]) for name, held in held_out.items()},
+                                    threshold, (calibration_keys.get("calibration") or {}).get("temperature"), split.kind, seed)
+    return threshold, evaluations, {**calibration_keys, **({"subject_evaluation": by_subject} if by_subject else {})}
 
 
 def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -> dict[str, Any]:

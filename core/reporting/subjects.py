@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import beta
-from sklearn.metrics import roc_auc_score
 
 from core.data import labels
 from core.model import patient
@@ -51,9 +50,19 @@ def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> li
     return [low, high]
 
 
+def pairwise_auc(truths: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC as the share of (ALL, healthy) pairs ranked right, ties counted half; both classes required.
+
+    Equal to scikit-learn's `roc_auc_score`, about 100x faster on a few dozen subjects (the curve and
+    the bootstrap call it hundreds of times).
+    """
+    positives, negatives = scores[truths == 1][:, None], scores[truths == 0][None, :]
+    return float(np.mean((positives > negatives) + 0.5 * (positives == negatives)))
+
+
 def _auc(truths: np.ndarray, scores: np.ndarray) -> float | None:
     """ROC AUC over subjects, or None when only one class is present."""
-    return float(roc_auc_score(truths, scores)) if len(set(truths.tolist())) == 2 else None
+    return pairwise_auc(np.asarray(truths), np.asarray(scores, dtype=float)) if len(set(truths.tolist())) == 2 else None
 
 
 def subject_table(grouped: dict[str, tuple[np.ndarray, int]], threshold: float, rule: str = patient.DEFAULT_RULE,

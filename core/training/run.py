@@ -17,6 +17,7 @@ from core.data.labels import label_codes
 from core.errors import DatasetError
 from core.model.network import build_classifier
 from core.reporting.calibration_fit import summary_line
+from core.reporting import subject_evaluation
 from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
@@ -132,6 +133,10 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
     external_summary = summary_line(metadata["evaluation"].get("external") or {})
     if external_summary:
         log(f"External set, {external_summary}.")
+    for key, words in (("held_out", "Held-out subjects"), ("external", "External set subjects")):
+        line = subject_evaluation.summary_line(metadata.get("subject_evaluation") or {}, key)
+        if line:
+            log(f"{words}: {line}.")
     return TrainResult(output, metadata)
 
 

@@ -174,3 +174,13 @@ def demo_server(tiny_model_path, synthetic_data_root, tmp_path_factory, browser)
         yield url
     finally:
         stop_server(process)
+
+
+@pytest.fixture
+def trained_server(trained_model_path, synthetic_data_root, tmp_path, browser):
+    """A running app on the session's demo run (`train.py --demo --dry-run`): a real model card, every key in it."""
+    url, process = start_server(trained_model_path, synthetic_data_root, tmp_path / "streamlit.log")
+    try:
+        yield url
+    finally:
+        stop_server(process)

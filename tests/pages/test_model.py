@@ -12,7 +12,7 @@ from model_files import install_model
 from paths import PROJECT_ROOT
 from streamlit.testing.v1 import AppTest
 
-from core.reporting import model_card
+from core.reporting import model_card, subject_card
 
 PAGE = PROJECT_ROOT / "pages" / "model.py"
 TIMEOUT_S = 60
@@ -39,7 +39,8 @@ def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     assert "Demo model" in texts(app.warning) and "says nothing about real blood cells" in texts(app.warning)
     assert "matches" in texts(app.success)
-    assert len(app.get("plotly_chart")) == 6  # confusion, calibration before/after, ROC, PR, coverage, training history
+    # Confusion, calibration before/after, ROC, PR, coverage, training history; cells needed per subject set.
+    assert len(app.get("plotly_chart")) == 6 + 2
     metrics = app.table[2].value
     assert list(metrics.columns) == ["Model", "95% CI", 'Always "all"'] and len(metrics) == 8
 
@@ -69,7 +70,7 @@ def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_m
 def test_external_set_can_be_shown(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     app.radio(key="model_card_set").set_value("external").run()
-    assert not app.exception and len(app.get("plotly_chart")) == 6
+    assert not app.exception and len(app.get("plotly_chart")) == 6 + 2
     assert app.slider(key="threshold_external").value == pytest.approx(json.loads(demo_model.with_suffix(".json").read_text())["threshold"])
 
 
@@ -84,7 +85,7 @@ def test_tampered_file_shows_a_sha_mismatch(monkeypatch, trained_model_path, tra
     path.write_bytes(b"not the model that was trained")
     app = open_page(monkeypatch, path)
     assert "does NOT match" in texts(app.error)
-    assert len(app.get("plotly_chart")) == 6  # the card itself still shows
+    assert len(app.get("plotly_chart")) == 6 + 2  # the card itself still shows
 
 
 def test_model_without_sidecar_says_what_is_missing(monkeypatch, trained_model_path, tmp_path):
@@ -121,7 +122,7 @@ def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, trained_model_pat
     path = install_model(trained_model_path, tmp_path, json.loads(json.dumps(sidecar)))
     app = open_page(monkeypatch, path)
     assert "not available" in app.table[2].value.to_string()
-    assert len(app.get("plotly_chart")) == 4  # confusion, calibration before/after, ROC, coverage
+    assert len(app.get("plotly_chart")) == 4 + 2  # confusion, calibration before/after, ROC, coverage; cells needed
 
 
 def test_the_sidebar_error_rate_sets_per_class_thresholds_and_states_the_guarantee(monkeypatch, demo_model):
@@ -141,3 +142,24 @@ def test_model_without_calibration_says_so_and_how_to_add_it(monkeypatch, traine
     app = open_page(monkeypatch, install_model(trained_model_path, tmp_path, old))
     assert "no calibration and no conformal thresholds" in texts(app.info)
     assert "python -m core.cli.calibrate --model" in texts(app.info)
+
+
+def test_subject_level_table_per_set_in_words(monkeypatch, demo_model, trained_sidecar):
+    app = open_page(monkeypatch, demo_model)
+    found = trained_sidecar["subject_evaluation"]
+    assert [tab.label for tab in app.tabs] == [subject_card.SET_TITLES[key] for key in ("held_out", "external")]
+    tables = [frame.value for frame in app.dataframe if "Subject" in frame.value.columns]
+    assert [len(table) for table in tables] == [len(found[key]["rows"]) for key in ("held_out", "external")]
+    assert list(tables[0]["Subject"]) == [row["subject"] for row in found["held_out"]["rows"]]
+    assert set(tables[0]["Truth"]) <= {"ALL", "Healthy"} and set(tables[0]["Answer"]) <= {"ALL", "Healthy"}
+    count = found["held_out"]["summary"]["subjects"]
+    assert f"These figures rest on {count} subject" in texts(app.warning)
+    rules = [table.value for table in app.table if table.value.index.name == "Rule"][0]
+    assert "mean log-odds of the cells (used)" in list(rules.index)
+
+
+def test_an_older_model_gets_the_command_that_adds_the_subject_evaluation(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
+    trained_sidecar.pop("subject_evaluation")
+    app = open_page(monkeypatch, install_model(trained_model_path, tmp_path, trained_sidecar))
+    assert "python -m core.cli.subjects --model" in texts(app.info)
+    assert not [frame for frame in app.dataframe if "Subject" in frame.value.columns]

@@ -1,0 +1,59 @@
+"""The aggregation rules compared on a trained model's subjects, from few cells to many.
+
+    python benchmarks/subject_rules.py --model models/leukemia_resnet50.keras [--sizes 1 2 5 10] [--repeats 200]
+
+With all their cells, the rules often answer every subject alike (the sidecar's "rules" says so);
+they differ when a subject has few cells. For each rule of `core.model.patient.RULES` and each
+size, every held-out and external subject is answered from `--repeats` random subsets of that many
+of its cells (`core.reporting.subjects.cells_needed_curve`, the model's threshold and temperature),
+from the P(all) stored in `<model>.validation_predictions.csv` and `.external_predictions.csv`
+(no model run). Prints one JSON object: {set: {rule: [{cells, subjects, accuracy, roc_auc}, ...]}}.
+The figures are counts over random subsets, not timings: machine load does not change them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+if not __package__:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from core.cli.subjects import predictions  # noqa: E402
+from core.model import patient  # noqa: E402
+from core.model.store import read_sidecar  # noqa: E402
+from core.reporting import subjects  # noqa: E402
+from core.reporting.sidecar import artifact  # noqa: E402
+
+SETS = {"held-out subjects": ".validation_predictions.csv", "external set": ".external_predictions.csv"}
+
+
+def compare(model_path: Path, sizes: list[int], repeats: int) -> dict:
+    """{set: {rule: curve}} for the sets whose predictions CSV is beside the model."""
+    metadata, _ = read_sidecar(model_path)
+    temperature = (metadata.get("calibration") or {}).get("temperature")
+    result = {}
+    for name, suffix in SETS.items():
+        if not artifact(model_path, suffix).is_file():
+            continue
+        probabilities, codes, names = predictions(artifact(model_path, suffix))
+        known = [i for i, subject in enumerate(names) if subject]
+        grouped = subjects.group_cells([probabilities[i] for i in known], [codes[i] for i in known], [names[i] for i in known])
+        result[name] = {rule: [{key: point[key] for key in ("cells", "subjects", "accuracy", "roc_auc")} for point in
+                               subjects.cells_needed_curve(grouped, float(metadata["threshold"]), rule, temperature, sizes, repeats)]
+                        for rule in patient.RULES}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 5, 10])
+    parser.add_argument("--repeats", type=int, default=200)
+    arguments = parser.parse_args()
+    print(json.dumps(compare(arguments.model, arguments.sizes, arguments.repeats), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""python -m core.predict --by-subject: subjects from C-NMC names or folders, one line each, errors on their own line."""
+import csv
+import re
+import shutil
+
+from core.cli import predict, predict_subjects
+from core.model import patient
+
+SUBJECT_LINE = re.compile(r"[^\t]+\t(all|hem)\t[01]\.\d{4}\t[01]\.\d{4}-[01]\.\d{4}\tused=\d+,referred=\d+,out_of_scope=\d+")
+
+
+def test_subjects_come_from_cnmc_names_else_from_folders():
+    paths = ["a/UID_H3_1_2_hem.bmp", "b/UID_12_4_1_all.bmp", "x/patient1/cell.png", "y/cells/1.png", "z/cells/2.png", "3.png"]
+    assert predict_subjects.subject_names(paths) == ["H3", "12", "patient1", "y/cells", "z/cells", "."]
+
+
+def test_one_line_per_subject_and_bad_files_keep_their_own(tiny_model_path, synthetic_data_root, tmp_path, capsys):
+    cells = sorted((synthetic_data_root / "training_data").rglob("*.bmp"))
+    folder = tmp_path / "patient_a"
+    folder.mkdir()
+    for index, cell in enumerate(cells[:2]):  # Renamed: their subject is now their folder.
+        shutil.copy(cell, folder / f"cell{index}.bmp")
+    (folder / "broken.png").write_text("not an image")
+    output_csv = tmp_path / "out.csv"
+    code = predict.main(["--model", str(tiny_model_path), "--by-subject", str(folder), *map(str, cells[:6]), "--csv", str(output_csv)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    subjects = list(dict.fromkeys(["patient_a", *predict_subjects.subject_names(list(map(str, cells[:6])))]))
+    assert code == 1
+    assert lines[0].startswith(f"{folder / 'broken.png'}\tERROR\t'broken.png' is not in an accepted format.")
+    assert [line.split("\t")[0] for line in lines[1:]] == subjects
+    assert all(SUBJECT_LINE.fullmatch(line) for line in lines[1:]), lines
+    assert sum(map(int, re.findall(r"=(\d+)", lines[1]))) == 2  # The folder's two good cells; the broken file counts for none.
+    rows = list(csv.DictReader(output_csv.open()))
+    assert [row["level"] for row in rows] == ["cell"] * 9 + ["subject"] * len(subjects)
+    assert [row["subject"] for row in rows if row["level"] == "subject"] == subjects
+    assert next(row for row in rows if row["file"].endswith("broken.png"))["error"]
+    patient_row = next(row for row in rows if row["level"] == "subject" and row["subject"] == "patient_a")
+    used = int(patient_row["cells_used"]) + int(patient_row["cells_referred"]) + int(patient_row["cells_out_of_scope"])
+    assert used == 2 and float(patient_row["interval_low"]) <= float(patient_row["score"]) <= float(patient_row["interval_high"])
+
+
+def test_a_subject_without_usable_cells_reads_refer_with_dashes():
+    answer = patient.SubjectAnswer("H3", "refer", None, None, 0.5, patient.DEFAULT_RULE, 0, 1, 2)
+    assert predict_subjects.subject_line(answer) == "H3\trefer\t-\t-\tused=0,referred=1,out_of_scope=2"
+    row = predict_subjects.subject_row(answer, len(predict.CSV_COLUMNS))
+    assert row[:2] == ["subject", "H3"] and row[5] == "refer" and row[-6:] == ["", "", "", "0", "1", "2"]
