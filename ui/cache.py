@@ -238,3 +238,19 @@ def get_split_sides(classifier):
     from core.data.sides import split_csv_path
 
     return _split_sides(str(classifier.loaded.path), file_stamp(split_csv_path(classifier.loaded.path)))
+
+
+# The Patient page: many cells of one person, a batch of cells per cached call.
+
+
+@st.cache_data(max_entries=64, show_spinner=False)  # About 1 MB per batch of 32 cells (96 px thumbnails, assessments).
+def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], side: str | None, error_rate: float,
+                  _classifier, _data: tuple[bytes, ...]) -> list:
+    """`PatientCell`s of one batch of files, cached on (model, names, content digests, side, error rate).
+
+    One forward pass for the whole batch (`core.reporting.patient_cells`); the bytes stay out of the
+    key (leading underscore): the digests identify them.
+    """
+    from core.reporting.patient_cells import assess_patient_cells
+
+    return assess_patient_cells(_classifier, list(zip(names, digests, _data)), side, error_rate, batch_size=max(1, len(names)))

@@ -22,6 +22,7 @@ ERROR_RATE_KEY = "error_rate_percent"  # the conformal error rate the user chose
 ERROR_RATE_WIDGET_KEY = "error_rate_input"  # the sidebar's number input that sets it
 DEFAULT_ERROR_RATE_PERCENT = 5.0
 SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
+LAST_PATIENT_KEY = "last_patient"  # the person last answered on the Patient page (ui.patient_widgets.PatientView), or None
 
 
 def init_session_state() -> None:
@@ -33,6 +34,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(DATASET_ERROR_KEY, None)
     st.session_state.setdefault(ERROR_RATE_KEY, DEFAULT_ERROR_RATE_PERCENT)
     st.session_state.setdefault(SESSION_TOKEN_KEY, uuid.uuid4().hex)
+    st.session_state.setdefault(LAST_PATIENT_KEY, None)
 
 
 def model_path() -> Path:
@@ -63,3 +65,13 @@ def remember_image(name: str, image_rgb: np.ndarray, digest: str, side: str | No
 
 def session_token() -> str:
     return st.session_state.get(SESSION_TOKEN_KEY, "")
+
+
+def remember_patient(view) -> None:
+    """Keep the person last answered on the Patient page, so that it is still there after a visit to Explain."""
+    st.session_state[LAST_PATIENT_KEY] = view
+
+
+def last_patient():
+    """The `ui.patient_widgets.PatientView` last answered in this session, or None."""
+    return st.session_state.get(LAST_PATIENT_KEY)
