@@ -243,14 +243,14 @@ def get_split_sides(classifier):
 # The Patient page: many cells of one person, a batch of cells per cached call.
 
 
-@st.cache_data(max_entries=64, show_spinner=False)  # About 1 MB per batch of 32 cells (96 px thumbnails, assessments).
-def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], side: str | None, error_rate: float,
-                  _classifier, _data: tuple[bytes, ...]) -> list:
-    """`PatientCell`s of one batch of files, cached on (model, names, content digests, side, error rate).
+@st.cache_data(max_entries=64, show_spinner=False)  # About 0.6 MB per batch of 32 cells (96 px thumbnails, features).
+def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], _classifier, _data: tuple[bytes, ...]) -> list:
+    """`AnalysedCell`s of one batch of files, cached on (model, names, content digests).
 
-    One forward pass for the whole batch (`core.reporting.patient_cells`); the bytes stay out of the
-    key (leading underscore): the digests identify them.
+    Forward passes of `Classifier.many_batch_size` cells (`core.reporting.patient_cells.analyse_files`);
+    the bytes stay out of the key (leading underscore): the digests identify them. The assessment, which
+    depends on the error rate, is made afterwards from these.
     """
-    from core.reporting.patient_cells import assess_patient_cells
+    from core.reporting.patient_cells import analyse_files
 
-    return assess_patient_cells(_classifier, list(zip(names, digests, _data)), side, error_rate, batch_size=max(1, len(names)))
+    return analyse_files(_classifier, list(zip(names, digests, _data)), batch_size=_classifier.many_batch_size)

@@ -2,7 +2,8 @@
 
 Cells come from several files, a folder, zip archives (read by `core.imaging.archive`, which refuses
 unsafe ones) or a held-out subject of the dataset in use. They are analysed a batch at a time
-(`ui.cache.patient_batch`, one forward pass per batch, no test-time augmentation) under a progress
+(`ui.cache.patient_batch`: one cached call per 32 cells, no round trip to the page per cell, no
+test-time augmentation; the model's pass takes `Classifier.many_batch_size` cells at once) under a progress
 bar, and the result is kept in the session (`ui.state.remember_patient`) so that a visit to the
 Explain page and back finds it again.
 """
@@ -18,13 +19,14 @@ from core.data.names import parse_training_name
 from core.data.sides import held_out_subjects
 from core.errors import ArchiveError
 from core.imaging.archive import read_archive_images
+from core.reporting.patient_cells import assess_cells
 from core.reporting.patient_summary import PatientCell
 from ui import cache, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.frame import plain
 
 FILES, FOLDER, SUBJECT = "Files or a zip of them", "A folder", "A held-out subject of the dataset"
-BATCH_SIZE = 32  # Cells per forward pass and per cached call.
+BATCH_SIZE = 32  # Cells per cached call and progress step.
 UPLOADED = "uploaded cells"
 
 
@@ -136,14 +138,15 @@ def analyse(patient: PatientInput, classifier) -> PatientView:
     last = state.last_patient()
     if last is not None and last.key == key and last.subject == patient.subject:
         return last
-    total, cells = len(patient.files), []
+    total, analysed = len(patient.files), []
     progress = st.progress(0.0, text=f"Analysing {total} cells…")
     for start in range(0, total, BATCH_SIZE):
         batch = patient.files[start : start + BATCH_SIZE]
-        cells += cache.patient_batch(key[0], tuple(name for name, _ in batch), tuple(digests[start : start + BATCH_SIZE]),
-                                     patient.side, key[2], classifier, tuple(data for _, data in batch))
-        progress.progress(len(cells) / total, text=f"Analysed {len(cells)} of {total} cells")
+        analysed += cache.patient_batch(key[0], tuple(name for name, _ in batch), tuple(digests[start : start + BATCH_SIZE]),
+                                        classifier, tuple(data for _, data in batch))
+        progress.progress(len(analysed) / total, text=f"Analysed {len(analysed)} of {total} cells")
     progress.empty()
+    cells = assess_cells(analysed, classifier.loaded.metadata, classifier.evidence, patient.side, key[2])
     paths = {digest: path for digest, path in zip(digests, patient.paths) if path is not None}
     view = PatientView(patient.subject, cells, patient.side, patient.dataset_label, paths, key)
     state.remember_patient(view)

@@ -96,7 +96,8 @@ def zipped(members: list[tuple[str, bytes]]) -> bytes:
 
 def test_a_zip_of_cells_is_answered_and_a_hostile_zip_refused(patient_app, synthetic_data_root):
     cells = sorted((synthetic_data_root / "training_data").rglob("*.bmp"))[:4]
-    good = zipped([(f"cells/{path.name}", path.read_bytes()) for path in cells] + [("cells/readme.txt", b"x")])
+    good = zipped([(f"cells/{path.name}", path.read_bytes()) for path in cells]
+                  + [("cells/readme.txt", b"x"), ("cells/broken.bmp", cells[0].read_bytes()[:200])])
     hostile = zipped([("../escape.bmp", cells[0].read_bytes())])
     at = patient_app
     at.file_uploader(key="patient_files").set_value([("person.zip", good, "application/zip"),
@@ -105,4 +106,6 @@ def test_a_zip_of_cells_is_answered_and_a_hostile_zip_refused(patient_app, synth
     assert any("evil.zip was refused" in text and "points outside the archive" in text for text in texts(at.error))
     assert any("person.zip: 1 file(s) that are not images" in text for text in texts(at.caption))
     assert at.metric[0].label == "Answer about the person"
-    assert {metric.label: metric.value for metric in at.metric}["Cells used"].endswith("of 4")
+    assert {metric.label: metric.value for metric in at.metric}["Cells used"].endswith("of 5")
+    assert at.expander[0].label == "1 file(s) could not be used"
+    assert "person.zip/cells/broken.bmp" in at.expander[0].text[0].value
