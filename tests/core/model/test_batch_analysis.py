@@ -62,3 +62,16 @@ def test_nothing_in_nothing_out_and_mismatched_inputs_refused(classifier, cells)
     assert analyze_many(classifier, []) == []
     with pytest.raises(ValueError, match="one per image"):
         analyze_preprocessed(classifier, cells[:2], [])
+
+
+def test_many_cells_go_one_per_pass_on_cpu_and_in_batches_on_a_gpu(monkeypatch, classifier):
+    import tensorflow as tf
+
+    from core.model import inference
+
+    assert classifier.many_batch_size == (inference.GPU_BATCH_SIZE if tf.config.list_physical_devices("GPU")
+                                          else inference.CPU_BATCH_SIZE)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert inference.preferred_batch_size() == inference.GPU_BATCH_SIZE == 32
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert inference.preferred_batch_size() == inference.CPU_BATCH_SIZE == 1
