@@ -18,7 +18,7 @@ from core.reporting.patient_summary import (
 )
 from ui import cache
 from ui.frame import plain
-from ui.patient_widgets import PatientInput, PatientView, explain_cell
+from ui.patient_widgets import UPLOADED, PatientInput, PatientView, explain_cell
 
 GALLERY_COLUMNS, GALLERY_PAGE = 6, 24
 
@@ -33,12 +33,13 @@ def subject_answer(view: PatientView, classifier) -> SubjectAnswer:
 
 def render_answer(view: PatientView, answer: SubjectAnswer, classifier) -> None:
     """The answer about the person in large type, its interval and counts, then its sentences and limits."""
-    st.subheader(f"{plain(view.subject)}: {headline(answer)}", anchor=False)
+    person = view.subject if view.subject == UPLOADED else f"Subject {view.subject}"
+    st.subheader(f"{plain(person)}: {headline(answer)}", anchor=False)
     columns = st.columns(5)
     columns[0].metric("Answer about the person", headline(answer))
     if answer.score is not None:
         columns[1].metric("Subject score", f"{answer.score:.3f}", help=f"ALL at or above {answer.decision_threshold:.3f}.")
-        columns[2].metric("95% interval over the cells", f"{answer.interval[0]:.3f} – {answer.interval[1]:.3f}")
+        columns[2].metric("95% interval over the cells", f"{answer.interval[0]:.2f} – {answer.interval[1]:.2f}")
     columns[3].metric("Cells used", f"{answer.cells_used} of {len(view.cells)}")
     columns[4].metric("Referred / out of scope", f"{answer.cells_referred} / {answer.cells_out_of_scope}")
     st.warning("\n".join(f"- {sentence}" for sentence in answer_sentences(answer, bool(classifier.loaded.metadata.get("is_demo")))),

@@ -28,7 +28,8 @@ def distribution_figure(probabilities_all: Sequence[float], answers: Sequence[st
     for answer, values in grouped.items():
         figure.add_trace(go.Histogram(x=values, name=answer, marker_color=ANSWER_COLORS[answer],
                                       xbins={"start": 0.0, "end": 1.0, "size": 0.05}))
-    figure.add_vline(x=threshold, line=REFERENCE_LINE, annotation_text=f"threshold {threshold:.2f}")
+    figure.add_vline(x=threshold, line=REFERENCE_LINE, annotation_text=f"threshold {threshold:.2f}",
+                     annotation_position="top left")
     return figure.update_layout(barmode="stack", title="P(ALL) of each cell", xaxis_title="P(ALL)",
                                 yaxis_title="cells", xaxis_range=[0, 1], legend_title="cell's answer")
 

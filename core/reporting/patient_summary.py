@@ -60,7 +60,7 @@ def answer_sentences(answer: SubjectAnswer, is_demo: bool) -> list[str]:
         sentences = [NO_CELLS_SENTENCE]
     else:
         low, high = answer.interval
-        sentences = [f"The {RULE_NAMES[answer.rule]} of {answer.cells_used} cells gives a subject score of "
+        sentences = [f"From {answer.cells_used} cell(s), the {RULE_NAMES[answer.rule]} gives a subject score of "
                      f"{answer.score:.3f} (95% interval {low:.3f} to {high:.3f}); the answer is ALL at or above "
                      f"{answer.decision_threshold:.3f}.", INTERVAL_MEANING]
         if low < answer.decision_threshold <= high:

@@ -38,7 +38,7 @@ def test_the_answer_says_its_interval_what_was_left_out_and_its_limits(cells):
     answer = answer_subject("P1", [c.assessment for c in cells if c.assessment], 0.5)
     text = " ".join(answer_sentences(answer, is_demo=True))
     assert answer.answer == labels.ALL and answer.cells_used == 3
-    assert "mean log-odds of the cells of 3 cells" in text and "95% interval" in text and INTERVAL_MEANING in text
+    assert "From 3 cell(s), the mean log-odds of the cells gives" in text and "95% interval" in text and INTERVAL_MEANING in text
     assert "1 cell(s) referred" in text and "1 out of scope" in text
     assert DEMO_PATIENT_SENTENCE in text and config.DISCLAIMER in text
 
