@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from core import config
@@ -67,10 +68,15 @@ class SplitSides:
         usable = [(Path(row["path"]), row["side"]) for row in rows if row.get("path") and row.get("side") in SIDE_NAMES]
         return cls({path.parts: side for path, side in usable}, {path.stem: side for path, side in usable})
 
+    @cached_property
+    def _key_lengths(self) -> list[int]:
+        """The lengths of the stored path keys, shortest first (computed once: `side_of` runs per record)."""
+        return sorted({len(key) for key in self.sides})
+
     def side_of(self, path: str | Path) -> str | None:
         """The side words for an image path (absolute or relative; matched on its trailing parts), or None."""
         parts = Path(path).parts
-        for length in sorted({len(key) for key in self.sides}):
+        for length in self._key_lengths:
             side = self.sides.get(tuple(parts[-length:]))
             if side is not None:
                 return SIDE_NAMES[side]
