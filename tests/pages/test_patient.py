@@ -72,7 +72,11 @@ def test_a_held_out_subject_gets_one_answer_with_its_limits(patient_app):
     assert len(at.get("plotly_chart")) == 2
 
 
-def test_a_cell_of_the_gallery_opens_in_explain(patient_app):
+def test_a_cell_of_the_gallery_opens_in_explain(patient_app, monkeypatch):
+    from ui import explain_widgets
+
+    for slow in ("render_comparison", "render_sanity_check"):  # Other methods' heatmaps: not what is tested here.
+        monkeypatch.setattr(explain_widgets, slow, lambda *args, **kwargs: None)
     at = choose_subject(patient_app)
     buttons = [button for button in at.button if button.key and button.key.startswith("patient_explain_")]
     assert buttons, "every cell has an Explain button"
