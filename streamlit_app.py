@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
     st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
     st.Page("pages/model.py", title="Model card", icon=":material/description:", url_path="model"),
+    st.Page("pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),
     st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
 

@@ -39,6 +39,11 @@ DATASET_FOLDER_NAME = "C-NMC_Leukemia"
 # Where the synthetic demo dataset is generated; `LEUKEMIA_DEMO_DATA_ROOT` moves it (benchmarks, read-only installs).
 DEMO_DATA_ROOT = Path(os.environ.get("LEUKEMIA_DEMO_DATA_ROOT", PROJECT_ROOT / "data" / "demo")).expanduser()
 
+# The student quiz (Quiz page): cells per round, and the confidence a student can state, in percent.
+QUIZ_LENGTH = 10
+QUIZ_CONFIDENCE_PERCENT = (50, 100)
+QUIZ_DEFAULT_CONFIDENCE_PERCENT = 75
+
 DISCLAIMER = (
     "For research and education only. Not a medical device and not for diagnosis: "
     "never use it to make decisions about a patient."

@@ -22,3 +22,23 @@ def install_model(model_path: Path, folder: Path, sidecar: dict | None) -> Path:
     if sidecar is not None:
         write_sidecar(path, {**sidecar, "sha256": file_sha256(path), "file_name": path.name})
     return path
+
+
+def install_demo_model(model_path: Path, folder: Path, data_root: Path) -> Path:
+    """`install_model` with a demo sidecar ("is_demo") and a split CSV beside it over `data_root`'s training cells.
+
+    Half the training subjects are "validation" (held out) and half "train" (seen in training); the
+    labelled validation folder stays the external set.
+    """
+    from core.data.index import index_dataset
+    from core.data.sides import split_csv_path
+    from core.model.store import base_metadata
+    from core.reporting.sidecar import write_split_csv
+
+    path = install_model(model_path, folder, {**base_metadata(64), "is_demo": True})
+    index = index_dataset(data_root)
+    training = [record for record in index.labelled() if record.split != "validation"]
+    held_out = set(sorted({record.subject for record in training})[::2])
+    write_split_csv(split_csv_path(path), {"train": [r for r in training if r.subject not in held_out],
+                                           "validation": [r for r in training if r.subject in held_out]}, index.root)
+    return path

@@ -227,17 +227,39 @@ def file_sha256(path: str, stamp: float) -> str | None:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _split_sides(model_path: str, stamp: float):
+def _split_sides(model_path: str, stamp: float, synthetic: bool):
     from core.data.sides import SplitSides
 
-    return SplitSides.load(model_path)
+    return SplitSides.load(model_path, synthetic)
 
 
 def get_split_sides(classifier):
     """The split CSV beside the classifier's model (`core.data.sides.SplitSides`), or None; re-read when it changes."""
     from core.data.sides import split_csv_path
 
-    return _split_sides(str(classifier.loaded.path), file_stamp(split_csv_path(classifier.loaded.path)))
+    return _split_sides(str(classifier.loaded.path), file_stamp(split_csv_path(classifier.loaded.path)),
+                        bool(classifier.loaded.metadata.get("is_demo")))
+
+
+# The Quiz page: the cells each source offers, per model, data folder and split CSV.
+
+
+@st.cache_data(max_entries=4, show_spinner="Finding the quiz cells…")
+def _quiz_pools(model: str, data_dir: str, stamps: tuple[float, float], is_demo: bool, _index, _sides) -> dict:
+    from core.data.quiz_cells import HELD_OUT, REAL, held_out_cells, real_cells
+
+    return {REAL: real_cells(_sides, is_demo),
+            HELD_OUT: held_out_cells(_index.labelled() if _index is not None else [], _sides)}
+
+
+def get_quiz_pools(classifier) -> dict:
+    """{source: [Sample]} of `core.data.quiz_cells` for this model and the data folder in use (a source may be [])."""
+    from core.data.sides import split_csv_path
+
+    index, path = get_dataset_index(), state.data_dir()
+    stamps = (file_stamp(path), file_stamp(split_csv_path(classifier.loaded.path)))
+    is_demo = bool(classifier.loaded.metadata.get("is_demo"))
+    return _quiz_pools(model_key(classifier), str(path), stamps, is_demo, index, get_split_sides(classifier))
 
 
 # The Patient page: many cells of one person, a batch of cells per cached call.

@@ -5,6 +5,7 @@ everything else reads and writes the keys through the functions here.
 """
 from __future__ import annotations
 
+import secrets
 import uuid
 from pathlib import Path
 
@@ -23,6 +24,12 @@ ERROR_RATE_WIDGET_KEY = "error_rate_input"  # the sidebar's number input that se
 DEFAULT_ERROR_RATE_PERCENT = 5.0
 SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
 LAST_PATIENT_KEY = "last_patient"  # the person last answered on the Patient page (ui.patient_widgets.PatientView), or None
+# The Quiz page, this session only (nothing is stored anywhere else).
+QUIZ_SOURCE_KEY = "quiz_source"  # where the cells come from (core.data.quiz_cells REAL / HELD_OUT), or None: the default
+QUIZ_SEED_KEY = "quiz_seed"  # the random seed of this round's draw (new at every restart)
+QUIZ_CELLS_KEY = "quiz_cells"  # (source, [Sample]) drawn for this round, or None before the draw
+QUIZ_ANSWERS_KEY = "quiz_answers"  # [core.reporting.quiz.QuizAnswer] of the cells answered, in order
+QUIZ_REVEALED_KEY = "quiz_revealed"  # True while the last answered cell's truth is shown
 
 
 def init_session_state() -> None:
@@ -35,6 +42,11 @@ def init_session_state() -> None:
     st.session_state.setdefault(ERROR_RATE_KEY, DEFAULT_ERROR_RATE_PERCENT)
     st.session_state.setdefault(SESSION_TOKEN_KEY, uuid.uuid4().hex)
     st.session_state.setdefault(LAST_PATIENT_KEY, None)
+    st.session_state.setdefault(QUIZ_SOURCE_KEY, None)
+    st.session_state.setdefault(QUIZ_SEED_KEY, secrets.randbits(32))
+    st.session_state.setdefault(QUIZ_CELLS_KEY, None)
+    st.session_state.setdefault(QUIZ_ANSWERS_KEY, [])
+    st.session_state.setdefault(QUIZ_REVEALED_KEY, False)
 
 
 def model_path() -> Path:
@@ -75,3 +87,24 @@ def remember_patient(view) -> None:
 def last_patient():
     """The `ui.patient_widgets.PatientView` last answered in this session, or None."""
     return st.session_state.get(LAST_PATIENT_KEY)
+def restart_quiz(source: str | None = None) -> None:
+    """Forget this round (its cells, answers and seed); the next one draws new cells, from `source` when given."""
+    if source is not None:
+        st.session_state[QUIZ_SOURCE_KEY] = source
+    st.session_state[QUIZ_SEED_KEY] = secrets.randbits(32)
+    st.session_state[QUIZ_CELLS_KEY] = None
+    st.session_state[QUIZ_ANSWERS_KEY] = []
+    st.session_state[QUIZ_REVEALED_KEY] = False
+
+
+def quiz_answers() -> list:
+    """The `QuizAnswer`s of this round so far (the list in session state: append to it)."""
+    return st.session_state.setdefault(QUIZ_ANSWERS_KEY, [])
+
+
+def quiz_revealed() -> bool:
+    return bool(st.session_state.get(QUIZ_REVEALED_KEY, False))
+
+
+def set_quiz_revealed(revealed: bool) -> None:
+    st.session_state[QUIZ_REVEALED_KEY] = revealed

@@ -58,15 +58,22 @@ class SplitSides:
     stems: dict[str, str] = field(default_factory=dict)  # file name without suffix -> side, for the real cells
 
     @classmethod
-    def load(cls, model_path: str | Path) -> SplitSides | None:
-        """The split CSV beside `model_path`, or None when there is none (or it cannot be read)."""
+    def load(cls, model_path: str | Path, synthetic: bool = False) -> SplitSides | None:
+        """The split CSV beside `model_path`, or None when there is none (or it cannot be read).
+
+        Args:
+            synthetic: the run learned synthetic cells (the demo model). Synthetic names copy C-NMC's, so a
+                synthetic UID_3_1_1_all.bmp shares its stem with the real cell UID_3_1_1_all.png: such a
+                split never names the side of a shipped real cell (`side_of_stem` gives None).
+        """
         try:
             with open(split_csv_path(model_path), newline="") as handle:
                 rows = list(csv.DictReader(handle))
         except (OSError, csv.Error, UnicodeDecodeError):
             return None
         usable = [(Path(row["path"]), row["side"]) for row in rows if row.get("path") and row.get("side") in SIDE_NAMES]
-        return cls({path.parts: side for path, side in usable}, {path.stem: side for path, side in usable})
+        stems = {} if synthetic else {path.stem: side for path, side in usable}
+        return cls({path.parts: side for path, side in usable}, stems)
 
     @cached_property
     def _key_lengths(self) -> list[int]:

@@ -165,21 +165,10 @@ def demo_server(tiny_model_path, synthetic_data_root, tmp_path_factory, browser)
 
     Half the training subjects are "validation" (held out) and half "train" (seen in training).
     """
-    from model_files import install_model
-
-    from core.data.index import index_dataset
-    from core.data.sides import split_csv_path
-    from core.model.store import base_metadata
-    from core.reporting.sidecar import write_split_csv
+    from model_files import install_demo_model
 
     folder = tmp_path_factory.mktemp("demo_model")
-    model_path = install_model(tiny_model_path, folder, {**base_metadata(64), "is_demo": True})
-    index = index_dataset(synthetic_data_root)
-    subjects = sorted({record.subject for record in index.labelled() if record.split != "validation"})
-    held_out = set(subjects[::2])
-    training = [record for record in index.labelled() if record.split != "validation"]
-    write_split_csv(split_csv_path(model_path), {"train": [r for r in training if r.subject not in held_out],
-                                                 "validation": [r for r in training if r.subject in held_out]}, index.root)
+    model_path = install_demo_model(tiny_model_path, folder, synthetic_data_root)
     url, process = start_server(model_path, synthetic_data_root, folder / "streamlit.log")
     try:
         yield url

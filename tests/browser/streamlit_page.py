@@ -51,3 +51,25 @@ def wait_images_loaded(page, minimum: int = 1, timeout_ms: int = RESULT_TIMEOUT_
 def frame_notice(page):
     """The first caption of the main area: where the entrypoint puts the research-only notice."""
     return page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
+
+
+def download(page, button: str, path, attempts: int = 3):
+    """Click a download button and return the file's text.
+
+    Streamlit forgets a deferred download (the report is written on click) when a later script run
+    replaces the one that drew the button ("Deferred file ... not found" in the server log), so a click
+    that lands just before such a rerun gets no file: wait until idle and click again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # Here: this module loads without Playwright.
+
+    for attempt in range(attempts):
+        wait_idle(page)
+        try:
+            with page.expect_download(timeout=RESULT_TIMEOUT_MS) as download_info:
+                page.get_by_role("button", name=button).click()
+            download_info.value.save_as(path)
+            return path.read_text()
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -9,17 +9,16 @@ import csv
 import cv2
 import numpy as np
 import pytest
-from streamlit_page import RESULT_TIMEOUT_MS, go_to, open_app, result_heading, upload, wait_idle
+from streamlit_page import RESULT_TIMEOUT_MS, download, go_to, open_app, result_heading, upload, wait_idle
 
 from core.data.sides import SEEN_IN_TRAINING, SIDE_NAMES, real_cell_samples
 from core.imaging.decode import load_image
 from core.model.assessment import DEMO_SENTENCE, REFER_OUT_OF_SCOPE
 
 try:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 except ImportError:  # conftest skips every test of this folder then.
-    expect = PlaywrightTimeout = None
+    expect = None
 
 HELD_OUT = SIDE_NAMES["validation"]
 
@@ -34,26 +33,6 @@ def risky_files() -> list[tuple[str, bytes, str]]:
     cell_rgb = load_image(real_cell_samples()[0].path).image_rgb
     gray_rgb = cv2.cvtColor(cv2.cvtColor(cell_rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
     return [("noise.png", png(noise_rgb), "image/png"), ("gray_cell.png", png(gray_rgb), "image/png")]
-
-
-def download(page, button: str, path, attempts: int = 3):
-    """Click a download button and return the file's text.
-
-    Streamlit forgets a deferred download (the report is written on click) when a later script run
-    replaces the one that drew the button ("Deferred file ... not found" in the server log), so a click
-    that lands just before such a rerun gets no file: wait until idle and click again.
-    """
-    for attempt in range(attempts):
-        wait_idle(page)
-        try:
-            with page.expect_download(timeout=RESULT_TIMEOUT_MS) as download_info:
-                page.get_by_role("button", name=button).click()
-            download_info.value.save_as(path)
-            return path.read_text()
-        except PlaywrightTimeout:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 def test_noise_and_grayscale_are_qualified_everywhere(page, demo_server, risky_files, tmp_path):

@@ -24,7 +24,7 @@ except ImportError:  # conftest skips every test of this folder then.
     expect = None
 
 PAGE_TITLES = {"Classify": "classify", "Patient": "patient", "Explain": "explain", "Dataset explorer": "dataset",
-               "Model card": "model", "About": "about"}
+               "Model card": "model", "Quiz": "quiz", "About": "about"}
 
 
 @pytest.fixture(scope="module")

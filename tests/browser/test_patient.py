@@ -8,8 +8,7 @@ import io
 import re
 import zipfile
 
-from streamlit_page import RESULT_TIMEOUT_MS, open_app, wait_idle
-from test_assessment import download
+from streamlit_page import RESULT_TIMEOUT_MS, download, open_app, wait_idle
 
 from core import config
 from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE

@@ -98,3 +98,12 @@ def test_held_out_subjects_are_the_validation_side_then_the_external_set(tmp_pat
     assert len(found[0].paths) == 3 and all(path.is_relative_to(root) for path in found[0].paths)
     # Without a split CSV only the external set is known to be held out.
     assert [s.subject for s in held_out_subjects(cells, None)] == ["7"]
+def test_a_synthetic_split_never_names_the_side_of_a_real_cell(tmp_path):
+    """The demo's synthetic names copy C-NMC's: its split CSV may list a stem a shipped real cell has too."""
+    real = real_cell_samples()[0]
+    model = tmp_path / "m.keras"
+    with open(split_csv_path(model), "w", newline="") as handle:
+        csv.writer(handle).writerows([["path", "subject", "label", "side"],
+                                      [f"training_data/fold_0/{real.label}/{real.path.stem}.bmp", "1", real.label, "train"]])
+    offered = offered_samples([], SplitSides.load(model, synthetic=True), extra=real_cell_samples())
+    assert next(sample for sample in offered if sample.path == real.path).side == REAL_CELLS

@@ -14,7 +14,7 @@ from core.model.patient import answer_subject, running_scores
 from core.reporting.patient_figures import distribution_figure, running_figure
 from core.reporting.patient_report import build_patient_report
 from core.reporting.patient_summary import (
-    DEMO_PATIENT_SENTENCE, INTERVAL_MEANING, PatientCell, answer_sentences, csv_text, stability_sentence,
+    DEMO_PATIENT_SENTENCE, INTERVAL_MEANING, NO_CELLS_SENTENCE, PatientCell, answer_sentences, csv_text, stability_sentence,
 )
 
 THUMB = np.full((8, 8, 3), 90, np.uint8)
@@ -79,3 +79,12 @@ def test_the_figures_draw_the_cells_and_the_thresholds():
     assert distribution.layout.shapes[0].x0 == 0.4
     running = running_figure(running_scores(np.array([0.9, 0.2, 0.6]), 0.5), 0.5, "mean_log_odds")
     assert list(running.data[0].x) == [1, 2, 3] and running.layout.shapes[0].y0 == 0.5
+
+
+def test_a_person_without_a_usable_cell_is_referred_on_every_surface():
+    cells = [cell("odd.png", 0.6, scope=("too dark",)), cell("amb.png", 0.55, answer=labels.REFER)]
+    answer = answer_subject("P2", [c.assessment for c in cells], 0.5)
+    assert answer.answer == labels.REFER and answer.score is None
+    assert NO_CELLS_SENTENCE in answer_sentences(answer, is_demo=False)
+    report = build_patient_report(answer, cells, {}, "f" * 64)
+    assert "Answer about the person: Refer" in report and NO_CELLS_SENTENCE in report
