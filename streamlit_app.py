@@ -12,6 +12,7 @@ state.init_session_state()
 
 PAGES = [
     st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="classify", default=True),
+    st.Page("pages/patient.py", title="Patient", icon=":material/group:", url_path="patient"),
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
     st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
     st.Page("pages/model.py", title="Model card", icon=":material/description:", url_path="model"),

@@ -28,6 +28,11 @@ ACCEPTED_FORMATS: tuple[str, ...] = ("BMP", "PNG", "JPEG", "TIFF")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE_PIXELS = 32
+# Zip archives of one person's cells (the Patient page). A C-NMC subject has 9 to 757 cells of about
+# 0.6 MB each as BMP; the limits admit the largest and refuse what would fill the server's memory.
+MAX_ARCHIVE_MEMBERS = 1_000
+MAX_ARCHIVE_UNCOMPRESSED_BYTES = 512 * 1024 * 1024  # Declared sizes of all members together.
+ARCHIVE_IMAGE_SUFFIXES: tuple[str, ...] = (".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 # Data.
 DATASET_FOLDER_NAME = "C-NMC_Leukemia"

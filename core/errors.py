@@ -23,3 +23,7 @@ class ModelError(LeukemiaAppError, ValueError):
 
 class DeviceSetupError(LeukemiaAppError, ValueError):
     """A training setting cannot be honoured on the devices (or cluster) at hand."""
+
+
+class ArchiveError(LeukemiaAppError, ValueError):
+    """An uploaded archive (zip) was refused: too large, too many members, unsafe paths, links or nested archives."""

@@ -260,3 +260,19 @@ def get_quiz_pools(classifier) -> dict:
     stamps = (file_stamp(path), file_stamp(split_csv_path(classifier.loaded.path)))
     is_demo = bool(classifier.loaded.metadata.get("is_demo"))
     return _quiz_pools(model_key(classifier), str(path), stamps, is_demo, index, get_split_sides(classifier))
+
+
+# The Patient page: many cells of one person, a batch of cells per cached call.
+
+
+@st.cache_data(max_entries=64, show_spinner=False)  # About 0.6 MB per batch of 32 cells (96 px thumbnails, features).
+def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], _classifier, _data: tuple[bytes, ...]) -> list:
+    """`AnalysedCell`s of one batch of files, cached on (model, names, content digests).
+
+    Forward passes of `Classifier.many_batch_size` cells (`core.reporting.patient_cells.analyse_files`);
+    the bytes stay out of the key (leading underscore): the digests identify them. The assessment, which
+    depends on the error rate, is made afterwards from these.
+    """
+    from core.reporting.patient_cells import analyse_files
+
+    return analyse_files(_classifier, list(zip(names, digests, _data)), batch_size=_classifier.many_batch_size)

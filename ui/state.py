@@ -23,6 +23,7 @@ ERROR_RATE_KEY = "error_rate_percent"  # the conformal error rate the user chose
 ERROR_RATE_WIDGET_KEY = "error_rate_input"  # the sidebar's number input that sets it
 DEFAULT_ERROR_RATE_PERCENT = 5.0
 SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
+LAST_PATIENT_KEY = "last_patient"  # the person last answered on the Patient page (ui.patient_widgets.PatientView), or None
 # The Quiz page, this session only (nothing is stored anywhere else).
 QUIZ_SOURCE_KEY = "quiz_source"  # where the cells come from (core.data.quiz_cells REAL / HELD_OUT), or None: the default
 QUIZ_SEED_KEY = "quiz_seed"  # the random seed of this round's draw (new at every restart)
@@ -40,6 +41,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(DATASET_ERROR_KEY, None)
     st.session_state.setdefault(ERROR_RATE_KEY, DEFAULT_ERROR_RATE_PERCENT)
     st.session_state.setdefault(SESSION_TOKEN_KEY, uuid.uuid4().hex)
+    st.session_state.setdefault(LAST_PATIENT_KEY, None)
     st.session_state.setdefault(QUIZ_SOURCE_KEY, None)
     st.session_state.setdefault(QUIZ_SEED_KEY, secrets.randbits(32))
     st.session_state.setdefault(QUIZ_CELLS_KEY, None)
@@ -77,6 +79,14 @@ def session_token() -> str:
     return st.session_state.get(SESSION_TOKEN_KEY, "")
 
 
+def remember_patient(view) -> None:
+    """Keep the person last answered on the Patient page, so that it is still there after a visit to Explain."""
+    st.session_state[LAST_PATIENT_KEY] = view
+
+
+def last_patient():
+    """The `ui.patient_widgets.PatientView` last answered in this session, or None."""
+    return st.session_state.get(LAST_PATIENT_KEY)
 def restart_quiz(source: str | None = None) -> None:
     """Forget this round (its cells, answers and seed); the next one draws new cells, from `source` when given."""
     if source is not None:

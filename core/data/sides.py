@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from core import config
 from core.data.index import ImageRecord
 from core.data.labels import LABELS
+from core.data.names import natural_sort_key
 
 TRAIN, VALIDATION, EXTERNAL = "train", "validation", "external"
 SIDE_NAMES = {TRAIN: "seen in training", VALIDATION: "held out (validation)", EXTERNAL: "external set"}
@@ -73,10 +75,15 @@ class SplitSides:
         stems = {} if synthetic else {path.stem: side for path, side in usable}
         return cls({path.parts: side for path, side in usable}, stems)
 
+    @cached_property
+    def _key_lengths(self) -> list[int]:
+        """The lengths of the stored path keys, shortest first (computed once: `side_of` runs per record)."""
+        return sorted({len(key) for key in self.sides})
+
     def side_of(self, path: str | Path) -> str | None:
         """The side words for an image path (absolute or relative; matched on its trailing parts), or None."""
         parts = Path(path).parts
-        for length in sorted({len(key) for key in self.sides}):
+        for length in self._key_lengths:
             side = self.sides.get(tuple(parts[-length:]))
             if side is not None:
                 return SIDE_NAMES[side]
@@ -137,3 +144,42 @@ def offered_samples(records: Iterable[ImageRecord], sides: SplitSides | None, pe
                                               LABELS.index(key[1]) if key[1] in LABELS else len(LABELS)))
     return [sample for key in ordered
             for sample in (groups[key] if groups[key][0].source else _evenly(groups[key], per_group))]
+
+
+HELD_OUT_SIDES = (SIDE_NAMES[VALIDATION], SIDE_NAMES[EXTERNAL])
+
+
+@dataclass(frozen=True)
+class SubjectCells:
+    """The labelled cells of one held-out subject: the unit the patient view answers about.
+
+    Attributes:
+        subject: the C-NMC subject code (e.g. "H12", "31").
+        label: "all" or "hem": a subject is an ALL patient or a healthy donor.
+        side: `SIDE_NAMES` words, "held out (validation)" or "external set".
+        paths: its image files, in index order.
+    """
+
+    subject: str
+    label: str
+    side: str
+    paths: tuple[Path, ...]
+
+
+def held_out_subjects(records: Iterable[ImageRecord], sides: SplitSides | None) -> list[SubjectCells]:
+    """The subjects the model never trained on (validation side of its split CSV, or the external set).
+
+    Records without a subject or label are left out; a subject with cells of both labels is left out
+    too (a subject has one diagnosis). Ordered held-out validation first, then by subject name.
+    """
+    grouped: dict[tuple[str, str], list[ImageRecord]] = {}
+    for record in records:
+        side = side_of_record(record, sides) if record.subject and record.label else None
+        if side in HELD_OUT_SIDES:
+            grouped.setdefault((side, record.subject), []).append(record)
+    subjects = []
+    for (side, subject), cells in grouped.items():
+        found = {cell.label for cell in cells}
+        if len(found) == 1:
+            subjects.append(SubjectCells(subject, found.pop(), side, tuple(Path(cell.path) for cell in cells)))
+    return sorted(subjects, key=lambda cells: (HELD_OUT_SIDES.index(cells.side), natural_sort_key(cells.subject)))

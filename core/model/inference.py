@@ -43,6 +43,17 @@ class Prediction:
         return self.probability_all if self.label == labels.POSITIVE_LABEL else 1.0 - self.probability_all
 
 
+# Cells per forward pass when many cells are analysed (the patient view). On a GPU large batches pay;
+# on the 2-core CPU this project is developed on, ResNet50 at 224 px ran fastest per cell one at a time
+# (147 ms per cell at batch 1 against 286 ms at batch 32, benchmarks/patient.py, under load).
+GPU_BATCH_SIZE, CPU_BATCH_SIZE = 32, 1
+
+
+def preferred_batch_size() -> int:
+    """Cells per forward pass for many cells: GPU_BATCH_SIZE with a GPU visible, CPU_BATCH_SIZE otherwise."""
+    return GPU_BATCH_SIZE if tf.config.list_physical_devices("GPU") else CPU_BATCH_SIZE
+
+
 def dihedral_views(image: np.ndarray) -> np.ndarray:
     """(H, W, C) -> (8, H, W, C): the 4 rotations by 90 degrees, each also mirrored."""
     rotations = [np.rot90(image, quarter, axes=(0, 1)) for quarter in range(4)]
@@ -62,6 +73,7 @@ class Classifier:
         self._signature = signature
         self._forward_with_features = None
         self.evidence = load_evidence(loaded.path, loaded.metadata)  # Calibration and index of known cells, or notes.
+        self.many_batch_size = preferred_batch_size()  # Cells per forward pass when analysing many at once.
 
     @property
     def threshold(self) -> float:

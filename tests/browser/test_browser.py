@@ -23,8 +23,8 @@ try:
 except ImportError:  # conftest skips every test of this folder then.
     expect = None
 
-PAGE_TITLES = {"Classify": "classify", "Explain": "explain", "Dataset explorer": "dataset",
-               "Model card": "model", "About": "about"}
+PAGE_TITLES = {"Classify": "classify", "Patient": "patient", "Explain": "explain", "Dataset explorer": "dataset",
+               "Model card": "model", "Quiz": "quiz", "About": "about"}
 
 
 @pytest.fixture(scope="module")

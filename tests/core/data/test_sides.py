@@ -76,6 +76,28 @@ def test_a_real_cell_listed_in_the_split_csv_takes_its_side(tmp_path):
     assert offered[-1] == moved, "what the model saw in training is offered last"
 
 
+def test_held_out_subjects_are_the_validation_side_then_the_external_set(tmp_path):
+    from core.data.sides import held_out_subjects
+
+    root = tmp_path / "C-NMC_Leukemia"
+    cells = [ImageRecord(root / "fold_0" / label / f"UID_{subject}_{n}_1_{label}.bmp", "fold_0", label, subject)
+             for subject, label in (("H1", "hem"), ("H2", "hem"), ("10", "all"), ("9", "all")) for n in range(3)]
+    cells += [ImageRecord(root / "validation_data" / f"{n}.bmp", "validation", "all", "7") for n in range(2)]
+    cells += [ImageRecord(root / "validation_data" / "x.bmp", "validation", None, "8")]  # Unlabelled: left out.
+    model = tmp_path / "m.keras"
+    with open(split_csv_path(model), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "subject", "label", "side"])
+        for cell in cells[:12]:
+            writer.writerow([cell.path.relative_to(root), cell.subject, cell.label,
+                             "validation" if cell.subject in ("H2", "10", "9") else "train"])
+    found = held_out_subjects(cells, SplitSides.load(model))
+    assert [(s.subject, s.label, s.side) for s in found] == [
+        ("9", "all", SIDE_NAMES["validation"]), ("10", "all", SIDE_NAMES["validation"]),
+        ("H2", "hem", SIDE_NAMES["validation"]), ("7", "all", SIDE_NAMES["external"])]
+    assert len(found[0].paths) == 3 and all(path.is_relative_to(root) for path in found[0].paths)
+    # Without a split CSV only the external set is known to be held out.
+    assert [s.subject for s in held_out_subjects(cells, None)] == ["7"]
 def test_a_synthetic_split_never_names_the_side_of_a_real_cell(tmp_path):
     """The demo's synthetic names copy C-NMC's: its split CSV may list a stem a shipped real cell has too."""
     real = real_cell_samples()[0]

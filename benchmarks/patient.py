@@ -1,0 +1,98 @@
+"""The Patient page's analysis: 300 cells of one person at 224 px, batched, against one by one.
+
+The cells are 450 x 450 BMPs like C-NMC's (synthetic cells, 30 distinct ones repeated; nothing is
+cached between them), run through `core.reporting.patient_cells.assess_patient_cells` in calls of
+32 cells as `ui.cache.patient_batch` makes them: decode, preprocess, forward passes of the classifier's
+`many_batch_size` cells (32 on a GPU, 1 on CPU), scope check, assessment. The same 32 cells are also
+timed with passes of 32 and of 1 cell, round by round, to check the CPU choice. The model is a full-size ResNet50 with random weights (speed does not depend on them).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from benchmarks.app import interleaved_medians
+from benchmarks.common import full_size_classifier, milliseconds, verdict
+
+CELLS = 300
+BATCH_SIZE = 32  # ui.patient_widgets.BATCH_SIZE
+PATIENT_GOAL_SECONDS = 10.0
+SUBJECTS_GOAL_SECONDS = 1.0  # The held-out subjects offered, over a C-NMC-sized index (every rerun of the page).
+COMPARED_CELLS = 32  # Batched against one by one on one batch's worth, timed round by round.
+
+
+def cell_files(count: int = CELLS, distinct: int = 30) -> list[tuple[str, str, bytes]]:
+    """(name, digest, 450 x 450 BMP bytes) of `count` synthetic cells of one ALL subject."""
+    import hashlib
+
+    import cv2
+
+    from core.data.synthetic import make_subject_style, render_cell
+
+    rng = np.random.default_rng(0)
+    style = make_subject_style(rng, "all")
+    images = [cv2.imencode(".bmp", render_cell(rng, "all", style)[:, :, ::-1])[1].tobytes() for _ in range(distinct)]
+    return [(f"UID_1_{n}_1_all.bmp", hashlib.sha256(images[n % distinct]).hexdigest(), images[n % distinct])
+            for n in range(count)]
+
+
+def held_out_subjects_seconds(records: int = 15_114, listed: int = 10_661) -> float:
+    """Seconds for `core.data.sides.held_out_subjects` over a C-NMC-sized index and split CSV (no files touched)."""
+    from pathlib import Path
+
+    from core.data.index import ImageRecord
+    from core.data.sides import SplitSides, held_out_subjects
+
+    made = [ImageRecord(Path(f"C-NMC_Leukemia/training_data/fold_0/all/UID_{n % 73}_{n}_1_all.bmp"), "fold_0", "all",
+                        str(n % 73)) for n in range(records)]
+    sides = SplitSides({record.path.parts[1:]: "validation" if n % 5 == 0 else "train" for n, record in enumerate(made[:listed])})
+    return timed(lambda: held_out_subjects(made, sides))
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def bench_patient(results: dict) -> None:
+    """Seconds for 300 cells as the page runs them (goal <= 10 s on 2 cores), per cell, and passes of 32 against 1.
+
+    The comparison runs the same function on the same 32 cells with passes of 32 and of 1 cell, round
+    by round (`interleaved_medians`), so that the machine's load falls on both sides.
+    """
+    from core.imaging.decode import load_image
+    from core.imaging.preprocess import preprocess_cell
+    from core.reporting.patient_cells import assess_patient_cells
+
+    classifier = full_size_classifier()
+    files = cell_files()
+
+    def batched() -> list:
+        return [cell for start in range(0, len(files), BATCH_SIZE)
+                for cell in assess_patient_cells(classifier, files[start : start + BATCH_SIZE],
+                                                 batch_size=classifier.many_batch_size)]
+
+    assess_patient_cells(classifier, files[:BATCH_SIZE], batch_size=classifier.many_batch_size)  # Trace the pass once.
+    total = timed(batched)
+    few = files[:COMPARED_CELLS]
+    compared = interleaved_medians({
+        "batched": lambda: assess_patient_cells(classifier, few, batch_size=COMPARED_CELLS),
+        "one_by_one": lambda: assess_patient_cells(classifier, few, batch_size=1),
+    }, repeats=3, warmup=1)
+    preprocessing = timed(lambda: [preprocess_cell(load_image(data).image_rgb) for _, _, data in files]) / CELLS
+    inputs = np.stack([preprocess_cell(load_image(data).image_rgb).model_input for _, _, data in files])
+    forward = timed(lambda: classifier.probabilities(inputs, batch_size=classifier.many_batch_size)) / CELLS
+    subjects = held_out_subjects_seconds()
+    results["patient"] = {
+        "held_out_subjects_seconds": round(subjects, 3),
+        "held_out_subjects_goal": f"<= {SUBJECTS_GOAL_SECONDS} s ({verdict(subjects, SUBJECTS_GOAL_SECONDS)})",
+        "cells": CELLS, "cells_per_forward_pass": classifier.many_batch_size, "batched_seconds": round(total, 2),
+        "batched_goal": f"<= {PATIENT_GOAL_SECONDS} s ({verdict(total, PATIENT_GOAL_SECONDS)})",
+        "batched_ms_per_cell": milliseconds(total / CELLS),
+        "same_32_cells_passes_of_32_ms_per_cell": milliseconds(compared["batched"] / COMPARED_CELLS),
+        "same_32_cells_passes_of_1_ms_per_cell": milliseconds(compared["one_by_one"] / COMPARED_CELLS),
+        "decode_and_preprocess_ms_per_cell": milliseconds(preprocessing),
+        "forward_pass_ms_per_cell": milliseconds(forward),
+    }

@@ -1,0 +1,39 @@
+"""Patient: many cells of one person in, one answer about the person out, with its uncertainty."""
+import streamlit as st
+
+from ui import cache, frame, patient_results, patient_widgets, state
+
+frame.ensure_frame()
+st.title("Patient view")
+st.caption(
+    "A hematologist decides about a person from many cells, not from one. Give the cells of one person "
+    "(files, a folder, a zip, or a held-out subject of the dataset); each cell is assessed as on Classify "
+    "(without the 8-view uncertainty) and the answers are combined into one answer about the person."
+)
+
+
+def patient_page() -> None:
+    """Load the model, collect one person's cells, assess them in batches, draw the answer and the cells."""
+    classifier = cache.get_classifier()
+    if classifier is None:
+        frame.render_model_missing()
+        return
+    patient = patient_widgets.render_input_ui(classifier)
+    last = state.last_patient()
+    if patient is not None:
+        view = patient_widgets.analyse(patient, classifier)
+    elif last is not None and last.key[0] == cache.model_key(classifier):
+        view = last
+        st.caption(f"The person last answered in this session ({frame.plain(view.subject)}); "
+                   "choose cells above to answer about another.")
+    else:
+        st.info("Give the cells of one person to see the answer about them.", icon=":material/group:")
+        return
+    answer = patient_results.subject_answer(view, classifier)
+    patient_results.render_answer(view, answer, classifier)
+    patient_results.render_charts(view, answer, classifier)
+    patient_results.render_downloads(view, answer, classifier)
+    patient_results.render_gallery(view, patient)
+
+
+patient_page()

@@ -1,0 +1,77 @@
+"""The patient view's batched analysis gives each cell what the one-by-one analysis gives it."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.errors import PreprocessingError
+from core.model.analysis import analyze_cell, analyze_many, analyze_preprocessed
+from core.model.evidence import ModelEvidence
+from core.model.inference import Classifier
+from core.model.store import load_classifier
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_model_path):
+    return Classifier(load_classifier(tiny_model_path))
+
+
+@pytest.fixture(scope="module")
+def cells(synthetic_data_root) -> list[np.ndarray]:
+    from core.imaging.decode import load_image
+
+    return [load_image(path).image_rgb for path in sorted(synthetic_data_root.rglob("*.bmp"))[:3]]
+
+
+def assert_same(batched, single):
+    # Batched and single passes may round differently (oneDNN picks kernels by batch size): float32 tolerance.
+    assert batched.prediction.probability_all == pytest.approx(single.prediction.probability_all, abs=1e-5)
+    assert batched.prediction.label == single.prediction.label and batched.prediction.tta_mean is None
+    assert batched.scope_reasons == single.scope_reasons
+    assert np.array_equal(batched.stages.model_input, single.stages.model_input)
+
+
+def test_batched_equals_one_by_one_over_several_batches(classifier, cells):
+    batched = analyze_many(classifier, cells, batch_size=2)  # Two batches: 2 cells and 1.
+    assert len(batched) == len(cells)
+    for one, image_rgb in zip(batched, cells):
+        assert_same(one, analyze_cell(classifier, image_rgb, with_tta=False))
+
+
+def test_with_an_index_the_features_come_from_the_same_pass(classifier, cells):
+    with_index = Classifier(classifier.loaded)
+    with_index.evidence = replace(ModelEvidence(), index=object(), ood_threshold=1.0)  # Only "has an index" matters here.
+    batched = analyze_many(with_index, cells, batch_size=2)
+    for one, image_rgb in zip(batched, cells):
+        single = analyze_cell(with_index, image_rgb, with_tta=False)
+        assert_same(one, single)
+        np.testing.assert_allclose(one.features, single.features, atol=1e-4)
+
+
+def test_a_cell_without_a_cell_is_its_error_and_the_others_carry_on(classifier, cells):
+    blank = np.zeros((80, 80, 3), np.uint8)
+    results = analyze_many(classifier, [cells[0], blank, cells[1]])
+    assert isinstance(results[1], PreprocessingError)
+    assert_same(results[0], analyze_cell(classifier, cells[0], with_tta=False))
+    assert_same(results[2], analyze_cell(classifier, cells[1], with_tta=False))
+
+
+def test_nothing_in_nothing_out_and_mismatched_inputs_refused(classifier, cells):
+    assert analyze_many(classifier, []) == []
+    with pytest.raises(ValueError, match="one per image"):
+        analyze_preprocessed(classifier, cells[:2], [])
+
+
+def test_many_cells_go_one_per_pass_on_cpu_and_in_batches_on_a_gpu(monkeypatch, classifier):
+    import tensorflow as tf
+
+    from core.model import inference
+
+    assert classifier.many_batch_size == (inference.GPU_BATCH_SIZE if tf.config.list_physical_devices("GPU")
+                                          else inference.CPU_BATCH_SIZE)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert inference.preferred_batch_size() == inference.GPU_BATCH_SIZE == 32
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert inference.preferred_batch_size() == inference.CPU_BATCH_SIZE == 1

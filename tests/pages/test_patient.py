@@ -1,0 +1,115 @@
+"""The Patient page through AppTest: a held-out synthetic subject answered, its cells one click from Explain,
+zips read or refused with a message.
+
+The model is the session's tiny one with a demo sidecar, a split CSV that holds half the training
+subjects out, and a subject-level evaluation saying when answers are stable.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from apptest_helpers import open_app, texts
+from model_files import install_model
+
+from core import config
+from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE
+
+ANSWER = re.compile(r": (ALL|Healthy|Refer)$")
+
+
+@pytest.fixture(scope="module")
+def patient_model(tiny_model_path, synthetic_data_root, tmp_path_factory):
+    """The tiny model as a demo model, half its training subjects held out, stable after 5 cells."""
+    from core.data.index import index_dataset
+    from core.data.sides import split_csv_path
+    from core.model.store import base_metadata
+    from core.reporting.sidecar import write_split_csv
+
+    evaluation = {"rule": "mean_log_odds", "held_out": {"stable_after": 5, "summary": {"subjects": 3}}}
+    model_path = install_model(tiny_model_path, tmp_path_factory.mktemp("patient_model"),
+                               {**base_metadata(64), "is_demo": True, "subject_evaluation": evaluation})
+    index = index_dataset(synthetic_data_root)
+    training = [record for record in index.labelled() if record.split != "validation"]
+    held_out = set(sorted({record.subject for record in training})[::2])
+    write_split_csv(split_csv_path(model_path), {"train": [r for r in training if r.subject not in held_out],
+                                                 "validation": [r for r in training if r.subject in held_out]}, index.root)
+    return model_path
+
+
+@pytest.fixture
+def patient_app(monkeypatch, patient_model, synthetic_data_root):
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(patient_model))
+    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
+    at = open_app()
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    return at
+
+
+def choose_subject(at):
+    at.radio(key="patient_source").set_value("A held-out subject of the dataset").run()
+    box = at.selectbox(key="patient_subject")
+    assert all("held out (validation)" in option or "external set" in option for option in box.options)
+    return box.select(box.options[0]).run()
+
+
+def test_a_held_out_subject_gets_one_answer_with_its_limits(patient_app):
+    at = choose_subject(patient_app)
+    assert not at.exception and not at.error
+    heading = texts(at.subheader)[0]
+    assert ANSWER.search(heading), heading
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Answer about the person"] in ("ALL", "Healthy", "Refer")
+    assert re.fullmatch(r"\d+ of \d+", metrics["Cells used"])
+    warning = " ".join(texts(at.warning))
+    assert DEMO_PATIENT_SENTENCE in warning and config.DISCLAIMER in warning
+    captions = " ".join(texts(at.caption))
+    assert "95% of held-out subjects already got their final answer" in captions
+    assert "Label in the dataset" in captions
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_a_cell_of_the_gallery_opens_in_explain(patient_app, monkeypatch):
+    from ui import explain_widgets
+
+    for slow in ("render_comparison", "render_sanity_check"):  # Other methods' heatmaps: not what is tested here.
+        monkeypatch.setattr(explain_widgets, slow, lambda *args, **kwargs: None)
+    at = choose_subject(patient_app)
+    buttons = [button for button in at.button if button.key and button.key.startswith("patient_explain_")]
+    assert buttons, "every cell has an Explain button"
+    name = texts(at.caption)  # The gallery captions start with the file names.
+    buttons[0].click().run()
+    assert not at.exception
+    heading = texts(at.subheader)[0]
+    assert heading.split(":")[0].endswith(".bmp") and any(heading.split(":")[0] in text for text in name)
+    at.switch_page("pages/patient.py").run()  # Back again: the person is still there.
+    assert any("The person last answered in this session" in text for text in texts(at.caption))
+    assert ANSWER.search(texts(at.subheader)[0])
+
+
+def zipped(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zip_of_cells_is_answered_and_a_hostile_zip_refused(patient_app, synthetic_data_root):
+    cells = sorted((synthetic_data_root / "training_data").rglob("*.bmp"))[:4]
+    good = zipped([(f"cells/{path.name}", path.read_bytes()) for path in cells]
+                  + [("cells/readme.txt", b"x"), ("cells/broken.bmp", cells[0].read_bytes()[:200])])
+    hostile = zipped([("../escape.bmp", cells[0].read_bytes())])
+    at = patient_app
+    at.file_uploader(key="patient_files").set_value([("person.zip", good, "application/zip"),
+                                                     ("evil.zip", hostile, "application/zip")]).run()
+    assert not at.exception
+    assert any("evil.zip was refused" in text and "points outside the archive" in text for text in texts(at.error))
+    assert any("person.zip: 1 file(s) that are not images" in text for text in texts(at.caption))
+    assert at.metric[0].label == "Answer about the person"
+    assert {metric.label: metric.value for metric in at.metric}["Cells used"].endswith("of 5")
+    assert at.expander[0].label == "1 file(s) could not be used"
+    assert "person.zip/cells/broken.bmp" in at.expander[0].text[0].value

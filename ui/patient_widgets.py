@@ -1,0 +1,165 @@
+"""The Patient page's inputs and analysis: the cells of one person in, a `PatientView` out.
+
+Cells come from several files, a folder, zip archives (read by `core.imaging.archive`, which refuses
+unsafe ones) or a held-out subject of the dataset in use. They are analysed a batch at a time
+(`ui.cache.patient_batch`: one cached call per 32 cells, no round trip to the page per cell, no
+test-time augmentation; the model's pass takes `Classifier.many_batch_size` cells at once) under a progress
+bar, and the result is kept in the session (`ui.state.remember_patient`) so that a visit to the
+Explain page and back finds it again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from core.data import labels
+from core.data.names import parse_training_name
+from core.data.sides import held_out_subjects
+from core.errors import ArchiveError
+from core.imaging.archive import read_archive_images
+from core.reporting.patient_cells import assess_cells
+from core.reporting.patient_summary import PatientCell
+from ui import cache, state
+from ui.classify_widgets import UPLOAD_TYPES
+from ui.frame import plain
+
+FILES, FOLDER, SUBJECT = "Files or a zip of them", "A folder", "A held-out subject of the dataset"
+BATCH_SIZE = 32  # Cells per cached call and progress step.
+UPLOADED = "uploaded cells"
+
+
+@dataclass(frozen=True)
+class PatientInput:
+    """The files of one person: (name, bytes) each, and where they come from."""
+
+    subject: str
+    files: list[tuple[str, bytes]]
+    side: str | None = None  # `core.data.sides` words for a held-out subject; None for uploads.
+    dataset_label: str | None = None
+    paths: list[Path | None] = field(default_factory=list)  # The file of each cell on the server, when it has one.
+
+
+@dataclass(frozen=True)
+class PatientView:
+    """One person's assessed cells, as kept in the session (no image bytes: thumbnails and server paths only)."""
+
+    subject: str
+    cells: list[PatientCell]
+    side: str | None
+    dataset_label: str | None
+    paths: dict[str, Path]  # content digest -> file on the server (held-out subjects), for Explain later
+    key: tuple
+
+
+def subject_name(names: list[str]) -> str:
+    """The C-NMC subject all the files name (e.g. "H12"), or "uploaded cells"; warns when they name several."""
+    subjects = set()
+    for name in names:
+        try:
+            subjects.add(parse_training_name(Path(name).name)[0])
+        except ValueError:
+            return UPLOADED
+    if len(subjects) > 1:
+        st.warning(plain(f"These files name {len(subjects)} different C-NMC subjects ({', '.join(sorted(subjects)[:5])}); "
+                         "they are answered as one person."), icon=":material/group:")
+    return subjects.pop() if len(subjects) == 1 else UPLOADED
+
+
+def unpack_zip(name: str, data: bytes) -> list[tuple[str, bytes]]:
+    """The images of one uploaded zip; a refusal or an empty archive is said on the page."""
+    try:
+        found = read_archive_images(data, name)
+    except ArchiveError as error:
+        st.error(plain(str(error)), icon=":material/folder_zip:")
+        return []
+    if found.skipped:
+        st.caption(plain(f"{name}: {found.skipped} file(s) that are not images (BMP, PNG, JPEG, TIFF) skipped."))
+    if not found.images:
+        st.warning(plain(f"{name} holds no image files (BMP, PNG, JPEG or TIFF). Zip the cell images themselves."))
+    return [(f"{name}/{member}", member_data) for member, member_data in found.images]
+
+
+def uploads_input(uploads) -> PatientInput | None:
+    """Uploaded files (zips unpacked) as one person's cells, or None when there are none."""
+    files: list[tuple[str, bytes]] = []
+    for upload in uploads or []:
+        data = upload.getvalue()
+        files += unpack_zip(upload.name, data) if upload.name.lower().endswith(".zip") else [(upload.name, data)]
+    if not files:
+        return None
+    return PatientInput(subject_name([name for name, _ in files]), files, paths=[None] * len(files))
+
+
+def subject_input(classifier) -> PatientInput | None:
+    """A held-out subject of the dataset in use, chosen in a select box, with its cells read from disk."""
+    index = cache.get_dataset_index()
+    if index is None:
+        st.info(f"No dataset to pick a subject from: {plain(state.dataset_error() or '')}", icon=":material/dataset:")
+        return None
+    subjects = held_out_subjects(index.labelled(), cache.get_split_sides(classifier))
+    if not subjects:
+        st.info("The dataset in use has no held-out subjects for this model (no validation side in its split CSV "
+                "and no labelled external set). Upload cells instead.", icon=":material/dataset:")
+        return None
+    options = {f"{s.subject} ({labels.display_name(s.label)}, {s.side}, {len(s.paths)} cells)": s for s in subjects}
+    choice = st.selectbox("Held-out subject", list(options), index=None, key="patient_subject",
+                          placeholder="Choose a subject the model never trained on")
+    if choice is None:
+        return None
+    chosen, files, paths = options[choice], [], []
+    for path in chosen.paths:
+        try:
+            files.append((path.name, path.read_bytes()))
+            paths.append(path)
+        except OSError as error:
+            st.error(f"Could not read {plain(path.name)}: {plain(error.strerror or 'unreadable')}.")
+    return PatientInput(chosen.subject, files, chosen.side, chosen.label, paths) if files else None
+
+
+def render_input_ui(classifier) -> PatientInput | None:
+    """Where the cells come from, and the cells; None until there are some."""
+    source = st.radio("Cells of one person", [FILES, FOLDER, SUBJECT], horizontal=True, key="patient_source")
+    if source == FILES:
+        return uploads_input(st.file_uploader(
+            "Upload the cell images of one person (BMP, PNG, JPEG or TIFF), or zips of them (up to 20 MB each)",
+            type=[*UPLOAD_TYPES, "zip"], accept_multiple_files=True, key="patient_files"))
+    if source == FOLDER:
+        return uploads_input(st.file_uploader("Upload a folder of one person's cell images (its image files are read)",
+                                              type=UPLOAD_TYPES, accept_multiple_files="directory", key="patient_folder"))
+    return subject_input(classifier)
+
+
+def analyse(patient: PatientInput, classifier) -> PatientView:
+    """Every cell assessed, a batch per forward pass under a progress bar; the session's last view when unchanged."""
+    digests = [cache.content_digest(data) for _, data in patient.files]
+    key = (cache.model_key(classifier), tuple(digests), state.error_rate(), patient.side)
+    last = state.last_patient()
+    if last is not None and last.key == key and last.subject == patient.subject:
+        return last
+    total, analysed = len(patient.files), []
+    progress = st.progress(0.0, text=f"Analysing {total} cells…")
+    for start in range(0, total, BATCH_SIZE):
+        batch = patient.files[start : start + BATCH_SIZE]
+        analysed += cache.patient_batch(key[0], tuple(name for name, _ in batch), tuple(digests[start : start + BATCH_SIZE]),
+                                        classifier, tuple(data for _, data in batch))
+        progress.progress(len(analysed) / total, text=f"Analysed {len(analysed)} of {total} cells")
+    progress.empty()
+    cells = assess_cells(analysed, classifier.loaded.metadata, classifier.evidence, patient.side, key[2])
+    paths = {digest: path for digest, path in zip(digests, patient.paths) if path is not None}
+    view = PatientView(patient.subject, cells, patient.side, patient.dataset_label, paths, key)
+    state.remember_patient(view)
+    return view
+
+
+def explain_cell(cell: PatientCell, view: PatientView, patient: PatientInput | None) -> None:
+    """Hand one cell to the Explain page (as Classify's "Explain this answer" does) and go there."""
+    data = next((data for name, data in (patient.files if patient else []) if cache.content_digest(data) == cell.digest), None)
+    if data is None and cell.digest in view.paths:
+        data = view.paths[cell.digest].read_bytes()
+    if data is None:
+        st.info("Upload this person's cells again to explain one of them.", icon=":material/upload:")
+        return
+    state.remember_image(cell.name, cache.decode_upload(data, cell.name).image_rgb, cell.digest, view.side)
+    st.switch_page("pages/explain.py")
