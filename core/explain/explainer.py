@@ -101,7 +101,7 @@ class Explainer:
             else:
                 activations, gradients = (tensor.numpy()[0] for tensor in self._function("gradients", layer)(batch, class_index))
         if method != "scorecam":
-            cam = GRADIENT_CAMS[method](activations, gradients)  # (h, w), from (h, w, C) arrays
+            cam = GRADIENT_CAMS[method](activations, views.spread_strided_gradients(gradients))  # (h, w)
         return views.to_heatmap(cam, self.image_size)
 
     def _checked_batch(self, model_input_rgb: np.ndarray, method: str, target: str, layer: str) -> np.ndarray:

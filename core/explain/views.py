@@ -107,6 +107,26 @@ def compile_input_gradients(view: keras.Model) -> Callable:
     return input_gradients
 
 
+def spread_strided_gradients(gradients: np.ndarray) -> np.ndarray:
+    """(h, w, C) gradients -> the same shape, each 2x2 cell given its top-left gradient when only those are non-zero.
+
+    In Keras' ResNet50 every stage after the second starts with stride-2 1x1 convolutions (main
+    path and shortcut), which read only the top-left position of each 2x2 cell of the previous
+    stage's output. The gradient at the other three positions of stages 3 and 4 is therefore
+    exactly zero, and methods that weight each position by its own gradient (Grad-CAM++,
+    LayerCAM) drew a regular grid of dots, one position in four, unrelated to the cell. Each
+    read position stands for its 2x2 cell, so its gradient is spread over the cell (nearest
+    neighbour). Grad-CAM, which averages gradients per channel, only changes by a constant factor.
+    Gradients of any other pattern are returned unchanged.
+    """
+    height, width = gradients.shape[:2]
+    strided = (height > 1 and width > 1 and np.any(gradients[::2, ::2])
+               and not np.any(gradients[1::2]) and not np.any(gradients[:, 1::2]))
+    if not strided:
+        return gradients
+    return np.repeat(np.repeat(gradients[::2, ::2], 2, axis=0), 2, axis=1)[:height, :width]
+
+
 def to_heatmap(cam: np.ndarray, size: int) -> np.ndarray:
     """(h, w) map -> (size, size) float32 in [0, 1]: upsampled, then min-max normalised.
 

@@ -234,3 +234,24 @@ def test_benchmark_methods_times_the_real_explainer(explainer, cell):
 
 def test_layer_choices_are_the_last_block_of_stages_3_to_5():
     assert set(LAYERS) == {"conv3_block4_out", "conv4_block6_out", "conv5_block3_out"}
+
+
+@pytest.mark.parametrize("layer", ["conv3_block4_out", "conv4_block6_out"])
+def test_stride_two_stages_get_gradients_at_one_position_in_four_and_maps_spread_them(explainer, cell, scaled, layer):
+    """The grid of dots in Grad-CAM++ and LayerCAM on stages 3 and 4: the next stage's stride-2 1x1 convolutions."""
+    import tensorflow as tf
+
+    outputs = explainer._function("gradients", layer)(tf.constant(scaled), tf.constant(1))
+    gradients = outputs[1].numpy()[0]  # (h, w, C)
+    assert gradients[::2, ::2].any() and not gradients[1::2].any() and not gradients[:, 1::2].any()
+    spread = views.spread_strided_gradients(gradients)
+    assert (np.abs(spread).sum(axis=-1) > 0).all()
+    np.testing.assert_array_equal(spread[1::2, 1::2], gradients[::2, ::2])
+    cam = views.to_heatmap(np.maximum((outputs[0].numpy()[0] * np.maximum(spread, 0)).sum(-1), 0), SIZE)
+    np.testing.assert_allclose(explainer.explain(cell, "layercam", "all", layer), cam, atol=1e-6)
+
+
+def test_gradients_without_the_stride_pattern_are_left_alone():
+    gradients = np.arange(2 * 2 * 3, dtype=np.float32).reshape(2, 2, 3)
+    np.testing.assert_array_equal(views.spread_strided_gradients(gradients), gradients)
+    np.testing.assert_array_equal(views.spread_strided_gradients(np.zeros((4, 4, 2))), np.zeros((4, 4, 2)))
