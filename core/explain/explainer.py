@@ -24,20 +24,12 @@ from core.explain import views
 from core.explain.gradcam import gradcam
 from core.explain.gradcam_plus_plus import gradcam_plus_plus
 from core.explain.layercam import layercam
+from core.explain.methods import LAYERS, METHOD_NAMES, METHODS
 from core.explain.scorecam import compile_scorecam
 from core.explain.smoothgrad import SMOOTHGRAD_CHUNK, smoothgrad_noise
 from core.model.network import to_model_array
 
-METHODS = ("gradcam", "gradcam++", "scorecam", "layercam", "smoothgrad")
-METHOD_NAMES = {
-    "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM",
-    "layercam": "LayerCAM", "smoothgrad": "SmoothGrad",
-}
-LAYERS = {
-    "conv3_block4_out": "Stage 3 (last block)",
-    "conv4_block6_out": "Stage 4 (last block)",
-    "conv5_block3_out": "Stage 5 (last block)",
-}
+__all__ = ["Explainer", "GradientPass", "benchmark_methods", "GRADIENT_CAMS", "LAYERS", "METHOD_NAMES", "METHODS", "TARGETS"]
 TARGETS = labels.CLASS_NAMES  # ("hem", "all"): a target's index is its column in the class-logit view.
 GRADIENT_CAMS = {"gradcam": gradcam, "gradcam++": gradcam_plus_plus, "layercam": layercam}
 SCORECAM_MAPS = 64
