@@ -99,16 +99,23 @@ def render_heatmaps(name: str, image_rgb: np.ndarray, stages, heatmap: np.ndarra
     left.image(on_input, caption=f"{label}, on the model input", width=MAIN_WIDTH)
     right.image(on_original, caption=f"{label}, on the original image", width=MAIN_WIDTH)
     st.caption(caveat(options.method))
-    render_faithfulness(faithfulness)
+    render_faithfulness(faithfulness, options.layer, options.method)
     st.download_button("Download the overlay (PNG)", png_bytes(on_input), file_name=f"{Path(name).stem}.{options.method}.png",
                        mime="image/png", icon=":material/download:", on_click="ignore")
 
 
-def render_faithfulness(faithfulness) -> None:
+COARSE_MAP_NOTE = ("Why: the last stage's map has only one cell per 32 input pixels (3x3 on a 96 px input, 7x7 on "
+                   "224 px). It is stretched to the image with its outer cells pinned to the image's edges and corners "
+                   "(as tf-keras-vis does), so a hot outer cell, whose receptive field holds the cell's rim, paints the "
+                   "background corner. Stage 4 or 3 localises more finely.")
+
+
+def render_faithfulness(faithfulness, layer: str = "", method: str = "") -> None:
     """A heatmap's deletion and insertion curves in plain words, and a warning when it points off the cell."""
     warning = faithfulness.outside_warning()
     if warning:
-        st.warning(warning, icon=":material/crop_free:")
+        coarse = layer == config.LAST_CONV_LAYER and method != "smoothgrad"
+        st.warning(warning + (f" {COARSE_MAP_NOTE}" if coarse else ""), icon=":material/crop_free:")
     st.caption(f"**Faithfulness {faithfulness.score:+.2f}.** {faithfulness.sentence()}", help=FAITHFULNESS_HELP)
 
 
