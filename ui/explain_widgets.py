@@ -134,8 +134,9 @@ def render_comparison(classifier, digest: str, stages, options: Options) -> None
         faithfulness = cache.get_faithfulness(classifier, digest, stages, method, options.target, options.layer)
         column.image(overlay(model_input, heatmap, options.opacity), width="stretch",
                      caption=f"{METHOD_NAMES[method]}: faithfulness {faithfulness.score:+.2f}")
-        outside = " · mostly outside the cell" if faithfulness.outside_warning() else ""
-        column.caption(f"deletion {faithfulness.deletion_area:.2f} · insertion {faithfulness.insertion_area:.2f}{outside}")
+        notes = (" · mostly outside the cell" if faithfulness.outside_warning() else "") + (
+            " · flat curves: no ranking" if faithfulness.flat else "")
+        column.caption(f"deletion {faithfulness.deletion_area:.2f} · insertion {faithfulness.insertion_area:.2f}{notes}")
 
 
 def render_sanity_check(classifier, digest: str, model_input: np.ndarray, options: Options) -> None:

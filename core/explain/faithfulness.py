@@ -31,6 +31,7 @@ STEPS = 16  # each step removes or reveals 1/16 of the cell's pixels
 BLUR_SIGMA = 1 / 16  # of the image side: removed pixels take the blurred image's value
 SENTENCE_FRACTION = 0.25  # the sentence quotes P after this share of the hottest pixels
 MOSTLY_OUTSIDE = 0.5  # below this share of heat on the cell, a map "points mostly outside the cell"
+FLAT = 0.02  # curves that move less than this tell no ranking of pixels from another
 
 # (N, S, S, 3) uint8 RGB -> (N,) P(target); e.g. `functools.partial(Explainer.probabilities, target=...)`.
 ProbabilityFunction = Callable[[np.ndarray], np.ndarray]
@@ -69,6 +70,12 @@ class Faithfulness:
         """Insertion area minus deletion area, in [-1, 1]: higher is more faithful, 0 is no better than chance order."""
         return self.insertion_area - self.deletion_area
 
+    @property
+    def flat(self) -> bool:
+        """Whether neither curve moves: P does not depend on the cell's pixels, whatever their order."""
+        both = np.concatenate([self.deletion, self.insertion])
+        return float(both.max() - both.min()) < FLAT
+
     def sentence(self) -> str:
         """The curves in plain words, e.g. "Removing the hottest 25% of the cell's pixels drops P(ALL) from 0.91 to 0.40; ..."."""
         step = int(round(SENTENCE_FRACTION * (len(self.fractions) - 1)))
@@ -76,9 +83,11 @@ class Faithfulness:
         before, after, revealed = float(self.deletion[0]), float(self.deletion[step]), float(self.insertion[step])
         verb = "drops" if after < before - 0.005 else "raises" if after > before + 0.005 else "leaves"
         change = f"{verb} {name} from {before:.2f} to {after:.2f}" if verb != "leaves" else f"leaves {name} at {before:.2f}"
+        flat = (f" Neither curve moves: {name} stays near {before:.2f} whichever pixels are removed, so on this image "
+                "the score cannot tell one map from another.") if self.flat else ""
         return (f"Removing the hottest {share} of the cell's pixels {change}; revealing only them (the rest of the cell "
                 f"blurred) gives {revealed:.2f}. Deletion area {self.deletion_area:.2f} (lower is more faithful), "
-                f"insertion area {self.insertion_area:.2f} (higher is more faithful).")
+                f"insertion area {self.insertion_area:.2f} (higher is more faithful).{flat}")
 
     def outside_warning(self) -> str | None:
         """A warning when most of the heat lies off the cell, else None."""

@@ -41,6 +41,13 @@ def test_curves_match_the_hand_computed_example_from_one_batch():
                                         "revealing only them (the rest of the cell blurred) gives 0.50.")
 
 
+def test_a_model_that_ignores_the_pixels_gives_flat_curves_and_says_so():
+    result = faith.faithfulness(lambda batch: np.full(len(batch), 0.99), IMAGE, HEAT, fill_rgb=BLACK)
+    assert result.flat and result.score == pytest.approx(0.0)
+    assert "leaves P(ALL) at 0.99" in result.sentence() and "cannot tell one map from another" in result.sentence()
+    assert not faith.faithfulness(TopHalfRed(), IMAGE, HEAT, fill_rgb=BLACK).flat
+
+
 def test_the_reverse_ranking_is_unfaithful():
     result = faith.faithfulness(TopHalfRed(), IMAGE, 1.0 - HEAT, fill_rgb=BLACK)
     assert result.deletion_area == pytest.approx(0.75) and result.insertion_area == pytest.approx(0.25)
