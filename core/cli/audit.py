@@ -63,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.cells < 1:
             raise LeukemiaAppError(f"--cells must be at least 1; got {args.cells}.")
+        paths = held_out_paths(Path(args.model), find_dataset_root(args.data))  # before the model: a quick refusal
         loaded = load_classifier(args.model)
-        paths = held_out_paths(Path(args.model), find_dataset_root(args.data))
         explainer = Explainer(loaded.model, threshold=loaded.threshold)
         pairs = [(method, layer) for method, layer in audit_pairs() if method in (args.method or METHODS)
                  and (method == "smoothgrad" or layer in (args.layer or LAYERS))]
