@@ -16,6 +16,9 @@ Sections and goals:
   neighbours one query of a 10,000-cell index at D = 2048: six nearest cells and the OOD score (<= 20 ms);
             features + P(all) / P(all) alone on a TTA batch of 8
   patient   the Patient page's analysis of 300 cells at 224 px, batched (<= 10 s), per cell, against one by one
+  faithfulness  one heatmap's deletion and insertion curves, 16 steps each in one batch, at 224 px (<= 1 s)
+  explain_cli `python -m core.explain --method gradcam` on 100 images, files written: per extra image /
+            one compiled forward pass (<= 1.5)
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -36,12 +39,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import app, inputs, neighbours, patient, training  # noqa: E402
+from benchmarks import app, explanations, inputs, neighbours, patient, training  # noqa: E402
 
 BENCHES = {
     "classify": app.bench_classify, "app": app.bench_app, "decode": inputs.bench_decode, "index": inputs.bench_index,
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
-    "neighbours": neighbours.bench_neighbours, "patient": patient.bench_patient, "demo": training.bench_demo,
+    "neighbours": neighbours.bench_neighbours, "patient": patient.bench_patient,
+    "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
+    "demo": training.bench_demo,
 }
 
 

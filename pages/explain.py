@@ -39,8 +39,9 @@ def explain_page() -> None:
     result_widgets.render_qualifications(assessment)
     options = explain_widgets.options_ui(prediction.label)
     heatmap = cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target, options.layer)
-    explain_widgets.render_heatmaps(name, image_rgb, stages, heatmap, options)
-    explain_widgets.render_comparison(classifier, digest, stages.model_input, options)
+    faithfulness = cache.get_faithfulness(classifier, digest, stages, options.method, options.target, options.layer)
+    explain_widgets.render_heatmaps(name, image_rgb, stages, heatmap, options, faithfulness)
+    explain_widgets.render_comparison(classifier, digest, stages, options)
     explain_widgets.render_sanity_check(classifier, digest, stages.model_input, options)
 
 

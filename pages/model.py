@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.errors import ModelError
 from core.reporting import figures
-from ui import cache, frame, model_widgets, state
+from ui import audit_widgets, cache, frame, model_widgets, state
 from ui.frame import plain
 from ui.subject_widgets import subject_evaluation_ui
 
@@ -35,6 +35,8 @@ def render_model_page() -> None:
         st.header("Calibration and when to refer", anchor=False)
         model_widgets.conformal_ui(metadata)
     subject_evaluation_ui(metadata)
+    st.header("Explanations: how faithful each method is", anchor=False)
+    audit_widgets.explanation_audit_ui(metadata)
     if (metadata.get("history") or {}).get("loss"):
         st.header("Training history", anchor=False)
         st.plotly_chart(figures.training_figure(metadata["history"]))

@@ -126,7 +126,7 @@ def demo_build_job():
 def _explainer(model: str, _classifier):
     from core.explain.explainer import Explainer
 
-    return Explainer(_classifier.loaded.model, _classifier.lock)
+    return Explainer(_classifier.loaded.model, _classifier.lock, threshold=_classifier.threshold)
 
 
 def get_explainer(classifier):
@@ -154,6 +154,19 @@ def heatmap(model: str, digest: str, method: str, target: str, layer: str, _expl
 
 def get_heatmap(classifier, digest: str, model_input: np.ndarray, method: str, target: str, layer: str) -> np.ndarray:
     return heatmap(model_key(classifier), digest, method, target, layer, get_explainer(classifier), model_input)
+
+
+@st.cache_data(max_entries=256, show_spinner="Measuring how faithful the heatmap is…")
+def _faithfulness(model: str, digest: str, method: str, target: str, layer: str, _explainer, _stages, _heatmap):
+    from core.explain.faithfulness import heatmap_faithfulness
+
+    return heatmap_faithfulness(_explainer, _stages, _heatmap, target)
+
+
+def get_faithfulness(classifier, digest: str, stages, method: str, target: str, layer: str):
+    """Deletion and insertion curves of the cached heatmap (a `core.explain.faithfulness.Faithfulness`)."""
+    heatmap = get_heatmap(classifier, digest, stages.model_input, method, target, layer)
+    return _faithfulness(model_key(classifier), digest, method, target, layer, get_explainer(classifier), stages, heatmap)
 
 
 @st.cache_data(max_entries=64, show_spinner="Explaining the randomised copy…")

@@ -19,11 +19,18 @@ from ui.classify_widgets import UPLOAD_TYPES, sample_option, sample_records
 from ui.frame import plain
 
 TARGET_NAMES = DISPLAY_NAMES
-MAIN_WIDTH, COMPARE_WIDTH = 380, 240  # on-screen pixels
+MAIN_WIDTH = 380  # on-screen pixels
+MIN_COMPARE_COLUMNS = 4  # the comparison's columns; each image fills its column, and columns stack on a phone
 LAST_IMAGE, UPLOAD, SAMPLE = "The image last classified", "Upload an image", "A sample cell"
-CAVEAT = ("Red marks the pixels that raised the score for the chosen class most; blue, the least (and, on the original, "
-          "everything outside the crop the model saw). Grad-CAM shows where the model looked, not whether the answer "
-          "is right: it is not a validation of the answer.")
+FAITHFULNESS_HELP = ("Faithfulness = insertion area minus deletion area, from -1 to 1: higher means the hottest pixels "
+                     "really are the ones the answer depends on. Pick a method by this, not by how plausible it looks.")
+
+
+def caveat(method: str) -> str:
+    """The caption under a heatmap, naming the method shown."""
+    return ("Red marks the pixels that raised the score for the chosen class most; blue, the least (and, on the original, "
+            f"everything outside the crop the model saw). {METHOD_NAMES[method]} shows where the model looked, not "
+            "whether the answer is right: it is not a validation of the answer.")
 
 
 class Options(NamedTuple):
@@ -83,29 +90,53 @@ def options_ui(answer: str) -> Options:
     return Options(method, target, layer, st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="explain_opacity"))
 
 
-def render_heatmaps(name: str, image_rgb: np.ndarray, stages, heatmap: np.ndarray, options: Options) -> None:
-    """The heatmap over the model input and mapped back onto the original image, with a download."""
+def render_heatmaps(name: str, image_rgb: np.ndarray, stages, heatmap: np.ndarray, options: Options, faithfulness) -> None:
+    """The heatmap over the model input and mapped back onto the original image, its faithfulness, and a download."""
     on_input = overlay(stages.model_input, heatmap, options.opacity)
     on_original = overlay(image_rgb, heatmap_on_original(heatmap, stages.crop_box, image_rgb.shape), options.opacity)
     label = f"{METHOD_NAMES[options.method]} for {TARGET_NAMES[options.target]}"
     left, right = st.columns(2)
     left.image(on_input, caption=f"{label}, on the model input", width=MAIN_WIDTH)
     right.image(on_original, caption=f"{label}, on the original image", width=MAIN_WIDTH)
-    st.caption(CAVEAT)
+    st.caption(caveat(options.method))
+    render_faithfulness(faithfulness, options.layer, options.method)
     st.download_button("Download the overlay (PNG)", png_bytes(on_input), file_name=f"{Path(name).stem}.{options.method}.png",
                        mime="image/png", icon=":material/download:", on_click="ignore")
 
 
-def render_comparison(classifier, digest: str, model_input: np.ndarray, options: Options) -> None:
-    """Several methods side by side for the same image, target and layer."""
+COARSE_MAP_NOTE = ("Why: the last stage's map has only one cell per 32 input pixels (3x3 on a 96 px input, 7x7 on "
+                   "224 px). It is stretched to the image with its outer cells pinned to the image's edges and corners "
+                   "(as tf-keras-vis does), so a hot outer cell, whose receptive field holds the cell's rim, paints the "
+                   "background corner. Stage 4 or 3 localises more finely.")
+
+
+def render_faithfulness(faithfulness, layer: str = "", method: str = "") -> None:
+    """A heatmap's deletion and insertion curves in plain words, and a warning when it points off the cell."""
+    warning = faithfulness.outside_warning()
+    if warning:
+        coarse = layer == config.LAST_CONV_LAYER and method != "smoothgrad"
+        st.warning(warning + (f" {COARSE_MAP_NOTE}" if coarse else ""), icon=":material/crop_free:")
+    st.caption(f"**Faithfulness {faithfulness.score:+.2f}.** {faithfulness.sentence()}", help=FAITHFULNESS_HELP)
+
+
+def render_comparison(classifier, digest: str, stages, options: Options) -> None:
+    """Several methods side by side for the same image, target and layer, each with its faithfulness."""
     methods = st.multiselect("Compare methods", METHODS, default=["gradcam", "layercam"],
                              format_func=METHOD_NAMES.get, key="explain_compare")
     if options.layer == config.LAST_CONV_LAYER and {"gradcam++", "layercam"} <= set(methods):
         st.caption("On the last block Grad-CAM++ and LayerCAM coincide: global average pooling gives "
                    "every position the same gradient.")
-    for column, method in zip(st.columns(max(4, len(methods))), methods):
+    if methods:
+        st.caption(FAITHFULNESS_HELP)
+    model_input = stages.model_input
+    for column, method in zip(st.columns(max(MIN_COMPARE_COLUMNS, len(methods)), gap="small"), methods):
         heatmap = cache.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
-        column.image(overlay(model_input, heatmap, options.opacity), caption=METHOD_NAMES[method], width=COMPARE_WIDTH)
+        faithfulness = cache.get_faithfulness(classifier, digest, stages, method, options.target, options.layer)
+        column.image(overlay(model_input, heatmap, options.opacity), width="stretch",
+                     caption=f"{METHOD_NAMES[method]}: faithfulness {faithfulness.score:+.2f}")
+        notes = (" · mostly outside the cell" if faithfulness.outside_warning() else "") + (
+            " · flat curves: no ranking" if faithfulness.flat else "")
+        column.caption(f"deletion {faithfulness.deletion_area:.2f} · insertion {faithfulness.insertion_area:.2f}{notes}")
 
 
 def render_sanity_check(classifier, digest: str, model_input: np.ndarray, options: Options) -> None:

@@ -76,12 +76,10 @@ def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], 
     """A no-argument function that writes the HTML report; Streamlit calls it on click, off the script thread."""
 
     def make() -> str:
-        overlay_rgb = None
-        if explainer is not None:
-            overlay_rgb = heatmap_overlay(explainer, outcome)
+        overlay_rgb, note = heatmap_overlay(explainer, outcome) if explainer is not None else (None, None)
         loaded = classifier.loaded
         return build_report(outcome.name, outcome.image_rgb, outcome.analysis, loaded.metadata, loaded.sha256, overlay_rgb,
-                            outcome.assessment)
+                            outcome.assessment, overlay_method="gradcam", overlay_note=note)
 
     return make
 
@@ -97,17 +95,20 @@ def report_explainer(classifier):
         return None
 
 
-def heatmap_overlay(explainer, outcome: UploadOutcome) -> np.ndarray | None:
-    """Grad-CAM of the answered class on the model input, or None when explaining fails."""
+def heatmap_overlay(explainer, outcome: UploadOutcome) -> tuple[np.ndarray | None, str | None]:
+    """Grad-CAM of the answered class on the model input and its faithfulness in words, or (None, None) when explaining fails."""
     try:
+        from core.explain.faithfulness import heatmap_faithfulness
         from core.explain.heatmaps import overlay
 
-        model_input = outcome.analysis.stages.model_input
-        heatmap = explainer.explain(model_input, method="gradcam", target=outcome.analysis.prediction.label)
-        return overlay(model_input, heatmap, REPORT_OVERLAY_OPACITY)
+        stages, target = outcome.analysis.stages, outcome.analysis.prediction.label
+        heatmap = explainer.explain(stages.model_input, method="gradcam", target=target)
+        faithfulness = heatmap_faithfulness(explainer, stages, heatmap, target)
+        note = " ".join(filter(None, [faithfulness.outside_warning(), faithfulness.sentence()]))
+        return overlay(stages.model_input, heatmap, REPORT_OVERLAY_OPACITY), note
     except Exception:  # The report is still useful without its heatmap.
         LOGGER.exception("Grad-CAM for the report of %r failed", outcome.name)
-        return None
+        return None, None
 
 
 def render_result(outcome: UploadOutcome, classifier) -> None:

@@ -14,11 +14,13 @@ import numpy as np
 from core import config
 from core.cli.predict import FileResult, expand_inputs
 from core.errors import LeukemiaAppError
-from core.explain.explainer import LAYERS, METHODS, Explainer
+from core.explain.explainer import GRADIENT_CAMS, LAYERS, METHODS, Explainer
 from core.explain.heatmaps import overlay
 from core.imaging.encode import png_bytes
 from core.imaging.decode import load_image
-from core.model.analysis import analyze_cell
+from core.imaging.preprocess import preprocess_cell
+from core.imaging.scope import assess_scope
+from core.model.analysis import CellAnalysis, analyze_cell
 from core.model.assessment import assess
 from core.model.inference import Classifier
 from core.model.network import to_model_array
@@ -42,8 +44,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--method", choices=METHODS, default="gradcam", help="explanation method (default: %(default)s)")
     parser.add_argument("--layer", default=config.LAST_CONV_LAYER,
                         help=f"conv layer to explain, e.g. {', '.join(LAYERS)} (default: %(default)s)")
-    parser.add_argument("--target", choices=("all", "hem"), default="all",
-                        help="class whose evidence is shown (default: %(default)s)")
+    parser.add_argument("--target", choices=("all", "hem"), default=None,
+                        help="class whose evidence is shown (default: the predicted class)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the output files (created if missing)")
     return parser.parse_args(argv)
 
@@ -54,10 +56,9 @@ def explain_file(
     """Decode, analyse, assess and explain one file and write its three outputs; the line says the answer's limits."""
     try:
         image_rgb = load_image(path).image_rgb
-        analysis = analyze_cell(classifier, image_rgb, with_tta=False)
+        analysis, heatmap = analyze_and_explain(classifier, explainer, image_rgb, args)
         assessment = assess(analysis, classifier.loaded.metadata, None, classifier.evidence)
         model_input = analysis.stages.model_input
-        heatmap = explainer.explain(model_input, args.method, args.target, args.layer)
         out_prefix.with_name(out_prefix.name + ".overlay.png").write_bytes(png_bytes(overlay(model_input, heatmap)))
         np.save(out_prefix.with_name(out_prefix.name + ".heatmap.npy"), heatmap)
         np.save(out_prefix.with_name(out_prefix.name + ".input.npy"), to_model_array(model_input))
@@ -66,6 +67,24 @@ def explain_file(
     except OSError as error:
         return FileResult(str(path), error=f"could not write to {out_prefix.parent}: {error.strerror}")
     return FileResult(str(path), assessment)
+
+
+def analyze_and_explain(classifier: Classifier, explainer: Explainer, image_rgb: np.ndarray,
+                        args: argparse.Namespace) -> tuple[CellAnalysis, np.ndarray]:
+    """The answer and the (S, S) heatmap; for gradient methods both come from one gradient pass.
+
+    Score-CAM and SmoothGrad need the answer before they start, so they classify first.
+    """
+    if args.method not in GRADIENT_CAMS:
+        analysis = analyze_cell(classifier, image_rgb, with_tta=False)
+        target = args.target or analysis.prediction.label
+        return analysis, explainer.explain(analysis.stages.model_input, args.method, target, args.layer)
+    stages = preprocess_cell(image_rgb, classifier.image_size)
+    gradient_pass = explainer.gradient_pass(stages.model_input, args.layer)
+    features = gradient_pass.features if classifier.evidence.index is not None else None
+    prediction = classifier.decide(gradient_pass.probability_all)
+    analysis = CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)), features)
+    return analysis, explainer.cam(gradient_pass, args.method, args.target or prediction.label)
 
 
 def unique_prefix(out_dir: Path, path: Path, used: set[str]) -> Path:
@@ -82,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         classifier = Classifier(load_classifier(args.model))
-        explainer = Explainer(classifier.loaded.model, classifier.lock)
+        explainer = Explainer(classifier.loaded.model, classifier.lock, threshold=classifier.threshold)
         explainer.check_layer(args.layer)
         out_dir = Path(args.out)
         out_dir.mkdir(parents=True, exist_ok=True)

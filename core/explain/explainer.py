@@ -11,10 +11,12 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy.special import expit
 
 from core import config
 from core.data import labels
@@ -22,25 +24,34 @@ from core.explain import views
 from core.explain.gradcam import gradcam
 from core.explain.gradcam_plus_plus import gradcam_plus_plus
 from core.explain.layercam import layercam
+from core.explain.methods import LAYERS, METHOD_NAMES, METHODS
 from core.explain.scorecam import compile_scorecam
 from core.explain.smoothgrad import SMOOTHGRAD_CHUNK, smoothgrad_noise
 from core.model.network import to_model_array
 
-METHODS = ("gradcam", "gradcam++", "scorecam", "layercam", "smoothgrad")
-METHOD_NAMES = {
-    "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM",
-    "layercam": "LayerCAM", "smoothgrad": "SmoothGrad",
-}
-LAYERS = {
-    "conv3_block4_out": "Stage 3 (last block)",
-    "conv4_block6_out": "Stage 4 (last block)",
-    "conv5_block3_out": "Stage 5 (last block)",
-}
+__all__ = ["Explainer", "GradientPass", "benchmark_methods", "GRADIENT_CAMS", "LAYERS", "METHOD_NAMES", "METHODS", "TARGETS"]
 TARGETS = labels.CLASS_NAMES  # ("hem", "all"): a target's index is its column in the class-logit view.
 GRADIENT_CAMS = {"gradcam": gradcam, "gradcam++": gradcam_plus_plus, "layercam": layercam}
 SCORECAM_MAPS = 64
 SMOOTH_SAMPLES = 20
 SMOOTH_NOISE = 0.20
+
+
+@dataclass(frozen=True)
+class GradientPass:
+    """One gradient pass for one model input: the answer, and what the gradient CAMs are built from.
+
+    Attributes:
+        activations: (h, w, C) float32, the chosen layer's output.
+        gradients_all: (h, w, C) float32, d log-odds(all) / d activations.
+        probability_all: P(all) from the same pass.
+        features: (D,) float32 `avg_pool` features (similar known cells), or None.
+    """
+
+    activations: np.ndarray
+    gradients_all: np.ndarray
+    probability_all: float
+    features: np.ndarray | None
 
 
 class Explainer:
@@ -49,6 +60,8 @@ class Explainer:
     Args:
         model: a flat model from `core.model.network.build_classifier` (its `logit` layer is scored).
         lock: held around every model call; pass `Classifier.lock` when the model is shared.
+        threshold: the model's decision threshold on P(all), which picks the predicted class
+            that `explain` shows by default; pass `Classifier.threshold`.
         scorecam_maps: how many channels Score-CAM masks the input with (Faster Score-CAM).
         smooth_samples, smooth_noise, seed: SmoothGrad's noisy copies, noise level relative to
             the input's range, and the seed that makes its maps reproducible.
@@ -58,9 +71,10 @@ class Explainer:
     """
 
     def __init__(self, model: keras.Model, lock: threading.Lock | None = None, scorecam_maps: int = SCORECAM_MAPS,
-                 smooth_samples: int = SMOOTH_SAMPLES, smooth_noise: float = SMOOTH_NOISE, seed: int = 0) -> None:
+                 smooth_samples: int = SMOOTH_SAMPLES, smooth_noise: float = SMOOTH_NOISE, seed: int = 0,
+                 threshold: float = 0.5) -> None:
         views.check_flat(model)
-        self.model = model
+        self.model, self.threshold = model, threshold
         self.lock = lock if lock is not None else threading.Lock()
         self.image_size = int(model.input_shape[1])
         self.scorecam_maps = scorecam_maps
@@ -74,14 +88,16 @@ class Explainer:
         if layer not in names or len(self.model.get_layer(layer).output.shape) != 4:
             raise ValueError(f"Unknown layer '{layer}': choose a conv block output such as {', '.join(LAYERS)}.")
 
-    def explain(self, model_input_rgb: np.ndarray, method: str = "gradcam", target: str = "all",
+    def explain(self, model_input_rgb: np.ndarray, method: str = "gradcam", target: str | None = None,
                 layer: str = config.LAST_CONV_LAYER) -> np.ndarray:
         """The heatmap of `target` for one model input.
 
         Args:
             model_input_rgb: (S, S, 3) uint8 RGB, `PreprocessResult.model_input`.
             method: one of METHODS. SmoothGrad works on the input pixels and ignores `layer`.
-            target: "all" or "hem"; gradient methods score its log-odds (z or -z).
+            target: "all" or "hem"; gradient methods score its log-odds (z or -z). None, the
+                default, explains the predicted class (at `threshold`); for gradient methods the
+                same pass gives the answer and the map.
             layer: the conv layer whose activations are weighted, e.g. a key of LAYERS.
 
         Returns:
@@ -90,19 +106,47 @@ class Explainer:
         Raises:
             ValueError: an unknown method, target or layer, or an input of the wrong shape.
         """
-        scaled = self._checked_batch(model_input_rgb, method, target, layer)  # (1, S, S, 3) float32
+        scaled = self._checked_batch(model_input_rgb, method, target or "all", layer)  # (1, S, S, 3) float32
+        if method in GRADIENT_CAMS:
+            gradient_pass = self._gradient_pass(scaled, layer)
+            return self.cam(gradient_pass, method, target or self.predicted(gradient_pass.probability_all))
+        if target is None:
+            target = self.predicted(float(self.probabilities(model_input_rgb[None])[0]))
         class_index = tf.constant(TARGETS.index(target), tf.int32)
         if method == "smoothgrad":
             return self._smoothgrad(scaled[0], class_index)
-        batch = tf.constant(scaled)
         with self.lock:
-            if method == "scorecam":
-                cam = self._function("scorecam", layer)(batch, class_index).numpy()
-            else:
-                activations, gradients = (tensor.numpy()[0] for tensor in self._function("gradients", layer)(batch, class_index))
-        if method != "scorecam":
-            cam = GRADIENT_CAMS[method](activations, gradients)  # (h, w), from (h, w, C) arrays
+            cam = self._function("scorecam", layer)(tf.constant(scaled), class_index).numpy()
         return views.to_heatmap(cam, self.image_size)
+
+    def predicted(self, probability_all: float) -> str:
+        """The predicted class, "all" or "hem", for P(all) at this explainer's threshold."""
+        return labels.label_for(probability_all, self.threshold)
+
+    def gradient_pass(self, model_input_rgb: np.ndarray, layer: str = config.LAST_CONV_LAYER) -> GradientPass:
+        """One compiled pass giving the answer and everything a gradient CAM needs (see `cam`)."""
+        return self._gradient_pass(self._checked_batch(model_input_rgb, "gradcam", "all", layer), layer)
+
+    def cam(self, gradient_pass: GradientPass, method: str, target: str) -> np.ndarray:
+        """The (S, S) float32 heatmap in [0, 1] of a gradient method (gradcam, gradcam++, layercam) for `target`.
+
+        The log-odds of "hem" is minus that of "all", so its gradients are the pass's, negated.
+        """
+        sign = 1.0 if target == "all" else -1.0
+        gradients = views.spread_strided_gradients(sign * gradient_pass.gradients_all)
+        return views.to_heatmap(GRADIENT_CAMS[method](gradient_pass.activations, gradients), self.image_size)
+
+    def probabilities(self, model_inputs_rgb: np.ndarray, target: str = "all") -> np.ndarray:
+        """(N, S, S, 3) uint8 RGB -> (N,) float32 P(target), in one compiled forward pass of the whole batch."""
+        with self.lock:
+            logits = self._function("logits")(tf.constant(to_model_array(model_inputs_rgb))).numpy()
+        return expit(logits[:, TARGETS.index(target)] - logits[:, 1 - TARGETS.index(target)]).astype(np.float32)
+
+    def _gradient_pass(self, scaled: np.ndarray, layer: str) -> GradientPass:
+        with self.lock:
+            outputs = self._function("gradients", layer)(tf.constant(scaled), tf.constant(TARGETS.index("all"), tf.int32))
+        activations, gradients, logits, features = (tensor.numpy()[0] for tensor in outputs)
+        return GradientPass(activations, gradients, float(expit(logits[1] - logits[0])), features if features.size else None)
 
     def _checked_batch(self, model_input_rgb: np.ndarray, method: str, target: str, layer: str) -> np.ndarray:
         if method not in METHODS:
@@ -123,8 +167,8 @@ class Explainer:
         """The compiled function of `kind` for `layer`, built on first use; call it with the lock held."""
         if (kind, layer) not in self._compiled:
             builders = {"gradients": views.compile_layer_gradients, "scorecam": compile_scorecam,
-                        "input_gradients": views.compile_input_gradients}
-            arguments = {"gradients": (layer,), "scorecam": (layer, self.scorecam_maps), "input_gradients": ()}[kind]
+                        "input_gradients": views.compile_input_gradients, "logits": views.compile_class_logits}
+            arguments = {"gradients": (layer,), "scorecam": (layer, self.scorecam_maps)}.get(kind, ())
             self._compiled[(kind, layer)] = builders[kind](self.view, *arguments)
         return self._compiled[(kind, layer)]
 

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.ndimage import zoom
 
-from core.model.network import LOGIT_LAYER
+from core.model.network import LOGIT_LAYER, POOL_LAYER
 
 CLASS_LOGITS_LAYER = "class_logits"
 EPSILON = 1e-7  # keras.backend.epsilon(), the guard in tf-keras-vis's normalisation.
@@ -73,23 +73,38 @@ def log_odds(logits: tf.Tensor, class_index: tf.Tensor) -> tf.Tensor:
 
 
 def compile_layer_gradients(view: keras.Model, layer: str) -> Callable:
-    """A compiled f(batch (1, S, S, 3), class_index) -> (activations, gradients), each (1, h, w, C).
+    """A compiled f(batch (1, S, S, 3), class_index) -> (activations, gradients, logits, pooled).
 
-    Only the head lies between the last conv block and the score, so for the default
-    layer this costs about one forward pass.
+    activations and gradients are (1, h, w, C); logits (1, 2) is the view's `[0, z]`, so the
+    pass that explains also gives the answer; pooled (1, D) holds the `avg_pool` features used
+    to find similar known cells ((1, 0) when the model has no such layer). Only the head lies
+    between the last conv block and the score, so for the default layer this costs about one
+    forward pass.
     """
     size = view.input_shape[1]
-    layer_view = keras.Model(view.input, [view.get_layer(layer).output, view.output])
+    names = {candidate.name for candidate in view.layers}
+    pooled = view.get_layer(POOL_LAYER).output if POOL_LAYER in names else None
+    outputs = [view.get_layer(layer).output, view.output] + ([pooled] if pooled is not None else [])
+    layer_view = keras.Model(view.input, outputs)
     signature = [tf.TensorSpec((1, size, size, 3), tf.float32), tf.TensorSpec((), tf.int32)]
 
     @tf.function(input_signature=signature)
-    def layer_gradients(batch: tf.Tensor, class_index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def layer_gradients(batch: tf.Tensor, class_index: tf.Tensor) -> tuple[tf.Tensor, ...]:
         with tf.GradientTape() as tape:
-            activations, logits = layer_view(batch, training=False)
+            results = layer_view(batch, training=False)
+            activations, logits = results[0], results[1]
             score = log_odds(logits, class_index)
-        return activations, tape.gradient(score, activations)
+        features = results[2] if len(results) > 2 else tf.zeros((1, 0), tf.float32)
+        return activations, tape.gradient(score, activations), logits, features
 
     return layer_gradients
+
+
+def compile_class_logits(view: keras.Model) -> Callable:
+    """A compiled f(batch (N, S, S, 3) scaled) -> (N, 2) class logits `[0, z]`: one forward pass."""
+    size = view.input_shape[1]
+    return tf.function(lambda batch: view(batch, training=False),
+                       input_signature=[tf.TensorSpec((None, size, size, 3), tf.float32)])
 
 
 def compile_input_gradients(view: keras.Model) -> Callable:
@@ -105,6 +120,26 @@ def compile_input_gradients(view: keras.Model) -> Callable:
         return tf.abs(tape.gradient(score, batch))
 
     return input_gradients
+
+
+def spread_strided_gradients(gradients: np.ndarray) -> np.ndarray:
+    """(h, w, C) gradients -> the same shape, each 2x2 cell given its top-left gradient when only those are non-zero.
+
+    In Keras' ResNet50 every stage after the second starts with stride-2 1x1 convolutions (main
+    path and shortcut), which read only the top-left position of each 2x2 cell of the previous
+    stage's output. The gradient at the other three positions of stages 3 and 4 is therefore
+    exactly zero, and methods that weight each position by its own gradient (Grad-CAM++,
+    LayerCAM) drew a regular grid of dots, one position in four, unrelated to the cell. Each
+    read position stands for its 2x2 cell, so its gradient is spread over the cell (nearest
+    neighbour). Grad-CAM, which averages gradients per channel, only changes by a constant factor.
+    Gradients of any other pattern are returned unchanged.
+    """
+    height, width = gradients.shape[:2]
+    strided = (height > 1 and width > 1 and np.any(gradients[::2, ::2])
+               and not np.any(gradients[1::2]) and not np.any(gradients[:, 1::2]))
+    if not strided:
+        return gradients
+    return np.repeat(np.repeat(gradients[::2, ::2], 2, axis=0), 2, axis=1)[:height, :width]
 
 
 def to_heatmap(cam: np.ndarray, size: int) -> np.ndarray:

@@ -151,3 +151,16 @@ def preprocess_cell(image_rgb: np.ndarray, image_size: int = config.IMAGE_SIZE) 
 def model_input_for(image_rgb: np.ndarray, image_size: int = config.IMAGE_SIZE) -> np.ndarray:
     """Only the final stage: (image_size, image_size, 3) uint8 RGB, for training and batches."""
     return preprocess_cell(image_rgb, image_size).model_input
+
+
+def model_input_mask(result: PreprocessResult, image_size: int) -> np.ndarray | None:
+    """The cell mask in the model input's frame: (image_size, image_size) bool, or None.
+
+    The mask is cropped with the same box as the image (black, i.e. off the cell, past its
+    edges) and resized with nearest neighbours. None when no separate cell was found (the
+    whole image was used) or the mask is empty.
+    """
+    if result.fallback is not None or not result.mask.any():
+        return None
+    cropped = crop_padded(result.mask[..., None].repeat(3, axis=2), result.crop_box)[..., 0]
+    return cv2.resize(cropped, (image_size, image_size), interpolation=cv2.INTER_NEAREST) > 0

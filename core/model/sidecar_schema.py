@@ -29,6 +29,25 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+AUDIT_KEY = "explanation_audit"  # written by core.explain.audit
+MAX_AUDIT_ROWS = 64
+
+
+def _check_audit(audit: Any, source: str, fix: str) -> None:
+    """The explanation audit: {"cells": n, "rows": [{"method", "layer", numbers in [-1, 1] or null}]}."""
+    rows = audit.get("rows") if isinstance(audit, dict) else None
+    cells = audit.get("cells") if isinstance(audit, dict) else None
+    if not (isinstance(cells, int) and not isinstance(cells, bool) and cells >= 0 and isinstance(rows, list)
+            and len(rows) <= MAX_AUDIT_ROWS):
+        raise _refuse(source, AUDIT_KEY, f"must hold a cell count and at most {MAX_AUDIT_ROWS} rows", fix)
+    for row in rows:
+        texts_ok = isinstance(row, dict) and all(isinstance(row.get(key), str) and len(row[key]) <= 64
+                                                 for key in ("method", "layer"))
+        numbers = [value for key, value in row.items() if key not in ("method", "layer")] if texts_ok else []
+        if not texts_ok or not all(value is None or (_is_number(value) and -1.0 <= value <= 1.0) for value in numbers):
+            raise _refuse(source, AUDIT_KEY, "has a row that is not a method, a layer and numbers from -1 to 1", fix)
+
+
 def _refuse(source: str, field: str, problem: str, fix: str) -> ModelError:
     return ModelError(f"{source}: the field \"{field}\" {problem}. {fix}")
 
@@ -51,6 +70,8 @@ def validate_sidecar(metadata: dict[str, Any], source: str) -> dict[str, Any]:
     names = metadata.get("class_names", list(labels.CLASS_NAMES))
     if names != list(labels.CLASS_NAMES):
         raise _refuse(source, "class_names", f"must be {list(labels.CLASS_NAMES)}, not {names!r:.60}", fix)
+    if AUDIT_KEY in metadata:
+        _check_audit(metadata[AUDIT_KEY], source, "Run python -m core.cli.audit --model MODEL to write it again.")
     for field, kind in (("is_demo", bool), ("sha256", str), ("model_name", str)):
         if field in metadata and metadata[field] is not None and not isinstance(metadata[field], kind):
             raise _refuse(source, field, f"must be a {kind.__name__}, not {type(metadata[field]).__name__}", fix)

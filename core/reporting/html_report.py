@@ -17,6 +17,7 @@ import numpy as np
 
 from core import config
 from core.data import labels
+from core.explain.methods import METHOD_NAMES
 from core.imaging.encode import png_bytes
 from core.model.analysis import CellAnalysis
 from core.model.assessment import DEMO_SENTENCE, Assessment, answer_text, assess, qualifications
@@ -112,6 +113,8 @@ def build_report(
     model_sha256: str,
     overlay_rgb: np.ndarray | None = None,
     assessment: Assessment | None = None,
+    overlay_method: str = "gradcam",
+    overlay_note: str | None = None,
 ) -> str:
     """The whole report for one image as an HTML string.
 
@@ -121,14 +124,18 @@ def build_report(
         analysis: its answer, preprocessing stages and scope warnings.
         model_metadata: the model's sidecar (model_name, version, created, file_name, is_demo, ...).
         model_sha256: the SHA-256 of the model file actually used.
-        overlay_rgb: (S, S, 3) uint8 RGB Grad-CAM overlay on the model input, if available.
+        overlay_rgb: (S, S, 3) uint8 RGB heatmap overlay on the model input, if available.
         assessment: the answer with its limits; by default `assess(analysis, model_metadata)` (an upload).
+        overlay_method: the method that drew the overlay, a key of `core.explain.explainer.METHOD_NAMES`.
+        overlay_note: a sentence printed under the overlay, e.g. that the map points mostly outside the cell.
     """
     assessment = assessment or assess(analysis, model_metadata)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     figures = _figure(image_rgb, "Original") + _figure(analysis.stages.model_input, "Model input (crop)")
     if overlay_rgb is not None:
-        figures += _figure(overlay_rgb, "Grad-CAM heatmap (where the model looked)")
+        figures += _figure(overlay_rgb, f"{METHOD_NAMES[overlay_method]} heatmap (where the model looked)")
+        if overlay_note:
+            figures += f'<div class="qualify">{html.escape(overlay_note)}</div>'
     scope = ""
     if analysis.scope_reasons:
         items = "".join(f"<li>{html.escape(reason)}</li>" for reason in analysis.scope_reasons)

@@ -12,9 +12,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from core import config
 from core.data.index import ImageRecord
 from core.data.labels import label_codes
 from core.errors import DatasetError
+from core.explain.audit import AUDIT_CELLS, attach_audit
+from core.explain.explainer import Explainer
 from core.model.network import build_classifier
 from core.reporting.calibration_fit import summary_line
 from core.reporting import subject_evaluation
@@ -128,6 +131,9 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
     metadata = evaluate_and_save(model, run, lambda records: predict_records(model, records, options))
     metadata = attach_index(model, output, metadata, {"train": split.train, "validation": split.validation},
                             Path(index.root), options.batch_size)
+    if progress:
+        progress(1.0, "Auditing the explanations on held-out cells…")
+    metadata = attach_explanation_audit(model, output, metadata, split.validation, options, log)
     progress_path(output).unlink(missing_ok=True)
     log(f"Saved {options.output} ({seconds:.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
     external_summary = summary_line(metadata["evaluation"].get("external") or {})
@@ -138,6 +144,23 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
         if line:
             log(f"{words}: {line}.")
     return TrainResult(output, metadata)
+
+
+def attach_explanation_audit(model: keras.Model, output: Path, metadata: dict[str, Any], records: list[ImageRecord],
+                             options: TrainOptions, log: Callable[[str], None]) -> dict[str, Any]:
+    """Each explanation method's faithfulness and sanity check over a few held-out cells, into the sidecar.
+
+    The dry run audits one cell with Grad-CAM on the last block only (each layer and method
+    traces its own compiled functions, seconds each on 2 cores). A failure is logged and leaves
+    the model as it is: the model card then offers `python -m core.cli.audit`.
+    """
+    try:
+        explainer = Explainer(model, threshold=float(metadata.get("threshold", 0.5)))
+        count, pairs = (1, [("gradcam", config.LAST_CONV_LAYER)]) if options.dry_run else (AUDIT_CELLS, None)
+        return attach_audit(explainer, output, metadata, [Path(record.path) for record in records], count, pairs)
+    except Exception as error:  # The model is saved and usable without its audit.
+        log(f"The explanation audit failed ({error}); run python -m core.cli.audit --model {output} later.")
+        return metadata
 
 
 # What a run writes besides its crop cache: the model, its best checkpoint and a backup with the optimizer's

@@ -167,4 +167,5 @@ def test_report_includes_the_heatmap_when_an_explainer_is_available(app, cell_by
     outcome = classify_widgets.process_upload("cell.bmp", cell_bytes, classifier)
     explainer = explain.Explainer(classifier.loaded.model, classifier.lock)
     report = result_widgets.report_maker(outcome, classifier, explainer)()
-    assert report.count("data:image/png;base64,") == 3 and "Grad-CAM" in report
+    assert report.count("data:image/png;base64,") == 3 and "Grad-CAM heatmap (where the model looked)" in report
+    assert "Removing the hottest 25% of the cell" in report  # the map's faithfulness, in words

@@ -51,13 +51,19 @@ def test_last_classified_image_gets_heatmaps_comparison_and_sanity_check(monkeyp
     assert not at.exception
     assert "last_cell.bmp" in at.subheader[0].value.replace("\\", "")
     assert len(at.image) == 4  # on the model input, on the original, and two methods compared
-    assert any("not a validation of the answer" in caption.value for caption in at.caption)
+    assert any("Grad-CAM shows where the model looked" in caption.value for caption in at.caption)
+    assert any("Faithfulness" in caption.value and "Removing the hottest 25%" in caption.value for caption in at.caption)
+    compared = [image.captions[0] for image in at.image[2:]]  # each compared method carries its score
+    assert compared[0].startswith("Grad-CAM: faithfulness ") and compared[1].startswith("LayerCAM: faithfulness ")
     at.selectbox(key="explain_method").set_value("gradcam++")
     at.radio(key="explain_target").set_value("all")
     at.selectbox(key="explain_layer").set_value("conv4_block6_out")
     at.toggle(key="explain_sanity").set_value(True)
     at.run()
     assert not at.exception
+    captions = [caption.value for caption in at.caption]
+    assert any("Grad-CAM++ shows where the model looked" in caption for caption in captions)  # the method shown
+    assert not any("Grad-CAM shows" in caption for caption in captions)
     assert len(at.image) == 4
     correlation = at.metric[0].value
     assert correlation.startswith("n/a") or -1.0 <= float(correlation) <= 1.0

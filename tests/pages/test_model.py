@@ -163,3 +163,14 @@ def test_an_older_model_gets_the_command_that_adds_the_subject_evaluation(monkey
     app = open_page(monkeypatch, install_model(trained_model_path, tmp_path, trained_sidecar))
     assert "python -m core.cli.subjects --model" in texts(app.info)
     assert not [frame for frame in app.dataframe if "Subject" in frame.value.columns]
+
+
+def test_explanation_audit_from_training_is_on_the_card_and_its_absence_says_what_to_run(
+        monkeypatch, demo_model, trained_sidecar_text, tmp_path):
+    app = open_page(monkeypatch, demo_model)
+    audit = app.dataframe[-1].value  # the last table on the card
+    assert list(audit.columns)[:3] == ["Method", "Layer", "Deletion area (lower is better)"]
+    assert "Grad-CAM" in set(audit["Method"]) and "None" not in audit.to_string()
+    without = {key: value for key, value in json.loads(trained_sidecar_text).items() if key != "explanation_audit"}
+    app = open_page(monkeypatch, install_model(demo_model, tmp_path, without))
+    assert "python -m core.cli.audit" in texts(app.info)

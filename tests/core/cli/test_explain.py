@@ -80,3 +80,29 @@ def test_help_says_what_the_input_file_holds(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "float32 array exactly as fed to the model" in " ".join(capsys.readouterr().out.split())
+
+
+def test_gradcam_answer_and_map_come_from_one_pass_and_explain_the_predicted_class(capsys, tiny_model_path, images,
+                                                                                  tmp_path, monkeypatch):
+    """By default the map is of the predicted class, and the same gradient pass gave that answer:
+    no separate classification pass runs (Classifier.probabilities is never called)."""
+    from core.explain.explainer import Explainer
+    from core.model.inference import Classifier
+    from core.model.store import load_classifier
+
+    good, _ = images
+    classifier = Classifier(load_classifier(tiny_model_path))
+    expected_probability = float(classifier.probabilities(preprocess_cell(load_image(good).image_rgb, SIZE).model_input[None])[0])
+    predicted = classifier.decide(expected_probability).label
+    expected = Explainer(classifier.loaded.model).explain(preprocess_cell(load_image(good).image_rgb, SIZE).model_input,
+                                                          "gradcam", predicted)
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("a separate classification pass ran")
+
+    monkeypatch.setattr(Classifier, "probabilities", no_second_pass)
+    monkeypatch.setattr(Classifier, "features_and_probabilities", no_second_pass)
+    status, lines, _ = run(capsys, "--model", tiny_model_path, "--out", tmp_path, good)
+    assert status == 0 and lines[0].split("\t")[1] == predicted
+    assert float(lines[0].split("\t")[2]) == pytest.approx(expected_probability, abs=1e-4)
+    np.testing.assert_allclose(np.load(tmp_path / "cell.heatmap.npy"), expected, atol=1e-6)

@@ -24,9 +24,10 @@ def test_heatmap_is_square_float32_in_unit_range(explainer, cell, method):
 
 
 @pytest.mark.parametrize("predicted", ["all", "hem"])
-def test_defaults_are_gradcam_for_all_on_the_last_conv_layer_whatever_the_prediction(model, explainer, cell, scaled, predicted):
-    """`explain`'s default target is "all" (the CLI's --target default too), not the predicted class:
-    callers that mean the model's answer pass it, as the Classify and Explain pages do."""
+@pytest.mark.parametrize("method", ["gradcam", "scorecam"])
+def test_defaults_are_gradcam_for_the_predicted_class_on_the_last_conv_layer(model, explainer, cell, scaled, predicted, method):
+    """`explain`'s default target is the predicted class (the CLI's --target default too; it used to be "all"):
+    explaining the predicted class explicitly equals the default, for one-pass gradient maps and the others."""
     bias = model.get_layer("logit").bias
     original = bias.numpy()
     logit = float(explainer.view(scaled)[0, 1])  # z = log-odds of "all"
@@ -34,12 +35,21 @@ def test_defaults_are_gradcam_for_all_on_the_last_conv_layer_whatever_the_predic
     bias.assign(original + (2.0 if predicted == "all" else -2.0) - logit)
     try:
         assert ("all" if float(model(scaled)[0, 0]) >= 0.5 else "hem") == predicted
-        default = explainer.explain(cell)
-        explicit = {target: explainer.explain(cell, "gradcam", target, config.LAST_CONV_LAYER) for target in TARGETS}
+        default = explainer.explain(cell) if method == "gradcam" else explainer.explain(cell, method)
+        explicit = {target: explainer.explain(cell, method, target, config.LAST_CONV_LAYER) for target in TARGETS}
     finally:
         bias.assign(original)
-    np.testing.assert_array_equal(default, explicit["all"])
+    np.testing.assert_array_equal(default, explicit[predicted])
     assert not np.allclose(explicit["all"], explicit["hem"], atol=1e-3)  # so the default is not the other target
+
+
+def test_one_gradient_pass_gives_the_answer_and_both_classes_maps(explainer, cell, scaled):
+    gradient_pass = explainer.gradient_pass(cell)
+    assert gradient_pass.probability_all == pytest.approx(float(explainer.model(scaled)[0, 0]), abs=1e-5)
+    assert gradient_pass.features is not None and gradient_pass.features.shape == (2048,)
+    for method in ("gradcam", "gradcam++", "layercam"):
+        for target in TARGETS:
+            np.testing.assert_allclose(explainer.cam(gradient_pass, method, target), explainer.explain(cell, method, target), atol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["gradcam", "gradcam++", "scorecam", "layercam"])
@@ -234,3 +244,24 @@ def test_benchmark_methods_times_the_real_explainer(explainer, cell):
 
 def test_layer_choices_are_the_last_block_of_stages_3_to_5():
     assert set(LAYERS) == {"conv3_block4_out", "conv4_block6_out", "conv5_block3_out"}
+
+
+@pytest.mark.parametrize("layer", ["conv3_block4_out", "conv4_block6_out"])
+def test_stride_two_stages_get_gradients_at_one_position_in_four_and_maps_spread_them(explainer, cell, scaled, layer):
+    """The grid of dots in Grad-CAM++ and LayerCAM on stages 3 and 4: the next stage's stride-2 1x1 convolutions."""
+    import tensorflow as tf
+
+    outputs = explainer._function("gradients", layer)(tf.constant(scaled), tf.constant(1))
+    gradients = outputs[1].numpy()[0]  # (h, w, C)
+    assert gradients[::2, ::2].any() and not gradients[1::2].any() and not gradients[:, 1::2].any()
+    spread = views.spread_strided_gradients(gradients)
+    assert (np.abs(spread).sum(axis=-1) > 0).all()
+    np.testing.assert_array_equal(spread[1::2, 1::2], gradients[::2, ::2])
+    cam = views.to_heatmap(np.maximum((outputs[0].numpy()[0] * np.maximum(spread, 0)).sum(-1), 0), SIZE)
+    np.testing.assert_allclose(explainer.explain(cell, "layercam", "all", layer), cam, atol=1e-6)
+
+
+def test_gradients_without_the_stride_pattern_are_left_alone():
+    gradients = np.arange(2 * 2 * 3, dtype=np.float32).reshape(2, 2, 3)
+    np.testing.assert_array_equal(views.spread_strided_gradients(gradients), gradients)
+    np.testing.assert_array_equal(views.spread_strided_gradients(np.zeros((4, 4, 2))), np.zeros((4, 4, 2)))

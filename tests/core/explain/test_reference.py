@@ -23,16 +23,25 @@ def test_class_logit_view_gives_a_softmax_that_separates_the_classes(model, expl
 # Agreement of the compiled paths with tf-keras-vis itself.
 
 
+def spread_2x2(gradients):
+    """tf-keras-vis gradient modifier: each 2x2 cell of (N, h, w, C) gradients gets its top-left value."""
+    return tf.repeat(tf.repeat(gradients[:, ::2, ::2], 2, axis=1), 2, axis=2)
+
+
 @pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam"])
 @pytest.mark.parametrize("layer", ["conv4_block6_out", "conv5_block3_out"])
 def test_compiled_gradient_cams_match_tf_keras_vis(explainer, cell, scaled, method, layer):
+    """Stage 4 feeds stride-2 1x1 convolutions, so its gradients are spread over 2x2 cells (views.spread_strided_gradients)."""
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
     from tf_keras_vis.layercam import Layercam
 
     reference = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "layercam": Layercam}[method](explainer.view, clone=False)
+    spread = spread_2x2 if layer == "conv4_block6_out" else (lambda gradients: gradients)
+    modifier = (lambda gradients: tf.nn.relu(spread(gradients))) if method == "layercam" else spread
     for target in ("all", "hem"):
-        expected = reference(log_odds_score(target), scaled, penultimate_layer=layer, seek_penultimate_conv_layer=False)[0]
+        expected = reference(log_odds_score(target), scaled, penultimate_layer=layer, seek_penultimate_conv_layer=False,
+                             gradient_modifier=modifier)[0]
         ours = explainer.explain(cell, method, target, layer)
         np.testing.assert_allclose(ours, expected, atol=2e-3)
 

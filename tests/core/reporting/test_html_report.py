@@ -82,3 +82,11 @@ def test_out_of_scope_reasons_are_shown(image_rgb):
 def test_png_data_uri_refuses_float_images():
     with pytest.raises(ValueError, match="uint8"):
         png_data_uri(np.zeros((4, 4, 3), np.float32))
+
+
+def test_the_overlay_caption_names_its_method_and_the_note_is_plain_text(image_rgb):
+    overlay_rgb = np.zeros((64, 64, 3), np.uint8)
+    report = build_report("cell.bmp", image_rgb, analysis_for(image_rgb), METADATA, SHA, overlay_rgb,
+                          overlay_method="layercam", overlay_note="This map points mostly outside the cell <b>")
+    assert "LayerCAM heatmap (where the model looked)" in report and "Grad-CAM heatmap" not in report
+    assert "This map points mostly outside the cell &lt;b&gt;" in report
