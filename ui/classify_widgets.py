@@ -19,6 +19,7 @@ from core.data.sides import Sample, offered_samples, real_cell_samples
 from core.errors import LeukemiaAppError
 from core.model.analysis import CellAnalysis
 from core.model.assessment import Assessment, answer_text, assess, qualifications
+from core.reporting.spreadsheet import safe_cell
 from ui import cache, state
 from ui.frame import plain
 
@@ -136,10 +137,8 @@ def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    """The table as CSV; a name starting like a spreadsheet formula is quoted so it stays text."""
-    safe = table.copy()
-    safe["file"] = [("'" + name) if name[:1] in "=+-@\t\r" else name for name in safe["file"]]
-    return safe.to_csv(index=False).encode("utf-8")
+    """The table as CSV; every text cell starting like a spreadsheet formula gets a leading quote so it stays text."""
+    return table.map(safe_cell).to_csv(index=False).encode("utf-8")
 
 
 def render_results_table(outcomes: list[UploadOutcome]) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from core import config
 from core.errors import LeukemiaAppError
+from core.reporting.spreadsheet import safe_row
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
     from core.data.sides import SplitSides
@@ -167,12 +168,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def write_csv(path: Path, results: Sequence[FileResult]) -> None:
-    """file,label,probability_all,answer,flags,qualifications,error: one row per input file."""
+    """file,label,probability_all,answer,flags,qualifications,error: one row per input file, formula-safe cells."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for result in results:
-            writer.writerow(result.row())
+            writer.writerow(safe_row(result.row()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
