@@ -10,7 +10,7 @@ from core.data.summary import summarize
 from core.data.layout import SPLITS
 from core.data.synthetic import is_synthetic
 from ui import cache, dataset_widgets, frame, state
-from ui.frame import plain
+from ui.messages import plain
 
 frame.ensure_frame()
 

@@ -4,7 +4,7 @@ import streamlit as st
 from core.errors import LeukemiaAppError
 from core.model.assessment import answer_text, assess
 from ui import cache, explain_widgets, frame, result_widgets, state
-from ui.frame import plain
+from ui.messages import plain
 
 frame.ensure_frame()
 st.title("Explain an answer")

@@ -6,7 +6,7 @@ import streamlit as st
 from core.errors import ModelError
 from core.reporting import figures
 from ui import cache, frame, model_widgets, state
-from ui.frame import plain
+from ui.messages import plain
 
 frame.ensure_frame()
 

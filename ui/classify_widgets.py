@@ -21,7 +21,7 @@ from core.model.analysis import CellAnalysis
 from core.model.assessment import Assessment, answer_text, assess, qualifications
 from core.reporting.spreadsheet import safe_cell
 from ui import cache, state
-from ui.frame import plain
+from ui.messages import plain
 
 LOGGER = logging.getLogger(__name__)
 UPLOAD_TYPES = ["bmp", "png", "jpg", "jpeg", "tif", "tiff"]

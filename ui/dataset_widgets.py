@@ -17,7 +17,7 @@ from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
 from core.errors import ModelError
 from ui import cache, classify_widgets, result_widgets, state
-from ui.frame import plain
+from ui.messages import plain
 
 PER_PAGE = 12
 GRID_COLUMNS = 6

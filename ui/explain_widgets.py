@@ -16,7 +16,7 @@ from core.explain.heatmaps import heatmap_on_original, overlay
 from core.imaging.encode import png_bytes
 from ui import cache, state
 from ui.classify_widgets import UPLOAD_TYPES, sample_option, sample_records
-from ui.frame import plain
+from ui.messages import plain
 
 TARGET_NAMES = DISPLAY_NAMES
 MAIN_WIDTH, COMPARE_WIDTH = 380, 240  # on-screen pixels

@@ -5,22 +5,14 @@ and never compute anything themselves.
 """
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from core import config
 from ui import cache, state
+from ui.messages import plain
 
-# Markdown and Streamlit directive characters escaped in user-supplied text (file names).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 BUILD_REFRESH_SECONDS = 1.0
 PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": ":material/biotech:", "layout": "wide"}
-
-
-def plain(text: str) -> str:
-    """Escape user text (a file name) so Markdown shows it literally and never as a link or image."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def ensure_frame() -> None:

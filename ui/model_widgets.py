@@ -9,7 +9,7 @@ from core.errors import ModelError
 from core.model.calibration import Calibration
 from core.reporting import calibration_card, figures, model_card
 from ui import cache, state
-from ui.frame import plain
+from ui.messages import plain
 
 EVALUATION_TITLES = {
     "validation": "Validation split (held-out subjects of the training folds)",

@@ -13,7 +13,7 @@ from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.html_report import build_report
 from ui import cache
 from ui.classify_widgets import UploadOutcome
-from ui.frame import plain
+from ui.messages import plain
 
 LOGGER = logging.getLogger(__name__)
 REPORT_OVERLAY_OPACITY = 0.45
