@@ -24,7 +24,7 @@ def classify_page() -> None:
     outcomes = classify_widgets.process_all(items, classifier)
     for outcome in outcomes:
         if outcome.error:
-            st.error(messages.plain(outcome.error), icon=":material/error:")
+            messages.show_error(outcome.error, icon=":material/error:")
     classified = [outcome for outcome in outcomes if outcome.analysis is not None]
     if not classified:
         return

@@ -21,7 +21,7 @@ from core.model.analysis import CellAnalysis
 from core.model.assessment import Assessment, answer_text, assess, qualifications
 from core.reporting.spreadsheet import safe_cell
 from ui import cache, state
-from ui.messages import plain
+from ui.messages import show_error
 
 LOGGER = logging.getLogger(__name__)
 UPLOAD_TYPES = ["bmp", "png", "jpg", "jpeg", "tif", "tiff"]
@@ -103,7 +103,7 @@ def render_upload_ui(index, sides) -> list[Item]:
         try:
             items.append((sample.path.name, Path(sample.path).read_bytes(), sample.label, sample.side))
         except OSError as error:
-            st.error(f"Could not read the sample {plain(sample.path.name)}: {error.strerror}.")
+            show_error(f"Could not read the sample {sample.path.name}: {error.strerror}.")
     return items
 
 

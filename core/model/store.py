@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,10 @@ from core.errors import ModelError
 from core.model.sidecar_schema import check_archive, read_sidecar_file
 
 SIDECAR_FORMAT_VERSION = 1
+LOGGER = logging.getLogger(__name__)
+# Keras' words for a layer class it will not build: unknown, not a Keras class, or code (a Lambda) in safe mode.
+_REFUSED_CLASS = re.compile(r"Could not (?:locate class|deserialize) '(?:keras\.layers\.)?([^']{1,200})'"
+                            r"|deserialization of a `?(\w+)`? layer")
 
 
 def file_sha256(path: Path) -> str:
@@ -117,6 +123,19 @@ def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -
         raise ModelError(f"{path.name} has classes {metadata.get('class_names')}, expected {list(labels.CLASS_NAMES)}.")
 
 
+def keras_refusal(error: Exception) -> str:
+    """A one-sentence summary of why Keras would not load a file; its full text goes to the log (INFO).
+
+    Keras' own message can be long and quotes the file's config, class names included, which
+    come from whoever made the file; the summary names at most the refused class.
+    """
+    LOGGER.info("Keras refused a model file: %s: %s", type(error).__name__, error)
+    found = _REFUSED_CLASS.search(str(error))
+    if found:
+        return f"the file uses a layer this app does not allow: {found.group(1) or found.group(2)}."
+    return "it is corrupt or from an incompatible version of Keras (the details are in the server log)."
+
+
 def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None) -> LoadedModel:
     """Load a `.keras` model in safe mode (no custom code runs) with its validated sidecar.
 
@@ -142,7 +161,7 @@ def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None)
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for corrupt archives.
-        raise ModelError(f"Could not read the model file {path.name}: it is corrupt or from an incompatible version ({error}).") from error
+        raise ModelError(f"Could not read the model file {path.name}: {keras_refusal(error)}") from error
     check_compatible(model, metadata, path)
     loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata}, path, file_sha256(path), warnings)
     if loaded.sha256_matches is False:

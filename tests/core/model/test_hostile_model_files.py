@@ -6,6 +6,7 @@ line, no traceback). The cases are those an attacker tried (issue: untrusted inp
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import zipfile
@@ -17,6 +18,7 @@ from core.cli import predict
 from core.errors import ModelError
 from core.model.sidecar_schema import MAX_SIDECAR_BYTES, validate_sidecar
 from core.model.store import load_classifier
+from model_files import MARKUP_CLASS_NAME, markup_class_model
 
 
 def copy_model(tiny_model_path: Path, folder: Path) -> Path:
@@ -112,3 +114,14 @@ def test_a_file_that_is_not_an_archive_is_refused(tmp_path, capsys):
 def test_a_good_sidecar_passes_unchanged(tiny_model_path):
     metadata = json.loads(tiny_model_path.with_suffix(".json").read_text())
     assert validate_sidecar(dict(metadata), "x.json") == metadata
+
+
+def test_a_refused_layer_class_is_summarised_and_logged_in_full(tiny_model_path, tmp_path, capsys, caplog):
+    path = markup_class_model(tiny_model_path, tmp_path)
+    with caplog.at_level(logging.INFO, logger="core.model.store"):
+        assert_refused_everywhere(path, capsys, "uses a layer this app does not allow")
+    with pytest.raises(ModelError) as refused:
+        load_classifier(path)
+    assert str(refused.value) == (f"Could not read the model file {path.name}: "
+                                  f"the file uses a layer this app does not allow: {MARKUP_CLASS_NAME}.")
+    assert "KerasSaveable" in caplog.text or "Could not" in caplog.text  # Keras' own words, in the log only.
