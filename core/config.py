@@ -34,6 +34,7 @@ MAX_DECODED_SIDE = 2048  # Pixels; a C-NMC cell image is 450 x 450 and the model
 DECODED_CACHE_BYTES = 256 * 1024 * 1024  # Decoded images, at most 12 MB each after downscaling.
 ANALYSIS_CACHE_BYTES = 256 * 1024 * 1024  # Per-image results: three (H, W) uint8 stages and the model input.
 HEATMAP_CACHE_BYTES = 64 * 1024 * 1024  # (S, S) float32 heatmaps: 0.2 MB at 224 px.
+REPORT_CACHE_BYTES = 64 * 1024 * 1024  # HTML reports, made before their download button is drawn.
 # What one session keeps of its uploads while it moves between pages (ui/state.py); oldest dropped first.
 SESSION_MAX_UPLOADS = 50
 SESSION_MAX_UPLOAD_BYTES = 200 * 1024 * 1024

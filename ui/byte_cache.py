@@ -18,9 +18,11 @@ import numpy as np
 
 
 def array_bytes(value: Any, depth: int = 4) -> int:
-    """The bytes of every numpy array inside `value` (dataclass fields, tuples, lists, dict values), to `depth` levels."""
+    """The bytes of every numpy array, bytes and str inside `value` (dataclass fields, tuples, lists, dict values), to `depth` levels."""
     if isinstance(value, np.ndarray):
         return value.nbytes
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value)
     if depth == 0:
         return 0
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

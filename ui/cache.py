@@ -86,7 +86,7 @@ def get_dataset_index():
 def upload_caches() -> dict[str, ByteBudgetCache]:
     """The process-wide caches of per-image results, each bounded by bytes (`core.config`), shared by every session."""
     return {"decoded": ByteBudgetCache(config.DECODED_CACHE_BYTES), "analysis": ByteBudgetCache(config.ANALYSIS_CACHE_BYTES),
-            "heatmap": ByteBudgetCache(config.HEATMAP_CACHE_BYTES)}
+            "heatmap": ByteBudgetCache(config.HEATMAP_CACHE_BYTES), "report": ByteBudgetCache(config.REPORT_CACHE_BYTES)}
 
 
 def decode_upload(data: bytes, name: str):
@@ -115,6 +115,17 @@ def analyze_image(digest: str, model: str, classifier, image_rgb: np.ndarray):
     from core.model.analysis import analyze_cell
 
     return upload_caches()["analysis"].get_or_compute((digest, model), lambda: analyze_cell(classifier, image_rgb))
+
+
+def report_html(key: tuple, make) -> bytes:
+    """The HTML report's UTF-8 bytes, made once per `key` (model, image, answer's inputs) within a byte budget.
+
+    The download button gets bytes, not a callable: Streamlit forgets a deferred download's callable
+    when a later run replaces the button, so a click just after the selection changed found nothing
+    ("MediaFileStorageError: Deferred file ... not found"). A static download survives one cleanup.
+    """
+    with st.spinner("Writing the report…"):
+        return upload_caches()["report"].get_or_compute(key, lambda: make().encode("utf-8"))
 
 
 @st.cache_resource

@@ -60,3 +60,17 @@ def test_the_page_says_which_uploads_it_dropped(app, cells, monkeypatch):
     upload(app, [("a.bmp", cells[0]), ("b.bmp", cells[1]), ("c.bmp", cells[2])])
     assert list(app.dataframe[0].value["file"]) == ["b.bmp", "c.bmp"]
     assert any("at most 2 uploads" in text and "dropped: a.bmp" in text for text in texts(app.info))
+
+
+def report_button(app: AppTest):
+    return next(button for button in app.get("download_button") if button.proto.label == "Download a report (HTML)")
+
+
+def test_the_report_is_ready_when_its_button_is_drawn(app, cells):
+    """A deferred download (a callable) was forgotten by the rerun that a new selection starts, so a click
+    right after it found "Deferred file ... not found"; the button now carries the report's bytes."""
+    upload(app, [("a.bmp", cells[0]), ("b.bmp", cells[1])])
+    for choice in ("1. a.bmp", "2. b.bmp"):
+        app.selectbox(key="classify_detail").set_value(choice).run()
+        button = report_button(app).proto
+        assert not button.HasField("deferred_file_id") and button.url.startswith("/mock/media/")
