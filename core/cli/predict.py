@@ -8,9 +8,10 @@ Prints one tab-separated line per image:
 
 label is what the threshold gives ("all"/"hem"); answer is "all", "hem" or "refer" (an image out
 of scope is referred, not answered); flags names, comma-separated, the limits that apply ("-" when
-none): demo_model, real_cell_on_demo_model, out_of_scope, orientation_unstable (only with --tta,
-which runs the 8 flips/rotations per image), conformal_refer, seen_in_training (a file listed as
-"train" in the split CSV beside the model). `--csv` writes the same with the full sentences:
+none): no_model_card (the sidecar is missing or records no threshold), demo_model,
+real_cell_on_demo_model, out_of_scope, orientation_unstable (only with --tta, which runs the 8
+flips/rotations per image), conformal_refer, seen_in_training (a file listed as "train" in the
+split CSV beside the model). `--csv` writes the same with the full sentences:
 file,label,probability_all,answer,flags,qualifications,error (`core.model.assessment`). A file
 that fails prints `ERROR` and a readable reason on its line and the others carry on. The
 exit status is 0 only when every file succeeded (1 when some failed, 2 for usage errors).

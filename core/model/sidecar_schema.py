@@ -20,6 +20,9 @@ MAX_SIDECAR_BYTES = 8 * 1024 * 1024  # A real sidecar is well under 1 MB.
 MAX_INPUT_SIZE = 1024  # Pixels per side; the real model takes 224, the demo 96.
 MIN_INPUT_SIZE = 32  # ResNet50 downsamples 32x.
 MAX_ARCHIVE_MEMBER_BYTES = {"config.json": 16 * 1024 * 1024, "metadata.json": 1024 * 1024}
+# Set by loading (never written) on the metadata of a model whose sidecar is missing or records no
+# threshold: its threshold and metrics are unknown, and every answer says so.
+CARD_UNKNOWN_KEY = "model_card_unknown"
 MAX_ARCHIVE_BYTES = 2 * 1024 ** 3  # Uncompressed; ResNet50's float32 weights are about 100 MB.
 
 

@@ -20,7 +20,7 @@ import keras
 from core import config
 from core.data import labels
 from core.errors import ModelError
-from core.model.sidecar_schema import check_archive, read_sidecar_file
+from core.model.sidecar_schema import CARD_UNKNOWN_KEY, check_archive, read_sidecar_file
 
 SIDECAR_FORMAT_VERSION = 1
 LOGGER = logging.getLogger(__name__)
@@ -100,12 +100,16 @@ class LoadedModel:
 
 
 def read_sidecar(model_path: Path) -> tuple[dict[str, Any], list[str]]:
-    """The sidecar's metadata and warnings; a missing sidecar gives defaults and a warning."""
+    """The sidecar's metadata and warnings; a missing sidecar, or one without a threshold, gives a warning."""
     sidecar = config.sidecar_path(model_path)
     if not sidecar.is_file():
         return {}, [f"No metadata file {sidecar.name} next to the model: its threshold and metrics are unknown "
                     "(the default threshold 0.5 is used)."]
-    return read_sidecar_file(sidecar), []
+    metadata = read_sidecar_file(sidecar)
+    if "threshold" not in metadata:
+        return metadata, [f"The metadata file {sidecar.name} records no threshold: the model's threshold and metrics "
+                          "are unknown (the default threshold 0.5 is used)."]
+    return metadata, []
 
 
 def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -> None:
@@ -163,7 +167,8 @@ def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None)
     except Exception as error:  # Keras raises many types for corrupt archives.
         raise ModelError(f"Could not read the model file {path.name}: {keras_refusal(error)}") from error
     check_compatible(model, metadata, path)
-    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata}, path, file_sha256(path), warnings)
+    unknown = {CARD_UNKNOWN_KEY: True} if warnings else {}  # Every answer then says so (core.model.assessment).
+    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata, **unknown}, path, file_sha256(path), warnings)
     if loaded.sha256_matches is False:
         allowed = config.allow_modified_model() if allow_modified is None else allow_modified
         if not allowed:
