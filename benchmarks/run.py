@@ -17,6 +17,9 @@ Sections and goals:
             features + P(all) / P(all) alone on a TTA batch of 8
   uploads   server memory after 100 distinct uploads decoding to 6000 x 6000 px, through the Classify page's
             `process_upload` with a 224 px ResNet50 loaded (resident and peak <= 2.5 GB)
+  hostile   `python -m core.predict` on each hostile model file (bad sidecar fields, 12,000 px input,
+            300 MB sidecar, padded config.json, SHA-256 mismatch, Markdown class name): exit 2, one
+            line on stderr, no traceback, peak < 1.8 GB
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -37,12 +40,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import app, inputs, neighbours, training, uploads  # noqa: E402
+from benchmarks import app, hostile, inputs, neighbours, training, uploads  # noqa: E402
 
 BENCHES = {
     "classify": app.bench_classify, "app": app.bench_app, "decode": inputs.bench_decode, "index": inputs.bench_index,
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
-    "neighbours": neighbours.bench_neighbours, "uploads": uploads.bench_uploads, "demo": training.bench_demo,
+    "neighbours": neighbours.bench_neighbours, "uploads": uploads.bench_uploads, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
 }
 
 

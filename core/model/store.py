@@ -162,18 +162,20 @@ def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None)
         raise ModelError(f"{path.name} is not a .keras model file. Save models in the Keras v3 format.")
     metadata, warnings = read_sidecar(path)
     check_archive(path)
+    sha256 = file_sha256(path)
+    modified = bool(metadata.get("sha256")) and metadata["sha256"] != sha256
+    if modified and not (config.allow_modified_model() if allow_modified is None else allow_modified):
+        # Refused before Keras parses the file: it is not the file the model card describes.
+        raise ModelError(f"{path.name} does not match the SHA-256 recorded in its model card ({config.sidecar_path(path).name}): "
+                         "the file changed after training, so the card's threshold and metrics may not describe it. "
+                         "Restore the file or retrain; to use it anyway, set LEUKEMIA_ALLOW_MODIFIED_MODEL=1.")
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for corrupt archives.
         raise ModelError(f"Could not read the model file {path.name}: {keras_refusal(error)}") from error
     check_compatible(model, metadata, path)
     unknown = {CARD_UNKNOWN_KEY: True} if warnings else {}  # Every answer then says so (core.model.assessment).
-    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata, **unknown}, path, file_sha256(path), warnings)
-    if loaded.sha256_matches is False:
-        allowed = config.allow_modified_model() if allow_modified is None else allow_modified
-        if not allowed:
-            raise ModelError(f"{path.name} does not match the SHA-256 recorded in its model card ({config.sidecar_path(path).name}): "
-                             "the file changed after training, so the card's threshold and metrics may not describe it. "
-                             "Restore the file or retrain; to use it anyway, set LEUKEMIA_ALLOW_MODIFIED_MODEL=1.")
+    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata, **unknown}, path, sha256, warnings)
+    if modified:
         loaded.warnings.append(f"{path.name} does not match the SHA-256 recorded in its metadata: the file changed after training.")
     return loaded
