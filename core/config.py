@@ -35,6 +35,7 @@ DECODED_CACHE_BYTES = 256 * 1024 * 1024  # Decoded images, at most 12 MB each af
 ANALYSIS_CACHE_BYTES = 256 * 1024 * 1024  # Per-image results: three (H, W) uint8 stages and the model input.
 HEATMAP_CACHE_BYTES = 64 * 1024 * 1024  # (S, S) float32 heatmaps: 0.2 MB at 224 px.
 REPORT_CACHE_BYTES = 64 * 1024 * 1024  # HTML reports, made before their download button is drawn.
+SAMPLE_CACHE_BYTES = 64 * 1024 * 1024  # The Dataset explorer's preprocessing stages of a file, without a model.
 # What one session keeps of its uploads while it moves between pages (ui/state.py); oldest dropped first.
 SESSION_MAX_UPLOADS = 50
 SESSION_MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -86,7 +86,8 @@ def get_dataset_index():
 def upload_caches() -> dict[str, ByteBudgetCache]:
     """The process-wide caches of per-image results, each bounded by bytes (`core.config`), shared by every session."""
     return {"decoded": ByteBudgetCache(config.DECODED_CACHE_BYTES), "analysis": ByteBudgetCache(config.ANALYSIS_CACHE_BYTES),
-            "heatmap": ByteBudgetCache(config.HEATMAP_CACHE_BYTES), "report": ByteBudgetCache(config.REPORT_CACHE_BYTES)}
+            "heatmap": ByteBudgetCache(config.HEATMAP_CACHE_BYTES), "report": ByteBudgetCache(config.REPORT_CACHE_BYTES),
+            "samples": ByteBudgetCache(config.SAMPLE_CACHE_BYTES)}
 
 
 def decode_upload(data: bytes, name: str):
@@ -187,7 +188,7 @@ def get_sanity_correlation(classifier, digest: str, model_input: np.ndarray, met
 # The Dataset explorer and the Model card: thumbnails, samples, prediction CSVs, the sidecar.
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=512, show_spinner=False)  # At most 48 KB each: 25 MB in all.
 def thumbnail(path: str, stamp: float) -> tuple[np.ndarray | None, str | None]:
     """(thumbnail (<=128, <=128, 3) uint8 RGB, None), or (None, why the file could not be read)."""
     try:
@@ -196,18 +197,21 @@ def thumbnail(path: str, stamp: float) -> tuple[np.ndarray | None, str | None]:
         return None, str(error)
 
 
-@st.cache_data(max_entries=16, show_spinner="Preprocessing the cell…")
 def sample_stages(path: str, stamp: float) -> tuple[np.ndarray | None, object | None, str | None]:
-    """(decoded (H, W, 3) uint8 RGB, PreprocessResult, None) for a dataset file, or (None, None, why not).
+    """(decoded (H, W, 3) uint8 RGB, PreprocessResult, None) for a dataset file, or (None, None, why not); byte-bounded.
 
     For showing the preprocessing when no model is loaded; with a model, the dataset explorer
     analyses a file exactly as Classify does (`ui.classify_widgets.process_upload`).
     """
-    try:
-        image_rgb = load_image(path).image_rgb
-        return image_rgb, preprocess_cell(image_rgb, config.IMAGE_SIZE), None
-    except LeukemiaAppError as error:
-        return None, None, str(error)
+    def stages() -> tuple[np.ndarray | None, object | None, str | None]:
+        try:
+            image_rgb = load_image(path).image_rgb
+            return image_rgb, preprocess_cell(image_rgb, config.IMAGE_SIZE), None
+        except LeukemiaAppError as error:
+            return None, None, str(error)
+
+    with st.spinner("Preprocessing the cell…"):
+        return upload_caches()["samples"].get_or_compute((path, stamp), stages)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
