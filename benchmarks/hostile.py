@@ -1,8 +1,8 @@
 """`python -m core.predict` on each hostile model file: refused with one line, exit 2, and a small peak memory.
 
 Each case is a copy of a tiny (64 px) saved classifier, spoiled the way an attacker would
-(issue: untrusted input everywhere). Each runs in its own process; its peak resident memory is
-the child's `ru_maxrss` from `os.wait4`. Goals: exit status 2, exactly one line on stderr, no
+(issue: untrusted input everywhere). Each runs in its own process, started by a lean launcher;
+its peak resident memory is the child's `ru_maxrss` from `os.wait4`. Goals: exit status 2, exactly one line on stderr, no
 "Traceback", peak under 1.8 GB. TensorFlow's own C++ start-up lines (absl's format), printed on
 stderr by any run that imports Keras, are counted apart.
 """
@@ -83,20 +83,28 @@ def _cell(folder: Path) -> Path:
     return path
 
 
+# A lean launcher: a child's peak memory on Linux counts what it held before exec, so the CLI is started
+# by this small interpreter, not by the benchmark process that holds TensorFlow and a 300 MB config.
+LAUNCHER = """
+import json, os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+stdout, stderr = child.stdout.read(), child.stderr.read()
+_, status, usage = os.wait4(child.pid, 0)
+print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "stdout": stdout, "stderr": stderr, "maxrss_kib": usage.ru_maxrss}))
+"""
+
+
 def run_case(model: Path, cell: Path) -> dict:
     """Run `python -m core.predict --model MODEL CELL` in its own process; exit status, stderr lines, peak MiB."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("LEUKEMIA_ALLOW_MODIFIED_MODEL", None)
-    process = subprocess.Popen([sys.executable, "-m", "core.predict", "--model", str(model), str(cell)], cwd=ROOT,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stdout, stderr = process.stdout.read(), process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    command = [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "core.predict", "--model", str(model), str(cell)]
+    child = json.loads(subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)
+    lines = [line for line in child["stderr"].splitlines() if line.strip()]
     ours = [line for line in lines if not TENSORFLOW_LINE.match(line)]
-    return {"exit": process.returncode, "stderr_lines": len(ours), "tensorflow_startup_lines": len(lines) - len(ours),
-            "traceback": "Traceback" in stderr + stdout,
-            "peak_mib": round(usage.ru_maxrss / 1024, 1), "message": ours[-1][:160] if ours else ""}
+    return {"exit": child["exit"], "stderr_lines": len(ours), "tensorflow_startup_lines": len(lines) - len(ours),
+            "traceback": "Traceback" in child["stderr"] + child["stdout"],
+            "peak_mib": round(child["maxrss_kib"] / 1024, 1), "message": ours[-1][:160] if ours else ""}
 
 
 def bench_hostile(results: dict) -> None:
