@@ -39,7 +39,8 @@ def test_arrays_inside_results_are_counted():
     from core.imaging.decode import DecodedImage
 
     decoded = DecodedImage(np.zeros((10, 10, 3), np.uint8), "PNG")
-    assert array_bytes((decoded, [np.zeros(5, np.float32)], {"x": np.zeros(7, np.uint8)})) == 300 + 20 + 7
+    assert array_bytes((decoded, [np.zeros(5, np.float32)], {"x": np.zeros(7, np.uint8)})) == 300 + len("PNG") + 20 + 7
+    assert array_bytes(("<html>", b"12345")) == 11  # Reports are kept as text or bytes.
 
 
 def test_the_apps_upload_cache_stays_within_its_budget(monkeypatch):
