@@ -40,7 +40,7 @@ def grid_ui(paths: list[Path | None], captions: list[str], picks: list[ImageReco
                 if image is None:
                     st.caption(plain(f"{caption}: {error}"))
                 else:
-                    st.image(image, caption=caption)
+                    st.image(image, caption=plain(caption))  # Image captions are Markdown too: file names are not.
                 if picks is not None:
                     st.button("Details", key=f"pick_{path}", on_click=pick_sample, args=(picks[row_start + offset],))
 

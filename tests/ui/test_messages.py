@@ -71,3 +71,20 @@ def test_alerts_carry_the_escaped_text():
     assert not app.exception
     bodies = [app.error[0].value, app.warning[0].value, app.info[0].value]
     assert bodies == [plain("![x](http://127.0.0.2/e.png)"), plain(":material/home:"), plain("[a](http://127.0.0.2)")]
+
+
+def test_dataset_grid_captions_show_file_names_as_text(synthetic_data_root):
+    """A data file named like a Markdown image would make every visitor's browser fetch it from an image caption."""
+    cell = str(next((synthetic_data_root / "training_data").rglob("*.bmp")))
+
+    def script(cell_path):
+        from pathlib import Path
+
+        from ui.dataset_widgets import grid_ui
+
+        grid_ui([Path(cell_path)], ["![b](http://127.0.0.2/beacon.png).bmp · all"])
+
+    app = AppTest.from_function(script, args=(cell,)).run()
+    assert not app.exception
+    captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
+    assert captions == [plain("![b](http://127.0.0.2/beacon.png).bmp · all")]
