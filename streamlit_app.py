@@ -9,6 +9,7 @@ from ui import frame, state
 
 st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
 state.init_session_state()
+frame.configure_server_log()
 
 PAGES = [
     st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="classify", default=True),

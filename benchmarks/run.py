@@ -19,6 +19,11 @@ Sections and goals:
   faithfulness  one heatmap's deletion and insertion curves, 16 steps each in one batch, at 224 px (<= 1 s)
   explain_cli `python -m core.explain --method gradcam` on 100 images, files written: per extra image /
             one compiled forward pass (<= 1.5)
+  uploads   server memory after 100 distinct uploads decoding to 6000 x 6000 px, through the Classify page's
+            `process_upload` with a 224 px ResNet50 loaded (resident and peak <= 2.5 GB)
+  hostile   `python -m core.predict` on each hostile model file (bad sidecar fields, 12,000 px input,
+            300 MB sidecar, padded config.json, SHA-256 mismatch, Markdown class name): exit 2, one
+            line on stderr, no traceback, peak < 1.8 GB
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -39,14 +44,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import app, explanations, inputs, neighbours, patient, training  # noqa: E402
+from benchmarks import app, explanations, hostile, inputs, neighbours, patient, training, uploads  # noqa: E402
 
 BENCHES = {
     "classify": app.bench_classify, "app": app.bench_app, "decode": inputs.bench_decode, "index": inputs.bench_index,
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
     "neighbours": neighbours.bench_neighbours, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
-    "demo": training.bench_demo,
+    "uploads": uploads.bench_uploads, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
 }
 
 

@@ -26,7 +26,19 @@ CROP_MARGIN_FRACTION = 0.05
 # Upload safety limits.
 ACCEPTED_FORMATS: tuple[str, ...] = ("BMP", "PNG", "JPEG", "TIFF")
 MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+# A decode briefly holds the whole image (Pillow's 4 bytes a pixel, then 3 in the array): about 250 MB at
+# 6000 x 6000, the largest accepted. It is then downscaled at once to MAX_DECODED_SIDE, so nothing keeps it.
+MAX_PIXELS = 36_000_000
+MAX_DECODED_SIDE = 2048  # Pixels; a C-NMC cell image is 450 x 450 and the model sees at most 1,024.
+# What the app's process-wide caches of uploads may hold, in bytes of arrays (ui/cache.py); oldest dropped first.
+DECODED_CACHE_BYTES = 256 * 1024 * 1024  # Decoded images, at most 12 MB each after downscaling.
+ANALYSIS_CACHE_BYTES = 256 * 1024 * 1024  # Per-image results: three (H, W) uint8 stages and the model input.
+HEATMAP_CACHE_BYTES = 64 * 1024 * 1024  # (S, S) float32 heatmaps: 0.2 MB at 224 px.
+REPORT_CACHE_BYTES = 64 * 1024 * 1024  # HTML reports, made before their download button is drawn.
+SAMPLE_CACHE_BYTES = 64 * 1024 * 1024  # The Dataset explorer's preprocessing stages of a file, without a model.
+# What one session keeps of its uploads while it moves between pages (ui/state.py); oldest dropped first.
+SESSION_MAX_UPLOADS = 50
+SESSION_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MIN_SIDE_PIXELS = 32
 # Zip archives of one person's cells (the Patient page). A C-NMC subject has 9 to 757 cells of about
 # 0.6 MB each as BMP; the limits admit the largest and refuse what would fill the server's memory.

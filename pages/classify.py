@@ -1,7 +1,7 @@
 """Classify: upload cell images (or pick samples) and see the answer, how it was reached and how sure it is."""
 import streamlit as st
 
-from ui import cache, classify_widgets, frame, result_widgets, state
+from ui import cache, classify_widgets, frame, messages, result_widgets, state
 
 frame.ensure_frame()
 st.title("Classify a cell")
@@ -24,7 +24,7 @@ def classify_page() -> None:
     outcomes = classify_widgets.process_all(items, classifier)
     for outcome in outcomes:
         if outcome.error:
-            st.error(frame.plain(outcome.error), icon=":material/error:")
+            messages.show_error(outcome.error, icon=":material/error:")
     classified = [outcome for outcome in outcomes if outcome.analysis is not None]
     if not classified:
         return

@@ -10,7 +10,7 @@ from core.data.summary import summarize
 from core.data.layout import SPLITS
 from core.data.synthetic import is_synthetic
 from ui import cache, dataset_widgets, frame, state
-from ui.frame import plain
+from ui.messages import plain, show_error
 
 frame.ensure_frame()
 
@@ -28,7 +28,7 @@ def folder_ui() -> None:
     if chosen != current:
         error = dataset_widgets.switch_data_dir(chosen)
         if error:
-            st.error(plain(f"Still using {state.data_dir()}. {error}"))
+            show_error(f"Still using {state.data_dir()}. {error}")
 
 
 def overview_ui(index: DatasetIndex, summary: dict) -> None:
@@ -90,7 +90,7 @@ def render_dataset_page() -> None:
     folder_ui()
     index = cache.get_dataset_index()
     if index is None:
-        st.error(plain(state.dataset_error() or f"No dataset at {state.data_dir()}."))
+        show_error(state.dataset_error() or f"No dataset at {state.data_dir()}.")
         st.info("Type the path of a downloaded C-NMC_Leukemia folder above, or create the synthetic demo "
                 "dataset with `python -m core.synthetic data/demo` (building the demo model does it too).")
         return

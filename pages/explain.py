@@ -4,7 +4,7 @@ import streamlit as st
 from core.errors import LeukemiaAppError
 from core.model.assessment import answer_text, assess
 from ui import cache, explain_widgets, frame, result_widgets, state
-from ui.frame import plain
+from ui.messages import plain, show_error
 
 frame.ensure_frame()
 st.title("Explain an answer")
@@ -28,7 +28,7 @@ def explain_page() -> None:
     try:
         analysis = cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
     except LeukemiaAppError as error:
-        st.error(f"{plain(name)}: {plain(str(error))}", icon=":material/error:")
+        show_error(f"{name}: {error}", icon=":material/error:")
         return
     prediction, stages = analysis.prediction, analysis.stages
     assessment = assess(analysis, classifier.loaded.metadata, side, classifier.evidence, state.error_rate())

@@ -6,7 +6,7 @@ import streamlit as st
 from core.errors import ModelError
 from core.reporting import figures
 from ui import audit_widgets, cache, frame, model_widgets, state
-from ui.frame import plain
+from ui.messages import show_error, show_warning
 from ui.subject_widgets import subject_evaluation_ui
 
 frame.ensure_frame()
@@ -19,14 +19,14 @@ def render_model_page() -> None:
     try:
         metadata, notes = cache.model_sidecar()
     except ModelError as error:
-        st.error(plain(str(error)))
+        show_error(error)
         return
     if not path.is_file() and not metadata:
         st.info(f"There is no model at `{path}` yet. Build the demo model on the **Classify** page, or run "
                 "`python train.py --demo` (synthetic cells) or `python train.py --data-dir PATH` (C-NMC 2019).")
         return
     for note in notes:
-        st.warning(plain(note))
+        show_warning(note)
     model_widgets.integrity_ui(metadata)
     model_widgets.about_ui(metadata)
     st.header("Performance on held-out data", anchor=False)

@@ -31,7 +31,8 @@ def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
 
 
 def texts(elements) -> list[str]:
-    return [element.value.replace("\\", "") for element in elements]  # Undo Markdown escaping.
+    # Undo ui.messages.plain: its Markdown escapes and the invisible word joiners it adds.
+    return [element.value.replace("\\", "").replace("\u2060", "") for element in elements]
 
 
 def wait_for_text(at: AppTest, elements: str, text: str, seconds: float = 30) -> AppTest:

@@ -1,7 +1,9 @@
 """Put a model file where the app looks for it, with the sidecar a test wants beside it."""
 from __future__ import annotations
 
+import json
 import shutil
+import zipfile
 from pathlib import Path
 
 from core import config
@@ -41,4 +43,25 @@ def install_demo_model(model_path: Path, folder: Path, data_root: Path) -> Path:
     held_out = set(sorted({record.subject for record in training})[::2])
     write_split_csv(split_csv_path(path), {"train": [r for r in training if r.subject not in held_out],
                                            "validation": [r for r in training if r.subject in held_out]}, index.root)
+
+
+MARKUP_CLASS_NAME = "[Click here](http://127.0.0.2/phish) ![x](http://127.0.0.2/beacon.png)"
+
+
+def markup_class_model(model_path: Path, folder: Path) -> Path:
+    """A copy of `model_path` whose last layer's class is named MARKUP_CLASS_NAME (Keras refuses it), with its sidecar.
+
+    The sidecar keeps the original SHA-256: Keras refuses the file before the hash is compared.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / config.MODEL_FILENAME
+    with zipfile.ZipFile(model_path) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    model_config = json.loads(members["config.json"])
+    model_config["config"]["layers"][-1]["class_name"] = MARKUP_CLASS_NAME
+    members["config.json"] = json.dumps(model_config).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    shutil.copyfile(config.sidecar_path(model_path), config.sidecar_path(path))
     return path

@@ -20,6 +20,7 @@ from core.imaging.decode import load_image
 from core.imaging.preprocess import preprocess_cell
 from core.reporting import explorer
 from ui import state
+from ui.byte_cache import ByteBudgetCache
 
 
 def file_stamp(path: Path) -> float:
@@ -81,12 +82,20 @@ def get_dataset_index():
     return index
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def decode_upload(data: bytes, name: str):
-    """Bytes -> DecodedImage (cached by content); raises ImageLoadError for bad files."""
-    from core.imaging.decode import load_image
+@st.cache_resource
+def upload_caches() -> dict[str, ByteBudgetCache]:
+    """The process-wide caches of per-image results, each bounded by bytes (`core.config`), shared by every session."""
+    return {"decoded": ByteBudgetCache(config.DECODED_CACHE_BYTES), "analysis": ByteBudgetCache(config.ANALYSIS_CACHE_BYTES),
+            "heatmap": ByteBudgetCache(config.HEATMAP_CACHE_BYTES), "report": ByteBudgetCache(config.REPORT_CACHE_BYTES),
+            "samples": ByteBudgetCache(config.SAMPLE_CACHE_BYTES)}
 
-    return load_image(data, name=name)
+
+def decode_upload(data: bytes, name: str):
+    """Bytes -> DecodedImage (cached by content and name, within a byte budget); raises ImageLoadError for bad files.
+
+    The image is already downscaled to `config.MAX_DECODED_SIDE` by the decoder.
+    """
+    return upload_caches()["decoded"].get_or_compute((content_digest(data), name), lambda: load_image(data, name=name))
 
 
 def clear_model_caches() -> None:
@@ -99,16 +108,25 @@ def model_key(classifier) -> str:
     return f"{classifier.loaded.path}:{classifier.loaded.sha256}"
 
 
-@st.cache_data(max_entries=128, show_spinner=False)  # About 1 MB each for a 450 x 450 image.
-def analyze_image(digest: str, model: str, _classifier, _image_rgb: np.ndarray):
-    """CellAnalysis of one decoded image, cached on (content digest, model key) only.
+def analyze_image(digest: str, model: str, classifier, image_rgb: np.ndarray):
+    """CellAnalysis of one decoded image, cached on (content digest, model key) within a byte budget.
 
-    The classifier and the pixels are left out of the cache key (leading underscore):
-    `digest` already identifies the pixels and `model` the classifier.
+    `digest` identifies the pixels and `model` the classifier, so neither array nor model is hashed.
     """
     from core.model.analysis import analyze_cell
 
-    return analyze_cell(_classifier, _image_rgb)
+    return upload_caches()["analysis"].get_or_compute((digest, model), lambda: analyze_cell(classifier, image_rgb))
+
+
+def report_html(key: tuple, make) -> bytes:
+    """The HTML report's UTF-8 bytes, made once per `key` (model, image, answer's inputs) within a byte budget.
+
+    The download button gets bytes, not a callable: Streamlit forgets a deferred download's callable
+    when a later run replaces the button, so a click just after the selection changed found nothing
+    ("MediaFileStorageError: Deferred file ... not found"). A static download survives one cleanup.
+    """
+    with st.spinner("Writing the report…"):
+        return upload_caches()["report"].get_or_compute(key, lambda: make().encode("utf-8"))
 
 
 @st.cache_resource
@@ -146,14 +164,12 @@ def get_randomized_explainer(classifier):
     return _randomized_explainer(model_key(classifier), get_explainer(classifier))
 
 
-@st.cache_data(max_entries=256, show_spinner="Computing the heatmap…")
-def heatmap(model: str, digest: str, method: str, target: str, layer: str, _explainer, _model_input: np.ndarray) -> np.ndarray:
-    """(S, S) float32 heatmap in [0, 1], cached on (model, image digest, method, target, layer)."""
-    return _explainer.explain(_model_input, method, target, layer)
-
-
 def get_heatmap(classifier, digest: str, model_input: np.ndarray, method: str, target: str, layer: str) -> np.ndarray:
-    return heatmap(model_key(classifier), digest, method, target, layer, get_explainer(classifier), model_input)
+    """(S, S) float32 heatmap in [0, 1], cached on (model, image digest, method, target, layer) within a byte budget."""
+    explainer = get_explainer(classifier)
+    key = (model_key(classifier), digest, method, target, layer)
+    with st.spinner("Computing the heatmap…"):
+        return upload_caches()["heatmap"].get_or_compute(key, lambda: explainer.explain(model_input, method, target, layer))
 
 
 @st.cache_data(max_entries=256, show_spinner="Measuring how faithful the heatmap is…")
@@ -185,7 +201,7 @@ def get_sanity_correlation(classifier, digest: str, model_input: np.ndarray, met
 # The Dataset explorer and the Model card: thumbnails, samples, prediction CSVs, the sidecar.
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=512, show_spinner=False)  # At most 48 KB each: 25 MB in all.
 def thumbnail(path: str, stamp: float) -> tuple[np.ndarray | None, str | None]:
     """(thumbnail (<=128, <=128, 3) uint8 RGB, None), or (None, why the file could not be read)."""
     try:
@@ -194,18 +210,21 @@ def thumbnail(path: str, stamp: float) -> tuple[np.ndarray | None, str | None]:
         return None, str(error)
 
 
-@st.cache_data(max_entries=16, show_spinner="Preprocessing the cell…")
 def sample_stages(path: str, stamp: float) -> tuple[np.ndarray | None, object | None, str | None]:
-    """(decoded (H, W, 3) uint8 RGB, PreprocessResult, None) for a dataset file, or (None, None, why not).
+    """(decoded (H, W, 3) uint8 RGB, PreprocessResult, None) for a dataset file, or (None, None, why not); byte-bounded.
 
     For showing the preprocessing when no model is loaded; with a model, the dataset explorer
     analyses a file exactly as Classify does (`ui.classify_widgets.process_upload`).
     """
-    try:
-        image_rgb = load_image(path).image_rgb
-        return image_rgb, preprocess_cell(image_rgb, config.IMAGE_SIZE), None
-    except LeukemiaAppError as error:
-        return None, None, str(error)
+    def stages() -> tuple[np.ndarray | None, object | None, str | None]:
+        try:
+            image_rgb = load_image(path).image_rgb
+            return image_rgb, preprocess_cell(image_rgb, config.IMAGE_SIZE), None
+        except LeukemiaAppError as error:
+            return None, None, str(error)
+
+    with st.spinner("Preprocessing the cell…"):
+        return upload_caches()["samples"].get_or_compute((path, stamp), stages)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

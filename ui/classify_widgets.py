@@ -19,8 +19,9 @@ from core.data.sides import Sample, offered_samples, real_cell_samples
 from core.errors import LeukemiaAppError
 from core.model.analysis import CellAnalysis
 from core.model.assessment import Assessment, answer_text, assess, qualifications
+from core.reporting.spreadsheet import safe_cell
 from ui import cache, state
-from ui.frame import plain
+from ui.messages import show_error, show_info
 
 LOGGER = logging.getLogger(__name__)
 UPLOAD_TYPES = ["bmp", "png", "jpg", "jpeg", "tif", "tiff"]
@@ -87,11 +88,15 @@ def sample_option(sample: Sample) -> str:
 
 def render_upload_ui(index, sides) -> list[Item]:
     """Uploader plus sample picker -> [(file name, bytes, label in the dataset or None, side or None)]."""
+    key = state.uploader_key()
+    uploader_is_new = key not in st.session_state  # Streamlit dropped its files when the page changed.
     uploads = st.file_uploader(
         "Upload cell images (BMP, PNG, JPEG or TIFF; up to 20 MB each)",
-        type=UPLOAD_TYPES, accept_multiple_files=True, key="classify_uploads",
+        type=UPLOAD_TYPES, accept_multiple_files=True, key=key,
     )
-    items: list[Item] = [(upload.name, upload.getvalue(), None, None) for upload in uploads or []]
+    state.keep_uploads([(upload.name, upload.getvalue()) for upload in uploads or []], uploader_is_new)
+    items: list[Item] = [(upload.name, upload.data, None, None) for upload in state.kept_uploads()]
+    render_kept_uploads()
     if index is None:
         st.caption(f"No dataset samples to offer: {state.dataset_error()}")
     samples = {sample_option(sample): sample for sample in sample_records(index, sides)}
@@ -102,8 +107,22 @@ def render_upload_ui(index, sides) -> list[Item]:
         try:
             items.append((sample.path.name, Path(sample.path).read_bytes(), sample.label, sample.side))
         except OSError as error:
-            st.error(f"Could not read the sample {plain(sample.path.name)}: {error.strerror}.")
+            show_error(f"Could not read the sample {sample.path.name}: {error.strerror}.")
     return items
+
+
+def render_kept_uploads() -> None:
+    """How many uploads this session keeps across pages, a button to clear them, and the notice of any dropped."""
+    kept = state.kept_uploads()
+    if state.upload_notice():
+        show_info(state.upload_notice(), icon=":material/info:")
+    if not kept:
+        return
+    megabytes = sum(len(upload.data) for upload in kept) / 2**20
+    left, right = st.columns([4, 1])
+    left.caption(f"{len(kept)} uploaded image{'s' if len(kept) > 1 else ''} ({megabytes:.1f} MB) kept for this session: "
+                 "they stay when you change page.")
+    right.button("Clear uploads", icon=":material/delete:", on_click=state.clear_uploads)
 
 
 def process_all(items: list[Item], classifier) -> list[UploadOutcome]:
@@ -136,10 +155,8 @@ def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    """The table as CSV; a name starting like a spreadsheet formula is quoted so it stays text."""
-    safe = table.copy()
-    safe["file"] = [("'" + name) if name[:1] in "=+-@\t\r" else name for name in safe["file"]]
-    return safe.to_csv(index=False).encode("utf-8")
+    """The table as CSV; every text cell starting like a spreadsheet formula gets a leading quote so it stays text."""
+    return table.map(safe_cell).to_csv(index=False).encode("utf-8")
 
 
 def render_results_table(outcomes: list[UploadOutcome]) -> None:

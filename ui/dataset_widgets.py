@@ -17,7 +17,7 @@ from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
 from core.errors import ModelError
 from ui import cache, classify_widgets, result_widgets, state
-from ui.frame import plain
+from ui.messages import plain, show_error, show_info
 
 PER_PAGE = 12
 GRID_COLUMNS = 6
@@ -40,7 +40,7 @@ def grid_ui(paths: list[Path | None], captions: list[str], picks: list[ImageReco
                 if image is None:
                     st.caption(plain(f"{caption}: {error}"))
                 else:
-                    st.image(image, caption=caption)
+                    st.image(image, caption=plain(caption))  # Image captions are Markdown too: file names are not.
                 if picks is not None:
                     st.button("Details", key=f"pick_{path}", on_click=pick_sample, args=(picks[row_start + offset],))
 
@@ -60,15 +60,15 @@ def sample_ui(record: ImageRecord) -> None:
     if classifier is None:
         image_rgb, stages, error = cache.sample_stages(str(record.path), cache.file_stamp(record.path))
         if error:
-            st.error(plain(error))
+            show_error(error)
             return
         render_stage_panels(image_rgb, stages)
-        st.info(f"No prediction: {plain(state.model_error() or 'no model is loaded.')} Build one on the Classify page.")
+        show_info(f"No prediction: {state.model_error() or 'no model is loaded.'} Build one on the Classify page.")
         return
     side = side_of_record(record, cache.get_split_sides(classifier))
     outcome = classify_widgets.process_file(record.path, classifier, dataset_label=record.label, sample_side=side)
     if outcome.error:
-        st.error(plain(outcome.error))
+        show_error(outcome.error)
         return
     render_stage_panels(outcome.image_rgb, outcome.analysis.stages)
     result_widgets.render_scope_warning(outcome.analysis)
@@ -110,7 +110,7 @@ def misclassified_ui(index: DatasetIndex) -> None:
     csv_path = folder / sets[name]["predictions_csv"]
     rows, error = cache.predictions(str(csv_path), cache.file_stamp(csv_path))
     if error:
-        st.info(error)
+        show_info(error)
         return
     threshold = float(sets[name].get("threshold", metadata.get("threshold", config.DEFAULT_THRESHOLD)))
     wrong = explorer.misclassified(rows, threshold)

@@ -16,7 +16,7 @@ from core.explain.heatmaps import heatmap_on_original, overlay
 from core.imaging.encode import png_bytes
 from ui import cache, state
 from ui.classify_widgets import UPLOAD_TYPES, sample_option, sample_records
-from ui.frame import plain
+from ui.messages import show_error
 
 TARGET_NAMES = DISPLAY_NAMES
 MAIN_WIDTH = 380  # on-screen pixels
@@ -64,7 +64,7 @@ def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None] | Non
     try:
         decoded = decode_ui(path.name, path.read_bytes())
     except OSError as error:
-        st.error(f"Could not read the sample {plain(path.name)}: {error.strerror}.")
+        show_error(f"Could not read the sample {path.name}: {error.strerror}.")
         return None
     return None if decoded is None else (*decoded, samples[choice].side)
 
@@ -74,7 +74,7 @@ def decode_ui(name: str, data: bytes) -> tuple[str, str, np.ndarray] | None:
     try:
         return name, cache.content_digest(data), cache.decode_upload(data, name).image_rgb
     except LeukemiaAppError as error:
-        st.error(plain(str(error)), icon=":material/error:")
+        show_error(error, icon=":material/error:")
         return None
 
 

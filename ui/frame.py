@@ -5,22 +5,29 @@ and never compute anything themselves.
 """
 from __future__ import annotations
 
-import re
+import logging
 
 import streamlit as st
 
 from core import config
 from ui import cache, state
+from ui.messages import plain, show_error
 
-# Markdown and Streamlit directive characters escaped in user-supplied text (file names).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 BUILD_REFRESH_SECONDS = 1.0
 PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": ":material/biotech:", "layout": "wide"}
 
 
-def plain(text: str) -> str:
-    """Escape user text (a file name) so Markdown shows it literally and never as a link or image."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+def configure_server_log() -> None:
+    """Send core's log (full Keras refusals, unexpected failures) to the server's stderr at INFO, once per process.
+
+    The page shows a one-line summary of a refused file; the full text is for the operator.
+    """
+    logger = logging.getLogger("core")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def ensure_frame() -> None:
@@ -71,6 +78,8 @@ def render_model_status() -> None:
     check = {True: ":green[SHA-256 matches its model card]", False: ":red[SHA-256 does not match its model card]",
              None: ":orange[no SHA-256 recorded to check]"}[loaded.sha256_matches]
     st.caption(f"{plain(loaded.metadata.get('model_name', path.stem))}, {kind}  \n`{path}`  \n{check}")
+    for warning in loaded.warnings:  # A missing or incomplete model card, a file changed after training.
+        st.caption(f":orange[{plain(warning)}]")
 
 
 def render_dataset_status() -> None:
@@ -117,7 +126,7 @@ def render_model_missing() -> None:
         return
     path = state.model_path()
     if path.exists():
-        st.error(f"The model could not be loaded: {plain(state.model_error() or '')}")
+        show_error(f"The model could not be loaded: {state.model_error() or ''}")
         st.info("Replace the file, point `LEUKEMIA_MODEL` at another model, or retrain with `python train.py`.")
         return
     st.info(f"**There is no model yet.** The app looks for it at `{path}`.", icon=":material/model_training:")
@@ -128,7 +137,7 @@ def render_model_missing() -> None:
         "about real cells. To use the real C-NMC 2019 data, see **About**."
     )
     if status.error:
-        st.error(f"The last build failed: {status.error}")
+        show_error(f"The last build failed: {status.error}")
     if st.button("Build the demo model", type="primary", icon=":material/play_arrow:"):
         job.start(path, config.DEMO_DATA_ROOT, owner=state.session_token(), on_success=cache.clear_model_caches)
         st.rerun()

@@ -9,7 +9,7 @@ from core.errors import ModelError
 from core.model.calibration import Calibration
 from core.reporting import calibration_card, figures, model_card
 from ui import cache, state
-from ui.frame import plain
+from ui.messages import plain, show_error
 
 EVALUATION_TITLES = {
     "validation": "Validation split (held-out subjects of the training folds)",
@@ -41,7 +41,7 @@ def integrity_ui(metadata: dict) -> None:
     show, message = SHA_MESSAGES[model_card.sha_status(metadata.get("sha256"), actual)]
     show(message)
     if state.model_error() and path.is_file():
-        st.error(plain(f"The model does not load: {state.model_error()}"))
+        show_error(f"The model does not load: {state.model_error()}")
 
 
 def about_ui(metadata: dict) -> None:
@@ -126,7 +126,7 @@ def conformal_ui(metadata: dict) -> None:
     try:
         calibrated = Calibration.from_metadata(metadata)
     except ModelError as error:
-        st.error(plain(str(error)))
+        show_error(error)
         return
     if calibrated is None:
         st.info(calibration_card.CALIBRATION_MISSING.format(path=state.model_path()), icon=":material/info:")

@@ -11,9 +11,9 @@ import streamlit as st
 from core.data import labels
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.html_report import build_report
-from ui import cache
+from ui import cache, state
 from ui.classify_widgets import UploadOutcome
-from ui.frame import plain
+from ui.messages import plain
 
 LOGGER = logging.getLogger(__name__)
 REPORT_OVERLAY_OPACITY = 0.45
@@ -73,7 +73,7 @@ def render_stages(outcome: UploadOutcome) -> None:
 
 
 def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], str]:
-    """A no-argument function that writes the HTML report; Streamlit calls it on click, off the script thread."""
+    """A no-argument function that writes the HTML report (`ui.cache.report_html` calls it once per image and model)."""
 
     def make() -> str:
         overlay_rgb, note = heatmap_overlay(explainer, outcome) if explainer is not None else (None, None)
@@ -127,9 +127,10 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     if outcome.sample_side:
         st.caption(f"Sample: {outcome.sample_side}.")
     left, right = st.columns(2)
-    left.download_button("Download a report (HTML)", report_maker(outcome, classifier, report_explainer(classifier)),
-                         file_name=f"report-{outcome.digest[:12]}.html", mime="text/html", icon=":material/download:",
-                         on_click="ignore")
+    report_key = (cache.model_key(classifier), outcome.digest, outcome.name, outcome.sample_side, state.error_rate())
+    report = cache.report_html(report_key, report_maker(outcome, classifier, report_explainer(classifier)))
+    left.download_button("Download a report (HTML)", report, file_name=f"report-{outcome.digest[:12]}.html",
+                         mime="text/html", icon=":material/download:", on_click="ignore", key="report_download")
     right.page_link("pages/explain.py", label="Explain this answer (Grad-CAM)", icon=":material/visibility:")
 
 

@@ -8,9 +8,10 @@ Prints one tab-separated line per image:
 
 label is what the threshold gives ("all"/"hem"); answer is "all", "hem" or "refer" (an image out
 of scope is referred, not answered); flags names, comma-separated, the limits that apply ("-" when
-none): demo_model, real_cell_on_demo_model, out_of_scope, orientation_unstable (only with --tta,
-which runs the 8 flips/rotations per image), conformal_refer, seen_in_training (a file listed as
-"train" in the split CSV beside the model). `--csv` writes the same with the full sentences:
+none): no_model_card (the sidecar is missing or records no threshold), demo_model,
+real_cell_on_demo_model, out_of_scope, orientation_unstable (only with --tta, which runs the 8
+flips/rotations per image), conformal_refer, seen_in_training (a file listed as "train" in the
+split CSV beside the model). `--csv` writes the same with the full sentences:
 file,label,probability_all,answer,flags,qualifications,error (`core.model.assessment`). A file
 that fails prints `ERROR` and a readable reason on its line and the others carry on. The
 exit status is 0 only when every file succeeded (1 when some failed, 2 for usage errors).
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 from core import config
 from core.cli import predict_subjects
 from core.errors import LeukemiaAppError
+from core.reporting.spreadsheet import safe_row
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
     from core.data.sides import SplitSides
@@ -171,12 +173,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def write_csv(path: Path, results: Sequence[FileResult]) -> None:
-    """file,label,probability_all,answer,flags,qualifications,error: one row per input file."""
+    """file,label,probability_all,answer,flags,qualifications,error: one row per input file, formula-safe cells."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for result in results:
-            writer.writerow(result.row())
+            writer.writerow(safe_row(result.row()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -80,7 +81,23 @@ def _decode(pil_image: Image.Image, label: str) -> DecodedImage:
             "Copy or export the original file again and retry."
         ) from error
     warnings += _apply_orientation(pil_image)
-    return DecodedImage(to_rgb_array(pil_image, label), format_name, tuple(warnings))
+    image_rgb, note = downscaled(to_rgb_array(pil_image, label), label)
+    return DecodedImage(image_rgb, format_name, tuple(warnings + note))
+
+
+def downscaled(image_rgb: np.ndarray, label: str) -> tuple[np.ndarray, list[str]]:
+    """(H, W, 3) uint8 RGB shrunk so that its longer side is at most `config.MAX_DECODED_SIDE`, with a note.
+
+    Done right after decoding, before anything caches the image: a small file can decode to a
+    36 MP picture (about 100 MB), and one cell needs far fewer pixels. Area averaging keeps detail.
+    """
+    height, width = image_rgb.shape[:2]
+    scale = config.MAX_DECODED_SIDE / max(height, width)
+    if scale >= 1.0:
+        return image_rgb, []
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # cv2 wants (width, height).
+    small = np.ascontiguousarray(cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA))
+    return small, [f"{label} is {width} x {height} pixels; it was downscaled to {size[0]} x {size[1]} for analysis."]
 
 
 def _label(source: object, name: str | None) -> str:

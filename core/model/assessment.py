@@ -16,7 +16,10 @@ from core.data import labels
 from core.data.sides import REAL_CELLS, SEEN_IN_TRAINING
 from core.model.analysis import CellAnalysis
 from core.model.evidence import ModelEvidence
+from core.model.sidecar_schema import CARD_UNKNOWN_KEY
 
+NO_MODEL_CARD_SENTENCE = ("This model has no model card (its metadata file is missing or records no threshold): "
+                          "its threshold and metrics are unknown, and the default threshold 0.5 was used.")
 DEMO_SENTENCE = "This model learned synthetic cells; its answer says nothing about a real cell."
 REAL_CELL_ON_DEMO_SENTENCE = ("This is a real C-NMC cell: it is unlike anything the demo model learned, "
                               "which saw synthetic cells only.")
@@ -47,6 +50,7 @@ class Assessment:
         conformal_decision: "all", "hem" or "refer" from the conformal thresholds, or None.
         ood_score, ood_flag: out-of-distribution score and whether it passes the sidecar's threshold, or None.
         similar_cells: the nearest training cells from the embedding index; empty without one.
+        card_unknown: the model came without a sidecar, or one without a threshold (`CARD_UNKNOWN_KEY`).
     """
 
     answer: str
@@ -64,6 +68,7 @@ class Assessment:
     ood_score: float | None = None
     ood_flag: bool | None = None
     similar_cells: tuple = ()
+    card_unknown: bool = False
 
     @property
     def out_of_scope(self) -> bool:
@@ -120,7 +125,7 @@ def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str
         tta_mean=prediction.tta_mean, tta_std=prediction.tta_std, views_disagree=views_disagree(prediction),
         scope_reasons=tuple(analysis.scope_reasons), is_demo=bool(metadata.get("is_demo")), sample_side=sample_side,
         probability_all_calibrated=calibrated, conformal_decision=conformal,
-        ood_score=ood_score, ood_flag=ood_flag, similar_cells=similar,
+        ood_score=ood_score, ood_flag=ood_flag, similar_cells=similar, card_unknown=bool(metadata.get(CARD_UNKNOWN_KEY)),
     )
 
 
@@ -131,6 +136,7 @@ def answer_text(assessment: Assessment) -> str:
 
 # Short machine-readable names of the qualifications, in the order of `qualifications` (CLI and CSV).
 FLAG_SENTENCES = {
+    "no_model_card": NO_MODEL_CARD_SENTENCE,
     "demo_model": DEMO_SENTENCE,
     "real_cell_on_demo_model": REAL_CELL_ON_DEMO_SENTENCE,
     "out_of_scope": OUT_OF_SCOPE_SENTENCE,
@@ -143,6 +149,7 @@ FLAG_SENTENCES = {
 def flags(assessment: Assessment) -> tuple[str, ...]:
     """The names (keys of `FLAG_SENTENCES`) of the qualifications that apply, in display order."""
     applies = {
+        "no_model_card": assessment.card_unknown,
         "demo_model": assessment.is_demo,
         "real_cell_on_demo_model": assessment.is_demo and assessment.sample_side == REAL_CELLS,
         "out_of_scope": assessment.out_of_scope,

@@ -21,7 +21,14 @@ MAX_SIDECAR_BYTES = 8 * 1024 * 1024  # A real sidecar is well under 1 MB.
 MAX_INPUT_SIZE = 1024  # Pixels per side; the real model takes 224, the demo 96.
 MIN_INPUT_SIZE = 32  # ResNet50 downsamples 32x.
 MAX_ARCHIVE_MEMBER_BYTES = {"config.json": 16 * 1024 * 1024, "metadata.json": 1024 * 1024}
-MAX_ARCHIVE_BYTES = 2 * 1024 ** 3  # Uncompressed; ResNet50's float32 weights are about 100 MB.
+# Set by loading (never written) on the metadata of a model whose sidecar is missing or records no
+# threshold: its threshold and metrics are unknown, and every answer says so.
+CARD_UNKNOWN_KEY = "model_card_unknown"
+MAX_ARCHIVE_BYTES = 2 * 1024 ** 3
+# The layer classes a flat ResNet50 classifier is built from (`core.model.network`); any other is refused
+# before Keras sees the file, whatever Keras' safe mode would do with it.
+ALLOWED_LAYERS = frozenset({"InputLayer", "Conv2D", "BatchNormalization", "Activation", "ZeroPadding2D", "MaxPooling2D",
+                            "Add", "GlobalAveragePooling2D", "Dropout", "Dense"})  # Uncompressed; ResNet50's float32 weights are about 100 MB.
 
 
 def _is_number(value: Any) -> bool:
@@ -126,6 +133,17 @@ def check_archive(path: Path) -> None:
     except ValueError as error:
         raise ModelError(f"{path.name}: its config.json is not valid JSON; the file is corrupt.") from error
     _check_input_side(model_config, path.name)
+    _check_layers(model_config, path.name)
+
+
+def _check_layers(config: Any, name: str) -> None:
+    """Refuse a model whose layer list names a class outside ALLOWED_LAYERS (a Lambda, a custom class, markup)."""
+    layers = (config.get("config") or {}).get("layers") if isinstance(config, dict) else None
+    for layer in layers if isinstance(layers, list) else []:
+        class_name = layer.get("class_name") if isinstance(layer, dict) else None
+        if class_name not in ALLOWED_LAYERS:
+            raise ModelError(f"{name}: the file uses a layer this app does not allow: {str(class_name)[:200]}. "
+                             "Use a classifier trained with `python train.py`.")
 
 
 def _check_input_side(config: Any, name: str) -> None:

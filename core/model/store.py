@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,13 @@ import keras
 from core import config
 from core.data import labels
 from core.errors import ModelError
-from core.model.sidecar_schema import check_archive, read_sidecar_file
+from core.model.sidecar_schema import CARD_UNKNOWN_KEY, check_archive, read_sidecar_file
 
 SIDECAR_FORMAT_VERSION = 1
+LOGGER = logging.getLogger(__name__)
+# Keras' words for a layer class it will not build: unknown, not a Keras class, or code (a Lambda) in safe mode.
+_REFUSED_CLASS = re.compile(r"Could not (?:locate class|deserialize) '(?:keras\.layers\.)?([^']{1,200})'"
+                            r"|deserialization of a `?(\w+)`? layer")
 
 
 def file_sha256(path: Path) -> str:
@@ -94,12 +100,16 @@ class LoadedModel:
 
 
 def read_sidecar(model_path: Path) -> tuple[dict[str, Any], list[str]]:
-    """The sidecar's metadata and warnings; a missing sidecar gives defaults and a warning."""
+    """The sidecar's metadata and warnings; a missing sidecar, or one without a threshold, gives a warning."""
     sidecar = config.sidecar_path(model_path)
     if not sidecar.is_file():
         return {}, [f"No metadata file {sidecar.name} next to the model: its threshold and metrics are unknown "
                     "(the default threshold 0.5 is used)."]
-    return read_sidecar_file(sidecar), []
+    metadata = read_sidecar_file(sidecar)
+    if "threshold" not in metadata:
+        return metadata, [f"The metadata file {sidecar.name} records no threshold: the model's threshold and metrics "
+                          "are unknown (the default threshold 0.5 is used)."]
+    return metadata, []
 
 
 def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -> None:
@@ -115,6 +125,19 @@ def check_compatible(model: keras.Model, metadata: dict[str, Any], path: Path) -
         raise ModelError(f"{path.name} takes {input_shape[1]}px inputs but its metadata says {size}px. Retrain it.")
     if list(metadata.get("class_names", labels.CLASS_NAMES)) != list(labels.CLASS_NAMES):
         raise ModelError(f"{path.name} has classes {metadata.get('class_names')}, expected {list(labels.CLASS_NAMES)}.")
+
+
+def keras_refusal(error: Exception) -> str:
+    """A one-sentence summary of why Keras would not load a file; its full text goes to the log (INFO).
+
+    Keras' own message can be long and quotes the file's config, class names included, which
+    come from whoever made the file; the summary names at most the refused class.
+    """
+    LOGGER.info("Keras refused a model file: %s: %s", type(error).__name__, error)
+    found = _REFUSED_CLASS.search(str(error))
+    if found:
+        return f"the file uses a layer this app does not allow: {found.group(1) or found.group(2)}."
+    return "it is corrupt or from an incompatible version of Keras (the details are in the server log)."
 
 
 def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None) -> LoadedModel:
@@ -139,17 +162,20 @@ def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None)
         raise ModelError(f"{path.name} is not a .keras model file. Save models in the Keras v3 format.")
     metadata, warnings = read_sidecar(path)
     check_archive(path)
+    sha256 = file_sha256(path)
+    modified = bool(metadata.get("sha256")) and metadata["sha256"] != sha256
+    if modified and not (config.allow_modified_model() if allow_modified is None else allow_modified):
+        # Refused before Keras parses the file: it is not the file the model card describes.
+        raise ModelError(f"{path.name} does not match the SHA-256 recorded in its model card ({config.sidecar_path(path).name}): "
+                         "the file changed after training, so the card's threshold and metrics may not describe it. "
+                         "Restore the file or retrain; to use it anyway, set LEUKEMIA_ALLOW_MODIFIED_MODEL=1.")
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for corrupt archives.
-        raise ModelError(f"Could not read the model file {path.name}: it is corrupt or from an incompatible version ({error}).") from error
+        raise ModelError(f"Could not read the model file {path.name}: {keras_refusal(error)}") from error
     check_compatible(model, metadata, path)
-    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata}, path, file_sha256(path), warnings)
-    if loaded.sha256_matches is False:
-        allowed = config.allow_modified_model() if allow_modified is None else allow_modified
-        if not allowed:
-            raise ModelError(f"{path.name} does not match the SHA-256 recorded in its model card ({config.sidecar_path(path).name}): "
-                             "the file changed after training, so the card's threshold and metrics may not describe it. "
-                             "Restore the file or retrain; to use it anyway, set LEUKEMIA_ALLOW_MODIFIED_MODEL=1.")
+    unknown = {CARD_UNKNOWN_KEY: True} if warnings else {}  # Every answer then says so (core.model.assessment).
+    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata, **unknown}, path, sha256, warnings)
+    if modified:
         loaded.warnings.append(f"{path.name} does not match the SHA-256 recorded in its metadata: the file changed after training.")
     return loaded

@@ -133,6 +133,19 @@ def fresh_server(tiny_model_path, synthetic_data_root, tmp_path):
         stop_server(process)
 
 
+@pytest.fixture
+def markup_model_server(tiny_model_path, synthetic_data_root, tmp_path, browser):
+    """(URL, server log) of an app whose LEUKEMIA_MODEL has a layer class named like a Markdown link and image."""
+    from model_files import markup_class_model
+
+    log_path = tmp_path / "streamlit.log"
+    url, process = start_server(markup_class_model(tiny_model_path, tmp_path / "model"), synthetic_data_root, log_path)
+    try:
+        yield url, log_path
+    finally:
+        stop_server(process)
+
+
 @pytest.fixture(scope="session")
 def browser():
     require(missing_browser_reason() is None, str(missing_browser_reason()))

@@ -113,3 +113,17 @@ def test_a_deep_link_on_a_fresh_server_gets_the_frame(page, fresh_server):
     page.reload()  # From the next run on, the app's own navigation replaces the pages/ folder listing.
     expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(len(PAGE_TITLES))
+
+
+def test_uploads_are_still_there_after_visiting_explain(page, server, cells):
+    """Streamlit forgets an uploader's files on a page change; the session keeps them (ui.state)."""
+    open_app(page, server)
+    upload(page, [("kept_one.bmp", cells[5], "image/bmp"), ("kept_two.bmp", cells[6], "image/bmp")])
+    expect(result_heading(page, "kept_two.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    go_to(page, "Explain")
+    expect(page.get_by_role("heading", name="Explain an answer")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    wait_idle(page)
+    go_to(page, "Classify")
+    expect(result_heading(page, "kept_two.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(page.get_by_text("2 uploaded images")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(1)  # The table of both results.

@@ -28,7 +28,8 @@ def open_page(monkeypatch, data_dir: Path, model_path: Path) -> AppTest:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements).replace("\\", "")
+    # Undo ui.messages.plain: its Markdown escapes and the invisible word joiners after ":" and "@".
+    return "\n".join(str(element.value) for element in elements).replace("\\", "").replace("\u2060", "")
 
 
 def detail_buttons(app: AppTest) -> list:

@@ -156,7 +156,14 @@ def test_pixel_count_limit_is_exact(
 def test_header_over_the_pixel_limit_is_refused_by_this_module() -> None:
     # 8000 x 5001 is over config.MAX_PIXELS but under Pillow's own bomb limit.
     message = refusal_message(blank_bilevel_png(8000, 5001))
-    assert "8000 x 5001 pixels" in message and "40 megapixels" in message
+    assert "8000 x 5001 pixels" in message and f"{config.MAX_PIXELS / 1e6:g} megapixels" in message
+
+
+def test_a_large_image_is_downscaled_right_after_decoding() -> None:
+    decoded = load_image(blank_bilevel_png(6000, 3000), name="wide.png")
+    assert decoded.image_rgb.shape == (1024, 2048, 3) and decoded.image_rgb.flags["C_CONTIGUOUS"]
+    assert decoded.warnings[-1] == "'wide.png' is 6000 x 3000 pixels; it was downscaled to 2048 x 1024 for analysis."
+    assert load_image(blank_bilevel_png(2048, 600)).image_rgb.shape == (600, 2048, 3)  # At the limit: kept.
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ line, no traceback). The cases are those an attacker tried (issue: untrusted inp
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import zipfile
@@ -17,6 +18,7 @@ from core.cli import predict
 from core.errors import ModelError
 from core.model.sidecar_schema import MAX_SIDECAR_BYTES, validate_sidecar
 from core.model.store import load_classifier
+from model_files import MARKUP_CLASS_NAME, markup_class_model
 
 
 def copy_model(tiny_model_path: Path, folder: Path) -> Path:
@@ -112,3 +114,39 @@ def test_a_file_that_is_not_an_archive_is_refused(tmp_path, capsys):
 def test_a_good_sidecar_passes_unchanged(tiny_model_path):
     metadata = json.loads(tiny_model_path.with_suffix(".json").read_text())
     assert validate_sidecar(dict(metadata), "x.json") == metadata
+
+
+def test_a_layer_class_outside_the_allowed_ones_is_refused_before_keras(tiny_model_path, tmp_path, capsys, monkeypatch):
+    import keras
+
+    path = markup_class_model(tiny_model_path, tmp_path)
+    monkeypatch.setattr(keras.models, "load_model", lambda *args, **kwargs: pytest.fail("Keras was given the file"))
+    assert_refused_everywhere(path, capsys, "uses a layer this app does not allow")
+    with pytest.raises(ModelError) as refused:
+        load_classifier(path)
+    assert str(refused.value).startswith(f"{path.name}: the file uses a layer this app does not allow: {MARKUP_CLASS_NAME}.")
+
+
+@pytest.mark.parametrize(("keras_says", "summary"), [
+    ("Could not deserialize 'keras.layers.Evil' because it is not a KerasSaveable subclass", "does not allow: Evil."),
+    ("Could not locate class 'MyLayer'. Make sure custom classes are decorated", "does not allow: MyLayer."),
+    ("Requested the deserialization of a `Lambda` layer whose `function` is a Python lambda", "does not allow: Lambda."),
+    ("Unable to synchronously open file (truncated file)", "corrupt or from an incompatible version of Keras"),
+])
+def test_keras_refusals_are_summarised_and_logged_in_full(caplog, keras_says, summary):
+    from core.model.store import keras_refusal
+
+    with caplog.at_level(logging.INFO, logger="core.model.store"):
+        text = keras_refusal(ValueError(keras_says))
+    assert summary in text and keras_says not in text
+    assert keras_says in caplog.text
+
+
+def test_a_changed_file_is_refused_before_keras_parses_it(tiny_model_path, tmp_path, capsys, monkeypatch):
+    import keras
+
+    path = copy_model(tiny_model_path, tmp_path)
+    edit_sidecar(path, sha256="0" * 64)
+    monkeypatch.delenv("LEUKEMIA_ALLOW_MODIFIED_MODEL", raising=False)
+    monkeypatch.setattr(keras.models, "load_model", lambda *args, **kwargs: pytest.fail("Keras was given the file"))
+    assert_refused_everywhere(path, capsys, "LEUKEMIA_ALLOW_MODIFIED_MODEL=1")
