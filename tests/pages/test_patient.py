@@ -28,7 +28,12 @@ def patient_model(tiny_model_path, synthetic_data_root, tmp_path_factory):
     from core.model.store import base_metadata
     from core.reporting.sidecar import write_split_csv
 
-    evaluation = {"rule": "mean_log_odds", "held_out": {"stable_after": 5, "summary": {"subjects": 3}}}
+    from core.reporting.subject_evaluation import evaluate_subjects
+
+    # Three subjects' cells, evaluated for real so the sidecar passes its schema; then "stable after 5 cells".
+    held_out_evaluation = evaluate_subjects([0.9, 0.8, 0.7, 0.2, 0.3, 0.1, 0.6, 0.95], [1, 1, 1, 0, 0, 0, 1, 1],
+                                            ["A", "A", "A", "B", "B", "B", "C", "C"], threshold=0.5)
+    evaluation = {"rule": "mean_log_odds", "held_out": {**held_out_evaluation, "stable_after": 5}}
     model_path = install_model(tiny_model_path, tmp_path_factory.mktemp("patient_model"),
                                {**base_metadata(64), "is_demo": True, "subject_evaluation": evaluation})
     index = index_dataset(synthetic_data_root)
