@@ -43,6 +43,7 @@ def install_demo_model(model_path: Path, folder: Path, data_root: Path) -> Path:
     held_out = set(sorted({record.subject for record in training})[::2])
     write_split_csv(split_csv_path(path), {"train": [r for r in training if r.subject not in held_out],
                                            "validation": [r for r in training if r.subject in held_out]}, index.root)
+    return path
 
 
 MARKUP_CLASS_NAME = "[Click here](http://127.0.0.2/phish) ![x](http://127.0.0.2/beacon.png)"
