@@ -10,14 +10,18 @@ from ui import frame, state
 st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
 state.init_session_state()
 
+CLASSIFY = st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="home", default=True)
 PAGES = [
-    st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="classify", default=True),
+    CLASSIFY,
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
     st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
     st.Page("pages/model.py", title="Model card", icon=":material/description:", url_path="model"),
     st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
 
-page = st.navigation(PAGES)
+# The default page is served at "/"; a deep link to /classify (the name a person guesses) lands there too.
+CLASSIFY_ALIAS = st.Page(lambda: st.switch_page(CLASSIFY), title="Classify", url_path="classify", visibility="hidden")
+
+page = st.navigation([*PAGES, CLASSIFY_ALIAS])
 frame.render_frame()
 page.run()

@@ -15,7 +15,7 @@ from ui import cache, state
 # Markdown and Streamlit directive characters escaped in user-supplied text (file names).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 BUILD_REFRESH_SECONDS = 1.0
-PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": ":material/biotech:", "layout": "wide"}
+PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": "🔬", "layout": "wide"}
 
 
 def plain(text: str) -> str:
