@@ -218,6 +218,21 @@ def model_sidecar() -> tuple[dict, list[str]]:
     return sidecar(str(path), file_stamp(config.sidecar_path(path)))
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _threshold_curves(model_path: str, stamp: float, set_name: str, model_threshold: float):
+    from core.reporting.operating_points import threshold_curves as curves
+
+    metadata, _ = sidecar(model_path, stamp)
+    return curves((metadata.get("evaluation") or {}).get(set_name) or {}, model_threshold)
+
+
+def threshold_curves(set_name: str, model_threshold: float):
+    """The model card slider's precomputed ThresholdCurves for one evaluated set (None without a ROC curve);
+    computed once per sidecar file and set."""
+    path = state.model_path()
+    return _threshold_curves(str(path), file_stamp(config.sidecar_path(path)), set_name, model_threshold)
+
+
 @st.cache_data(max_entries=4, show_spinner="Checking the model file's SHA-256…")
 def file_sha256(path: str, stamp: float) -> str | None:
     """Hex SHA-256 of a file, or None when it does not exist."""

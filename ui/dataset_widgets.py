@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import config
+from core.data.labels import format_threshold
 from core.data.sides import side_of_record
 from core.model.assessment import answer_text
 from core.reporting import explorer
@@ -77,7 +78,7 @@ def sample_ui(record: ImageRecord) -> None:
         " — correct." if found.label == record.label else " — **wrong**.")
     spread = "" if found.tta_mean is None else f", over 8 views {found.tta_mean:.3f} ± {found.tta_std:.3f}"
     st.markdown(f"Model: **{answer_text(found)}**, P(all) = {found.probability_all:.3f}{spread} "
-                f"at threshold {found.threshold:.2f}{verdict} Sample: {side}.")
+                f"at threshold {format_threshold(found.threshold)}{verdict} Sample: {side}.")
     result_widgets.render_qualifications(found)
 
 
@@ -114,7 +115,7 @@ def misclassified_ui(index: DatasetIndex) -> None:
         return
     threshold = float(sets[name].get("threshold", metadata.get("threshold", config.DEFAULT_THRESHOLD)))
     wrong = explorer.misclassified(rows, threshold)
-    st.caption(f"{len(wrong)} of {len(rows)} {name} images are wrong at threshold {threshold:.2f}; most confidently wrong first.")
+    st.caption(f"{len(wrong)} of {len(rows)} {name} images are wrong at threshold {format_threshold(threshold)}; most confidently wrong first.")
     shown = paged(wrong, "dataset_wrong_page") if wrong else []
     paths = [explorer.resolve_image(row["path"], index.root, csv_path.parent) for row in shown]
     grid_ui(paths, [f"true {row['label']} · P(all) {row['probability_all']:.2f}" for row in shown])

@@ -10,16 +10,16 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.data.labels import display_name
+from core.data.labels import ALL, HEM, display_name
 
 MODEL_COLOR = "#1f4e79"
 TRAIN_COLOR, VALIDATION_COLOR = "#1f77b4", "#ff7f0e"
 REFERENCE_LINE = {"dash": "dash", "color": "#888888"}
-CLASS_AXIS = ["hem (healthy)", "all (leukemic)"]
+CLASS_AXIS = [display_name(HEM), display_name(ALL)]  # The rows and columns of [[tn, fp], [fn, tp]].
 METRIC_NAMES = {"loss": "loss", "auc": "ROC AUC"}
 
 
-def confusion_figure(matrix: list[list[int]]) -> go.Figure:
+def confusion_figure(matrix: list[list[int]], title: str = "Confusion matrix at the model's threshold") -> go.Figure:
     """Heatmap of [[tn, fp], [fn, tp]]: rows are the true class, columns the prediction."""
     figure = go.Figure(go.Heatmap(
         z=matrix, x=CLASS_AXIS, y=CLASS_AXIS, text=matrix, texttemplate="%{text}",
@@ -27,7 +27,7 @@ def confusion_figure(matrix: list[list[int]]) -> go.Figure:
         hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>",
     ))
     return figure.update_layout(
-        title="Confusion matrix at the model's threshold",
+        title=title,
         xaxis_title="predicted", yaxis={"title": "true", "autorange": "reversed"},
     )
 
@@ -37,7 +37,7 @@ def roc_figure(roc_curve: dict[str, Any], operating_point: tuple[float, float] |
     figure = go.Figure([
         go.Scatter(x=roc_curve["fpr"], y=roc_curve["tpr"], name="model", line={"color": MODEL_COLOR},
                    customdata=roc_curve.get("thresholds"),
-                   hovertemplate="threshold %{customdata}<br>1 - specificity %{x:.3f}<br>sensitivity %{y:.3f}<extra></extra>"),
+                   hovertemplate="threshold %{customdata:.3f}<br>1 - specificity %{x:.3f}<br>sensitivity %{y:.3f}<extra></extra>"),
         go.Scatter(x=[0, 1], y=[0, 1], name="chance (and always \"all\" at 1, 1)", mode="lines", line=REFERENCE_LINE),
     ])
     if operating_point is not None:
@@ -53,7 +53,7 @@ def pr_figure(pr_curve: dict[str, Any], prevalence: float | None = None) -> go.F
     figure = go.Figure(go.Scatter(
         x=pr_curve["recall"], y=pr_curve["precision"], name="model", line={"color": MODEL_COLOR},
         customdata=pr_curve.get("thresholds"),
-        hovertemplate="threshold %{customdata}<br>recall %{x:.3f}<br>precision %{y:.3f}<extra></extra>",
+        hovertemplate="threshold %{customdata:.3f}<br>recall %{x:.3f}<br>precision %{y:.3f}<extra></extra>",
     ))
     if prevalence is not None:
         figure.add_trace(go.Scatter(x=[0, 1], y=[prevalence, prevalence], mode="lines", line=REFERENCE_LINE,

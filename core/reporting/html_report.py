@@ -52,7 +52,7 @@ def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
         ("Answer", answer_text(assessment)),
         ("Label at the threshold", labels.LONG_NAMES[assessment.label]),
         ("P(ALL)", f"{assessment.probability_all:.3f}"),
-        ("Decision threshold", f"{assessment.threshold:.3f} (ALL when P(ALL) ≥ threshold)"),
+        ("Decision threshold", f"{labels.format_threshold(assessment.threshold)} (ALL when P(ALL) ≥ threshold)"),
     ]
     if assessment.probability_all_calibrated is not None:
         rows.append(("P(ALL), calibrated", f"{assessment.probability_all_calibrated:.3f}"))
