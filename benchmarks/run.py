@@ -15,6 +15,7 @@ Sections and goals:
   explain   Grad-CAM and Grad-CAM++ / forward pass (<= 1.5), Score-CAM (<= 1.5 s), SmoothGrad (<= 3 s)
   neighbours one query of a 10,000-cell index at D = 2048: six nearest cells and the OOD score (<= 20 ms);
             features + P(all) / P(all) alone on a TTA batch of 8
+  slider    the Model card's threshold slider in headless Chromium: one move to the numbers it gives (<= 0.2 s)
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -35,12 +36,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import app, inputs, neighbours, training  # noqa: E402
+from benchmarks import app, inputs, model_card, neighbours, training  # noqa: E402
 
 BENCHES = {
     "classify": app.bench_classify, "app": app.bench_app, "decode": inputs.bench_decode, "index": inputs.bench_index,
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
-    "neighbours": neighbours.bench_neighbours, "demo": training.bench_demo,
+    "neighbours": neighbours.bench_neighbours, "slider": model_card.bench_slider, "demo": training.bench_demo,
 }
 
 

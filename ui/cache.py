@@ -8,6 +8,7 @@ is asked for.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 from pathlib import Path
 
@@ -47,7 +48,20 @@ def _classifier(path: str, stamp: tuple[float, float]):
 
     classifier = Classifier(load_classifier(path))
     classifier.warm_up()
+    settle_garbage_collector()
     return classifier
+
+
+def settle_garbage_collector() -> None:
+    """Exempt what is loaded now (TensorFlow, the model: hundreds of thousands of objects) from later full collections.
+
+    After every script and fragment run Streamlit calls `gc.collect(2)` and Keras' `clear_session()`,
+    which collects again: with TensorFlow loaded that took 0.6 s each on a loaded 2-core machine,
+    on every click and slider move. Frozen objects are skipped (`gc.freeze`), so both take
+    milliseconds; the model and explainer live for the whole process anyway.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def get_classifier():
@@ -126,7 +140,9 @@ def demo_build_job():
 def _explainer(model: str, _classifier):
     from core.explain.explainer import Explainer
 
-    return Explainer(_classifier.loaded.model, _classifier.lock)
+    explainer = Explainer(_classifier.loaded.model, _classifier.lock)
+    settle_garbage_collector()
+    return explainer
 
 
 def get_explainer(classifier):
