@@ -123,16 +123,22 @@ def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
     """One row per image: answer and its limits (the same words as the detail view), P(ALL), TTA, scope, sample."""
     rows = []
     for outcome in outcomes:
-        row = {"file": outcome.name, "answer": None, "limits": None, "P(ALL)": None, "TTA mean": None,
-               "TTA spread": None, "in scope": None, "sample": outcome.sample_side,
-               "label in dataset": outcome.dataset_label, "error": outcome.error}
+        # Text cells are "" when empty, numbers NaN: a table shows neither as "None".
+        row = {"file": outcome.name, "answer": "", "limits": "", "P(ALL)": float("nan"), "TTA mean": float("nan"),
+               "TTA spread": float("nan"), "in scope": "", "sample": outcome.sample_side or "",
+               "label in dataset": labels.display_name(outcome.dataset_label) if outcome.dataset_label else "",
+               "error": outcome.error or ""}
         found = outcome.assessment
         if found is not None:
             row.update({"answer": answer_text(found), "limits": " ".join(qualifications(found)),
-                        "P(ALL)": found.probability_all, "TTA mean": found.tta_mean, "TTA spread": found.tta_std,
-                        "in scope": not found.out_of_scope})
+                        "P(ALL)": found.probability_all, "TTA mean": nan_for_none(found.tta_mean),
+                        "TTA spread": nan_for_none(found.tta_std), "in scope": "no" if found.out_of_scope else "yes"})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def nan_for_none(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
@@ -149,6 +155,8 @@ def render_results_table(outcomes: list[UploadOutcome]) -> None:
         "P(ALL)": st.column_config.NumberColumn(format="%.3f"),
         "TTA mean": st.column_config.NumberColumn(format="%.3f"),
         "TTA spread": st.column_config.NumberColumn(format="%.3f"),
+        "limits": st.column_config.TextColumn(width="large"),
+        "error": st.column_config.TextColumn(width="large"),  # A reason and what to do: never cut to a few words.
     })
     st.download_button("Download the table (CSV)", csv_bytes(table), file_name="classification_results.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore")

@@ -7,16 +7,14 @@ import streamlit as st
 from core import config
 from core.errors import ModelError
 from core.model.calibration import Calibration
-from core.data.labels import THRESHOLD_DIGITS, format_threshold
+from core.data.labels import THRESHOLD_DIGITS, display_name, format_threshold
+from core.data.sides import SET_TITLES
 from core.reporting import calibration_card, figures, model_card
 from core.reporting.operating_points import GRID_STEP
 from ui import cache, state
 from ui.frame import plain
 
-EVALUATION_TITLES = {
-    "validation": "Validation split (held-out subjects of the training folds)",
-    "external": "External set (C-NMC's labelled validation set, other patients)",
-}
+EVALUATION_TITLES = SET_TITLES
 DEMO_WARNING = ("It learned synthetic cells drawn by this app and says nothing about real blood cells: "
                 "its metrics describe synthetic data only.")
 SHA_MESSAGES = {
@@ -117,7 +115,10 @@ def evaluation_ui(metadata: dict) -> None:
     calibration_ui(evaluation)
     if evaluation.get("per_subject"):
         with st.expander("Accuracy per subject: do some people's cells fool the model?"):
-            st.dataframe(pd.DataFrame(evaluation["per_subject"]), hide_index=True)
+            table = pd.DataFrame(evaluation["per_subject"])
+            if "label" in table:
+                table["label"] = table["label"].map(display_name)
+            st.dataframe(table, hide_index=True)
 
 
 def calibration_ui(evaluation: dict) -> None:
@@ -143,7 +144,7 @@ def conformal_ui(metadata: dict) -> None:
     if calibrated is None:
         st.info(calibration_card.CALIBRATION_MISSING.format(path=state.model_path()), icon=":material/info:")
         return
-    st.markdown(f"P(all) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
+    st.markdown(f"P(ALL) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
                 f"{calibrated.fitted_on}). A cell whose prediction set holds both classes, or neither, is referred to a person.")
     if calibration_card.temperature_note(calibrated.temperature):
         st.warning(calibration_card.temperature_note(calibrated.temperature))

@@ -17,8 +17,8 @@ from core.data.labels import ALL, HEM, calls_all
 MAX_CURVE_POINTS = 200
 CALIBRATION_BINS = 10
 THRESHOLD_RULE = (
-    "Youden's J on the validation split: the threshold that maximises sensitivity + specificity - 1 "
-    "on held-out subjects, chosen before the external set is seen."
+    "Youden's J on the held-out subjects: the threshold that maximises sensitivity + specificity - 1 "
+    "there, chosen before the external set is seen."
 )
 
 

@@ -78,7 +78,7 @@ def similar_cells_block(assessment: Assessment) -> str:
         f"<td>{html.escape(str(cell.subject))}</td><td>{html.escape(cell.side)}</td><td>{cell.distance:.3f}</td></tr>"
         for cell in assessment.similar_cells
     )
-    return ("<h2>Similar known cells</h2><p>The cells of the model's training and validation data nearest to this one "
+    return ("<h2>Similar known cells</h2><p>The cells of the model's training data and held-out subjects nearest to this one "
             "in the network's feature space (explanation by example, not proof).</p>"
             f"<table><tr><th>file</th><th>label</th><th>subject</th><th>side</th><th>distance</th></tr>{rows}</table>")
 

@@ -153,10 +153,10 @@ def split_facts(metadata: dict[str, Any]) -> list[tuple[str, str]]:
         ("Split", kind),
         ("Split seed", str(split.get("seed", NOT_AVAILABLE))),
         ("Training subjects", _count_of(split.get("train_subjects"))),
-        ("Validation subjects", _count_of(split.get("validation_subjects"))),
+        ("Held-out subjects", _count_of(split.get("validation_subjects"))),
         ("Training images", _count_of(split.get("train_images"))),
-        ("Validation images", _count_of(split.get("validation_images"))),
-        ("External images (C-NMC validation set)", _count_of(split.get("external_images"))),
+        ("Held-out subjects' images", _count_of(split.get("validation_images"))),
+        ("External set images (C-NMC's validation_data folder)", _count_of(split.get("external_images"))),
         ("Split file", str(split.get("files_csv") or NOT_AVAILABLE)),
     ]
 

@@ -101,9 +101,9 @@ def test_split_facts(sidecar):
     split = sidecar["split"]
     assert facts["Split"].startswith("subject-level")
     assert facts["Training subjects"] == f"{len(split['train_subjects']):,}"
-    assert facts["Validation subjects"] == f"{len(split['validation_subjects']):,}"
+    assert facts["Held-out subjects"] == f"{len(split['validation_subjects']):,}"
     assert facts["Training images"] == f"{split['train_images']:,}"
-    assert facts["External images (C-NMC validation set)"] == f"{split['external_images']:,}"
+    assert facts["External set images (C-NMC's validation_data folder)"] == f"{split['external_images']:,}"
     assert facts["Data"] == "synthetic demo cells" and facts["Data folder"] == sidecar["data"]["root"]
     real_data = dict(model_card.split_facts({**sidecar, "data": {**sidecar["data"], "synthetic": False}}))
     assert real_data["Data"] == "C-NMC 2019 training folds"
