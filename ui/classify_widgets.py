@@ -148,13 +148,24 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False).encode("utf-8")
 
 
+NUMBER_COLUMNS = ("P(ALL)", "TTA mean", "TTA spread")
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as shown: numbers as '0.523' text, "" where there is none (a table draws a missing cell as "None").
+
+    Three-decimal text in [0, 1] still sorts in numeric order.
+    """
+    shown = table.copy()
+    for column in NUMBER_COLUMNS:
+        shown[column] = ["" if pd.isna(value) else f"{value:.3f}" for value in shown[column]]
+    return shown
+
+
 def render_results_table(outcomes: list[UploadOutcome]) -> None:
-    """Sortable table of every image and its CSV download."""
+    """Sortable table of every image and its CSV download (full precision there)."""
     table = results_table(outcomes)
-    st.dataframe(table, hide_index=True, column_config={
-        "P(ALL)": st.column_config.NumberColumn(format="%.3f"),
-        "TTA mean": st.column_config.NumberColumn(format="%.3f"),
-        "TTA spread": st.column_config.NumberColumn(format="%.3f"),
+    st.dataframe(display_table(table), hide_index=True, column_config={
         "limits": st.column_config.TextColumn(width="large"),
         "error": st.column_config.TextColumn(width="large"),  # A reason and what to do: never cut to a few words.
     })

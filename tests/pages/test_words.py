@@ -30,7 +30,9 @@ def rendered_text(at) -> str:
     """Every string a person reads on the page: texts, metrics, tables, widget labels and options, chart titles."""
     parts = [str(element.value) for kind in TEXT_ELEMENTS for element in getattr(at, kind, [])]
     parts += [f"{metric.label} {metric.value}" for metric in at.metric]
-    parts += [element.value.to_string() for kind in ("table", "dataframe") for element in getattr(at, kind)]
+    for table in (element.value for kind in ("table", "dataframe") for element in getattr(at, kind)):
+        # A browser draws a missing cell (None, NaN) as a faded "None".
+        parts += [table.to_string(), *["None"] * int(table.isna().to_numpy().sum())]
     for kind in ("radio", "selectbox", "slider", "number_input", "button", "checkbox"):
         for widget in getattr(at, kind):
             parts.append(str(widget.label))
