@@ -100,6 +100,8 @@ def no_data_ui() -> None:
     """What the page will show and how to get data; the reason too when a configured folder is unusable."""
     # Before any build the app looks at the demo data's folder, which does not exist yet: nothing is wrong.
     first_contact = state.data_dir() == config.DEMO_DATA_ROOT / config.DATASET_FOLDER_NAME and not state.data_dir().exists()
+    if first_contact and frame.render_build_notice():  # The build draws the demo cells first.
+        return
     if not first_contact:
         st.error(plain(state.dataset_error() or f"No dataset at {state.data_dir()}."))
     st.info(NO_DATA_YET, icon=":material/dataset:")
