@@ -62,7 +62,9 @@ def render_model_status() -> None:
     classifier = cache.get_classifier()
     path = state.model_path()
     if classifier is None:
-        if not path.exists():
+        if not path.exists() and cache.demo_build_job().status().running:
+            st.caption(f"The demo model is being built (progress on the page). It will be at `{path}`.")
+        elif not path.exists():
             st.caption(f"No model yet. Expected at `{path}`.")
         else:
             st.caption(f"{plain(str(path))} could not be loaded: {plain(state.model_error() or '')}")

@@ -92,6 +92,7 @@ def test_while_building_every_page_says_so_with_the_step(monkeypatch, fake_build
         assert not other.exception
         assert any("being built" in text for text in texts(other.info)), page
         assert not any("There is no model" in text for text in texts(other.info)), page
+        assert any("being built" in text for text in texts(other.sidebar.caption)), page
     deadline = time.monotonic() + 60
     while "Step 3 of 3: evaluating" not in other.get("progress")[0].proto.text:
         assert time.monotonic() < deadline, other.get("progress")[0].proto.text
