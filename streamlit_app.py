@@ -11,8 +11,9 @@ st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wid
 state.init_session_state()
 frame.configure_server_log()
 
+CLASSIFY = st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="home", default=True)
 PAGES = [
-    st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="classify", default=True),
+    CLASSIFY,
     st.Page("pages/patient.py", title="Patient", icon=":material/group:", url_path="patient"),
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
     st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
@@ -21,6 +22,9 @@ PAGES = [
     st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
 
-page = st.navigation(PAGES)
+# The default page is served at "/"; a deep link to /classify (the name a person guesses) lands there too.
+CLASSIFY_ALIAS = st.Page(lambda: st.switch_page(CLASSIFY), title="Classify", url_path="classify", visibility="hidden")
+
+page = st.navigation([*PAGES, CLASSIFY_ALIAS])
 frame.render_frame()
 page.run()

@@ -101,6 +101,10 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.cli import quiet
+
+    quiet.install()  # TensorFlow's start-up lines stay out of the output (it is imported later, lazily).
+
     args = parse_args(argv)
     try:
         options = options_from(args)

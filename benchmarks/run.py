@@ -24,6 +24,7 @@ Sections and goals:
   hostile   `python -m core.predict` on each hostile model file (bad sidecar fields, 12,000 px input,
             300 MB sidecar, padded config.json, SHA-256 mismatch, Markdown class name): exit 2, one
             line on stderr, no traceback, peak < 1.8 GB
+  slider    the Model card's threshold slider in headless Chromium: one move to the numbers it gives (<= 0.2 s)
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -44,14 +45,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import app, explanations, hostile, inputs, neighbours, patient, training, uploads  # noqa: E402
+from benchmarks import app, explanations, hostile, inputs, model_card, neighbours, patient, training, uploads  # noqa: E402
 
 BENCHES = {
     "classify": app.bench_classify, "app": app.bench_app, "decode": inputs.bench_decode, "index": inputs.bench_index,
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
     "neighbours": neighbours.bench_neighbours, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
-    "uploads": uploads.bench_uploads, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
+    "uploads": uploads.bench_uploads, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
 }
 
 

@@ -1,7 +1,9 @@
 """About: what the app is for, how the method works, how well it can work, and where the data comes from."""
 import streamlit as st
 
-from ui import frame
+from core.errors import LeukemiaAppError
+from core.reporting.recipe import recipe_lines
+from ui import cache, frame
 
 frame.ensure_frame()
 st.title("About")
@@ -14,15 +16,34 @@ def intended_use_section() -> None:
     st.markdown(
         "This app is for **research and education**: to show clinicians and students how a "
         "convolutional network classifies microscope images of single white blood cells as "
-        "**acute lymphoblastic leukemia (ALL)** blasts or **healthy** (\"hem\") lymphocytes, how it "
+        "**acute lymphoblastic leukemia (ALL)** blasts or **Healthy** (normal) lymphocytes, how it "
         "reaches an answer, and why such numbers need care. It is **not a medical device** and must "
         "never be used for diagnosis or for any decision about a patient."
     )
 
 
+def model_in_use_section() -> None:
+    """The recipe of the model loaded now, read from its sidecar: the demo's differs from the full one."""
+    st.header("The model in use", anchor=False)
+    try:
+        metadata, _ = cache.model_sidecar()
+    except LeukemiaAppError:
+        metadata = {}
+    lines = recipe_lines(metadata)
+    if not lines:
+        st.info("No model is loaded yet, or its model card says nothing of how it was made: the recipe below is "
+                "the one `train.py` follows on the real data. Build the demo model on the **Classify** page.")
+        return
+    if metadata.get("is_demo"):
+        st.warning("This is the **demo model**: a smaller, quicker recipe than the full one below, on synthetic cells.",
+                   icon=":material/science:")
+    st.markdown("\n".join(f"- {line}" for line in lines))
+    st.caption("Read from the model's card (its sidecar JSON); the **Model card** page has the details.")
+
+
 def method_section() -> None:
-    """The original method, as this app implements it."""
-    st.header("The method", anchor=False)
+    """The full method for the real C-NMC data, as `train.py` runs it without --demo."""
+    st.header("The full recipe (real C-NMC data)", anchor=False)
     st.markdown(
         "1. **Preprocessing** (the same code for training, the app and the command line): convert to "
         "grayscale; equalise local contrast with **CLAHE**; threshold with **Otsu's method** to a mask "
@@ -30,7 +51,7 @@ def method_section() -> None:
         "2. **Model**: **ResNet50** pre-trained on ImageNet, without its top, followed by global average "
         "pooling, dropout, a dense layer, dropout and **one sigmoid unit** giving P(ALL).\n"
         "3. **Training**: **Adam**, **binary cross-entropy**, **early stopping** and the **best "
-        "checkpoint** kept (both judged on the validation ROC AUC); the head is trained on the frozen "
+        "checkpoint** kept (both judged on the ROC AUC of the held-out subjects); the head is trained on the frozen "
         "base first, then the whole network is fine-tuned at a small learning rate.\n"
         "4. **Answer**: ALL when P(ALL) reaches the threshold recorded in the model card. The app also "
         "shows the spread of P(ALL) over 8 flips and rotations of the cell (test-time augmentation) and "
@@ -99,6 +120,7 @@ def limitations_section() -> None:
 def about_page() -> None:
     """Static text: every number here is cited, every limitation stated."""
     intended_use_section()
+    model_in_use_section()
     method_section()
     performance_section()
     data_section()

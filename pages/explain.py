@@ -14,6 +14,8 @@ st.caption("See which parts of the cell image drove the model's score for a clas
 def explain_page() -> None:
     """Load the model, choose an image and options, then draw heatmaps, comparison and sanity check."""
     classifier = cache.get_classifier()
+    if classifier is None and frame.render_build_notice():
+        return
     if classifier is None:
         st.info("There is no model to explain yet: build the demo model from the Classify page, or point "
                 "`LEUKEMIA_MODEL` at a trained model.", icon=":material/model_training:")

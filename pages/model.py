@@ -22,6 +22,8 @@ def render_model_page() -> None:
         show_error(error)
         return
     if not path.is_file() and not metadata:
+        if frame.render_build_notice():
+            return
         st.info(f"There is no model at `{path}` yet. Build the demo model on the **Classify** page, or run "
                 "`python train.py --demo` (synthetic cells) or `python train.py --data-dir PATH` (C-NMC 2019).")
         return

@@ -32,6 +32,18 @@ def copy_tiny_model(model_path: Path, data_root: Path, progress=None) -> Path:
     return Path(model_path)
 
 
+def epochs_then_evaluation(model_path: Path, data_root: Path, progress=None) -> Path:
+    """Report two epochs as the trainer does, then the evaluation step, and wait there for the release file."""
+    from core.training.options import EPOCH_END_PREFIX, EVALUATING_MESSAGE
+
+    for epoch in (1, 2):
+        progress(0.25 * epoch, f"Training (all layers): step {epoch} of 4")
+        time.sleep(0.2)
+        progress(0.25 * epoch, f"{EPOCH_END_PREFIX} {epoch} (all layers): step {epoch} of 4")
+    progress(1.0, EVALUATING_MESSAGE)
+    return copy_tiny_model(model_path, data_root, progress=lambda fraction, message: None)
+
+
 def fail_readably(model_path: Path, data_root: Path, progress=None) -> Path:
     raise DatasetError("The disk is full: free some space and try again.")
 

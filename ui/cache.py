@@ -8,6 +8,7 @@ is asked for.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 from pathlib import Path
 
@@ -48,7 +49,20 @@ def _classifier(path: str, stamp: tuple[float, float]):
 
     classifier = Classifier(load_classifier(path))
     classifier.warm_up()
+    settle_garbage_collector()
     return classifier
+
+
+def settle_garbage_collector() -> None:
+    """Exempt what is loaded now (TensorFlow, the model: hundreds of thousands of objects) from later full collections.
+
+    After every script and fragment run Streamlit calls `gc.collect(2)` and Keras' `clear_session()`,
+    which collects again: with TensorFlow loaded that took 0.6 s each on a loaded 2-core machine,
+    on every click and slider move. Frozen objects are skipped (`gc.freeze`), so both take
+    milliseconds; the model and explainer live for the whole process anyway.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def get_classifier():
@@ -144,7 +158,9 @@ def demo_build_job():
 def _explainer(model: str, _classifier):
     from core.explain.explainer import Explainer
 
-    return Explainer(_classifier.loaded.model, _classifier.lock, threshold=_classifier.threshold)
+    explainer = Explainer(_classifier.loaded.model, _classifier.lock, threshold=_classifier.threshold)
+    settle_garbage_collector()
+    return explainer
 
 
 def get_explainer(classifier):
@@ -248,6 +264,21 @@ def model_sidecar() -> tuple[dict, list[str]]:
     """The sidecar of the model in use, re-read when the JSON file changes."""
     path = state.model_path()
     return sidecar(str(path), file_stamp(config.sidecar_path(path)))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _threshold_curves(model_path: str, stamp: float, set_name: str, model_threshold: float):
+    from core.reporting.operating_points import threshold_curves as curves
+
+    metadata, _ = sidecar(model_path, stamp)
+    return curves((metadata.get("evaluation") or {}).get(set_name) or {}, model_threshold)
+
+
+def threshold_curves(set_name: str, model_threshold: float):
+    """The model card slider's precomputed ThresholdCurves for one evaluated set (None without a ROC curve);
+    computed once per sidecar file and set."""
+    path = state.model_path()
+    return _threshold_curves(str(path), file_stamp(config.sidecar_path(path)), set_name, model_threshold)
 
 
 @st.cache_data(max_entries=4, show_spinner="Checking the model file's SHA-256…")

@@ -142,16 +142,22 @@ def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
     """One row per image: answer and its limits (the same words as the detail view), P(ALL), TTA, scope, sample."""
     rows = []
     for outcome in outcomes:
-        row = {"file": outcome.name, "answer": None, "limits": None, "P(ALL)": None, "TTA mean": None,
-               "TTA spread": None, "in scope": None, "sample": outcome.sample_side,
-               "label in dataset": outcome.dataset_label, "error": outcome.error}
+        # Text cells are "" when empty, numbers NaN: a table shows neither as "None".
+        row = {"file": outcome.name, "answer": "", "limits": "", "P(ALL)": float("nan"), "TTA mean": float("nan"),
+               "TTA spread": float("nan"), "in scope": "", "sample": outcome.sample_side or "",
+               "label in dataset": labels.display_name(outcome.dataset_label) if outcome.dataset_label else "",
+               "error": outcome.error or ""}
         found = outcome.assessment
         if found is not None:
             row.update({"answer": answer_text(found), "limits": " ".join(qualifications(found)),
-                        "P(ALL)": found.probability_all, "TTA mean": found.tta_mean, "TTA spread": found.tta_std,
-                        "in scope": not found.out_of_scope})
+                        "P(ALL)": found.probability_all, "TTA mean": nan_for_none(found.tta_mean),
+                        "TTA spread": nan_for_none(found.tta_std), "in scope": "no" if found.out_of_scope else "yes"})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def nan_for_none(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
@@ -159,13 +165,26 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return table.map(safe_cell).to_csv(index=False).encode("utf-8")
 
 
+NUMBER_COLUMNS = ("P(ALL)", "TTA mean", "TTA spread")
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as shown: numbers as '0.523' text, "" where there is none (a table draws a missing cell as "None").
+
+    Three-decimal text in [0, 1] still sorts in numeric order.
+    """
+    shown = table.copy()
+    for column in NUMBER_COLUMNS:
+        shown[column] = ["" if pd.isna(value) else f"{value:.3f}" for value in shown[column]]
+    return shown
+
+
 def render_results_table(outcomes: list[UploadOutcome]) -> None:
-    """Sortable table of every image and its CSV download."""
+    """Sortable table of every image and its CSV download (full precision there)."""
     table = results_table(outcomes)
-    st.dataframe(table, hide_index=True, column_config={
-        "P(ALL)": st.column_config.NumberColumn(format="%.3f"),
-        "TTA mean": st.column_config.NumberColumn(format="%.3f"),
-        "TTA spread": st.column_config.NumberColumn(format="%.3f"),
+    st.dataframe(display_table(table), hide_index=True, column_config={
+        "limits": st.column_config.TextColumn(width="large"),
+        "error": st.column_config.TextColumn(width="large"),  # A reason and what to do: never cut to a few words.
     })
     st.download_button("Download the table (CSV)", csv_bytes(table), file_name="classification_results.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore")

@@ -11,7 +11,8 @@ from pathlib import Path
 import streamlit as st
 
 from core import config
-from core.data.sides import side_of_record
+from core.data.labels import display_name, format_threshold
+from core.data.sides import SET_TITLES, SPLIT_NAMES, side_of_record
 from core.model.assessment import answer_text
 from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
@@ -22,7 +23,7 @@ from ui.messages import plain, show_error, show_info
 PER_PAGE = 12
 GRID_COLUMNS = 6
 SAMPLE_KEY = "dataset_sample"  # widget key of the "Show details for" selectbox
-HELD_OUT_TITLES = {"validation": "Validation split (held-out subjects)", "external": "External set (C-NMC validation)"}
+HELD_OUT_TITLES = SET_TITLES
 
 
 def pick_sample(record: ImageRecord) -> None:
@@ -55,7 +56,8 @@ def paged(items: list, key: str) -> list:
 def sample_ui(record: ImageRecord) -> None:
     """One image's preprocessing stages and, when a model loads, its answer: the same analysis as Classify's."""
     st.subheader(plain(record.path.name), anchor=False)
-    st.caption(f"split {record.split} · class {record.label or explorer.UNLABELED} · subject {record.subject or 'unknown'}")
+    split = SPLIT_NAMES.get(record.split, f"training fold {record.split}")
+    st.caption(f"{split} · class {display_name(record.label)} · subject {record.subject or 'unknown'}")
     classifier = cache.get_classifier() if state.model_path().is_file() else None
     if classifier is None:
         image_rgb, stages, error = cache.sample_stages(str(record.path), cache.file_stamp(record.path))
@@ -76,8 +78,8 @@ def sample_ui(record: ImageRecord) -> None:
     verdict = "" if record.label is None or found.out_of_scope else (
         " — correct." if found.label == record.label else " — **wrong**.")
     spread = "" if found.tta_mean is None else f", over 8 views {found.tta_mean:.3f} ± {found.tta_std:.3f}"
-    st.markdown(f"Model: **{answer_text(found)}**, P(all) = {found.probability_all:.3f}{spread} "
-                f"at threshold {found.threshold:.2f}{verdict} Sample: {side}.")
+    st.markdown(f"Model: **{answer_text(found)}**, P(ALL) = {found.probability_all:.3f}{spread} "
+                f"at threshold {format_threshold(found.threshold)}{verdict} Sample: {side}.")
     result_widgets.render_qualifications(found)
 
 
@@ -114,10 +116,10 @@ def misclassified_ui(index: DatasetIndex) -> None:
         return
     threshold = float(sets[name].get("threshold", metadata.get("threshold", config.DEFAULT_THRESHOLD)))
     wrong = explorer.misclassified(rows, threshold)
-    st.caption(f"{len(wrong)} of {len(rows)} {name} images are wrong at threshold {threshold:.2f}; most confidently wrong first.")
+    st.caption(f"{len(wrong)} of {len(rows)} images of the {HELD_OUT_TITLES.get(name, name).split(' (')[0].lower()} are wrong at threshold {format_threshold(threshold)}; most confidently wrong first.")
     shown = paged(wrong, "dataset_wrong_page") if wrong else []
     paths = [explorer.resolve_image(row["path"], index.root, csv_path.parent) for row in shown]
-    grid_ui(paths, [f"true {row['label']} · P(all) {row['probability_all']:.2f}" for row in shown])
+    grid_ui(paths, [f"true {display_name(row['label'])} · P(ALL) {row['probability_all']:.3f}" for row in shown])
 
 
 def switch_data_dir(path_text: str) -> str | None:

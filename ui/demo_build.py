@@ -29,14 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import config
+from core.training.options import EPOCH_END_PREFIX, EVALUATING_MESSAGE
 from core.training.worker import UNEXPECTED_FAILURE as WORKER_FAILURE
 from core.training.worker import decode
 
 LOGGER = logging.getLogger(__name__)
 # "module:function" called in the child as function(model_path, data_root, progress=...).
 BUILDER = "core.training.demo:build_demo_model"
-# Below this fraction done, a remaining-time estimate is mostly noise.
-MIN_FRACTION_FOR_ESTIMATE = 0.03
+# The build's steps as people read them: training (with an estimate), then evaluation (without one).
+PREPARING, TRAINING, EVALUATING = "preparing", "training", "evaluating"
 UNEXPECTED_FAILURE = ("Building the demo model failed unexpectedly (details are in the server log). "
                       "Try again, or run `python train.py --demo`.")
 
@@ -49,7 +50,9 @@ class BuildStatus:
         running: a build is in progress now.
         fraction: share done in [0, 1]; message: what it is doing, from the trainer.
         elapsed_s: seconds since the build started (or that it took, once done).
-        remaining_s: estimated seconds left, or None while too early to tell.
+        remaining_s: estimated seconds of training left, from measured epoch times (the first epoch,
+            which includes compiling, is left out), or None before two epochs have ended and while evaluating.
+        step: PREPARING (data, model), TRAINING or EVALUATING; step_elapsed_s: seconds in this step.
         owner: the session token of whoever started it; error: why it failed, or None.
         succeeded: the last build finished without error.
     """
@@ -62,6 +65,22 @@ class BuildStatus:
     owner: str | None
     error: str | None
     succeeded: bool
+    step: str = PREPARING
+    step_elapsed_s: float = 0.0
+
+
+def remaining_from_epochs(epoch_ends: list[tuple[float, float]], fraction: float, now: float) -> float | None:
+    """Seconds of training left, at the pace of the epochs after the first; None before two epochs have ended.
+
+    Args:
+        epoch_ends: (monotonic time, fraction done) at the end of each epoch so far, in order.
+        fraction: the fraction done now; now: the monotonic time now.
+    """
+    if len(epoch_ends) < 2 or epoch_ends[-1][1] <= epoch_ends[0][1]:
+        return None
+    (first_time, first_fraction), (last_time, last_fraction) = epoch_ends[0], epoch_ends[-1]
+    seconds_per_fraction = (last_time - first_time) / (last_fraction - first_fraction)
+    return max(0.0, (1.0 - last_fraction) * seconds_per_fraction - (now - last_time))
 
 
 class DemoBuild:
@@ -76,6 +95,8 @@ class DemoBuild:
         self._finished: float | None = None
         self._owner: str | None = None
         self._error: str | None = None
+        self._step, self._step_started = PREPARING, 0.0
+        self._epoch_ends: list[tuple[float, float]] = []
 
     def start(self, model_path: Path, data_root: Path, owner: str, on_success: Callable[[], None] | None = None) -> bool:
         """Start building unless a build is already running; True when this call started one.
@@ -89,6 +110,7 @@ class DemoBuild:
             self._fraction, self._message = 0.0, "Starting…"
             self._started, self._finished = time.monotonic(), None
             self._owner, self._error = owner, None
+            self._step, self._step_started, self._epoch_ends = PREPARING, self._started, []
         arguments = (BUILDER, str(model_path), str(data_root), on_success)
         self._thread = threading.Thread(target=self._supervise, args=arguments, name="demo-model-build", daemon=True)
         self._thread.start()
@@ -122,7 +144,7 @@ class DemoBuild:
             if message is None:
                 LOGGER.warning("Demo build: unexpected output %r", line[:200])
             elif message["kind"] == "progress":
-                self._set(fraction=min(1.0, max(0.0, message["fraction"])), message=message["message"])
+                self.record(min(1.0, max(0.0, message["fraction"])), message["message"])
             elif message["kind"] == "error":
                 # The worker's generic failure becomes one that says what to do here.
                 self._set(error=UNEXPECTED_FAILURE if message["message"] == WORKER_FAILURE else message["message"])
@@ -131,6 +153,17 @@ class DemoBuild:
                 self._set(fraction=1.0, message="Done")
                 return "done"
         return None
+
+    def record(self, fraction: float, message: str, now: float | None = None) -> None:
+        """Take in one progress message: its step, and the time of each epoch's end."""
+        now = time.monotonic() if now is None else now
+        step = EVALUATING if message == EVALUATING_MESSAGE else TRAINING if message.startswith(("Training", EPOCH_END_PREFIX)) else None
+        with self._state_lock:
+            self._fraction, self._message = fraction, message
+            if step is not None and step != self._step:
+                self._step, self._step_started = step, now
+            if message.startswith(EPOCH_END_PREFIX):
+                self._epoch_ends.append((now, fraction))
 
     def _set(self, **fields) -> None:
         with self._state_lock:
@@ -150,9 +183,9 @@ class DemoBuild:
             running = self._lock.locked()
             end = time.monotonic() if self._finished is None else self._finished
             elapsed = 0.0 if self._started is None else end - self._started
-            remaining = None
-            if running and self._fraction >= MIN_FRACTION_FOR_ESTIMATE:
-                remaining = elapsed * (1.0 - self._fraction) / self._fraction
+            training = running and self._step == TRAINING
+            remaining = remaining_from_epochs(self._epoch_ends, self._fraction, end) if training else None
             succeeded = not running and self._finished is not None and self._error is None
-            return BuildStatus(running, self._fraction, self._message, elapsed, remaining, self._owner, self._error, succeeded)
+            return BuildStatus(running, self._fraction, self._message, elapsed, remaining, self._owner, self._error, succeeded,
+                               self._step, end - (self._step_started or end))
 

@@ -11,10 +11,11 @@ import streamlit as st
 
 from core import config
 from ui import cache, state
+from ui.demo_build import EVALUATING, TRAINING
 from ui.messages import plain, show_error
 
 BUILD_REFRESH_SECONDS = 1.0
-PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": ":material/biotech:", "layout": "wide"}
+PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": "🔬", "layout": "wide"}
 
 
 def configure_server_log() -> None:
@@ -68,7 +69,9 @@ def render_model_status() -> None:
     classifier = cache.get_classifier()
     path = state.model_path()
     if classifier is None:
-        if not path.exists():
+        if not path.exists() and cache.demo_build_job().status().running:
+            st.caption(f"The demo model is being built (progress on the page). It will be at `{path}`.")
+        elif not path.exists():
             st.caption(f"No model yet. Expected at `{path}`.")
         else:
             st.caption(f"{plain(str(path))} could not be loaded: {plain(state.model_error() or '')}")
@@ -119,12 +122,10 @@ def render_model_missing() -> None:
     The build runs once per process in the background (`ui.demo_build`); this session
     and any other show its progress and carry on by themselves when it is done.
     """
-    job = cache.demo_build_job()
-    status = job.status()
-    if status.running:
-        _render_build_progress(job)
+    if render_build_notice():
         return
-    path = state.model_path()
+    job, path = cache.demo_build_job(), state.model_path()
+    status = job.status()
     if path.exists():
         show_error(f"The model could not be loaded: {state.model_error() or ''}")
         st.info("Replace the file, point `LEUKEMIA_MODEL` at another model, or retrain with `python train.py`.")
@@ -143,6 +144,31 @@ def render_model_missing() -> None:
         st.rerun()
 
 
+def render_build_notice() -> bool:
+    """While the demo model is being built (by any session): its live progress, and True; otherwise nothing, False.
+
+    Every page that needs the model calls this before saying there is none.
+    """
+    job = cache.demo_build_job()
+    if not job.status().running:
+        return False
+    _render_build_progress(job)
+    return True
+
+
+def build_step_text(status) -> str:
+    """The build's step and its time as people read it: an estimate while training, none while evaluating."""
+    elapsed = f"{format_duration(status.elapsed_s)} elapsed"
+    if status.step == EVALUATING:
+        return (f"Step 3 of 3: evaluating on the held-out subjects and the external set ({elapsed}; this step has taken "
+                f"{format_duration(status.step_elapsed_s)} so far and has no estimate)")
+    if status.step == TRAINING:
+        left = ("measuring epoch times for an estimate…" if status.remaining_s is None else
+                f"training ends in about {format_duration(status.remaining_s)} at most (sooner if it stops improving), then evaluation")
+        return f"Step 2 of 3: {status.message} ({elapsed}; {left})"
+    return f"Step 1 of 3: {status.message} ({elapsed})"
+
+
 @st.fragment(run_every=BUILD_REFRESH_SECONDS)
 def _render_build_progress(job) -> None:
     """Live progress of the running build; reruns the whole app once the model is there."""
@@ -152,5 +178,4 @@ def _render_build_progress(job) -> None:
     who = "This session started" if status.owner == state.session_token() else "Another session started"
     st.info(f"**The demo model is being built.** {who} the build; every page will work once it is done.",
             icon=":material/hourglass_top:")
-    remaining = "estimating time left…" if status.remaining_s is None else f"about {format_duration(status.remaining_s)} left"
-    st.progress(status.fraction, text=f"{status.message} ({format_duration(status.elapsed_s)} elapsed, {remaining})")
+    st.progress(status.fraction, text=build_step_text(status))

@@ -7,14 +7,14 @@ import streamlit as st
 from core import config
 from core.errors import ModelError
 from core.model.calibration import Calibration
+from core.data.labels import THRESHOLD_DIGITS, display_name, format_threshold
+from core.data.sides import SET_TITLES
 from core.reporting import calibration_card, figures, model_card
+from core.reporting.operating_points import GRID_STEP
 from ui import cache, state
 from ui.messages import plain, show_error
 
-EVALUATION_TITLES = {
-    "validation": "Validation split (held-out subjects of the training folds)",
-    "external": "External set (C-NMC's labelled validation set, other patients)",
-}
+EVALUATION_TITLES = SET_TITLES
 DEMO_WARNING = ("It learned synthetic cells drawn by this app and says nothing about real blood cells: "
                 "its metrics describe synthetic data only.")
 SHA_MESSAGES = {
@@ -59,27 +59,41 @@ def about_ui(metadata: dict) -> None:
     facts_table(model_card.split_facts(metadata))
 
 
-def threshold_ui(evaluation: dict, default: float, key: str) -> tuple[float, float] | None:
-    """A threshold slider with the sensitivity and specificity it gives on this set."""
-    roc_curve = evaluation.get("roc_curve")
-    if not roc_curve:
-        return None
-    threshold = st.slider("Decision threshold on P(all)", 0.0, 1.0, float(default), 0.01, key=key,
+@st.fragment
+def threshold_ui(evaluation: dict, set_name: str, model_threshold: float) -> None:
+    """A threshold slider with the sensitivity, specificity, confusion matrix and ROC point it gives on this set.
+
+    A fragment: moving the slider reruns only this section, which reads the precomputed
+    `ThresholdCurves` (an index into arrays) instead of the whole page.
+    """
+    curves = cache.threshold_curves(set_name, model_threshold)
+    if curves is None:
+        if evaluation.get("confusion_matrix"):
+            st.plotly_chart(figures.confusion_figure(evaluation["confusion_matrix"]))
+        return
+    threshold = st.slider("Decision threshold on P(ALL)", 0.0, 1.0, round(curves.model_threshold, THRESHOLD_DIGITS),
+                          GRID_STEP, format=f"%.{THRESHOLD_DIGITS}f", key=f"threshold_{set_name}",
                           help="Move it to see how finding more ALL cells costs more false alarms.")
-    sensitivity, specificity = model_card.operating_point(roc_curve, threshold)
+    sensitivity, specificity = curves.rates(threshold)
     left, right = st.columns(2)
     left.metric("Sensitivity (ALL cells found)", f"{sensitivity:.1%}")
-    right.metric("Specificity (healthy cells cleared)", f"{specificity:.1%}")
-    totals = model_card.class_totals(evaluation)
-    if totals:
-        healthy, leukemic = totals
-        st.caption(f"Of these {leukemic:,} ALL cells about {sensitivity * leukemic:,.0f} are found; of the "
-                   f"{healthy:,} healthy cells about {(1 - specificity) * healthy:,.0f} are wrongly called ALL.")
-    return sensitivity, specificity
+    right.metric("Specificity (Healthy cells cleared)", f"{specificity:.1%}")
+    if curves.totals:
+        healthy, leukemic = curves.totals
+        st.caption(f"At threshold {format_threshold(threshold)}: of these {leukemic:,} ALL cells about "
+                   f"{sensitivity * leukemic:,.0f} are found; of the {healthy:,} Healthy cells about "
+                   f"{(1 - specificity) * healthy:,.0f} are wrongly called ALL.")
+    matrix = curves.confusion(threshold)
+    if matrix:
+        exact = curves.is_model_threshold(threshold)
+        title = (f"Confusion matrix at threshold {format_threshold(threshold)}"
+                 + (" (the model's)" if exact else " (counts read off the ROC curve)"))
+        left.plotly_chart(figures.confusion_figure(matrix, title))
+    right.plotly_chart(figures.roc_figure(evaluation["roc_curve"], (sensitivity, specificity)))
 
 
 def evaluation_ui(metadata: dict) -> None:
-    """Metrics against the always-"all" baseline, the threshold trade-off and the evaluation plots."""
+    """Metrics against the always-ALL baseline, the threshold trade-off and the evaluation plots."""
     evaluations = {name: value for name, value in (metadata.get("evaluation") or {}).items() if isinstance(value, dict)}
     if not evaluations:
         st.info("This model card holds no evaluation: retrain with `python train.py` to record one.")
@@ -90,22 +104,21 @@ def evaluation_ui(metadata: dict) -> None:
     st.caption(f"{evaluation.get('n_images', '?')} images from {evaluation.get('n_subjects', '?')} subjects. "
                "The 95% interval comes from resampling subjects, not single images.")
     st.table(pd.DataFrame(model_card.metrics_rows(evaluation)).set_index("Metric"))
-    point = threshold_ui(evaluation, float(metadata.get("threshold", config.DEFAULT_THRESHOLD)), key=f"threshold_{name}")
+    threshold_ui(evaluation, name, float(metadata.get("threshold", config.DEFAULT_THRESHOLD)))
     left, right = st.columns(2)
-    if evaluation.get("confusion_matrix"):
-        left.plotly_chart(figures.confusion_figure(evaluation["confusion_matrix"]))
     if (evaluation.get("calibration") or {}).get("after"):
-        right.plotly_chart(figures.reliability_before_after_figure(evaluation["calibration"]))
+        left.plotly_chart(figures.reliability_before_after_figure(evaluation["calibration"]))
     elif evaluation.get("calibration"):
-        right.plotly_chart(figures.calibration_figure(evaluation["calibration"]))
-    if evaluation.get("roc_curve"):
-        left.plotly_chart(figures.roc_figure(evaluation["roc_curve"], point))
+        left.plotly_chart(figures.calibration_figure(evaluation["calibration"]))
     if evaluation.get("pr_curve"):
         right.plotly_chart(figures.pr_figure(evaluation["pr_curve"], model_card.prevalence(evaluation)))
     calibration_ui(evaluation)
     if evaluation.get("per_subject"):
         with st.expander("Accuracy per subject: do some people's cells fool the model?"):
-            st.dataframe(pd.DataFrame(evaluation["per_subject"]), hide_index=True)
+            table = pd.DataFrame(evaluation["per_subject"])
+            if "label" in table:
+                table["label"] = table["label"].map(display_name)
+            st.dataframe(table, hide_index=True)
 
 
 def calibration_ui(evaluation: dict) -> None:
@@ -131,7 +144,7 @@ def conformal_ui(metadata: dict) -> None:
     if calibrated is None:
         st.info(calibration_card.CALIBRATION_MISSING.format(path=state.model_path()), icon=":material/info:")
         return
-    st.markdown(f"P(all) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
+    st.markdown(f"P(ALL) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
                 f"{calibrated.fitted_on}). A cell whose prediction set holds both classes, or neither, is referred to a person.")
     if calibration_card.temperature_note(calibrated.temperature):
         st.warning(calibration_card.temperature_note(calibrated.temperature))

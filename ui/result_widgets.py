@@ -39,7 +39,7 @@ def render_answer(assessment: Assessment) -> None:
     answer, probability, threshold, spread = st.columns(4)
     answer.metric("Answer", answer_text(assessment), help=labels.LONG_NAMES.get(assessment.answer))
     probability.metric("P(ALL)", f"{assessment.probability_all:.3f}")
-    threshold.metric("Threshold (model card)", f"{assessment.threshold:.3f}", help="ALL when P(ALL) ≥ threshold.")
+    threshold.metric("Threshold (model card)", labels.format_threshold(assessment.threshold), help="ALL when P(ALL) ≥ threshold.")
     if assessment.tta_mean is not None:
         spread.metric("Uncertainty (8 views)", f"{assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}")
         st.caption(TTA_EXPLANATION)
@@ -47,7 +47,7 @@ def render_answer(assessment: Assessment) -> None:
 
 def answer_numbers(assessment: Assessment) -> str:
     """P(ALL), threshold and TTA spread as one line of small Markdown text."""
-    text = (f"P(ALL) = {assessment.probability_all:.3f} at threshold {assessment.threshold:.3f} "
+    text = (f"P(ALL) = {assessment.probability_all:.3f} at threshold {labels.format_threshold(assessment.threshold)} "
             f"(the threshold alone would say {labels.display_name(assessment.label)})")
     if assessment.tta_mean is not None:
         text += f"; over 8 views {assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}"

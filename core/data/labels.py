@@ -27,6 +27,14 @@ def calls_all(probabilities_all: float | np.ndarray, threshold: float) -> bool |
     return np.asarray(probabilities_all) >= threshold if isinstance(probabilities_all, np.ndarray) else probabilities_all >= threshold
 
 
+THRESHOLD_DIGITS = 3  # Every threshold a person reads has three decimals: 0.517.
+
+
+def format_threshold(threshold: float) -> str:
+    """A decision threshold on P(ALL) as people read it everywhere: 0.5166260600090027 -> '0.517'."""
+    return f"{float(threshold):.{THRESHOLD_DIGITS}f}"
+
+
 def label_for(probability_all: float, threshold: float) -> str:
     """`all` or `hem` for one P(all) at the model's threshold."""
     return ALL if calls_all(float(probability_all), threshold) else HEM

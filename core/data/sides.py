@@ -20,7 +20,14 @@ from core.data.labels import LABELS
 from core.data.names import natural_sort_key
 
 TRAIN, VALIDATION, EXTERNAL = "train", "validation", "external"
-SIDE_NAMES = {TRAIN: "seen in training", VALIDATION: "held out (validation)", EXTERNAL: "external set"}
+# The words people read for the data splits, everywhere: "validation" is C-NMC's folder name and Keras' val_ prefix only.
+HELD_OUT_SUBJECTS, EXTERNAL_SET = "held-out subjects", "external set"
+SIDE_NAMES = {TRAIN: "seen in training", VALIDATION: HELD_OUT_SUBJECTS, EXTERNAL: EXTERNAL_SET}
+SET_TITLES = {  # The two evaluated sets of a model card, and the explorer's held-out sets.
+    VALIDATION: "Held-out subjects (training-fold subjects kept out of training)",
+    EXTERNAL: "External set (C-NMC's labelled validation_data folder: other patients)",
+}
+SPLIT_NAMES = {"validation": "external set (validation_data)", "test": "unlabeled test set"}  # C-NMC folders beyond the folds.
 SEEN_IN_TRAINING = SIDE_NAMES[TRAIN]
 REAL_CELLS = "real cells (C-NMC 2019)"
 SPLIT_CSV_SUFFIX = ".split.csv"

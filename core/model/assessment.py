@@ -44,7 +44,7 @@ class Assessment:
         views_disagree: the 8-view mean falls on the other side of the threshold than `label`.
         scope_reasons: why the image does not look like a C-NMC input; empty when it does.
         is_demo: the model is the synthetic demo model (sidecar "is_demo").
-        sample_side: for a sample, `core.data.sides` words ("seen in training", "held out (validation)",
+        sample_side: for a sample, `core.data.sides` words ("seen in training", "held-out subjects",
             "external set", "real cells (C-NMC 2019)", "<fold> folder"); None for an upload.
         probability_all_calibrated: temperature-scaled P(all), or None without calibration.
         conformal_decision: "all", "hem" or "refer" from the conformal thresholds, or None.

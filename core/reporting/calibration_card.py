@@ -28,7 +28,7 @@ def calibration_rows(evaluation: dict[str, Any]) -> list[dict[str, str]]:
     report = evaluation.get("calibration") or {}
     before, after = report.get("before") or {}, report.get("after") or {}
     cell = "{} ({})".format
-    return [{"Metric": title, "Before (raw P(all))": cell(format_number(before.get(key)), format_interval(before.get(f"{key}_ci95"))),
+    return [{"Metric": title, "Before (raw P(ALL))": cell(format_number(before.get(key)), format_interval(before.get(f"{key}_ci95"))),
              "After temperature scaling": cell(format_number(after.get(key)), format_interval(after.get(f"{key}_ci95")))}
             for key, title in (("ece", "Expected calibration error, 10 bins (95% CI)"), ("brier", "Brier score (95% CI)"))]
 
@@ -56,6 +56,6 @@ def temperature_note(temperature: float) -> str | None:
     """A warning when the fitted T sits at a bound of its search: the fit is degenerate, not a finding."""
     low, high = TEMPERATURE_BOUNDS
     if temperature >= high * 0.999:
-        return (f"T reached its upper bound ({high:g}): on the held-out subjects P(all) carries almost no information, "
+        return (f"T reached its upper bound ({high:g}): on the held-out subjects P(ALL) carries almost no information, "
                 "so calibration pulls every probability towards the share of ALL cells.")
     return f"T reached its lower bound ({low:g}): the fit is degenerate." if temperature <= low * 1.001 else None

@@ -17,9 +17,13 @@ from core.data.labels import ALL, HEM, calls_all
 MAX_CURVE_POINTS = 200
 CALIBRATION_BINS = 10
 THRESHOLD_RULE = (
-    "Youden's J on the validation split: the threshold that maximises sensitivity + specificity - 1 "
-    "on held-out subjects, chosen before the external set is seen."
+    "Youden's J on the held-out subjects: the threshold that maximises sensitivity + specificity - 1 "
+    "there, chosen before the external set is seen."
 )
+
+
+# Every metric the model card shows, each with a 95% interval from the subject-level bootstrap.
+CARD_METRICS = ("accuracy", "balanced_accuracy", "weighted_f1", "sensitivity", "specificity", "roc_auc", "brier", "ece")
 
 
 # Thresholds stay strictly inside (0, 1), the range a sidecar accepts: a degenerate run whose best
@@ -109,7 +113,51 @@ def bootstrap_ci(labels: np.ndarray, probabilities: np.ndarray, subjects: Sequen
     """95% CI of statistic(labels, probabilities) over the subject-level resamples, or None without both classes."""
     values = [statistic(labels[rows], probabilities[rows]) for rows in subject_resamples(labels, subjects, seed, rounds)
               if len(np.unique(labels[rows])) == 2]
-    return [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)] if values else None
+    return interval(values)
+
+
+def interval(values: Sequence[float]) -> list[float] | None:
+    """[2.5th, 97.5th] percentile of the finite values, rounded to 4 digits; None when there are none."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return [round(float(np.percentile(finite, 2.5)), 4), round(float(np.percentile(finite, 97.5)), 4)] if finite.size else None
+
+
+def card_scores(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict[str, float]:
+    """The model card's eight metrics (CARD_METRICS) of one set, from counts: quick enough for 1000 resamples.
+
+    Args:
+        labels: (N,) ints, 1 = all, 0 = hem, both classes present. probabilities: (N,) floats, P(all).
+        threshold: the decision threshold on P(all).
+    """
+    called = np.asarray(calls_all(probabilities, threshold), dtype=bool)
+    positive = labels == 1
+    tp, fn = float(np.sum(called & positive)), float(np.sum(~called & positive))
+    fp, tn = float(np.sum(called & ~positive)), float(np.sum(~called & ~positive))
+    sensitivity = tp / (tp + fn) if tp + fn else float("nan")
+    specificity = tn / (tn + fp) if tn + fp else float("nan")
+
+    def f1(hits: float, misses: float, false_alarms: float) -> float:  # scikit-learn's zero_division=0
+        return 2 * hits / (2 * hits + misses + false_alarms) if hits + misses + false_alarms else 0.0
+
+    return {
+        "accuracy": (tp + tn) / len(labels), "balanced_accuracy": (sensitivity + specificity) / 2,
+        "weighted_f1": ((tp + fn) * f1(tp, fn, fp) + (tn + fp) * f1(tn, fp, fn)) / len(labels),
+        "sensitivity": sensitivity, "specificity": specificity,
+        "roc_auc": float(metrics.roc_auc_score(labels, probabilities)),
+        "brier": brier_score(labels, probabilities), "ece": expected_calibration_error(labels, probabilities),
+    }
+
+
+def bootstrap_cis(labels: np.ndarray, probabilities: np.ndarray, subjects: Sequence[str], threshold: float,
+                  seed: int = 0, rounds: int = 1000) -> dict[str, list[float] | None]:
+    """{"<metric>_ci95": [low, high] or None} for every metric of CARD_METRICS, from one set of subject resamples.
+
+    The resamples are those of `bootstrap_ci` with the same seed, so ROC AUC's interval is the one it gives.
+    """
+    draws = [card_scores(labels[rows], probabilities[rows], threshold)
+             for rows in subject_resamples(labels, subjects, seed, rounds) if len(np.unique(labels[rows])) == 2]
+    return {f"{key}_ci95": interval([draw[key] for draw in draws]) for key in CARD_METRICS}
 
 
 def bootstrap_auc_ci(labels: np.ndarray, probabilities: np.ndarray, subjects: Sequence[str], seed: int = 0, rounds: int = 1000) -> list[float] | None:
@@ -160,13 +208,14 @@ def evaluate(labels: Sequence[int], probabilities: Sequence[float], subjects: Se
         "threshold": float(threshold),
         **classification_scores(labels, predicted),
         "roc_auc": float(metrics.roc_auc_score(labels, probabilities)) if both_classes else None,
-        "roc_auc_ci95": bootstrap_auc_ci(labels, probabilities, subjects, seed) if both_classes else None,
         "brier": float(metrics.brier_score_loss(labels, probabilities)),
         "ece": ece,
         "confusion_matrix": metrics.confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
         "calibration": calibration_bins,
         "per_subject": per_subject(labels, predicted, subjects),
         "baseline_all": classification_scores(labels, np.ones_like(labels)),
+        **(bootstrap_cis(labels, probabilities, np.asarray(subjects), threshold, seed) if both_classes
+           else {f"{key}_ci95": None for key in CARD_METRICS}),
     }
     if both_classes:
         result["roc_curve"] = roc_points(labels, probabilities)

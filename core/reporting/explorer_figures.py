@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 
 from core.data.labels import UNLABELED
 from core.data.layout import TRAINING_FOLDS
+from core.data.sides import SPLIT_NAMES
 from core.reporting.explorer import class_name, training_counts
 
 CLASS_COLORS = {"all": "#c0392b", "hem": "#2e86c1", UNLABELED: "#95a5a6"}
@@ -33,12 +34,12 @@ def held_out_figure(summary: dict) -> go.Figure:
     """Stacked bars of the external validation set (labelled) and the unlabeled test set."""
     splits = [split for split in ("validation", "test") if split in summary["images"]]
     traces = [
-        _bar(class_name(label), splits, [summary["images"][split].get(label, 0) for split in splits],
+        _bar(class_name(label), [SPLIT_NAMES[split] for split in splits], [summary["images"][split].get(label, 0) for split in splits],
              CLASS_COLORS[label])
         for label in ("all", "hem", UNLABELED)
     ]
     figure = go.Figure([trace for trace in traces if any(trace.y)])
-    return figure.update_layout(barmode="stack", title="External validation and test sets",
+    return figure.update_layout(barmode="stack", title="External set and unlabeled test set",
                                 yaxis_title="images", legend=TOP_LEGEND)
 
 

@@ -10,16 +10,16 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.data.labels import display_name
+from core.data.labels import ALL, HEM, display_name
 
 MODEL_COLOR = "#1f4e79"
 TRAIN_COLOR, VALIDATION_COLOR = "#1f77b4", "#ff7f0e"
 REFERENCE_LINE = {"dash": "dash", "color": "#888888"}
-CLASS_AXIS = ["hem (healthy)", "all (leukemic)"]
+CLASS_AXIS = [display_name(HEM), display_name(ALL)]  # The rows and columns of [[tn, fp], [fn, tp]].
 METRIC_NAMES = {"loss": "loss", "auc": "ROC AUC"}
 
 
-def confusion_figure(matrix: list[list[int]]) -> go.Figure:
+def confusion_figure(matrix: list[list[int]], title: str = "Confusion matrix at the model's threshold") -> go.Figure:
     """Heatmap of [[tn, fp], [fn, tp]]: rows are the true class, columns the prediction."""
     figure = go.Figure(go.Heatmap(
         z=matrix, x=CLASS_AXIS, y=CLASS_AXIS, text=matrix, texttemplate="%{text}",
@@ -27,7 +27,7 @@ def confusion_figure(matrix: list[list[int]]) -> go.Figure:
         hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>",
     ))
     return figure.update_layout(
-        title="Confusion matrix at the model's threshold",
+        title=title,
         xaxis_title="predicted", yaxis={"title": "true", "autorange": "reversed"},
     )
 
@@ -37,8 +37,8 @@ def roc_figure(roc_curve: dict[str, Any], operating_point: tuple[float, float] |
     figure = go.Figure([
         go.Scatter(x=roc_curve["fpr"], y=roc_curve["tpr"], name="model", line={"color": MODEL_COLOR},
                    customdata=roc_curve.get("thresholds"),
-                   hovertemplate="threshold %{customdata}<br>1 - specificity %{x:.3f}<br>sensitivity %{y:.3f}<extra></extra>"),
-        go.Scatter(x=[0, 1], y=[0, 1], name="chance (and always \"all\" at 1, 1)", mode="lines", line=REFERENCE_LINE),
+                   hovertemplate="threshold %{customdata:.3f}<br>1 - specificity %{x:.3f}<br>sensitivity %{y:.3f}<extra></extra>"),
+        go.Scatter(x=[0, 1], y=[0, 1], name="chance (and always \"ALL\" at 1, 1)", mode="lines", line=REFERENCE_LINE),
     ])
     if operating_point is not None:
         sensitivity, specificity = operating_point
@@ -53,12 +53,12 @@ def pr_figure(pr_curve: dict[str, Any], prevalence: float | None = None) -> go.F
     figure = go.Figure(go.Scatter(
         x=pr_curve["recall"], y=pr_curve["precision"], name="model", line={"color": MODEL_COLOR},
         customdata=pr_curve.get("thresholds"),
-        hovertemplate="threshold %{customdata}<br>recall %{x:.3f}<br>precision %{y:.3f}<extra></extra>",
+        hovertemplate="threshold %{customdata:.3f}<br>recall %{x:.3f}<br>precision %{y:.3f}<extra></extra>",
     ))
     if prevalence is not None:
         figure.add_trace(go.Scatter(x=[0, 1], y=[prevalence, prevalence], mode="lines", line=REFERENCE_LINE,
-                                    name=f'always "all" (precision {prevalence:.2f})'))
-    return figure.update_layout(title="Precision-recall curve (positive class: all)", xaxis_title="recall (sensitivity)",
+                                    name=f'always "ALL" (precision {prevalence:.2f})'))
+    return figure.update_layout(title="Precision-recall curve (positive class: ALL)", xaxis_title="recall (sensitivity)",
                                 yaxis_title="precision", xaxis_range=[0, 1], yaxis_range=[0, 1.02])
 
 
@@ -69,15 +69,15 @@ def calibration_figure(calibration: dict[str, Any]) -> go.Figure:
     counts = calibration.get("bin_count") or [None] * len(predicted)
     figure.add_trace(go.Scatter(x=predicted, y=observed, name="model", mode="lines+markers",
                                 line={"color": MODEL_COLOR}, customdata=counts,
-                                hovertemplate="mean P(all) %{x:.2f}<br>share all %{y:.2f}<br>%{customdata} images<extra></extra>"),
+                                hovertemplate="mean P(ALL) %{x:.2f}<br>share ALL %{y:.2f}<br>%{customdata} images<extra></extra>"),
                      row=1, col=1)
     figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], name="perfectly calibrated", mode="lines", line=REFERENCE_LINE),
                      row=1, col=1)
     figure.add_trace(go.Bar(x=predicted, y=counts, name="images per bin", marker_color="#aab7c4", width=0.05),
                      row=2, col=1)
     figure.update_xaxes(range=[0, 1], row=1, col=1)
-    figure.update_xaxes(title_text="mean predicted P(all) in the bin", range=[0, 1], row=2, col=1)
-    figure.update_yaxes(title_text="observed share of all", range=[0, 1.02], row=1, col=1)
+    figure.update_xaxes(title_text="mean predicted P(ALL) in the bin", range=[0, 1], row=2, col=1)
+    figure.update_yaxes(title_text="observed share of ALL", range=[0, 1.02], row=1, col=1)
     figure.update_yaxes(title_text="images", row=2, col=1)
     return figure.update_layout(title="Calibration (reliability diagram)")
 
@@ -91,7 +91,7 @@ def training_figure(history: dict[str, list]) -> go.Figure:
     """Loss and ROC AUC per epoch, training and validation, with a line where fine-tuning begins."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "ROC AUC"))
     for column, metric in enumerate(("loss", "auc"), start=1):
-        for prefix, color, name in (("", TRAIN_COLOR, "training"), ("val_", VALIDATION_COLOR, "validation")):
+        for prefix, color, name in (("", TRAIN_COLOR, "training"), ("val_", VALIDATION_COLOR, "held-out subjects")):
             values = history.get(prefix + metric) or []
             if values:
                 figure.add_trace(go.Scatter(
@@ -101,22 +101,22 @@ def training_figure(history: dict[str, list]) -> go.Figure:
     for index, phase in phase_starts(history.get("phase") or []):
         figure.add_vline(x=index + 0.5, line=REFERENCE_LINE, annotation_text=f"{phase} starts")
     figure.update_xaxes(title_text="epoch")
-    return figure.update_layout(title="Loss and ROC AUC per epoch (dotted: training, solid: validation)")
+    return figure.update_layout(title="Loss and ROC AUC per epoch (dotted: training, solid: held-out subjects)")
 
 
 def reliability_before_after_figure(report: dict[str, Any]) -> go.Figure:
     """Reliability diagrams of raw and temperature-scaled P(all), each named with its ECE and Brier score."""
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], name="perfectly calibrated", mode="lines", line=REFERENCE_LINE))
-    for side, color, title in (("before", "#aab7c4", "raw P(all)"), ("after", MODEL_COLOR, f"T = {report.get('temperature', 1):.2f}")):
+    for side, color, title in (("before", "#aab7c4", "raw P(ALL)"), ("after", MODEL_COLOR, f"T = {report.get('temperature', 1):.2f}")):
         quality = report.get(side) or {}
         reliability = quality.get("reliability") or {}
         figure.add_trace(go.Scatter(
             x=reliability.get("bin_mean_predicted"), y=reliability.get("bin_fraction_positive"), mode="lines+markers",
             name=f"{title}: ECE {quality.get('ece', float('nan')):.3f}, Brier {quality.get('brier', float('nan')):.3f}",
             line={"color": color}, customdata=reliability.get("bin_count"),
-            hovertemplate="mean P(all) %{x:.2f}<br>share all %{y:.2f}<br>%{customdata} images<extra></extra>"))
+            hovertemplate="mean P(ALL) %{x:.2f}<br>share ALL %{y:.2f}<br>%{customdata} images<extra></extra>"))
     return figure.update_layout(title="Calibration before and after temperature scaling", xaxis_range=[0, 1], yaxis_range=[0, 1.02],
-                                xaxis_title="mean predicted P(all) in the bin", yaxis_title="observed share of all",
+                                xaxis_title="mean predicted P(ALL) in the bin", yaxis_title="observed share of ALL",
                                 legend={"orientation": "h", "y": -0.25})
 
 

@@ -53,7 +53,7 @@ def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
         ("Answer", answer_text(assessment)),
         ("Label at the threshold", labels.LONG_NAMES[assessment.label]),
         ("P(ALL)", f"{assessment.probability_all:.3f}"),
-        ("Decision threshold", f"{assessment.threshold:.3f} (ALL when P(ALL) ≥ threshold)"),
+        ("Decision threshold", f"{labels.format_threshold(assessment.threshold)} (ALL when P(ALL) ≥ threshold)"),
     ]
     if assessment.probability_all_calibrated is not None:
         rows.append(("P(ALL), calibrated", f"{assessment.probability_all_calibrated:.3f}"))
@@ -79,7 +79,7 @@ def similar_cells_block(assessment: Assessment) -> str:
         f"<td>{html.escape(str(cell.subject))}</td><td>{html.escape(cell.side)}</td><td>{cell.distance:.3f}</td></tr>"
         for cell in assessment.similar_cells
     )
-    return ("<h2>Similar known cells</h2><p>The cells of the model's training and validation data nearest to this one "
+    return ("<h2>Similar known cells</h2><p>The cells of the model's training data and held-out subjects nearest to this one "
             "in the network's feature space (explanation by example, not proof).</p>"
             f"<table><tr><th>file</th><th>label</th><th>subject</th><th>side</th><th>distance</th></tr>{rows}</table>")
 

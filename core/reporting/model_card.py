@@ -12,13 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from core.data.labels import format_threshold
+
 NOT_AVAILABLE = "not available"
 METRICS = (
     ("accuracy", "Accuracy"),
     ("balanced_accuracy", "Balanced accuracy"),
     ("weighted_f1", "Weighted F1 (the ISBI 2019 score)"),
     ("sensitivity", "Sensitivity (ALL cells found)"),
-    ("specificity", "Specificity (healthy cells cleared)"),
+    ("specificity", "Specificity (Healthy cells cleared)"),
     ("roc_auc", "ROC AUC"),
     ("brier", "Brier score (lower is better)"),
     ("ece", "Expected calibration error (lower is better)"),
@@ -64,13 +66,13 @@ def metrics_rows(evaluation: dict[str, Any]) -> list[dict[str, str]]:
             "Metric": title,
             "Model": format_number(evaluation.get(key)),
             "95% CI": format_interval(evaluation.get(f"{key}_ci95")),
-            'Always "all"': format_number(baseline.get(key)),
+            'Always "ALL"': format_number(baseline.get(key)),
         }
         for key, title in METRICS
     ]
 
 
-def _curve_arrays(roc_curve: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def curve_arrays(roc_curve: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(thresholds ascending, tpr, fpr) from a stored ROC curve, both rates non-increasing.
 
     A missing or non-finite threshold (scikit-learn's first point, "flag nothing") is placed
@@ -105,7 +107,7 @@ def operating_point(roc_curve: dict[str, Any], threshold: float) -> tuple[float,
     Raises:
         ValueError: the curve's lists are empty or of different lengths.
     """
-    thresholds, tpr, fpr = _curve_arrays(roc_curve)
+    thresholds, tpr, fpr = curve_arrays(roc_curve)
     sensitivity = float(np.interp(threshold, thresholds, tpr))
     specificity = 1.0 - float(np.interp(threshold, thresholds, fpr))
     return sensitivity, specificity
@@ -151,10 +153,10 @@ def split_facts(metadata: dict[str, Any]) -> list[tuple[str, str]]:
         ("Split", kind),
         ("Split seed", str(split.get("seed", NOT_AVAILABLE))),
         ("Training subjects", _count_of(split.get("train_subjects"))),
-        ("Validation subjects", _count_of(split.get("validation_subjects"))),
+        ("Held-out subjects", _count_of(split.get("validation_subjects"))),
         ("Training images", _count_of(split.get("train_images"))),
-        ("Validation images", _count_of(split.get("validation_images"))),
-        ("External images (C-NMC validation set)", _count_of(split.get("external_images"))),
+        ("Held-out subjects' images", _count_of(split.get("validation_images"))),
+        ("External set images (C-NMC's validation_data folder)", _count_of(split.get("external_images"))),
         ("Split file", str(split.get("files_csv") or NOT_AVAILABLE)),
     ]
 
@@ -171,6 +173,15 @@ def identity_facts(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     fields = (
         ("Model", "model_name"), ("Version", "version"), ("Created", "created"),
         ("Input size (pixels)", "image_size"), ("Starting weights", "weights"),
-        ("Decision threshold on P(all)", "threshold"), ("How the threshold was chosen", "threshold_rule"),
+        ("Decision threshold on P(ALL)", "threshold"), ("How the threshold was chosen", "threshold_rule"),
     )
-    return [(title, NOT_AVAILABLE if metadata.get(key) in (None, "") else str(metadata[key])) for title, key in fields]
+    return [(title, threshold_fact(metadata.get(key)) if key == "threshold" else
+             NOT_AVAILABLE if metadata.get(key) in (None, "") else str(metadata[key])) for title, key in fields]
+
+
+def threshold_fact(threshold: Any) -> str:
+    """'0.517 (stored as 0.5166260600090027)': three decimals as everywhere, the full precision once, labelled."""
+    if not is_number(threshold):
+        return NOT_AVAILABLE
+    shown = format_threshold(threshold)
+    return shown if float(shown) == float(threshold) else f"{shown} (stored as {float(threshold)!r})"

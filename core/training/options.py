@@ -8,6 +8,10 @@ from typing import Callable
 from core import config
 
 Progress = Callable[[float, str], None]
+# Progress messages the app reads (`ui.demo_build`): where an epoch ends (to measure epoch times),
+# and the evaluation step that follows training (no fraction moves during it).
+EPOCH_END_PREFIX = "Finished epoch"
+EVALUATING_MESSAGE = "Evaluating on the held-out subjects and the external set…"
 
 
 @dataclass

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from core.reporting.sidecar import artifact
 from core.training.freezing import freeze_base
-from core.training.options import Progress, TrainOptions
+from core.training.options import EPOCH_END_PREFIX, Progress, TrainOptions
 from core.training.resume import ProgressRecorder, ResumableEarlyStopping, RunProgress, save_progress
 
 SUMMARY_KEYS = {"loss", "auc", "val_loss", "val_auc", "learning_rate"}
@@ -51,6 +51,9 @@ class EpochSummary(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         shown = " · ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items() if key in SUMMARY_KEYS)
         self.log(f"[{self.phase}] epoch {epoch + 1}: {shown} · {self.clock.elapsed():.1f} s")
+        if self.progress:  # After the held-out pass: the app measures whole epochs from these.
+            fraction = min(self.done_steps / self.total_steps, 1.0)
+            self.progress(fraction, f"{EPOCH_END_PREFIX} {epoch + 1} ({self.phase}): step {self.done_steps} of {self.total_steps}")
 
 
 def make_callbacks(options: TrainOptions, phase: str, summary: EpochSummary, hooks: Hooks) -> list:

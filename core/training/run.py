@@ -22,7 +22,7 @@ from core.model.network import build_classifier
 from core.reporting.calibration_fit import summary_line
 from core.reporting import subject_evaluation
 from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
-from core.training.options import Progress, TrainOptions
+from core.training.options import EVALUATING_MESSAGE, Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
 from core.training.resume import load_progress, progress_path
 from core.training.selection import class_weights, select_data
@@ -124,7 +124,7 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
         weights = class_weights(label_codes(r.label for r in split.train))
         history = run_phases(model, options, train_ds, validation_ds, weights, Hooks(progress, log, extra_callbacks, resumed))
     if progress:
-        progress(1.0, "Evaluating on held-out subjects…")
+        progress(1.0, EVALUATING_MESSAGE)
     seconds = resumed.earlier_seconds + clock.elapsed()
     run = TrainingRun(options=options_record(options), index=index, split=split, external=external, history=history,
                       precision=precision, replicas=strategy.num_replicas_in_sync, seconds=seconds)

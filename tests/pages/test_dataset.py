@@ -10,7 +10,9 @@ from model_files import install_model
 from paths import PROJECT_ROOT
 from streamlit.testing.v1 import AppTest
 
+from core import config
 from core.data.index import index_dataset
+from core.data.labels import format_threshold
 from core.data.summary import summarize
 from core.reporting import explorer
 from core.reporting.sidecar import write_predictions_csv
@@ -101,14 +103,14 @@ def test_details_show_stages_and_the_prediction(app, index, threshold):
     assert not app.exception
     assert index.records[0].path.name in texts(app.subheader)
     assert len(app.get("image")) >= 12 + 5  # the grid plus five preprocessing stages
-    assert "P(all) = " in texts(app.markdown) and f"threshold {threshold:.2f}" in texts(app.markdown)
+    assert "P(ALL) = " in texts(app.markdown) and f"threshold {format_threshold(threshold)}" in texts(app.markdown)
 
 
 def test_misclassified_section_lists_held_out_mistakes(app, index):
     validation = index.by_split("validation")
     wrong = len(validation[::2])
     assert "Misclassified in the held-out set" in texts(app.header)
-    assert f"{wrong} of {len(validation)} validation images are wrong" in texts(app.caption)
+    assert f"{wrong} of {len(validation)} images of the held-out subjects are wrong" in texts(app.caption)
 
 
 def test_without_a_model_details_still_show_stages(monkeypatch, synthetic_data_root, tmp_path):
@@ -125,8 +127,20 @@ def test_without_a_model_details_still_show_stages(monkeypatch, synthetic_data_r
 def test_missing_or_empty_folder_explains_what_to_do(monkeypatch, tmp_path, make_folder, message):
     app = open_page(monkeypatch, make_folder(tmp_path), tmp_path / "missing.keras")
     assert message in texts(app.error)
-    assert "python -m core.synthetic" in texts(app.info)
+    assert "build the demo model on the Classify page" in texts(app.info) and "LEUKEMIA_DATA_DIR" in texts(app.info)
     assert not app.get("plotly_chart")
+
+
+def test_first_contact_before_any_build_is_an_info_box_not_an_error(monkeypatch, tmp_path):
+    """No LEUKEMIA_DATA_DIR and no demo data yet: say what the page shows and how to get data, in an info box."""
+    monkeypatch.delenv("LEUKEMIA_DATA_DIR", raising=False)
+    monkeypatch.setattr(config, "DEMO_DATA_ROOT", tmp_path / "demo")  # Read at import: patched where the app reads it.
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(tmp_path / "missing.keras"))
+    app = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT_S).run()
+    assert not app.exception and not app.error
+    info = texts(app.info)
+    assert "No cell images to explore yet" in info and "Classify page" in info and "LEUKEMIA_DATA_DIR" in info
+    assert "python -m" not in info
 
 
 def test_visitors_cannot_type_a_server_path(app):

@@ -5,6 +5,8 @@ The build runs in a child process (`ui.demo_build`); here it runs a stand-in fro
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 from apptest_helpers import open_app, texts, upload, wait_for_model_page, wait_for_text
 
@@ -72,3 +74,30 @@ def test_a_failed_build_says_why_and_offers_a_retry(monkeypatch, fake_build_env,
     wait_for_text(at, "error", "The disk is full")
     assert not at.exception
     assert at.button[0].label == "Build the demo model"
+
+
+def test_while_building_every_page_says_so_with_the_step(monkeypatch, fake_build_env, synthetic_data_root):
+    """Explain, Model card and Dataset explorer in another session say "being built", not "there is no model"."""
+    from ui import demo_build
+
+    monkeypatch.setenv("LEUKEMIA_MODEL", str(fake_build_env / "models" / "demo.keras"))
+    monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
+    monkeypatch.setattr(demo_build, "BUILDER", "fake_builds:epochs_then_evaluation")
+    at = open_app()
+    at.button[0].click().run()
+    wait_for_text(at, "info", "being built")
+    other = open_app()
+    for page in ("pages/explain.py", "pages/model.py"):
+        other.switch_page(page).run()
+        assert not other.exception
+        assert any("being built" in text for text in texts(other.info)), page
+        assert not any("There is no model" in text for text in texts(other.info)), page
+        assert any("being built" in text for text in texts(other.sidebar.caption)), page
+    deadline = time.monotonic() + 60
+    while "Step 3 of 3: evaluating" not in other.get("progress")[0].proto.text:
+        assert time.monotonic() < deadline, other.get("progress")[0].proto.text
+        time.sleep(0.2)
+        other.run()
+    assert "no estimate" in other.get("progress")[0].proto.text
+    (fake_build_env / "release").touch()
+    wait_for_model_page(at)

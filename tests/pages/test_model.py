@@ -12,6 +12,7 @@ from model_files import install_model
 from paths import PROJECT_ROOT
 from streamlit.testing.v1 import AppTest
 
+from core.data.labels import format_threshold
 from core.reporting import model_card, subject_card
 
 PAGE = PROJECT_ROOT / "pages" / "model.py"
@@ -43,7 +44,7 @@ def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
     # Confusion, calibration before/after, ROC, PR, coverage, training history; cells needed per subject set.
     assert len(app.get("plotly_chart")) == 6 + 2
     metrics = app.table[2].value
-    assert list(metrics.columns) == ["Model", "95% CI", 'Always "all"'] and len(metrics) == 8
+    assert list(metrics.columns) == ["Model", "95% CI", 'Always "ALL"'] and len(metrics) == 8
 
 
 def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_model, trained_sidecar):
@@ -58,8 +59,8 @@ def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_m
         sensitivity, specificity = model_card.operating_point(roc_curve, threshold)
         return f"{sensitivity:.1%}", f"{specificity:.1%}"
 
-    assert app.slider(key="threshold_validation").value == pytest.approx(trained_sidecar["threshold"])
-    assert read_out() == expected(trained_sidecar["threshold"])
+    assert app.slider(key="threshold_validation").value == pytest.approx(round(trained_sidecar["threshold"], 3))
+    assert read_out() == expected(round(trained_sidecar["threshold"], 3))
     app.slider(key="threshold_validation").set_value(0.0).run()
     assert read_out() == ("100.0%", "0.0%")  # flag every cell
     app.slider(key="threshold_validation").set_value(0.5).run()
@@ -72,7 +73,7 @@ def test_external_set_can_be_shown(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     app.radio(key="model_card_set").set_value("external").run()
     assert not app.exception and len(app.get("plotly_chart")) == 6 + 2
-    assert app.slider(key="threshold_external").value == pytest.approx(json.loads(demo_model.with_suffix(".json").read_text())["threshold"])
+    assert app.slider(key="threshold_external").value == pytest.approx(round(json.loads(demo_model.with_suffix(".json").read_text())["threshold"], 3))
 
 
 def test_trained_model_has_no_demo_warning(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
@@ -175,3 +176,24 @@ def test_explanation_audit_from_training_is_on_the_card_and_its_absence_says_wha
     without = {key: value for key, value in json.loads(trained_sidecar_text).items() if key != "explanation_audit"}
     app = open_page(monkeypatch, install_model(demo_model, tmp_path, without))
     assert "python -m core.cli.audit" in texts(app.info)
+
+
+def test_the_confusion_matrix_follows_the_slider_and_every_metric_has_an_interval(monkeypatch, demo_model, trained_sidecar):
+    app = open_page(monkeypatch, demo_model)
+    (tn, fp), (fn, tp) = trained_sidecar["evaluation"]["validation"]["confusion_matrix"]
+    assert "not available" not in app.table[2].value["95% CI"].to_string()
+    confusion = app.get("plotly_chart")[0].proto.spec
+    assert f"threshold {format_threshold(trained_sidecar['threshold'])} (the model's)" in confusion
+    app.slider(key="threshold_validation").set_value(0.0).run()  # Every cell called ALL.
+    confusion = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert "threshold 0.000" in confusion["layout"]["title"]["text"]
+    assert confusion["data"][0]["z"] == [[0, tn + fp], [0, fn + tp]]
+
+
+def test_the_threshold_reads_with_three_decimals_and_its_full_precision_once(monkeypatch, demo_model, trained_sidecar):
+    app = open_page(monkeypatch, demo_model)
+    shown = format_threshold(trained_sidecar["threshold"])
+    identity = app.table[0].value.to_string()
+    assert shown in identity and (f"stored as {trained_sidecar['threshold']!r}" in identity or float(shown) == trained_sidecar["threshold"])
+    rendered = "\n".join(str(element.value) for kind in ("markdown", "caption") for element in getattr(app, kind))
+    assert str(round(trained_sidecar["threshold"], 2)) not in rendered.replace(shown, "")

@@ -52,11 +52,36 @@ def test_failures_end_with_a_readable_error_and_free_the_lock(monkeypatch, fake_
     job.wait(WAIT_S)
 
 
-def test_remaining_time_is_estimated_from_the_fraction_done():
+def test_remaining_time_comes_from_measured_epochs_not_from_the_slow_start():
+    """A first epoch of 60 s (compiling) then 10 s epochs: the estimate follows the 10 s epochs."""
     job = DemoBuild()
-    job._lock.acquire()  # Pretend a build is running and is a quarter done after 30 s.
-    job._set(fraction=0.25, message="Training", started=time.monotonic() - 30)
+    job._lock.acquire()  # Pretend a build is running.
+    start = time.monotonic() - 80
     try:
-        assert job.status().remaining_s == pytest.approx(90, abs=1)
+        job._set(started=start)
+        job.record(0.0, "Generating the synthetic demo cells…", now=start)
+        assert job.status().step == demo_build.PREPARING and job.status().remaining_s is None
+        job.record(0.01, "Training (all layers): step 1 of 100", now=start + 50)
+        job.record(0.1, f"{demo_build.EPOCH_END_PREFIX} 1 (all layers): step 10 of 100", now=start + 60)
+        assert job.status().step == demo_build.TRAINING and job.status().remaining_s is None  # One epoch tells nothing yet.
+        job.record(0.2, f"{demo_build.EPOCH_END_PREFIX} 2 (all layers): step 20 of 100", now=start + 70)
+        job.record(0.3, f"{demo_build.EPOCH_END_PREFIX} 3 (all layers): step 30 of 100", now=start + 80)
+        assert job.status().remaining_s == pytest.approx(70, abs=2)  # 7 epochs left at 10 s, not 80 s x 0.7 / 0.3.
+        job.record(1.0, demo_build.EVALUATING_MESSAGE)
+        status = job.status()
+        assert status.step == demo_build.EVALUATING and status.remaining_s is None and status.step_elapsed_s < 5
     finally:
         job._lock.release()
+
+
+def test_a_build_reports_its_evaluation_step_until_it_ends(monkeypatch, fake_build_env):
+    monkeypatch.setattr(demo_build, "BUILDER", "fake_builds:epochs_then_evaluation")
+    job = DemoBuild()
+    assert job.start(fake_build_env / "demo.keras", fake_build_env / "data", owner="me")
+    deadline = time.monotonic() + WAIT_S
+    while job.status().step != demo_build.EVALUATING:
+        assert time.monotonic() < deadline, job.status()
+        time.sleep(0.05)
+    assert job.status().running and job.status().remaining_s is None
+    (fake_build_env / "release").touch()
+    assert job.wait(WAIT_S) and job.status().succeeded

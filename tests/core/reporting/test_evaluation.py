@@ -85,3 +85,28 @@ def test_ece_by_hand_and_brier_interval_from_the_subject_bootstrap(held_out):
     labels, probabilities, subjects = held_out
     low, high = bootstrap_ci(labels, probabilities, subjects, brier_score, seed=1, rounds=200)
     assert low <= brier_score(labels, probabilities) <= high
+
+
+def test_card_scores_match_scikit_learn(held_out):
+    from sklearn import metrics
+
+    from core.reporting.evaluation import card_scores, classification_scores
+
+    labels, probabilities, _ = held_out
+    scores = card_scores(labels, probabilities, 0.55)
+    expected = classification_scores(labels, (probabilities >= 0.55).astype(int))
+    for key, value in expected.items():
+        assert scores[key] == pytest.approx(value), key
+    assert scores["roc_auc"] == pytest.approx(metrics.roc_auc_score(labels, probabilities))
+    assert scores["brier"] == pytest.approx(metrics.brier_score_loss(labels, probabilities))
+
+
+def test_every_card_metric_gets_a_subject_bootstrap_interval(held_out):
+    from core.reporting.evaluation import CARD_METRICS
+
+    labels, probabilities, subjects = held_out
+    result = evaluate(labels, probabilities, subjects, 0.5)
+    for key in CARD_METRICS:
+        low, high = result[f"{key}_ci95"]
+        assert 0.0 <= low <= high <= 1.0 and low <= result[key] <= high, key
+    assert result["roc_auc_ci95"] == bootstrap_auc_ci(labels, probabilities, subjects)  # The same resamples.

@@ -9,6 +9,7 @@ import pytest
 
 from core.data.index import ImageRecord, index_dataset
 from core.data.summary import summarize
+from core.data.sides import SPLIT_NAMES
 from core.reporting import explorer, explorer_figures
 from core.reporting.sidecar import write_predictions_csv
 from paths import FILE_LIST
@@ -170,8 +171,9 @@ def test_class_balance_figure_has_one_bar_trace_per_class(small_summary):
 def test_held_out_figure_shows_validation_labels_and_unlabeled_test(small_summary):
     figure = explorer_figures.held_out_figure(small_summary)
     by_name = {trace.name: dict(zip(trace.x, trace.y)) for trace in figure.data}
-    assert by_name[explorer.class_name("all")] == {"validation": 1, "test": 0}
-    assert by_name[explorer.class_name("unlabeled")] == {"validation": 1, "test": 2}
+    external, test = SPLIT_NAMES["validation"], SPLIT_NAMES["test"]
+    assert by_name[explorer.class_name("all")] == {external: 1, test: 0}
+    assert by_name[explorer.class_name("unlabeled")] == {external: 1, test: 2}
 
 
 def test_subject_figures(small_index, small_summary):

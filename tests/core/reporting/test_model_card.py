@@ -65,18 +65,19 @@ def test_metrics_rows_compare_with_the_always_all_baseline(evaluation):
     assert len(rows) == len(model_card.METRICS)
     accuracy = rows["Accuracy"]
     assert accuracy["Model"] == f"{evaluation['accuracy']:.3f}"
-    assert accuracy['Always "all"'] == f"{evaluation['baseline_all']['accuracy']:.3f}"
+    assert accuracy['Always "ALL"'] == f"{evaluation['baseline_all']['accuracy']:.3f}"
     low, high = evaluation["roc_auc_ci95"]
     assert rows["ROC AUC"]["95% CI"] == f"{low:.3f} – {high:.3f}"
-    assert rows["ROC AUC"]['Always "all"'] == "0.500"  # by definition
-    assert rows["Sensitivity (ALL cells found)"]['Always "all"'] == "1.000"
-    assert accuracy["95% CI"] == model_card.NOT_AVAILABLE
+    assert rows["ROC AUC"]['Always "ALL"'] == "0.500"  # by definition
+    assert rows["Sensitivity (ALL cells found)"]['Always "ALL"'] == "1.000"
+    low, high = evaluation["accuracy_ci95"]
+    assert accuracy["95% CI"] == f"{low:.3f} – {high:.3f}"
 
 
 def test_metrics_rows_say_not_available_for_missing_null_and_nan_values():
     rows = model_card.metrics_rows({"accuracy": None, "balanced_accuracy": math.nan, "roc_auc_ci95": None})
     assert all(row["Model"] == model_card.NOT_AVAILABLE for row in rows)
-    assert rows[0]['Always "all"'] == model_card.NOT_AVAILABLE
+    assert rows[0]['Always "ALL"'] == model_card.NOT_AVAILABLE
 
 
 def test_class_totals_and_prevalence(evaluation):
@@ -100,9 +101,9 @@ def test_split_facts(sidecar):
     split = sidecar["split"]
     assert facts["Split"].startswith("subject-level")
     assert facts["Training subjects"] == f"{len(split['train_subjects']):,}"
-    assert facts["Validation subjects"] == f"{len(split['validation_subjects']):,}"
+    assert facts["Held-out subjects"] == f"{len(split['validation_subjects']):,}"
     assert facts["Training images"] == f"{split['train_images']:,}"
-    assert facts["External images (C-NMC validation set)"] == f"{split['external_images']:,}"
+    assert facts["External set images (C-NMC's validation_data folder)"] == f"{split['external_images']:,}"
     assert facts["Data"] == "synthetic demo cells" and facts["Data folder"] == sidecar["data"]["root"]
     real_data = dict(model_card.split_facts({**sidecar, "data": {**sidecar["data"], "synthetic": False}}))
     assert real_data["Data"] == "C-NMC 2019 training folds"
@@ -113,7 +114,7 @@ def test_split_facts(sidecar):
 
 def test_identity_facts_show_not_available_for_missing_fields(sidecar):
     facts = dict(model_card.identity_facts(sidecar))
-    assert facts["Decision threshold on P(all)"] == str(sidecar["threshold"]) and facts["Version"] == sidecar["version"]
+    assert facts["Decision threshold on P(ALL)"].startswith(f"{sidecar['threshold']:.3f}") and facts["Version"] == sidecar["version"]
     assert dict(model_card.identity_facts({}))["Created"] == model_card.NOT_AVAILABLE
 
 

@@ -1,0 +1,79 @@
+"""The Model card's threshold slider, timed in a real browser: one move to the numbers it gives.
+
+A server runs the app on a small model whose card holds an evaluation of 2,000 images from
+100 subjects (curves of the stored size); headless Chromium opens the card, presses the
+slider's arrow key and waits until the caption names the new threshold. Needs Chromium
+and the playwright package, as the browser tests do.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import ROOT, milliseconds, verdict
+
+SLIDER_MOVE_GOAL_SECONDS = 0.2
+MOVES = 15
+
+
+def card_model(folder: Path) -> Path:
+    """A 64-px model whose sidecar holds a realistic evaluation (what the slider's section reads)."""
+    from core.model.network import build_classifier
+    from core.model.store import base_metadata, save_model
+    from core.reporting.evaluation import evaluate
+
+    rng = np.random.default_rng(0)
+    subjects = np.repeat([f"S{number}" for number in range(100)], 20)
+    labels = np.repeat(rng.integers(0, 2, 100), 20)
+    probabilities = np.clip(0.35 * labels + 0.3 + rng.normal(0, 0.2, labels.size), 0, 1)
+    evaluation = {"validation": evaluate(labels, probabilities, subjects, 0.5)}
+    path = folder / "card.keras"
+    save_model(build_classifier(64, weights=None), path, {**base_metadata(64), "evaluation": evaluation})
+    return path
+
+
+def time_moves(url: str, moves: int) -> list[float]:
+    """Seconds from each ArrowRight on the slider to the caption showing the threshold it moved to."""
+    from conftest import CHROMIUM_ARGS, find_chromium
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(find_chromium()), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/model")
+        thumb = page.get_by_test_id("stSlider").get_by_role("slider")
+        caption = page.get_by_text("At threshold", exact=False).first
+        caption.wait_for(timeout=120_000)
+        threshold = float(caption.inner_text().split("At threshold ")[1][:5])
+        times = []
+        for _ in range(moves + 2):  # The first two moves warm the fragment up; they are not counted.
+            threshold += 0.001
+            target = f"{threshold:.3f}"
+            start = time.perf_counter()
+            thumb.press("ArrowRight")
+            caption.filter(has_text=f"At threshold {target}").wait_for(timeout=60_000)
+            times.append(time.perf_counter() - start)
+        browser.close()
+    return times[2:]
+
+
+def bench_slider(results: dict) -> None:
+    """Median and worst seconds per slider move, against SLIDER_MOVE_GOAL_SECONDS."""
+    sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests")]  # The browser tests' server and Chromium.
+    from conftest import start_server, stop_server
+
+    folder = Path(tempfile.mkdtemp())
+    url, process = start_server(card_model(folder), folder / "no-data", folder / "streamlit.log")
+    try:
+        times = time_moves(url, MOVES)
+    finally:
+        stop_server(process)
+    median = float(np.median(times))
+    results["slider"] = {
+        "move_to_numbers_median_ms": milliseconds(median), "move_to_numbers_max_ms": milliseconds(max(times)),
+        "moves": len(times), "goal_ms": milliseconds(SLIDER_MOVE_GOAL_SECONDS), "verdict": verdict(median, SLIDER_MOVE_GOAL_SECONDS),
+    }
