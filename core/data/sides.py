@@ -163,7 +163,7 @@ class SubjectCells:
     Attributes:
         subject: the C-NMC subject code (e.g. "H12", "31").
         label: "all" or "hem": a subject is an ALL patient or a healthy donor.
-        side: `SIDE_NAMES` words, "held out (validation)" or "external set".
+        side: `SIDE_NAMES` words, "held-out subjects" or "external set".
         paths: its image files, in index order.
     """
 

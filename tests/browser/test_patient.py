@@ -10,6 +10,7 @@ import zipfile
 
 from streamlit_page import RESULT_TIMEOUT_MS, download, open_app, wait_idle
 
+from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
 from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE
 
@@ -53,7 +54,7 @@ def test_a_zip_a_folder_and_a_held_out_subject_are_answered(page, demo_server, s
     page.get_by_test_id("stRadio").get_by_text("A held-out subject of the dataset").click()
     box = page.get_by_test_id("stSelectbox").filter(has_text="Held-out subject")
     box.get_by_role("button", name="Open").click()  # the selectbox's own opener, not its label
-    page.get_by_role("option").filter(has_text="held out (validation)").first.click()
+    page.get_by_role("option").filter(has_text=HELD_OUT_SUBJECTS).first.click()
     expect(page.get_by_text("Label in the dataset")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_test_id("stAlert").filter(has_text=DEMO_PATIENT_SENTENCE)).to_be_visible()
     report = download(page, "Download the report (HTML)", tmp_path / "patient.html")

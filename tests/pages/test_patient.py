@@ -14,6 +14,7 @@ import pytest
 from apptest_helpers import open_app, texts
 from model_files import install_model
 
+from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
 from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE
 
@@ -57,7 +58,7 @@ def patient_app(monkeypatch, patient_model, synthetic_data_root):
 def choose_subject(at):
     at.radio(key="patient_source").set_value("A held-out subject of the dataset").run()
     box = at.selectbox(key="patient_subject")
-    assert all("held out (validation)" in option or "external set" in option for option in box.options)
+    assert all(HELD_OUT_SUBJECTS in option or "external set" in option for option in box.options)
     return box.select(box.options[0]).run()
 
 

@@ -22,7 +22,8 @@ FORBIDDEN = {
     r"\bhem\b": 'the code "hem" instead of "Healthy"',
     r"P\(all\)|\btrue all\b|\bclass all\b|· all\b|\"all\"": 'the code "all" instead of "ALL"',
 }
-PAGES = ["pages/classify.py", "pages/explain.py", "pages/dataset.py", "pages/model.py", "pages/about.py"]
+PAGES = ["pages/classify.py", "pages/patient.py", "pages/explain.py", "pages/dataset.py", "pages/model.py", "pages/quiz.py",
+         "pages/about.py"]
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success", "toast")
 
 
