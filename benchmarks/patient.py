@@ -3,7 +3,7 @@
 The cells are 450 x 450 BMPs like C-NMC's (synthetic cells, 30 distinct ones repeated; nothing is
 cached between them), run through `core.reporting.patient_cells.assess_patient_cells` in calls of
 32 cells as `ui.cache.patient_batch` makes them: decode, preprocess, forward passes of the classifier's
-`many_batch_size` cells (32 on a GPU, 1 on CPU), scope check, assessment. The same 32 cells are also
+`many_batch_size` cells (32), scope check, assessment. The same 32 cells are also
 timed with passes of 32 and of 1 cell, round by round, to check the CPU choice. The model is a full-size ResNet50 with random weights (speed does not depend on them).
 """
 from __future__ import annotations

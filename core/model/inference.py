@@ -43,10 +43,10 @@ class Prediction:
         return self.probability_all if self.label == labels.POSITIVE_LABEL else 1.0 - self.probability_all
 
 
-# Cells per forward pass when many cells are analysed (the patient view). On a GPU large batches pay;
-# on the 2-core CPU this project is developed on, ResNet50 at 224 px ran fastest per cell one at a time
-# (147 ms per cell at batch 1 against 286 ms at batch 32, benchmarks/patient.py, under load).
-GPU_BATCH_SIZE, CPU_BATCH_SIZE = 32, 1
+# Cells per forward pass when many cells are analysed (the patient view). On the idle 2-core CPU this
+# project is developed on, ResNet50 at 224 px took 51.9 ms per cell in passes of 32 against 60.9 ms in
+# passes of 1 (benchmarks/patient.py; a run under heavy load from other jobs had suggested the opposite).
+GPU_BATCH_SIZE, CPU_BATCH_SIZE = 32, 32
 
 
 def preferred_batch_size() -> int:

@@ -25,6 +25,19 @@ def shoot(page, out: Path, name: str) -> None:
     page.screenshot(path=str(out / f"{name}.png"), full_page=False)
 
 
+def patient_screenshot(page, out: Path) -> None:
+    """The Patient page answering the first held-out subject it offers."""
+    go_to(page, "Patient")
+    page.locator("h1").first.wait_for()
+    wait_idle(page)
+    page.get_by_test_id("stRadio").get_by_text("A held-out subject of the dataset").click()
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Held-out subject")
+    box.get_by_role("button", name="Open").click()  # the selectbox's own opener, not its label
+    page.get_by_role("option").first.click()
+    page.get_by_text("Label in the dataset").wait_for(timeout=180_000)
+    shoot(page, out, "patient")
+
+
 def main(url: str, out_dir: str, image_path: str) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -47,6 +60,11 @@ def main(url: str, out_dir: str, image_path: str) -> int:
                 page.mouse.move(700, 600)
                 page.mouse.wheel(0, 1900)
                 shoot(page, out, "model_metrics")
+        patient_screenshot(page, out)
+        go_to(page, "Quiz")
+        page.locator("h1").first.wait_for()
+        wait_images_loaded(page, 1)
+        shoot(page, out, "quiz")
         browser.close()
     return 0
 

@@ -74,4 +74,4 @@ def test_many_cells_go_one_per_pass_on_cpu_and_in_batches_on_a_gpu(monkeypatch, 
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
     assert inference.preferred_batch_size() == inference.GPU_BATCH_SIZE == 32
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
-    assert inference.preferred_batch_size() == inference.CPU_BATCH_SIZE == 1
+    assert inference.preferred_batch_size() == inference.CPU_BATCH_SIZE == 32
