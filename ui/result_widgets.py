@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from core.data import labels
+from core.data.sides import SIDE_NAMES
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.html_report import build_report
 from ui import cache, state
@@ -148,5 +149,5 @@ def render_similar_cells(assessment: Assessment, classifier) -> None:
         if thumbnail is not None:
             column.image(thumbnail, width="stretch")
         agrees = "same as the answer" if cell.label == assessment.label else "differs from the answer"
-        column.caption(plain(f"{labels.display_name(cell.label)} ({agrees}); subject {cell.subject}, {cell.side}, "
+        column.caption(plain(f"{labels.display_name(cell.label)} ({agrees}); subject {cell.subject}, {SIDE_NAMES.get(cell.side, cell.side)}, "
                              f"distance {cell.distance:.2f}"))

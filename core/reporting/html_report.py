@@ -17,6 +17,7 @@ import numpy as np
 
 from core import config
 from core.data import labels
+from core.data.sides import SIDE_NAMES
 from core.explain.methods import METHOD_NAMES
 from core.imaging.encode import png_bytes
 from core.model.analysis import CellAnalysis
@@ -76,7 +77,7 @@ def similar_cells_block(assessment: Assessment) -> str:
         return ""
     rows = "".join(
         f"<tr><td>{html.escape(cell.file)}</td><td>{html.escape(labels.display_name(cell.label))}</td>"
-        f"<td>{html.escape(str(cell.subject))}</td><td>{html.escape(cell.side)}</td><td>{cell.distance:.3f}</td></tr>"
+        f"<td>{html.escape(str(cell.subject))}</td><td>{html.escape(SIDE_NAMES.get(cell.side, cell.side))}</td><td>{cell.distance:.3f}</td></tr>"
         for cell in assessment.similar_cells
     )
     return ("<h2>Similar known cells</h2><p>The cells of the model's training data and held-out subjects nearest to this one "

@@ -90,3 +90,16 @@ def test_the_overlay_caption_names_its_method_and_the_note_is_plain_text(image_r
                           overlay_method="layercam", overlay_note="This map points mostly outside the cell <b>")
     assert "LayerCAM heatmap (where the model looked)" in report and "Grad-CAM heatmap" not in report
     assert "This map points mostly outside the cell &lt;b&gt;" in report
+
+
+def test_similar_cells_name_their_side_in_the_one_vocabulary():
+    """The index stores "train"/"validation"; people read "seen in training" and "held-out subjects"."""
+    from core.model.assessment import Assessment
+    from core.model.embedding import Neighbour
+    from core.reporting.html_report import similar_cells_block
+
+    cells = (Neighbour("a.bmp", "hem", "H3", "train", 0.1), Neighbour("b.bmp", "all", "7", "validation", 0.2))
+    assessment = Assessment("hem", "hem", 0.1, 0.5, None, None, False, (), False, similar_cells=cells)
+    block = similar_cells_block(assessment)
+    assert "seen in training" in block and "held-out subjects" in block
+    assert "<td>train</td>" not in block and "<td>validation</td>" not in block
