@@ -26,8 +26,8 @@ def install_model(model_path: Path, folder: Path, sidecar: dict | None) -> Path:
     return path
 
 
-def install_demo_model(model_path: Path, folder: Path, data_root: Path) -> Path:
-    """`install_model` with a demo sidecar ("is_demo") and a split CSV beside it over `data_root`'s training cells.
+def install_demo_model(model_path: Path, folder: Path, data_root: Path, extra: dict | None = None) -> Path:
+    """`install_model` with a demo sidecar ("is_demo", plus `extra`) and a split CSV over `data_root`'s training cells.
 
     Half the training subjects are "validation" (held out) and half "train" (seen in training); the
     labelled validation folder stays the external set.
@@ -37,7 +37,7 @@ def install_demo_model(model_path: Path, folder: Path, data_root: Path) -> Path:
     from core.model.store import base_metadata
     from core.reporting.sidecar import write_split_csv
 
-    path = install_model(model_path, folder, {**base_metadata(64), "is_demo": True})
+    path = install_model(model_path, folder, {**base_metadata(64), "is_demo": True, **(extra or {})})
     index = index_dataset(data_root)
     training = [record for record in index.labelled() if record.split != "validation"]
     held_out = set(sorted({record.subject for record in training})[::2])

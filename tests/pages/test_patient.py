@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 from apptest_helpers import open_app, texts
-from model_files import install_model
+from model_files import install_demo_model
 
 from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
@@ -24,25 +24,14 @@ ANSWER = re.compile(r": (ALL|Healthy|Refer)$")
 @pytest.fixture(scope="module")
 def patient_model(tiny_model_path, synthetic_data_root, tmp_path_factory):
     """The tiny model as a demo model, half its training subjects held out, stable after 5 cells."""
-    from core.data.index import index_dataset
-    from core.data.sides import split_csv_path
-    from core.model.store import base_metadata
-    from core.reporting.sidecar import write_split_csv
-
     from core.reporting.subject_evaluation import evaluate_subjects
 
     # Three subjects' cells, evaluated for real so the sidecar passes its schema; then "stable after 5 cells".
     held_out_evaluation = evaluate_subjects([0.9, 0.8, 0.7, 0.2, 0.3, 0.1, 0.6, 0.95], [1, 1, 1, 0, 0, 0, 1, 1],
                                             ["A", "A", "A", "B", "B", "B", "C", "C"], threshold=0.5)
     evaluation = {"rule": "mean_log_odds", "held_out": {**held_out_evaluation, "stable_after": 5}}
-    model_path = install_model(tiny_model_path, tmp_path_factory.mktemp("patient_model"),
-                               {**base_metadata(64), "is_demo": True, "subject_evaluation": evaluation})
-    index = index_dataset(synthetic_data_root)
-    training = [record for record in index.labelled() if record.split != "validation"]
-    held_out = set(sorted({record.subject for record in training})[::2])
-    write_split_csv(split_csv_path(model_path), {"train": [r for r in training if r.subject not in held_out],
-                                                 "validation": [r for r in training if r.subject in held_out]}, index.root)
-    return model_path
+    return install_demo_model(tiny_model_path, tmp_path_factory.mktemp("patient_model"), synthetic_data_root,
+                              {"subject_evaluation": evaluation})
 
 
 @pytest.fixture
