@@ -19,6 +19,9 @@ try:
 except ImportError:  # Comes with Streamlit's dependencies (rich); checked in each test.
     MarkdownIt = None
 
+# A loaded CI machine took more than Streamlit's default 3 s to import the page helpers.
+APPTEST_TIMEOUT_S = 60
+
 MARKUP = [
     "[Click here to download the fixed model](http://127.0.0.2/phish)",
     "![x](http://127.0.0.2/beacon.png)",
@@ -67,7 +70,7 @@ def test_alerts_carry_the_escaped_text():
         show_warning(":material/home:")
         show_info("[a](http://127.0.0.2)")
 
-    app = AppTest.from_function(script).run()
+    app = AppTest.from_function(script, default_timeout=APPTEST_TIMEOUT_S).run()
     assert not app.exception
     bodies = [app.error[0].value, app.warning[0].value, app.info[0].value]
     assert bodies == [plain("![x](http://127.0.0.2/e.png)"), plain(":material/home:"), plain("[a](http://127.0.0.2)")]
@@ -84,7 +87,7 @@ def test_dataset_grid_captions_show_file_names_as_text(synthetic_data_root):
 
         grid_ui([Path(cell_path)], ["![b](http://127.0.0.2/beacon.png).bmp · all"])
 
-    app = AppTest.from_function(script, args=(cell,)).run()
+    app = AppTest.from_function(script, args=(cell,), default_timeout=APPTEST_TIMEOUT_S).run()
     assert not app.exception
     captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
     assert captions == [plain("![b](http://127.0.0.2/beacon.png).bmp · all")]
