@@ -75,6 +75,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--cache-dir", type=Path, help="where preprocessed crops are cached (default: next to the output)")
     add("--mixed-precision", choices=("auto", "on", "off"), default=DEFAULTS.mixed_precision, help="mixed_float16 on GPUs (auto: when a GPU is present)")
     add("--dry-run", action="store_true", help="one batch of everything, for CI: checks the whole script in seconds")
+    add("--skip-audit", action="store_true", help="leave out the explanation audit (about 40 s on 2 cores); run python -m core.cli.audit --model OUTPUT later")
     args = parser.parse_args(argv)
     args.explicit = explicit_flags(parser, sys.argv[1:] if argv is None else argv)
     return args

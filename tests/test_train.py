@@ -29,9 +29,9 @@ def small_data(tmp_path_factory) -> Path:
 
 
 def quick_options(data: Path, output: Path, **changes) -> TrainOptions:
-    """A from-scratch recipe small enough for CI: 48 px inputs, a few epochs."""
+    """A from-scratch recipe small enough for CI: 48 px inputs, a few epochs, no explanation audit (tested on its own)."""
     options = TrainOptions(data_dir=data, weights="none", image_size=48, epochs=6, fine_tune_epochs=0, batch_size=16,
-                           learning_rate=1e-3, bn_momentum=0.9, patience=6, output=output, seed=0)
+                           learning_rate=1e-3, bn_momentum=0.9, patience=6, output=output, seed=0, skip_audit=True)
     return replace(options, **changes)
 
 
@@ -124,6 +124,7 @@ def test_sidecar_has_every_field_with_sane_values(trained):
     assert metadata["data"]["synthetic"] is True
     assert len(metadata["history"]["loss"]) == len(metadata["history"]["phase"]) >= 1
     assert load_classifier(trained.model_path).sha256_matches is True
+    assert "explanation_audit" not in metadata  # skip_audit: the model card offers core.cli.audit instead.
 
 
 def test_split_shares_no_subject_and_is_written_to_csv(trained):
@@ -150,7 +151,7 @@ def test_interrupted_run_resumes_from_the_last_finished_epoch(small_data, tmp_pa
             if epoch == 2:
                 raise Interrupt()
 
-    options = quick_options(small_data, tmp_path / "resume.keras", epochs=3, image_size=32, limit=40)
+    options = quick_options(small_data, tmp_path / "resume.keras", epochs=3, image_size=32, limit=40)  # No audit.
     with pytest.raises(Interrupt):
         run(options, log=lambda line: None, extra_callbacks=[StopAtEpoch()])
     result = run(options, log=lambda line: None)
@@ -176,5 +177,6 @@ def test_demo_dry_run_builds_a_demo_model_end_to_end(demo_run):
     metadata = json.loads(config.sidecar_path(demo_run.model_path).read_text())
     assert metadata["is_demo"] is True and metadata["data"]["synthetic"] is True and metadata["demo_note"]
     assert metadata["image_size"] == loaded.image_size and metadata["weights"] == "none"
+    assert metadata["explanation_audit"]  # The dry run audits one cell with Grad-CAM.
     for name in ("validation", "external"):
         assert (demo_run.model_path.parent / metadata["evaluation"][name]["predictions_csv"]).is_file()

@@ -33,6 +33,7 @@ class TrainOptions:
     seed: int = 0
     output: Path = field(default_factory=lambda: config.PROJECT_ROOT / "models" / config.MODEL_FILENAME)
     dry_run: bool = False
+    skip_audit: bool = False
     patience: int = 4
     bn_momentum: float | None = None
     cache_dir: Path | None = None

@@ -152,8 +152,12 @@ def attach_explanation_audit(model: keras.Model, output: Path, metadata: dict[st
 
     The dry run audits one cell with Grad-CAM on the last block only (each layer and method
     traces its own compiled functions, seconds each on 2 cores). A failure is logged and leaves
-    the model as it is: the model card then offers `python -m core.cli.audit`.
+    the model as it is: the model card then offers `python -m core.cli.audit`, as it does after
+    `--skip-audit`.
     """
+    if options.skip_audit:
+        log(f"Explanation audit skipped (--skip-audit); run python -m core.cli.audit --model {output} to add it.")
+        return metadata
     try:
         explainer = Explainer(model, threshold=float(metadata.get("threshold", 0.5)))
         count, pairs = (1, [("gradcam", config.LAST_CONV_LAYER)]) if options.dry_run else (AUDIT_CELLS, None)
