@@ -1,9 +1,12 @@
 """The Model card's threshold slider, timed in a real browser: one move to the numbers it gives.
 
 A server runs the app on a small model whose card holds an evaluation of 2,000 images from
-100 subjects (curves of the stored size); headless Chromium opens the card, presses the
-slider's arrow key and waits until the caption names the new threshold. Needs Chromium
-and the playwright package, as the browser tests do.
+100 subjects (curves of the stored size); headless Chromium opens the card and presses the
+slider's arrow key. The page itself times each move: from the keydown event to the caption naming
+the new threshold (a MutationObserver), and to the next frame after it (requestAnimationFrame),
+which is when a person can see it. Timing from Python with Playwright's `wait_for` would measure
+its polling instead: it looks again after 0, 20, 50, 100, 100 and 500 ms, so every move read
+170 or 270 ms whatever the app did. Needs Chromium and the playwright package, as the browser tests do.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import numpy as np
 from benchmarks.common import ROOT, milliseconds, verdict
 
 SLIDER_MOVE_GOAL_SECONDS = 0.2
-MOVES = 15
+MOVES = 30
 
 
 def card_model(folder: Path) -> Path:
@@ -36,8 +39,26 @@ def card_model(folder: Path) -> Path:
     return path
 
 
-def time_moves(url: str, moves: int) -> list[float]:
-    """Seconds from each ArrowRight on the slider to the caption showing the threshold it moved to."""
+# Installed in the page before each move; resolves with [ms to the text, ms to the next frame] after the keydown.
+WATCH_MOVE = """(target) => {
+  window.__sliderMoved = new Promise(resolve => {
+    let start = null;
+    document.addEventListener('keydown', () => { start = performance.now(); }, {capture: true, once: true});
+    const shown = () => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+      .some(element => element.innerText.includes(target));
+    const observer = new MutationObserver(() => {
+      if (start === null || !shown()) return;
+      observer.disconnect();
+      const inPage = performance.now() - start;
+      requestAnimationFrame(() => setTimeout(() => resolve([inPage, performance.now() - start]), 0));
+    });
+    observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+  });
+}"""
+
+
+def time_moves(url: str, moves: int) -> list[tuple[float, float]]:
+    """(seconds to the caption naming the new threshold, seconds to the frame that shows it) per ArrowRight."""
     from conftest import CHROMIUM_ARGS, find_chromium
     from playwright.sync_api import sync_playwright
 
@@ -52,11 +73,11 @@ def time_moves(url: str, moves: int) -> list[float]:
         times = []
         for _ in range(moves + 2):  # The first two moves warm the fragment up; they are not counted.
             threshold += 0.001
-            target = f"{threshold:.3f}"
-            start = time.perf_counter()
+            page.evaluate(WATCH_MOVE, f"At threshold {threshold:.3f}")
             thumb.press("ArrowRight")
-            caption.filter(has_text=f"At threshold {target}").wait_for(timeout=60_000)
-            times.append(time.perf_counter() - start)
+            in_page_ms, painted_ms = page.evaluate("window.__sliderMoved")
+            times.append((in_page_ms / 1000, painted_ms / 1000))
+            time.sleep(0.2)  # A person reads the numbers before the next move.
         browser.close()
     return times[2:]
 
@@ -72,8 +93,11 @@ def bench_slider(results: dict) -> None:
         times = time_moves(url, MOVES)
     finally:
         stop_server(process)
-    median = float(np.median(times))
+    in_page = [text for text, _ in times]
+    painted = [frame for _, frame in times]
+    median = float(np.median(painted))
     results["slider"] = {
-        "move_to_numbers_median_ms": milliseconds(median), "move_to_numbers_max_ms": milliseconds(max(times)),
+        "move_to_numbers_shown_median_ms": milliseconds(median), "move_to_numbers_shown_max_ms": milliseconds(max(painted)),
+        "move_to_text_in_page_median_ms": milliseconds(float(np.median(in_page))),
         "moves": len(times), "goal_ms": milliseconds(SLIDER_MOVE_GOAL_SECONDS), "verdict": verdict(median, SLIDER_MOVE_GOAL_SECONDS),
     }

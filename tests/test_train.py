@@ -89,17 +89,15 @@ def test_missing_weights_file_names_the_alternatives(small_data, tmp_path, capsy
     assert "--weights none" in error and "imagenet" in error
 
 
-def test_dry_run_writes_a_model_that_predict_can_use(small_data, tmp_path, capsys):
+def test_dry_run_writes_a_model_that_predict_can_use(demo_run, capsys):
+    """The session's `train.py --demo --dry-run` model answers `core.predict` on one of the cells it was given."""
+    from core import config
     from core.cli import predict
 
-    output = tmp_path / "dry.keras"
-    argv = ["--dry-run", "--data-dir", str(small_data), "--weights", "none", "--image-size", "32", "--output", str(output)]
-    assert train.main(argv) == 0
-    loaded = load_classifier(output)
-    assert loaded.sha256_matches is True and loaded.image_size == 32
-    image = next((small_data / "training_data" / "fold_0" / "all").glob("*.bmp"))
+    assert demo_run.returncode == 0, demo_run.output[-3000:]
+    image = next((demo_run.data_root / config.DATASET_FOLDER_NAME / "training_data").rglob("*.bmp"))
     capsys.readouterr()
-    assert predict.main(["--model", str(output), str(image)]) == 0
+    assert predict.main(["--model", str(demo_run.model_path), str(image)]) == 0
     assert capsys.readouterr().out.strip().split("\t")[1] in {"all", "hem"}
 
 
