@@ -92,6 +92,19 @@ def allow_modified_model() -> bool:
     return os.environ.get("LEUKEMIA_ALLOW_MODIFIED_MODEL", "") == "1"
 
 
+BATCH_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def batch_precision_setting() -> str:
+    """`LEUKEMIA_BATCH_PRECISION`: how large batches run through the model (`core.model.fast_batches`).
+
+    "auto" (the default) uses mixed bfloat16 on a CPU that computes it natively and float32
+    elsewhere; "float32" turns it off; "bfloat16" forces it. Any other value counts as "auto".
+    """
+    value = os.environ.get("LEUKEMIA_BATCH_PRECISION", "auto").strip().lower()
+    return value if value in BATCH_PRECISIONS else "auto"
+
+
 def sidecar_path(model_path: Path) -> Path:
     """The metadata JSON that travels with a model: same name, `.json` suffix."""
     return Path(model_path).with_suffix(".json")

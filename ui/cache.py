@@ -329,13 +329,24 @@ def get_quiz_pools(classifier) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)  # About 0.6 MB per batch of 32 cells (96 px thumbnails, features).
-def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], _classifier, _data: tuple[bytes, ...]) -> list:
+def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], _classifier, _data: tuple[bytes, ...],
+                  _prepared=None, _on_miss=None) -> list:
     """`AnalysedCell`s of one batch of files, cached on (model, names, content digests).
 
-    Forward passes of `Classifier.many_batch_size` cells (`core.reporting.patient_cells.analyse_files`);
+    Forward passes of `Classifier.many_batch_size` cells (`core.reporting.patient_cells.analyse_prepared`);
     the bytes stay out of the key (leading underscore): the digests identify them. The assessment, which
     depends on the error rate, is made afterwards from these.
-    """
-    from core.reporting.patient_cells import analyse_files
 
-    return analyse_files(_classifier, list(zip(names, digests, _data)), batch_size=_classifier.many_batch_size)
+    Args:
+        _prepared: a callable giving these files' `prepare_files` result (`analyse_in_batches` passes
+            one), or None to prepare them here.
+        _on_miss: called first when the batch is not cached (the page starts preparing the next batch then,
+            so that it is ready when the model is done with this one).
+    """
+    from core.reporting.patient_cells import analyse_prepared, prepare_files
+
+    if _on_miss is not None:
+        _on_miss()
+    files = list(zip(names, digests, _data))
+    prepared = _prepared() if _prepared is not None else prepare_files(files, _classifier.image_size)
+    return analyse_prepared(_classifier, prepared, batch_size=_classifier.many_batch_size)

@@ -3,7 +3,8 @@
 Cells come from several files, a folder, zip archives (read by `core.imaging.archive`, which refuses
 unsafe ones) or a held-out subject of the dataset in use. They are analysed a batch at a time
 (`ui.cache.patient_batch`: one cached call per 32 cells, no round trip to the page per cell, no
-test-time augmentation; the model's pass takes `Classifier.many_batch_size` cells at once) under a progress
+test-time augmentation; the model's pass takes `Classifier.many_batch_size` cells at once, and the next
+batch is decoded meanwhile, `core.reporting.patient_cells.analyse_in_batches`) under a progress
 bar, and the result is kept in the session (`ui.state.remember_patient`) so that a visit to the
 Explain page and back finds it again.
 """
@@ -19,7 +20,7 @@ from core.data.names import parse_training_name
 from core.data.sides import held_out_subjects
 from core.errors import ArchiveError
 from core.imaging.archive import read_archive_images
-from core.reporting.patient_cells import assess_cells
+from core.reporting.patient_cells import analyse_in_batches, assess_cells
 from core.reporting.patient_summary import PatientCell
 from ui import cache, state
 from ui.classify_widgets import UPLOAD_TYPES
@@ -140,10 +141,16 @@ def analyse(patient: PatientInput, classifier) -> PatientView:
         return last
     total, analysed = len(patient.files), []
     progress = st.progress(0.0, text=f"Analysing {total} cells…")
-    for start in range(0, total, BATCH_SIZE):
-        batch = patient.files[start : start + BATCH_SIZE]
-        analysed += cache.patient_batch(key[0], tuple(name for name, _ in batch), tuple(digests[start : start + BATCH_SIZE]),
-                                        classifier, tuple(data for _, data in batch))
+    batches = [[(name, digest, data) for (name, data), digest in zip(patient.files[start : start + BATCH_SIZE],
+                                                                     digests[start : start + BATCH_SIZE])]
+               for start in range(0, total, BATCH_SIZE)]
+
+    def cached(batch, prepared, on_miss) -> list:
+        names, batch_digests, data = (tuple(column) for column in zip(*batch))
+        return cache.patient_batch(key[0], names, batch_digests, classifier, data, _prepared=prepared, _on_miss=on_miss)
+
+    for cells in analyse_in_batches(classifier, batches, cached):
+        analysed += cells
         progress.progress(len(analysed) / total, text=f"Analysed {len(analysed)} of {total} cells")
     progress.empty()
     cells = assess_cells(analysed, classifier.loaded.metadata, classifier.evidence, patient.side, key[2])

@@ -7,9 +7,12 @@ is `core.cli.explain`.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 import statistics
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +30,7 @@ from core.explain.layercam import layercam
 from core.explain.methods import LAYERS, METHOD_NAMES, METHODS
 from core.explain.scorecam import compile_scorecam
 from core.explain.smoothgrad import SMOOTHGRAD_CHUNK, smoothgrad_noise
+from core.model import fast_batches
 from core.model.network import to_model_array
 
 __all__ = ["Explainer", "GradientPass", "benchmark_methods", "GRADIENT_CAMS", "LAYERS", "METHOD_NAMES", "METHODS", "TARGETS"]
@@ -35,6 +39,8 @@ GRADIENT_CAMS = {"gradcam": gradcam, "gradcam++": gradcam_plus_plus, "layercam":
 SCORECAM_MAPS = 64
 SMOOTH_SAMPLES = 20
 SMOOTH_NOISE = 0.20
+LOGGER = logging.getLogger(__name__)
+REMEMBERED_INPUTS = 64  # model inputs whose float32 P(all) the explainer keeps from its own passes
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class Explainer:
         self.smooth_samples, self.smooth_noise, self.seed = smooth_samples, smooth_noise, seed
         self.view = views.class_logits_view(model)  # (N, S, S, 3) scaled images -> (N, 2) [hem, all] logits [0, z]
         self._compiled: dict[tuple[str, str], Callable] = {}
+        self.batch_precision = fast_batches.batch_precision()  # what `probabilities(..., fast=True)` runs in
+        self._recent: OrderedDict[str, float] = OrderedDict()  # SHA-1 of a model input -> its float32 P(all)
 
     def check_layer(self, layer: str) -> None:
         """Raise ValueError unless `layer` is a layer of the model with a (N, h, w, C) output."""
@@ -109,9 +117,12 @@ class Explainer:
         scaled = self._checked_batch(model_input_rgb, method, target or "all", layer)  # (1, S, S, 3) float32
         if method in GRADIENT_CAMS:
             gradient_pass = self._gradient_pass(scaled, layer)
+            self._remember(model_input_rgb, gradient_pass.probability_all)
             return self.cam(gradient_pass, method, target or self.predicted(gradient_pass.probability_all))
         if target is None:
-            target = self.predicted(float(self.probabilities(model_input_rgb[None])[0]))
+            probability_all = float(self.probabilities(model_input_rgb[None])[0])
+            self._remember(model_input_rgb, probability_all)
+            target = self.predicted(probability_all)
         class_index = tf.constant(TARGETS.index(target), tf.int32)
         if method == "smoothgrad":
             return self._smoothgrad(scaled[0], class_index)
@@ -125,7 +136,32 @@ class Explainer:
 
     def gradient_pass(self, model_input_rgb: np.ndarray, layer: str = config.LAST_CONV_LAYER) -> GradientPass:
         """One compiled pass giving the answer and everything a gradient CAM needs (see `cam`)."""
-        return self._gradient_pass(self._checked_batch(model_input_rgb, "gradcam", "all", layer), layer)
+        gradient_pass = self._gradient_pass(self._checked_batch(model_input_rgb, "gradcam", "all", layer), layer)
+        self._remember(model_input_rgb, gradient_pass.probability_all)
+        return gradient_pass
+
+    def probability_all(self, model_input_rgb: np.ndarray) -> float:
+        """Float32 P(all) of one (S, S, 3) uint8 RGB model input: from an earlier pass of this explainer, or one pass now.
+
+        The last REMEMBERED_INPUTS answers are kept by the input's content, so the model's weights
+        must not change in place between calls (the app never does; the sanity check uses a copy).
+        """
+        key = hashlib.sha1(np.ascontiguousarray(model_input_rgb)).hexdigest()
+        with self.lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        probability = float(self.probabilities(model_input_rgb[None])[0])
+        self._remember(model_input_rgb, probability)
+        return probability
+
+    def _remember(self, model_input_rgb: np.ndarray, probability_all: float) -> None:
+        key = hashlib.sha1(np.ascontiguousarray(model_input_rgb)).hexdigest()
+        with self.lock:
+            self._recent[key] = float(probability_all)
+            self._recent.move_to_end(key)
+            while len(self._recent) > REMEMBERED_INPUTS:
+                self._recent.popitem(last=False)
 
     def cam(self, gradient_pass: GradientPass, method: str, target: str) -> np.ndarray:
         """The (S, S) float32 heatmap in [0, 1] of a gradient method (gradcam, gradcam++, layercam) for `target`.
@@ -136,10 +172,15 @@ class Explainer:
         gradients = views.spread_strided_gradients(sign * gradient_pass.gradients_all)
         return views.to_heatmap(GRADIENT_CAMS[method](gradient_pass.activations, gradients), self.image_size)
 
-    def probabilities(self, model_inputs_rgb: np.ndarray, target: str = "all") -> np.ndarray:
-        """(N, S, S, 3) uint8 RGB -> (N,) float32 P(target), in one compiled forward pass of the whole batch."""
+    def probabilities(self, model_inputs_rgb: np.ndarray, target: str = "all", fast: bool = False) -> np.ndarray:
+        """(N, S, S, 3) uint8 RGB -> (N,) float32 P(target), in one compiled forward pass of the whole batch.
+
+        With `fast` the pass runs in `batch_precision` (`core.model.fast_batches`: bfloat16 on a CPU
+        that computes it natively); float32 by default.
+        """
+        kind = "fast_logits" if fast and self._fast_ready() else "logits"
         with self.lock:
-            logits = self._function("logits")(tf.constant(to_model_array(model_inputs_rgb))).numpy()
+            logits = self._function(kind)(tf.constant(to_model_array(model_inputs_rgb))).numpy()
         return expit(logits[:, TARGETS.index(target)] - logits[:, 1 - TARGETS.index(target)]).astype(np.float32)
 
     def _gradient_pass(self, scaled: np.ndarray, layer: str) -> GradientPass:
@@ -163,9 +204,26 @@ class Explainer:
             )
         return to_model_array(model_input_rgb[None])  # (1, S, S, 3) float32, caffe-scaled
 
+    def _fast_ready(self) -> bool:
+        """Whether the bfloat16 class-logit pass is built (building it now); False, from now on, where it cannot be."""
+        if self.batch_precision != "bfloat16":
+            return False
+        try:
+            with self.lock:
+                self._function("fast_logits")
+        except ValueError as error:
+            LOGGER.warning("%s", error)
+            self.batch_precision = "float32"
+            return False
+        return True
+
     def _function(self, kind: str, layer: str = ""):
         """The compiled function of `kind` for `layer`, built on first use; call it with the lock held."""
         if (kind, layer) not in self._compiled:
+            if kind == "fast_logits":  # The same view of the model's bfloat16 twin (shared with the Classifier).
+                self._compiled[(kind, layer)] = views.compile_class_logits(
+                    views.class_logits_view(fast_batches.twin_for(self.model)))
+                return self._compiled[(kind, layer)]
             builders = {"gradients": views.compile_layer_gradients, "scorecam": compile_scorecam,
                         "input_gradients": views.compile_input_gradients, "logits": views.compile_class_logits}
             arguments = {"gradients": (layer,), "scorecam": (layer, self.scorecam_maps)}.get(kind, ())

@@ -134,7 +134,7 @@ def curve_inputs(image_rgb: np.ndarray, heatmap: np.ndarray, mask: np.ndarray | 
 
 def faithfulness(probability: ProbabilityFunction, image_rgb: np.ndarray, heatmap: np.ndarray,
                  mask: np.ndarray | None = None, target: str = "all", steps: int = STEPS,
-                 fill_rgb: np.ndarray | None = None) -> Faithfulness:
+                 fill_rgb: np.ndarray | None = None, own_probability: float | None = None) -> Faithfulness:
     """Deletion and insertion curves of `heatmap` for the class `target`, from one call of `probability`.
 
     Args:
@@ -146,6 +146,8 @@ def faithfulness(probability: ProbabilityFunction, image_rgb: np.ndarray, heatma
         target: "all" or "hem", the class `probability` scores.
         steps: how many equal shares of the cell's pixels the curves move through.
         fill_rgb: what removed pixels become; the blurred image by default.
+        own_probability: P(target) of `image_rgb` itself when the caller has it; then `probability`
+            gets the 2 * steps - 1 other images only.
 
     Raises:
         ValueError: the heatmap's or mask's shape is not the image's height and width.
@@ -154,7 +156,11 @@ def faithfulness(probability: ProbabilityFunction, image_rgb: np.ndarray, heatma
         raise ValueError(f"The heatmap {np.shape(heatmap)} and mask must have the image's height and width "
                          f"{image_rgb.shape[:2]}; pass the model input's heatmap, not the original image's.")
     fill_rgb = blurred(image_rgb) if fill_rgb is None else fill_rgb
-    scores = np.asarray(probability(curve_inputs(image_rgb, heatmap, mask, fill_rgb, steps)), np.float32).reshape(-1)
+    batch = curve_inputs(image_rgb, heatmap, mask, fill_rgb, steps)
+    if own_probability is None:
+        scores = np.asarray(probability(batch), np.float32).reshape(-1)
+    else:  # Row 0 is the image itself.
+        scores = np.concatenate([[np.float32(own_probability)], np.asarray(probability(batch[1:]), np.float32).reshape(-1)])
     deletion = scores[: steps + 1]
     insertion = np.concatenate([[scores[steps]], scores[steps + 1 :], [scores[0]]])
     fractions = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
@@ -162,6 +168,16 @@ def faithfulness(probability: ProbabilityFunction, image_rgb: np.ndarray, heatma
 
 
 def heatmap_faithfulness(explainer: Explainer, stages: PreprocessResult, heatmap: np.ndarray, target: str) -> Faithfulness:
-    """`faithfulness` of an Explainer's heatmap of `stages.model_input`, within the cell's mask."""
+    """`faithfulness` of an Explainer's heatmap of `stages.model_input`, within the cell's mask.
+
+    The masked copies run in the explainer's `batch_precision` (bfloat16 on a CPU that computes it
+    natively; `core.model.fast_batches`); the curves' end at the image itself stays float32, so they
+    start from the P the answer shows.
+    """
     mask = model_input_mask(stages, explainer.image_size)
-    return faithfulness(lambda batch: explainer.probabilities(batch, target), stages.model_input, heatmap, mask, target)
+    if explainer.batch_precision != "bfloat16":
+        return faithfulness(lambda batch: explainer.probabilities(batch, target), stages.model_input, heatmap, mask, target)
+    own_all = explainer.probability_all(stages.model_input)  # Known from the pass that made the heatmap, mostly.
+    own = own_all if target == "all" else 1.0 - own_all
+    return faithfulness(lambda batch: explainer.probabilities(batch, target, fast=True), stages.model_input, heatmap,
+                        mask, target, own_probability=own)

@@ -62,9 +62,11 @@ def analyze_preprocessed(classifier: Classifier, images_rgb: Sequence[np.ndarray
                          stages: Sequence[PreprocessResult], batch_size: int = 32) -> list[CellAnalysis]:
     """Many cells at once, without TTA: one forward pass per batch of `batch_size` model inputs.
 
-    Each result equals `analyze_cell(classifier, image_rgb, with_tta=False)` up to float32 rounding
-    between batch sizes. The patient view uses this: 8 views per cell would cost 8 passes per cell,
-    and the subject-level answer already averages over many cells.
+    Each answer equals `analyze_cell(classifier, image_rgb, with_tta=False)`'s. P(all) and the
+    features do up to rounding: the batches run in `classifier.batch_precision` (bfloat16 on a CPU
+    that computes it natively, with the cells near the threshold run again in float32; see
+    `core.model.fast_batches`). The patient view uses this: 8 views per cell would cost 8 passes
+    per cell, and the subject-level answer already averages over many cells.
 
     Args:
         images_rgb: N decoded (H, W, 3) uint8 RGB images (for the scope check).
@@ -72,16 +74,28 @@ def analyze_preprocessed(classifier: Classifier, images_rgb: Sequence[np.ndarray
     """
     if len(images_rgb) != len(stages):
         raise ValueError(f"Got {len(images_rgb)} images but {len(stages)} preprocessing results; pass one per image.")
+    scopes = [tuple(assess_scope(image_rgb, stage)) for image_rgb, stage in zip(images_rgb, stages)]
+    return analyze_scoped(classifier, stages, scopes, batch_size)
+
+
+def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], scope_reasons: Sequence[tuple[str, ...]],
+                   batch_size: int = 32) -> list[CellAnalysis]:
+    """`analyze_preprocessed` once each cell's scope check is done (`assess_scope`): the model's part only.
+
+    The patient view checks the next cells' scope while the model runs on these.
+    """
+    if len(scope_reasons) != len(stages):
+        raise ValueError(f"Got {len(scope_reasons)} scope checks but {len(stages)} preprocessing results; pass one per image.")
     if not stages:
         return []
     model_inputs = np.stack([stage.model_input for stage in stages])  # (N, S, S, 3) uint8 RGB
     features: Sequence[np.ndarray | None] = [None] * len(stages)
     if classifier.evidence.index is None:
-        probabilities = classifier.probabilities(model_inputs, batch_size)
+        probabilities = classifier.probabilities(model_inputs, batch_size, fast=True)
     else:
-        features, probabilities = classifier.features_and_probabilities(model_inputs, batch_size)
-    return [CellAnalysis(classifier.decide(float(probability)), stage, tuple(assess_scope(image_rgb, stage)), feature)
-            for image_rgb, stage, probability, feature in zip(images_rgb, stages, probabilities, features)]
+        features, probabilities = classifier.features_and_probabilities(model_inputs, batch_size, fast=True)
+    return [CellAnalysis(classifier.decide(float(probability)), stage, reasons, feature)
+            for stage, reasons, probability, feature in zip(stages, scope_reasons, probabilities, features)]
 
 
 def analyze_many(classifier: Classifier, images_rgb: Sequence[np.ndarray],

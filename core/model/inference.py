@@ -3,17 +3,20 @@
 A Keras model is not thread-safe and the app shares one model between sessions, so every
 call into the model holds `Classifier.lock`. The forward pass is a `tf.function` traced
 once per batch shape bucket, which costs close to one compiled pass (no `model.predict`
-set-up, no eager dispatch).
+set-up, no eager dispatch). Large batches may run in bfloat16 (`core.model.fast_batches`).
 """
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from core.data import labels
+from core.model import fast_batches
 from core.model.network import to_model_array, with_features
 from core.model.evidence import load_evidence
 from core.model.store import LoadedModel
@@ -48,6 +51,8 @@ class Prediction:
 # passes of 1 (benchmarks/patient.py; a run under heavy load from other jobs had suggested the opposite).
 GPU_BATCH_SIZE, CPU_BATCH_SIZE = 32, 32
 
+LOGGER = logging.getLogger(__name__)
+
 
 def preferred_batch_size() -> int:
     """Cells per forward pass for many cells: GPU_BATCH_SIZE with a GPU visible, CPU_BATCH_SIZE otherwise."""
@@ -74,6 +79,9 @@ class Classifier:
         self._forward_with_features = None
         self.evidence = load_evidence(loaded.path, loaded.metadata)  # Calibration and index of known cells, or notes.
         self.many_batch_size = preferred_batch_size()  # Cells per forward pass when analysing many at once.
+        # "bfloat16" or "float32": what `fast=True` batches run in (fast_batches.batch_precision()).
+        self.batch_precision = fast_batches.batch_precision()
+        self._fast: dict[bool, Callable] = {}  # with features? -> compiled bfloat16 pass, built on first use
 
     @property
     def threshold(self) -> float:
@@ -87,37 +95,87 @@ class Classifier:
         """Trace the compiled pass now so the first user does not pay for it."""
         self.probabilities(np.zeros((1, self.image_size, self.image_size, 3), np.uint8))
 
-    def probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        """(N, S, S, 3) uint8 RGB model inputs -> (N,) float32 P(all)."""
-        outputs = []
-        for start in range(0, len(model_inputs_rgb), batch_size):
-            batch = to_model_array(model_inputs_rgb[start : start + batch_size])
-            with self.lock:
-                outputs.append(self._forward(tf.constant(batch)).numpy().reshape(-1))
-        return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
+    def probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32, fast: bool = False) -> np.ndarray:
+        """(N, S, S, 3) uint8 RGB model inputs -> (N,) float32 P(all).
 
-    def features_and_probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        With `fast` the batches run in `batch_precision` and cells near the threshold again in
+        float32 (`recheck`); the default is float32 throughout.
+        """
+        if fast and self._fast_function(paired=False) is not None:
+            probabilities = self._run(self._fast[False], model_inputs_rgb, batch_size)[1]
+            return self.recheck(model_inputs_rgb, probabilities, None, batch_size)[1]
+        return self._run(self._forward, model_inputs_rgb, batch_size)[1]
+
+    def features_and_probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32,
+                                   fast: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(N, S, S, 3) uint8 RGB model inputs -> ((N, D) float32 pooled features, (N,) float32 P(all)), one pass per batch.
 
         The features are the raw `avg_pool` outputs (not normalised); `EmbeddingIndex` normalises queries.
         With TTA pass `dihedral_views(model_input_rgb)`: row 0 is the original view, the one to query the index with.
+        `fast` as for `probabilities`.
 
         Raises:
             ModelError: the model has no pooling layer named `core.model.network.POOL_LAYER`.
         """
+        if fast and self._fast_function(paired=True) is not None:
+            features, probabilities = self._run(self._fast[True], model_inputs_rgb, batch_size)
+            return self.recheck(model_inputs_rgb, probabilities, features, batch_size)
+        with self.lock:
+            if self._forward_with_features is None:
+                paired = with_features(self.loaded.model)
+                self._forward_with_features = tf.function(lambda images: paired(images, training=False), input_signature=self._signature)
+        return self._run(self._forward_with_features, model_inputs_rgb, batch_size)
+
+    def recheck(self, model_inputs_rgb: np.ndarray, probabilities: np.ndarray, features: np.ndarray | None,
+                batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """Run again in float32 the inputs whose P(all) lies near the threshold (`fast_batches.near_threshold`).
+
+        Returns:
+            (features, probabilities) with those rows replaced by their float32 values; features
+            is an empty (0, 0) array when None was given.
+        """
+        near = fast_batches.near_threshold(probabilities, self.threshold)
+        probabilities = probabilities.copy()
+        if features is None:
+            if near.size:
+                probabilities[near] = self.probabilities(model_inputs_rgb[near], batch_size)
+            return np.zeros((0, 0), np.float32), probabilities
+        features = features.copy()
+        if near.size:
+            features[near], probabilities[near] = self.features_and_probabilities(model_inputs_rgb[near], batch_size)
+        return features, probabilities
+
+    def _fast_function(self, paired: bool) -> Callable | None:
+        """The compiled bfloat16 pass (with pooled features or not), or None where batches run in float32."""
+        if self.batch_precision != "bfloat16":
+            return None
+        with self.lock:
+            if paired not in self._fast:
+                try:
+                    twin = fast_batches.twin_for(self.loaded.model)
+                except ValueError as error:
+                    LOGGER.warning("%s", error)
+                    self.batch_precision = "float32"
+                    return None
+                network = with_features(twin) if paired else twin
+                self._fast[paired] = tf.function(lambda images: network(images, training=False),
+                                                        input_signature=self._signature)
+            return self._fast[paired]
+
+    def _run(self, function: Callable, model_inputs_rgb: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """`function` over the inputs a batch at a time -> ((N, D) float32 features or (0, 0), (N,) float32 P(all))."""
         features, probabilities = [], []
         for start in range(0, len(model_inputs_rgb), batch_size):
             batch = to_model_array(model_inputs_rgb[start : start + batch_size])
             with self.lock:
-                if self._forward_with_features is None:
-                    paired = with_features(self.loaded.model)
-                    self._forward_with_features = tf.function(lambda images: paired(images, training=False), input_signature=self._signature)
-                pooled, probability = self._forward_with_features(tf.constant(batch))
-                features.append(pooled.numpy())
-                probabilities.append(probability.numpy().reshape(-1))
-        if not features:
+                outputs = function(tf.constant(batch))
+            if isinstance(outputs, (tuple, list)):
+                features.append(np.asarray(outputs[0].numpy(), np.float32))
+                outputs = outputs[1]
+            probabilities.append(np.asarray(outputs.numpy(), np.float32).reshape(-1))
+        if not probabilities:
             return np.zeros((0, 0), np.float32), np.zeros((0,), np.float32)
-        return np.concatenate(features).astype(np.float32, copy=False), np.concatenate(probabilities)
+        return (np.concatenate(features) if features else np.zeros((0, 0), np.float32)), np.concatenate(probabilities)
 
     def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
         """Turn P(all) (and optional TTA probabilities) into a Prediction at the model's threshold."""

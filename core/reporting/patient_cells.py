@@ -7,7 +7,9 @@ sentence naming it; the others carry on.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,9 @@ import numpy as np
 
 from core.errors import ImageLoadError, PreprocessingError
 from core.imaging.decode import load_image
-from core.model.analysis import CellAnalysis, analyze_many
+from core.imaging.preprocess import PreprocessResult, preprocess_cell
+from core.imaging.scope import assess_scope
+from core.model.analysis import CellAnalysis, analyze_scoped
 from core.model.assessment import assess
 from core.model.evidence import ModelEvidence
 from core.reporting.explorer import thumbnail
@@ -50,28 +54,102 @@ class AnalysedCell:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class PreparedFile:
+    """One file decoded, preprocessed and scope-checked: everything before the model.
+
+    Attributes:
+        name, digest: the file name as given and the SHA-256 of its bytes.
+        stages: its `preprocess_cell` result (`model_input` is (S, S, 3) uint8 RGB), or None when it failed.
+        scope_reasons: `assess_scope`'s sentences; empty when it looks like a C-NMC input.
+        error: why the file could not be used, a sentence naming it; None otherwise.
+    """
+
+    name: str
+    digest: str
+    stages: PreprocessResult | None = None
+    scope_reasons: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def prepare_files(files: Sequence[tuple[str, str, bytes]], image_size: int) -> list[PreparedFile]:
+    """Decode, preprocess and scope-check each (name, SHA-256, bytes) file for a model of `image_size` px, in order.
+
+    No model is involved, so this can run while the model works on other cells.
+    """
+    prepared = []
+    for name, digest, data in files:
+        try:
+            image_rgb = load_image(data, name=name).image_rgb
+            stages = preprocess_cell(image_rgb, image_size)
+        except (ImageLoadError, PreprocessingError) as error:
+            prepared.append(PreparedFile(name, digest, error=_named(name, error)))
+            continue
+        prepared.append(PreparedFile(name, digest, stages, tuple(assess_scope(image_rgb, stages))))
+    return prepared
+
+
+def analyse_prepared(classifier: Classifier, prepared: Sequence[PreparedFile], batch_size: int = 32) -> list[AnalysedCell]:
+    """The model's part: the prepared cells a batch per forward pass (`analyze_scoped`), in order."""
+    usable = [file for file in prepared if file.stages is not None]
+    analyses = iter(analyze_scoped(classifier, [file.stages for file in usable], [file.scope_reasons for file in usable],
+                                   batch_size))
+    cells = []
+    for file in prepared:
+        if file.stages is None:
+            cells.append(AnalysedCell(file.name, file.digest, error=file.error))
+            continue
+        analysis = next(analyses)
+        cells.append(AnalysedCell(file.name, file.digest, thumbnail(analysis.stages.model_input, THUMBNAIL_SIDE),
+                                  replace(analysis, stages=None)))
+    return cells
+
+
 def analyse_files(classifier: Classifier, files: Sequence[tuple[str, str, bytes]], batch_size: int = 32) -> list[AnalysedCell]:
-    """Decode every file, then analyse the cells a batch per forward pass (`analyze_many`), in order.
+    """`prepare_files` then `analyse_prepared`: every file, one `AnalysedCell` each, in order.
 
     Args:
         classifier: the loaded model (`core.model.inference.Classifier`).
         files: (file name, SHA-256 of the bytes, bytes) per cell, in the order to report them.
         batch_size: cells per forward pass.
     """
-    decoded, failed = [], {}
-    for position, (name, _, data) in enumerate(files):
-        try:
-            decoded.append((position, load_image(data, name=name).image_rgb))
-        except ImageLoadError as error:
-            failed[position] = _named(name, error)
-    found = {}
-    for (position, _), analysis in zip(decoded, analyze_many(classifier, [image for _, image in decoded], batch_size)):
-        if isinstance(analysis, PreprocessingError):
-            failed[position] = _named(files[position][0], analysis)
-        else:
-            found[position] = (thumbnail(analysis.stages.model_input, THUMBNAIL_SIDE), replace(analysis, stages=None))
-    return [AnalysedCell(name, digest, *found[position]) if position in found
-            else AnalysedCell(name, digest, error=failed[position]) for position, (name, digest, _) in enumerate(files)]
+    return analyse_prepared(classifier, prepare_files(files, classifier.image_size), batch_size)
+
+
+# (batch, its prepared files on demand, "not cached: start on the next batch now") -> the batch's AnalysedCells.
+BatchAnalysis = Callable[[Sequence[tuple[str, str, bytes]], Callable[[], list[PreparedFile]], Callable[[], None]],
+                         list[AnalysedCell]]
+
+
+def analyse_in_batches(classifier: Classifier, batches: Sequence[Sequence[tuple[str, str, bytes]]],
+                       analyse: BatchAnalysis | None = None) -> Iterator[list[AnalysedCell]]:
+    """Each batch of (name, SHA-256, bytes) files analysed in turn, the next one prepared while the model runs.
+
+    `prepare_files` (decoding, preprocessing, scope check) of batch k + 1 runs in a thread while
+    batch k is in the model: the forward pass leaves the CPU a little room (about 0.7 s of 10.5 s
+    for 300 cells at 224 px on 2 cores).
+
+    Args:
+        batches: the files in batches (the page's progress steps).
+        analyse: runs one batch; it calls its third argument first when it computes (a cache miss),
+            and its second for the prepared files. Default: `analyse_prepared`, no cache.
+    """
+    def uncached(batch, prepared, on_miss):
+        on_miss()
+        return analyse_prepared(classifier, prepared(), classifier.many_batch_size)
+
+    analyse = analyse or uncached
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming: dict[int, Future] = {}
+
+        def prepare_next(position: int) -> None:
+            if position + 1 < len(batches) and position + 1 not in upcoming:
+                upcoming[position + 1] = pool.submit(prepare_files, batches[position + 1], classifier.image_size)
+
+        for position, batch in enumerate(batches):
+            ready = upcoming.pop(position, None)
+            prepared = ready.result if ready is not None else functools.partial(prepare_files, batch, classifier.image_size)
+            yield analyse(batch, prepared, functools.partial(prepare_next, position))
 
 
 def assess_cells(analysed: Sequence[AnalysedCell], metadata: Mapping[str, Any], evidence: ModelEvidence | None,

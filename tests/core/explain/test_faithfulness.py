@@ -101,3 +101,38 @@ def test_on_the_tiny_resnet_the_curves_start_and_end_at_the_image_and_the_blurre
     assert result.deletion[-1] == pytest.approx(result.insertion[0])
     assert own == pytest.approx(1.0 - explainer.probabilities(cell[None], "all")[0], abs=1e-5)
     assert 0.0 <= result.deletion_area <= 1.0 and 0.0 <= result.insertion_area <= 1.0
+
+
+def test_a_known_own_probability_leaves_the_image_out_of_the_batch():
+    model = TopHalfRed()
+    result = faith.faithfulness(model, IMAGE, HEAT, fill_rgb=BLACK, own_probability=0.9)
+    assert model.batches == [(31, 4, 4, 3)]  # the image itself is not run again
+    assert result.deletion[0] == pytest.approx(0.9) and result.insertion[-1] == pytest.approx(0.9)
+    k = np.arange(1, 17)
+    np.testing.assert_allclose(result.deletion[1:], np.maximum(8 - k, 0) / 8)  # the other steps as before
+    np.testing.assert_allclose(result.insertion[:-1], np.minimum(np.arange(16), 8) / 8)
+
+
+def test_in_bfloat16_the_curves_start_at_the_float32_answer_without_another_pass(model, cell, monkeypatch):
+    """Fast batches (forced here, emulated where the CPU lacks them): the masked copies in bfloat16, the image float32."""
+    from explain_inputs import SIZE
+
+    from core.explain.explainer import Explainer
+
+    monkeypatch.setenv("LEUKEMIA_BATCH_PRECISION", "bfloat16")
+    explainer = Explainer(model)
+    assert explainer.batch_precision == "bfloat16"
+    stages = preprocess_cell(cell, SIZE)
+    heatmap = explainer.explain(stages.model_input, "gradcam", "hem")  # its pass gives the float32 P(all)
+    calls = []
+    original = explainer.probabilities
+    monkeypatch.setattr(explainer, "probabilities", lambda batch, target="all", fast=False: calls.append((len(batch), fast))
+                        or original(batch, target, fast))
+    result = faith.heatmap_faithfulness(explainer, stages, heatmap, "hem")
+    assert calls == [(2 * faith.STEPS - 1, True)]
+    own = float(original(stages.model_input[None], "hem")[0])
+    assert result.deletion[0] == pytest.approx(own, abs=1e-5) and result.insertion[-1] == pytest.approx(own, abs=1e-5)
+    precise = faith.faithfulness(lambda batch: original(batch, "hem"), stages.model_input, heatmap,
+                                 model_input_mask(stages, SIZE), "hem")
+    np.testing.assert_allclose(result.deletion, precise.deletion, atol=0.02)
+    np.testing.assert_allclose(result.insertion, precise.insertion, atol=0.02)

@@ -116,3 +116,18 @@ def test_grayscale_copy_of_a_real_cell_is_flagged():
 
 def test_grayscale_copy_of_a_synthetic_cell_is_flagged():
     assert NO_STAIN_REASON in reasons_for(grayscale_copy(synthetic_cell("all")))
+
+
+def test_median_chroma_is_numpys_median_of_max_minus_min_over_the_mask():
+    from core.imaging.scope import median_chroma
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        height, width = rng.integers(1, 40, 2)
+        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        mask = (rng.random((height, width)) < rng.random()).astype(np.uint8) * rng.integers(1, 256)
+        inside = mask > 0
+        pixels = image[inside].astype(np.int16)
+        expected = float(np.median(pixels.max(axis=1) - pixels.min(axis=1))) if inside.any() else None
+        assert median_chroma(image, mask) == expected
+    assert median_chroma(image, np.zeros((height + 1, width), np.uint8)) is None  # a mask of another shape

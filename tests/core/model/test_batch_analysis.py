@@ -15,7 +15,11 @@ from core.model.store import load_classifier
 
 @pytest.fixture(scope="module")
 def classifier(tiny_model_path):
-    return Classifier(load_classifier(tiny_model_path))
+    """Batches in float32, so batched and single passes agree to float32 rounding; bfloat16
+    batches (the default on a CPU with native bfloat16) are tested in test_fast_batches.py."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEUKEMIA_BATCH_PRECISION", "float32")
+        return Classifier(load_classifier(tiny_model_path))
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +46,7 @@ def test_batched_equals_one_by_one_over_several_batches(classifier, cells):
 
 def test_with_an_index_the_features_come_from_the_same_pass(classifier, cells):
     with_index = Classifier(classifier.loaded)
+    with_index.batch_precision = classifier.batch_precision  # float32, as the fixture's
     with_index.evidence = replace(ModelEvidence(), index=object(), ood_threshold=1.0)  # Only "has an index" matters here.
     batched = analyze_many(with_index, cells, batch_size=2)
     for one, image_rgb in zip(batched, cells):

@@ -1,0 +1,92 @@
+"""Fast batches: the bfloat16 twin computes what the model computes, and a cell's answer stays the float32 answer."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from core import config
+from core.model import fast_batches
+from core.model.inference import Classifier
+from core.model.network import LOGIT_LAYER, PROBABILITY_LAYER, to_model_array
+from core.model.store import load_classifier
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model_path):
+    return load_classifier(tiny_model_path)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    """(40, 64, 64, 3) uint8 RGB: noise, so that P(all) spreads a little even with random weights."""
+    return np.random.default_rng(1).integers(0, 255, (40, 64, 64, 3), dtype=np.uint8)
+
+
+def forced_classifier(loaded, monkeypatch, threshold: float | None = None) -> Classifier:
+    """A Classifier whose batches run in bfloat16 whatever this CPU is (emulated where it is not native)."""
+    monkeypatch.setenv("LEUKEMIA_BATCH_PRECISION", "bfloat16")
+    if threshold is not None:
+        loaded = dataclasses.replace(loaded, metadata={**loaded.metadata, "threshold": threshold})
+    classifier = Classifier(loaded)
+    assert classifier.batch_precision == "bfloat16"
+    return classifier
+
+
+def test_the_twin_computes_in_bfloat16_but_keeps_its_head_and_weights_float32(loaded, inputs):
+    twin = fast_batches.bfloat16_twin(loaded.model)
+    policies = {layer.name: layer.dtype_policy.name for layer in twin.layers}
+    assert policies["conv1_conv"] == "mixed_bfloat16" and policies["conv5_block3_out"] == "mixed_bfloat16"
+    assert policies[LOGIT_LAYER] == policies[PROBABILITY_LAYER] == "float32"
+    for mine, theirs in zip(twin.get_weights(), loaded.model.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    expected = np.asarray(loaded.model(to_model_array(inputs), training=False)).reshape(-1)
+    got = np.asarray(twin(to_model_array(inputs), training=False), np.float32).reshape(-1)
+    np.testing.assert_allclose(got, expected, atol=0.02)  # 8 bits of mantissa: close, not equal
+
+
+def test_near_threshold_is_measured_in_log_odds():
+    probabilities = np.array([0.5, 0.55, 0.6, 0.9, 0.999, 0.45, 0.1])
+    assert fast_batches.near_threshold(probabilities, 0.5, margin=0.35).tolist() == [0, 1, 5]
+    # Near 1, P moves little while the log-odds move a lot: 0.9999 is 2.1 from 0.9992 in log-odds, 0.999 is 0.22.
+    assert fast_batches.near_threshold(np.array([0.999, 0.9999]), 0.9992, margin=0.35).tolist() == [0]
+
+
+def test_cells_near_the_threshold_get_the_float32_answer(loaded, inputs, monkeypatch):
+    reference = Classifier(loaded).probabilities(inputs)
+    threshold = float(np.median(reference))  # Half the cells on each side, many of them close to it.
+    classifier = forced_classifier(loaded, monkeypatch, threshold)
+    fast = classifier.probabilities(inputs, batch_size=16, fast=True)
+    assert ((fast >= threshold) == (reference >= threshold)).all()
+    near = fast_batches.near_threshold(reference, threshold, margin=0.25)
+    assert near.size, "the test needs cells near the threshold"
+    np.testing.assert_allclose(fast[near], reference[near], atol=1e-5)  # run again in float32
+    features, paired = classifier.features_and_probabilities(inputs, batch_size=16, fast=True)
+    reference_features, _ = Classifier(loaded).features_and_probabilities(inputs)
+    assert features.dtype == np.float32 and features.shape == reference_features.shape
+    np.testing.assert_allclose(paired, fast, atol=1e-5)
+
+
+def test_float32_setting_and_cpus_without_native_bfloat16_keep_float32(loaded, monkeypatch, tmp_path):
+    monkeypatch.setenv("LEUKEMIA_BATCH_PRECISION", "float32")
+    assert Classifier(loaded).batch_precision == "float32"
+    flags = tmp_path / "cpuinfo"
+    flags.write_text("flags\t\t: fpu sse avx2 avx512f\n")
+    assert not fast_batches.cpu_has_native_bfloat16(flags)
+    flags.write_text("flags\t\t: fpu sse avx2 avx512f avx512_bf16\n")
+    assert fast_batches.cpu_has_native_bfloat16(flags)
+    assert not fast_batches.cpu_has_native_bfloat16(tmp_path / "missing")
+    monkeypatch.setenv("LEUKEMIA_BATCH_PRECISION", "quick please")
+    assert config.batch_precision_setting() == "auto"
+
+
+def test_a_model_that_cannot_be_rebuilt_runs_in_float32(loaded, inputs, monkeypatch):
+    classifier = forced_classifier(loaded, monkeypatch)
+
+    def refuse(model):
+        raise ValueError("This model cannot run in bfloat16 (TypeError); it runs in float32.")
+
+    monkeypatch.setattr(fast_batches, "twin_for", refuse)
+    np.testing.assert_allclose(classifier.probabilities(inputs, fast=True), Classifier(loaded).probabilities(inputs), atol=1e-5)
+    assert classifier.batch_precision == "float32"

@@ -1,0 +1,60 @@
+"""The patient view's files: prepared (decoded, preprocessed, scope-checked) apart from the model, in order, errors kept."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from core.model.inference import Classifier
+from core.model.store import load_classifier
+from core.reporting import patient_cells
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_model_path):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEUKEMIA_BATCH_PRECISION", "float32")  # batch-for-batch equal answers below
+        return Classifier(load_classifier(tiny_model_path))
+
+
+@pytest.fixture(scope="module")
+def files(synthetic_data_root) -> list[tuple[str, str, bytes]]:
+    """Seven cells and one corrupt file, as (name, SHA-256, bytes)."""
+    paths = sorted(synthetic_data_root.rglob("*.bmp"))[:7]
+    made = [(path.name, hashlib.sha256(path.read_bytes()).hexdigest(), path.read_bytes()) for path in paths]
+    broken = b"not an image"
+    return made[:3] + [("broken.bmp", hashlib.sha256(broken).hexdigest(), broken)] + made[3:]
+
+
+def test_batches_give_what_one_call_gives_in_order_with_the_error_named(classifier, files):
+    whole = patient_cells.analyse_files(classifier, files)
+    batches = [files[:3], files[3:6], files[6:]]
+    batched = [cell for cells in patient_cells.analyse_in_batches(classifier, batches) for cell in cells]
+    assert [cell.name for cell in batched] == [name for name, _, _ in files]
+    assert batched[3].analysis is None and "broken.bmp" in batched[3].error
+    for one, other in zip(batched, whole):
+        assert (one.error is None) == (other.error is None)
+        if one.analysis is not None:
+            assert one.analysis.prediction.label == other.analysis.prediction.label
+            assert one.analysis.prediction.probability_all == pytest.approx(other.analysis.prediction.probability_all, abs=1e-5)
+            assert one.analysis.scope_reasons == other.analysis.scope_reasons
+
+
+def test_the_next_batch_is_prepared_only_when_this_one_is_computed(classifier, files, monkeypatch):
+    """A cached batch (its analysis never calls on_miss) starts nothing: a rerun does not decode every file again."""
+    prepared_batches = []
+    real_prepare = patient_cells.prepare_files
+    monkeypatch.setattr(patient_cells, "prepare_files",
+                        lambda batch, size: prepared_batches.append([name for name, _, _ in batch]) or real_prepare(batch, size))
+    batches = [files[:3], files[3:6], files[6:]]
+
+    def analyse(batch, prepared, on_miss):
+        if batch is batches[0]:
+            return ["cached"]  # a hit: neither prepares nor calls on_miss
+        on_miss()
+        return patient_cells.analyse_prepared(classifier, prepared())
+
+    results = list(patient_cells.analyse_in_batches(classifier, batches, analyse))
+    assert results[0] == ["cached"] and len(results[1]) == 3 and len(results[2]) == 2
+    # Batch 1 prepared itself (nothing was ahead); its miss prepared batch 2 in the thread, meanwhile.
+    assert sorted(prepared_batches) == sorted([[name for name, _, _ in batches[1]], [name for name, _, _ in batches[2]]])
