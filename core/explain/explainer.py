@@ -7,12 +7,10 @@ is `core.cli.explain`.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import statistics
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +26,7 @@ from core.explain.gradcam import gradcam
 from core.explain.gradcam_plus_plus import gradcam_plus_plus
 from core.explain.layercam import layercam
 from core.explain.methods import LAYERS, METHOD_NAMES, METHODS
+from core.explain.recent import RecentAnswers
 from core.explain.scorecam import compile_scorecam
 from core.explain.smoothgrad import SMOOTHGRAD_CHUNK, smoothgrad_noise
 from core.model import fast_batches
@@ -88,7 +87,7 @@ class Explainer:
         self.view = views.class_logits_view(model)  # (N, S, S, 3) scaled images -> (N, 2) [hem, all] logits [0, z]
         self._compiled: dict[tuple[str, str], Callable] = {}
         self.batch_precision = fast_batches.batch_precision()  # what `probabilities(..., fast=True)` runs in
-        self._recent: OrderedDict[str, float] = OrderedDict()  # SHA-1 of a model input -> its float32 P(all)
+        self._recent = RecentAnswers(REMEMBERED_INPUTS)  # model input -> its float32 P(all), from this explainer's passes
 
     def check_layer(self, layer: str) -> None:
         """Raise ValueError unless `layer` is a layer of the model with a (N, h, w, C) output."""
@@ -117,11 +116,11 @@ class Explainer:
         scaled = self._checked_batch(model_input_rgb, method, target or "all", layer)  # (1, S, S, 3) float32
         if method in GRADIENT_CAMS:
             gradient_pass = self._gradient_pass(scaled, layer)
-            self._remember(model_input_rgb, gradient_pass.probability_all)
+            self._recent.put(model_input_rgb, gradient_pass.probability_all)
             return self.cam(gradient_pass, method, target or self.predicted(gradient_pass.probability_all))
         if target is None:
             probability_all = float(self.probabilities(model_input_rgb[None])[0])
-            self._remember(model_input_rgb, probability_all)
+            self._recent.put(model_input_rgb, probability_all)
             target = self.predicted(probability_all)
         class_index = tf.constant(TARGETS.index(target), tf.int32)
         if method == "smoothgrad":
@@ -137,31 +136,17 @@ class Explainer:
     def gradient_pass(self, model_input_rgb: np.ndarray, layer: str = config.LAST_CONV_LAYER) -> GradientPass:
         """One compiled pass giving the answer and everything a gradient CAM needs (see `cam`)."""
         gradient_pass = self._gradient_pass(self._checked_batch(model_input_rgb, "gradcam", "all", layer), layer)
-        self._remember(model_input_rgb, gradient_pass.probability_all)
+        self._recent.put(model_input_rgb, gradient_pass.probability_all)
         return gradient_pass
 
     def probability_all(self, model_input_rgb: np.ndarray) -> float:
-        """Float32 P(all) of one (S, S, 3) uint8 RGB model input: from an earlier pass of this explainer, or one pass now.
-
-        The last REMEMBERED_INPUTS answers are kept by the input's content, so the model's weights
-        must not change in place between calls (the app never does; the sanity check uses a copy).
-        """
-        key = hashlib.sha1(np.ascontiguousarray(model_input_rgb)).hexdigest()
-        with self.lock:
-            if key in self._recent:
-                self._recent.move_to_end(key)
-                return self._recent[key]
+        """Float32 P(all) of one (S, S, 3) uint8 RGB model input: from one of this explainer's last passes, or one now."""
+        known = self._recent.get(model_input_rgb)
+        if known is not None:
+            return known
         probability = float(self.probabilities(model_input_rgb[None])[0])
-        self._remember(model_input_rgb, probability)
+        self._recent.put(model_input_rgb, probability)
         return probability
-
-    def _remember(self, model_input_rgb: np.ndarray, probability_all: float) -> None:
-        key = hashlib.sha1(np.ascontiguousarray(model_input_rgb)).hexdigest()
-        with self.lock:
-            self._recent[key] = float(probability_all)
-            self._recent.move_to_end(key)
-            while len(self._recent) > REMEMBERED_INPUTS:
-                self._recent.popitem(last=False)
 
     def cam(self, gradient_pass: GradientPass, method: str, target: str) -> np.ndarray:
         """The (S, S) float32 heatmap in [0, 1] of a gradient method (gradcam, gradcam++, layercam) for `target`.
