@@ -17,7 +17,6 @@ whose bfloat16 log-odds lie within that margin of the threshold's is run again i
 from __future__ import annotations
 
 import copy
-import math
 import threading
 import weakref
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from core import config
+from core.model.calibration import logit
 from core.model.network import LOGIT_LAYER, PROBABILITY_LAYER
 
 BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat16 arithmetic
@@ -92,9 +92,7 @@ def bfloat16_twin(model: keras.Model) -> keras.Model:
 
 def near_threshold(probabilities: np.ndarray, threshold: float, margin: float = RECHECK_LOGIT_MARGIN) -> np.ndarray:
     """Positions of the (N,) P(all) whose log-odds lie within `margin` of the threshold's (to run again in float32)."""
-    clipped = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1 - 1e-12)
-    threshold_logit = math.log(threshold / (1 - threshold))
-    return np.flatnonzero(np.abs(np.log(clipped / (1 - clipped)) - threshold_logit) < margin)
+    return np.flatnonzero(np.abs(np.atleast_1d(logit(probabilities)) - logit(threshold)) < margin)
 
 
 def twin_for(model: keras.Model) -> keras.Model:
