@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.errors import PreprocessingError
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 from core.imaging.scope import assess_scope
 
@@ -96,28 +95,3 @@ def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], s
         features, probabilities = classifier.features_and_probabilities(model_inputs, batch_size, fast=True)
     return [CellAnalysis(classifier.decide(float(probability)), stage, reasons, feature)
             for stage, reasons, probability, feature in zip(stages, scope_reasons, probabilities, features)]
-
-
-def analyze_many(classifier: Classifier, images_rgb: Sequence[np.ndarray],
-                 batch_size: int = 32) -> list[CellAnalysis | PreprocessingError]:
-    """Preprocess each (H, W, 3) uint8 RGB image, then `analyze_preprocessed` the ones with a cell.
-
-    Returns:
-        One entry per image, in order: its `CellAnalysis`, or the `PreprocessingError` that says why
-        no cell was found in it (the others carry on).
-    """
-    results: list[CellAnalysis | PreprocessingError | None] = []
-    found_images, found_stages, positions = [], [], []
-    for position, image_rgb in enumerate(images_rgb):
-        try:
-            stage = preprocess_cell(image_rgb, classifier.image_size)
-        except PreprocessingError as error:
-            results.append(error)
-            continue
-        results.append(None)
-        found_images.append(image_rgb)
-        found_stages.append(stage)
-        positions.append(position)
-    for position, analysis in zip(positions, analyze_preprocessed(classifier, found_images, found_stages, batch_size)):
-        results[position] = analysis
-    return results

@@ -6,8 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.errors import PreprocessingError
-from core.model.analysis import analyze_cell, analyze_many, analyze_preprocessed
+from core.imaging.preprocess import preprocess_cell
+from core.model.analysis import analyze_cell, analyze_preprocessed
 from core.model.evidence import ModelEvidence
 from core.model.inference import Classifier
 from core.model.store import load_classifier
@@ -37,8 +37,14 @@ def assert_same(batched, single):
     assert np.array_equal(batched.stages.model_input, single.stages.model_input)
 
 
+def analyze_all(classifier, images_rgb, batch_size=32):
+    """Preprocess each image, then `analyze_preprocessed` them all."""
+    return analyze_preprocessed(classifier, images_rgb, [preprocess_cell(image, classifier.image_size) for image in images_rgb],
+                                batch_size)
+
+
 def test_batched_equals_one_by_one_over_several_batches(classifier, cells):
-    batched = analyze_many(classifier, cells, batch_size=2)  # Two batches: 2 cells and 1.
+    batched = analyze_all(classifier, cells, batch_size=2)  # Two batches: 2 cells and 1.
     assert len(batched) == len(cells)
     for one, image_rgb in zip(batched, cells):
         assert_same(one, analyze_cell(classifier, image_rgb, with_tta=False))
@@ -48,23 +54,15 @@ def test_with_an_index_the_features_come_from_the_same_pass(classifier, cells):
     with_index = Classifier(classifier.loaded)
     with_index.batch_precision = classifier.batch_precision  # float32, as the fixture's
     with_index.evidence = replace(ModelEvidence(), index=object(), ood_threshold=1.0)  # Only "has an index" matters here.
-    batched = analyze_many(with_index, cells, batch_size=2)
+    batched = analyze_all(with_index, cells, batch_size=2)
     for one, image_rgb in zip(batched, cells):
         single = analyze_cell(with_index, image_rgb, with_tta=False)
         assert_same(one, single)
         np.testing.assert_allclose(one.features, single.features, atol=1e-4)
 
 
-def test_a_cell_without_a_cell_is_its_error_and_the_others_carry_on(classifier, cells):
-    blank = np.zeros((80, 80, 3), np.uint8)
-    results = analyze_many(classifier, [cells[0], blank, cells[1]])
-    assert isinstance(results[1], PreprocessingError)
-    assert_same(results[0], analyze_cell(classifier, cells[0], with_tta=False))
-    assert_same(results[2], analyze_cell(classifier, cells[1], with_tta=False))
-
-
 def test_nothing_in_nothing_out_and_mismatched_inputs_refused(classifier, cells):
-    assert analyze_many(classifier, []) == []
+    assert analyze_preprocessed(classifier, [], []) == []
     with pytest.raises(ValueError, match="one per image"):
         analyze_preprocessed(classifier, cells[:2], [])
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 
+import cv2
+import numpy as np
 import pytest
 
 from core.model.inference import Classifier
@@ -19,19 +21,21 @@ def classifier(tiny_model_path):
 
 @pytest.fixture(scope="module")
 def files(synthetic_data_root) -> list[tuple[str, str, bytes]]:
-    """Seven cells and one corrupt file, as (name, SHA-256, bytes)."""
+    """Seven cells, one corrupt file and one blank image (no cell to find), as (name, SHA-256, bytes)."""
     paths = sorted(synthetic_data_root.rglob("*.bmp"))[:7]
     made = [(path.name, hashlib.sha256(path.read_bytes()).hexdigest(), path.read_bytes()) for path in paths]
-    broken = b"not an image"
-    return made[:3] + [("broken.bmp", hashlib.sha256(broken).hexdigest(), broken)] + made[3:]
+    broken, blank = b"not an image", cv2.imencode(".png", np.zeros((80, 80, 3), np.uint8))[1].tobytes()
+    return (made[:3] + [("broken.bmp", hashlib.sha256(broken).hexdigest(), broken)] + made[3:5]
+            + [("blank.png", hashlib.sha256(blank).hexdigest(), blank)] + made[5:])
 
 
-def test_batches_give_what_one_call_gives_in_order_with_the_error_named(classifier, files):
+def test_batches_give_what_one_call_gives_in_order_with_the_errors_named(classifier, files):
     whole = patient_cells.analyse_files(classifier, files)
     batches = [files[:3], files[3:6], files[6:]]
     batched = [cell for cells in patient_cells.analyse_in_batches(classifier, batches) for cell in cells]
     assert [cell.name for cell in batched] == [name for name, _, _ in files]
     assert batched[3].analysis is None and "broken.bmp" in batched[3].error
+    assert batched[6].analysis is None and "blank.png" in batched[6].error  # no cell found: the others carry on
     for one, other in zip(batched, whole):
         assert (one.error is None) == (other.error is None)
         if one.analysis is not None:
@@ -55,6 +59,6 @@ def test_the_next_batch_is_prepared_only_when_this_one_is_computed(classifier, f
         return patient_cells.analyse_prepared(classifier, prepared())
 
     results = list(patient_cells.analyse_in_batches(classifier, batches, analyse))
-    assert results[0] == ["cached"] and len(results[1]) == 3 and len(results[2]) == 2
+    assert results[0] == ["cached"] and len(results[1]) == 3 and len(results[2]) == 3
     # Batch 1 prepared itself (nothing was ahead); its miss prepared batch 2 in the thread, meanwhile.
     assert sorted(prepared_batches) == sorted([[name for name, _, _ in batches[1]], [name for name, _, _ in batches[2]]])
