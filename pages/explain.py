@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.errors import LeukemiaAppError
 from core.model.assessment import answer_text, assess
-from ui import cache, explain_widgets, frame, result_widgets, state
+from ui import cache, explain_cache, explain_widgets, frame, result_widgets, state
 from ui.messages import plain, show_error
 
 frame.ensure_frame()
@@ -40,8 +40,8 @@ def explain_page() -> None:
     st.subheader(f"{plain(name)}: {headline}", anchor=False)
     result_widgets.render_qualifications(assessment)
     options = explain_widgets.options_ui(prediction.label)
-    heatmap = cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target, options.layer)
-    faithfulness = cache.get_faithfulness(classifier, digest, stages, options.method, options.target, options.layer)
+    heatmap = explain_cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target, options.layer)
+    faithfulness = explain_cache.get_faithfulness(classifier, digest, stages, options.method, options.target, options.layer)
     explain_widgets.render_heatmaps(name, image_rgb, stages, heatmap, options, faithfulness)
     explain_widgets.render_comparison(classifier, digest, stages, options)
     explain_widgets.render_sanity_check(classifier, digest, stages.model_input, options)

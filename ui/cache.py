@@ -4,7 +4,8 @@ The model and its explainer are built once per process (`st.cache_resource`, key
 model path and its modification time, so a retrained file is picked up); per-image results
 are cached by the image's content hash, per-file results by path and modification time.
 Nothing here computes: it only calls into `core`. TensorFlow is imported only when a model
-is asked for.
+is asked for. The Explain page's explainers, heatmaps, faithfulness and sanity checks are in
+`ui.explain_cache`, built on this module's model key and byte-bounded caches.
 """
 from __future__ import annotations
 
@@ -149,69 +150,6 @@ def demo_build_job():
     from ui.demo_build import DemoBuild
 
     return DemoBuild()
-
-
-# The Explain page: one Explainer per model, heatmaps per (image, method, target, layer).
-
-
-@st.cache_resource(max_entries=2, show_spinner="Preparing the explainer…")
-def _explainer(model: str, _classifier):
-    from core.explain.explainer import Explainer
-
-    explainer = Explainer(_classifier.loaded.model, _classifier.lock, threshold=_classifier.threshold)
-    settle_garbage_collector()
-    return explainer
-
-
-def get_explainer(classifier):
-    """The Explainer of the shared classifier's model; it holds the classifier's lock around model calls."""
-    return _explainer(model_key(classifier), classifier)
-
-
-@st.cache_resource(max_entries=1, show_spinner="Re-initialising the top layers of a copy of the model…")
-def _randomized_explainer(model: str, _explainer):
-    from core.explain.sanity import randomized_explainer
-
-    return randomized_explainer(_explainer)
-
-
-def get_randomized_explainer(classifier):
-    """An Explainer for a copy of the model whose head and last ResNet block are re-initialised."""
-    return _randomized_explainer(model_key(classifier), get_explainer(classifier))
-
-
-def get_heatmap(classifier, digest: str, model_input: np.ndarray, method: str, target: str, layer: str) -> np.ndarray:
-    """(S, S) float32 heatmap in [0, 1], cached on (model, image digest, method, target, layer) within a byte budget."""
-    explainer = get_explainer(classifier)
-    key = (model_key(classifier), digest, method, target, layer)
-    with st.spinner("Computing the heatmap…"):
-        return upload_caches()["heatmap"].get_or_compute(key, lambda: explainer.explain(model_input, method, target, layer))
-
-
-@st.cache_data(max_entries=256, show_spinner="Measuring how faithful the heatmap is…")
-def _faithfulness(model: str, digest: str, method: str, target: str, layer: str, _explainer, _stages, _heatmap):
-    from core.explain.faithfulness import heatmap_faithfulness
-
-    return heatmap_faithfulness(_explainer, _stages, _heatmap, target)
-
-
-def get_faithfulness(classifier, digest: str, stages, method: str, target: str, layer: str):
-    """Deletion and insertion curves of the cached heatmap (a `core.explain.faithfulness.Faithfulness`)."""
-    heatmap = get_heatmap(classifier, digest, stages.model_input, method, target, layer)
-    return _faithfulness(model_key(classifier), digest, method, target, layer, get_explainer(classifier), stages, heatmap)
-
-
-@st.cache_data(max_entries=64, show_spinner="Explaining the randomised copy…")
-def _sanity(model: str, digest: str, method: str, target: str, layer: str, _trained, _randomized, _model_input) -> float:
-    from core.explain.sanity import sanity_check
-
-    return sanity_check(_trained, _model_input, method, target, layer, randomized=_randomized)
-
-
-def get_sanity_correlation(classifier, digest: str, model_input: np.ndarray, method: str, target: str, layer: str) -> float:
-    """Spearman correlation of the trained and randomised models' heatmaps (NaN when either is flat)."""
-    trained, randomized = get_explainer(classifier), get_randomized_explainer(classifier)
-    return _sanity(model_key(classifier), digest, method, target, layer, trained, randomized, model_input)
 
 
 # The Dataset explorer and the Model card: thumbnails, samples, prediction CSVs, the sidecar.

@@ -14,7 +14,7 @@ from core.errors import LeukemiaAppError
 from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
 from core.explain.heatmaps import heatmap_on_original, overlay
 from core.imaging.encode import png_bytes
-from ui import cache, state
+from ui import cache, explain_cache, state
 from ui.classify_widgets import UPLOAD_TYPES, sample_option, sample_records
 from ui.messages import show_error
 
@@ -130,8 +130,8 @@ def render_comparison(classifier, digest: str, stages, options: Options) -> None
         st.caption(FAITHFULNESS_HELP)
     model_input = stages.model_input
     for column, method in zip(st.columns(max(MIN_COMPARE_COLUMNS, len(methods)), gap="small"), methods):
-        heatmap = cache.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
-        faithfulness = cache.get_faithfulness(classifier, digest, stages, method, options.target, options.layer)
+        heatmap = explain_cache.get_heatmap(classifier, digest, model_input, method, options.target, options.layer)
+        faithfulness = explain_cache.get_faithfulness(classifier, digest, stages, method, options.target, options.layer)
         column.image(overlay(model_input, heatmap, options.opacity), width="stretch",
                      caption=f"{METHOD_NAMES[method]}: faithfulness {faithfulness.score:+.2f}")
         notes = (" · mostly outside the cell" if faithfulness.outside_warning() else "") + (
@@ -144,7 +144,7 @@ def render_sanity_check(classifier, digest: str, model_input: np.ndarray, option
     with st.expander("Sanity check: does this heatmap depend on what the model learned?"):
         if not st.toggle("Run it (re-initialises the head and last ResNet block of a copy of the model)", key="explain_sanity"):
             return
-        rho = cache.get_sanity_correlation(classifier, digest, model_input, options.method, options.target, options.layer)
+        rho = explain_cache.get_sanity_correlation(classifier, digest, model_input, options.method, options.target, options.layer)
         st.metric("Rank correlation, trained vs randomised model", "n/a (a flat heatmap)" if math.isnan(rho) else f"{rho:.2f}")
         st.caption("Near 1, the heatmap barely changes when the learned top layers are replaced by random ones, so it "
                    "reflects the image more than the training; near 0 or below, it depends on what the model learned.")

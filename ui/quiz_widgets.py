@@ -23,7 +23,7 @@ from core.explain.heatmaps import overlay
 from core.model.assessment import answer_text
 from core.reporting.quiz import SCORING_NOTE, answer_from, comparison_notes, score_rows
 from core.reporting.quiz_summary import answer_rows, summary_csv, summary_html
-from ui import cache, state
+from ui import cache, explain_cache, state
 from ui.classify_widgets import UploadOutcome, process_file
 from ui.frame import plain
 from ui.result_widgets import render_qualifications
@@ -124,7 +124,7 @@ def _heatmap_overlay(outcome: UploadOutcome, classifier):
     """Grad-CAM of the model's call over its input, (S, S, 3) uint8 RGB; None (logged) when explaining fails."""
     model_input = outcome.analysis.stages.model_input
     try:
-        heatmap = cache.get_heatmap(classifier, outcome.digest, model_input, "gradcam", outcome.assessment.label,
+        heatmap = explain_cache.get_heatmap(classifier, outcome.digest, model_input, "gradcam", outcome.assessment.label,
                                     config.LAST_CONV_LAYER)
     except Exception:  # The quiz goes on without the heatmap; the Explain page shows the error.
         LOGGER.exception("Grad-CAM for the quiz cell %r failed", outcome.name)

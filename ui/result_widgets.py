@@ -12,7 +12,7 @@ from core.data import labels
 from core.data.sides import SIDE_NAMES
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.html_report import build_report
-from ui import cache, state
+from ui import cache, explain_cache, state
 from ui.classify_widgets import UploadOutcome
 from ui.messages import plain
 
@@ -88,9 +88,7 @@ def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], 
 def report_explainer(classifier):
     """The Explain page's cached Explainer for this model, or None when it cannot be built."""
     try:
-        from ui import cache
-
-        return cache.get_explainer(classifier)
+        return explain_cache.get_explainer(classifier)
     except Exception:  # The report then goes without a heatmap; the Explain page shows the error.
         LOGGER.exception("No explainer for the report")
         return None

@@ -31,9 +31,9 @@ def quiz(monkeypatch, demo_model_path, synthetic_data_root):
     the browser quiz test's), which keeps ten cells quick; the model's answers are real."""
     import numpy as np
 
-    from ui import cache
+    from ui import explain_cache
 
-    monkeypatch.setattr(cache, "get_heatmap", lambda classifier, digest, model_input, *options:
+    monkeypatch.setattr(explain_cache, "get_heatmap", lambda classifier, digest, model_input, *options:
                         np.zeros(model_input.shape[:2], np.float32))
     monkeypatch.setenv("LEUKEMIA_MODEL", str(demo_model_path))
     monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
