@@ -1,7 +1,7 @@
 """Quiz: students call cells ALL or Healthy, then see the truth and the model's answer, scored side by side."""
 import streamlit as st
 
-from ui import cache, frame, quiz_widgets, state
+from ui import cache, cohort_cache, frame, quiz_widgets, state
 
 frame.ensure_frame()
 st.title("Quiz: ALL or Healthy?")
@@ -17,7 +17,7 @@ def quiz_page() -> None:
     if classifier is None:
         frame.render_model_missing()
         return
-    pools = cache.get_quiz_pools(classifier)
+    pools = cohort_cache.get_quiz_pools(classifier)
     is_demo = bool(classifier.loaded.metadata.get("is_demo"))
     source = quiz_widgets.source_ui(pools, is_demo)
     if source is None:

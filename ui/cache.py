@@ -5,7 +5,8 @@ model path and its modification time, so a retrained file is picked up); per-ima
 are cached by the image's content hash, per-file results by path and modification time.
 Nothing here computes: it only calls into `core`. TensorFlow is imported only when a model
 is asked for. The Explain page's explainers, heatmaps, faithfulness and sanity checks are in
-`ui.explain_cache`, built on this module's model key and byte-bounded caches.
+`ui.explain_cache`, and the Quiz and Patient pages' in `ui.cohort_cache`, both built on this
+module's model key and caches.
 """
 from __future__ import annotations
 
@@ -240,51 +241,3 @@ def get_split_sides(classifier):
 
     return _split_sides(str(classifier.loaded.path), file_stamp(split_csv_path(classifier.loaded.path)),
                         bool(classifier.loaded.metadata.get("is_demo")))
-
-
-# The Quiz page: the cells each source offers, per model, data folder and split CSV.
-
-
-@st.cache_data(max_entries=4, show_spinner="Finding the quiz cells…")
-def _quiz_pools(model: str, data_dir: str, stamps: tuple[float, float], is_demo: bool, _index, _sides) -> dict:
-    from core.data.quiz_cells import HELD_OUT, REAL, held_out_cells, real_cells
-
-    return {REAL: real_cells(_sides, is_demo),
-            HELD_OUT: held_out_cells(_index.labelled() if _index is not None else [], _sides)}
-
-
-def get_quiz_pools(classifier) -> dict:
-    """{source: [Sample]} of `core.data.quiz_cells` for this model and the data folder in use (a source may be [])."""
-    from core.data.sides import split_csv_path
-
-    index, path = get_dataset_index(), state.data_dir()
-    stamps = (file_stamp(path), file_stamp(split_csv_path(classifier.loaded.path)))
-    is_demo = bool(classifier.loaded.metadata.get("is_demo"))
-    return _quiz_pools(model_key(classifier), str(path), stamps, is_demo, index, get_split_sides(classifier))
-
-
-# The Patient page: many cells of one person, a batch of cells per cached call.
-
-
-@st.cache_data(max_entries=64, show_spinner=False)  # About 0.6 MB per batch of 32 cells (96 px thumbnails, features).
-def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], _classifier, _data: tuple[bytes, ...],
-                  _prepared=None, _on_miss=None) -> list:
-    """`AnalysedCell`s of one batch of files, cached on (model, names, content digests).
-
-    Forward passes of `Classifier.many_batch_size` cells (`core.reporting.patient_cells.analyse_prepared`);
-    the bytes stay out of the key (leading underscore): the digests identify them. The assessment, which
-    depends on the error rate, is made afterwards from these.
-
-    Args:
-        _prepared: a callable giving these files' `prepare_files` result (`analyse_in_batches` passes
-            one), or None to prepare them here.
-        _on_miss: called first when the batch is not cached (the page starts preparing the next batch then,
-            so that it is ready when the model is done with this one).
-    """
-    from core.reporting.patient_cells import analyse_prepared, prepare_files
-
-    if _on_miss is not None:
-        _on_miss()
-    files = list(zip(names, digests, _data))
-    prepared = _prepared() if _prepared is not None else prepare_files(files, _classifier.image_size)
-    return analyse_prepared(_classifier, prepared, batch_size=_classifier.many_batch_size)

@@ -2,7 +2,7 @@
 
 Cells come from several files, a folder, zip archives (read by `core.imaging.archive`, which refuses
 unsafe ones) or a held-out subject of the dataset in use. They are analysed a batch at a time
-(`ui.cache.patient_batch`: one cached call per 32 cells, no round trip to the page per cell, no
+(`ui.cohort_cache.patient_batch`: one cached call per 32 cells, no round trip to the page per cell, no
 test-time augmentation; the model's pass takes `Classifier.many_batch_size` cells at once, and the next
 batch is decoded meanwhile, `core.reporting.patient_cells.analyse_in_batches`) under a progress
 bar, and the result is kept in the session (`ui.state.remember_patient`) so that a visit to the
@@ -22,7 +22,7 @@ from core.errors import ArchiveError
 from core.imaging.archive import read_archive_images
 from core.reporting.patient_cells import analyse_in_batches, assess_cells
 from core.reporting.patient_summary import PatientCell
-from ui import cache, state
+from ui import cache, cohort_cache, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.frame import plain
 
@@ -147,7 +147,7 @@ def analyse(patient: PatientInput, classifier) -> PatientView:
 
     def cached(batch, prepared, on_miss) -> list:
         names, batch_digests, data = (tuple(column) for column in zip(*batch))
-        return cache.patient_batch(key[0], names, batch_digests, classifier, data, _prepared=prepared, _on_miss=on_miss)
+        return cohort_cache.patient_batch(key[0], names, batch_digests, classifier, data, _prepared=prepared, _on_miss=on_miss)
 
     for cells in analyse_in_batches(classifier, batches, cached):
         analysed += cells
