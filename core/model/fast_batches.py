@@ -1,12 +1,13 @@
-"""Cheaper forward passes for large batches: the convolutions in bfloat16 where the CPU computes it natively.
+"""Cheaper forward passes for large batches: BatchNorm folded away, the convolutions in bfloat16 where the CPU computes it natively.
 
 Two places run many images through ResNet50 at once and wait for all of them: the patient view
-(hundreds of cells of one person) and the faithfulness curves (32 masked copies of one cell per
-heatmap). On a CPU with AVX512-BF16 or AMX, Keras' `mixed_bfloat16` policy runs them about 1.6x
-faster: 28.9 against 46.4 ms per image at 224 px in passes of 32, measured on the idle 2-core AMD
-EPYC this project is developed on. Variables stay float32; BatchNorm computes in float32, and the
-head's logit and sigmoid are float32 layers. The answer for one image on Classify, the model card's
-evaluation and training never use it.
+(hundreds of cells of one person) and the faithfulness curves (31 masked copies of one cell per
+heatmap). On a CPU with AVX512-BF16 or AMX they run a twin of the model: its BatchNorm layers folded
+into the convolutions before them (`core.model.folding`) and Keras' `mixed_bfloat16` policy. On the
+idle 2-core AMD EPYC this project is developed on, that took 19.5 ms per image at 224 px in passes
+of 32, against 29.3 ms in bfloat16 unfolded and 44.4 ms for the model as saved (float32). Variables
+stay float32; the head's logit and sigmoid are float32 layers. The answer for one image on
+Classify, the model card's evaluation and training never use it.
 
 bfloat16 keeps 8 bits of mantissa, so P(ALL) moves a little (see `RECHECK_LOGIT_MARGIN`): a cell
 whose bfloat16 log-odds lie within that margin of the threshold's is run again in float32
@@ -27,16 +28,17 @@ import tensorflow as tf
 
 from core import config
 from core.model.calibration import logit
+from core.model.folding import fold_batch_norms
 from core.model.network import LOGIT_LAYER, PROBABILITY_LAYER
 
 BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat16 arithmetic
 MIXED_POLICY = "mixed_bfloat16"
 FLOAT32_LAYERS = (LOGIT_LAYER, PROBABILITY_LAYER)  # the head's output stays float32
 # Cells whose bfloat16 log-odds of ALL lie this close to the threshold's are run again in float32.
-# On the demo model over 411 cells (251 real, 160 synthetic) bfloat16 moved the log-odds by at most
-# 0.12 within 1 of the threshold's (0.46 far from it, where P barely moves); 1 answer of 411 flipped
-# before the recheck, none after it, with 16 cells run again.
-RECHECK_LOGIT_MARGIN = 0.35
+# On the demo model over 411 cells (251 real, 160 synthetic) the folded bfloat16 twin moved the
+# log-odds by at most 0.13 within 1 of the threshold's and 0.24 anywhere (P by at most 0.053);
+# 3 answers of 411 flipped before the recheck, none after it, with 22 cells run again.
+RECHECK_LOGIT_MARGIN = 0.5
 
 _twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _twins_lock = threading.Lock()
@@ -65,10 +67,11 @@ def batch_precision() -> str:
 
 
 def bfloat16_twin(model: keras.Model) -> keras.Model:
-    """A copy of a flat float32 `model` computing in mixed bfloat16, with the same weights (copied, float32).
+    """A copy of a flat float32 `model` computing in mixed bfloat16, its BatchNorms folded (`core.model.folding`).
 
     Every layer whose policy is float32 becomes `mixed_bfloat16` except the input and
-    FLOAT32_LAYERS. Inputs: (N, S, S, 3) float32 as for `model`; outputs cast to float32 by the caller.
+    FLOAT32_LAYERS; the weights are `model`'s (float32; the folded convolutions' scaled).
+    Inputs: (N, S, S, 3) float32 as for `model`; outputs cast to float32 by the caller.
 
     Raises:
         ValueError: the model cannot be rebuilt from its config (it was not built by `build_classifier`).
@@ -83,11 +86,9 @@ def bfloat16_twin(model: keras.Model) -> keras.Model:
         elif policy == "float32":
             layer["config"]["dtype"] = MIXED_POLICY
     try:
-        twin = keras.Model.from_config(model_config)
-        twin.set_weights(model.get_weights())
+        return fold_batch_norms(model, model_config)
     except Exception as error:  # Keras raises several kinds here for an unusual model.
         raise ValueError(f"This model cannot run in bfloat16 ({type(error).__name__}); it runs in float32.") from error
-    return twin
 
 
 def near_threshold(probabilities: np.ndarray, threshold: float, margin: float = RECHECK_LOGIT_MARGIN) -> np.ndarray:

@@ -34,13 +34,16 @@ def forced_classifier(loaded, monkeypatch, threshold: float | None = None) -> Cl
     return classifier
 
 
-def test_the_twin_computes_in_bfloat16_but_keeps_its_head_and_weights_float32(loaded, inputs):
+def test_the_twin_computes_in_bfloat16_without_batchnorm_but_keeps_its_head_float32(loaded, inputs):
     twin = fast_batches.bfloat16_twin(loaded.model)
     policies = {layer.name: layer.dtype_policy.name for layer in twin.layers}
     assert policies["conv1_conv"] == "mixed_bfloat16" and policies["conv5_block3_out"] == "mixed_bfloat16"
     assert policies[LOGIT_LAYER] == policies[PROBABILITY_LAYER] == "float32"
-    for mine, theirs in zip(twin.get_weights(), loaded.model.get_weights()):
-        np.testing.assert_array_equal(mine, theirs)
+    assert "conv1_bn" not in policies and "conv1_bn" in [layer.name for layer in loaded.model.layers]
+    for name in ("head_dense", LOGIT_LAYER):
+        for mine, theirs in zip(twin.get_layer(name).get_weights(), loaded.model.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(mine, theirs)
+    assert all(weights.dtype == np.float32 for weights in twin.get_weights())
     expected = np.asarray(loaded.model(to_model_array(inputs), training=False)).reshape(-1)
     got = np.asarray(twin(to_model_array(inputs), training=False), np.float32).reshape(-1)
     np.testing.assert_allclose(got, expected, atol=0.02)  # 8 bits of mantissa: close, not equal
@@ -59,7 +62,7 @@ def test_cells_near_the_threshold_get_the_float32_answer(loaded, inputs, monkeyp
     classifier = forced_classifier(loaded, monkeypatch, threshold)
     fast = classifier.probabilities(inputs, batch_size=16, fast=True)
     assert ((fast >= threshold) == (reference >= threshold)).all()
-    near = fast_batches.near_threshold(reference, threshold, margin=0.25)
+    near = fast_batches.near_threshold(reference, threshold, margin=0.4)
     assert near.size, "the test needs cells near the threshold"
     np.testing.assert_allclose(fast[near], reference[near], atol=1e-5)  # run again in float32
     features, paired = classifier.features_and_probabilities(inputs, batch_size=16, fast=True)
