@@ -96,16 +96,22 @@ def _calibration(probability_all: float, evidence: ModelEvidence | None,
     return float(calibration.probability(probability_all)), calibration.answer(probability_all, error_rate).decision
 
 
-def _embedding_evidence(analysis: CellAnalysis, evidence: ModelEvidence | None) -> tuple[float | None, bool | None, tuple]:
+# (the similar cells, the OOD score) of one cell, as `EmbeddingIndex.query` gives them.
+Neighbourhood = tuple[tuple, float]
+
+
+def _embedding_evidence(analysis: CellAnalysis, evidence: ModelEvidence | None,
+                        neighbourhood: Neighbourhood | None = None) -> tuple[float | None, bool | None, tuple]:
     """(OOD score, OOD flag, similar cells), or (None, None, ()) when the model has no index of known cells."""
     if evidence is None or evidence.index is None or analysis.features is None:
         return None, None, ()
-    similar, score = evidence.index.query(analysis.features)
+    similar, score = evidence.index.query(analysis.features) if neighbourhood is None else neighbourhood
     return score, bool(score > evidence.ood_threshold), similar
 
 
 def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str | None = None,
-           evidence: ModelEvidence | None = None, error_rate: float | None = None) -> Assessment:
+           evidence: ModelEvidence | None = None, error_rate: float | None = None,
+           neighbourhood: Neighbourhood | None = None) -> Assessment:
     """The one assessment of an analysed image.
 
     Args:
@@ -114,10 +120,12 @@ def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str
         sample_side: the side words of a dataset sample (`core.data.sides`); None for an upload.
         evidence: the model's calibration and index of known cells (`Classifier.evidence`); None: neither.
         error_rate: the conformal error rate the user chose; None: the sidecar's default (5%).
+        neighbourhood: this cell's `evidence.index.query` answer where it was already asked (many cells
+            at once: `EmbeddingIndex.query_many`); None: asked here.
     """
     prediction = analysis.prediction
     calibrated, conformal = _calibration(prediction.probability_all, evidence, error_rate)
-    ood_score, ood_flag, similar = _embedding_evidence(analysis, evidence)
+    ood_score, ood_flag, similar = _embedding_evidence(analysis, evidence, neighbourhood)
     refused = bool(analysis.scope_reasons) or bool(ood_flag) or conformal == labels.REFER
     return Assessment(
         answer=labels.REFER if refused else prediction.label, label=prediction.label,

@@ -20,7 +20,7 @@ from core.imaging.decode import load_image
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 from core.imaging.scope import assess_scope
 from core.model.analysis import CellAnalysis, analyze_scoped
-from core.model.assessment import assess
+from core.model.assessment import Neighbourhood, assess
 from core.model.evidence import ModelEvidence
 from core.reporting.explorer import thumbnail
 from core.reporting.patient_summary import PatientCell
@@ -156,14 +156,29 @@ def assess_cells(analysed: Sequence[AnalysedCell], metadata: Mapping[str, Any], 
                  sample_side: str | None = None, error_rate: float | None = None) -> list[PatientCell]:
     """Each analysed cell's `Assessment` (as on Classify, at the user's error rate); failed cells keep their error.
 
+    The cells' similar known cells and OOD scores come from one `EmbeddingIndex.query_many`.
+
     Args:
         metadata, evidence: the model's sidecar and `Classifier.evidence`.
         sample_side: the `core.data.sides` words of a held-out subject's cells; None for uploads.
         error_rate: the conformal error rate the user chose; None: the model's default.
     """
+    neighbourhoods = _neighbourhoods([cell.analysis for cell in analysed], evidence)
     return [PatientCell(cell.name, cell.digest, cell.thumbnail_rgb,
-                        assess(cell.analysis, metadata, sample_side, evidence, error_rate)) if cell.analysis is not None
-            else PatientCell(cell.name, cell.digest, error=cell.error) for cell in analysed]
+                        assess(cell.analysis, metadata, sample_side, evidence, error_rate, neighbourhood))
+            if cell.analysis is not None else PatientCell(cell.name, cell.digest, error=cell.error)
+            for cell, neighbourhood in zip(analysed, neighbourhoods)]
+
+
+def _neighbourhoods(analyses: Sequence[CellAnalysis | None], evidence: ModelEvidence | None) -> list[Neighbourhood | None]:
+    """Each analysis' (similar cells, OOD score) from one `query_many` of the model's index; None where there is none to ask."""
+    asked = [position for position, analysis in enumerate(analyses) if analysis is not None and analysis.features is not None]
+    answers: list[Neighbourhood | None] = [None] * len(analyses)
+    if evidence is None or evidence.index is None or not asked:
+        return answers
+    for position, answer in zip(asked, evidence.index.query_many(np.stack([analyses[position].features for position in asked]))):
+        answers[position] = answer
+    return answers
 
 
 def assess_patient_cells(classifier: Classifier, files: Sequence[tuple[str, str, bytes]], sample_side: str | None = None,

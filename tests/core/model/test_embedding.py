@@ -100,6 +100,20 @@ def test_query_answers_as_nearest_and_ood_score_do():
     assert score == index.ood_score(query, k=5)
 
 
+def test_query_many_answers_each_row_as_query_does_across_chunks():
+    index = make_index()
+    queries = np.random.default_rng(4).normal(size=(7, DIMENSIONS))
+    answers = index.query_many(queries, k=4, ood_k=5, chunk=3)  # blocks of 3, 3 and 1 queries
+    assert len(answers) == 7
+    for query, (neighbours, score) in zip(queries, answers):
+        one_neighbours, one_score = index.query(query, k=4, ood_k=5)
+        assert [cell.file for cell in neighbours] == [cell.file for cell in one_neighbours]
+        assert score == pytest.approx(one_score, abs=1e-6)
+    assert index.query_many(np.zeros((0, DIMENSIONS))) == []
+    with pytest.raises(ValueError, match=f"\\(M, {DIMENSIONS}\\)"):
+        index.query_many(queries[:, :5])
+
+
 def test_query_of_ten_thousand_cells_is_fast():
     rng = np.random.default_rng(1)
     cells = 10_000

@@ -62,3 +62,29 @@ def test_the_next_batch_is_prepared_only_when_this_one_is_computed(classifier, f
     assert results[0] == ["cached"] and len(results[1]) == 3 and len(results[2]) == 3
     # Batch 1 prepared itself (nothing was ahead); its miss prepared batch 2 in the thread, meanwhile.
     assert sorted(prepared_batches) == sorted([[name for name, _, _ in batches[1]], [name for name, _, _ in batches[2]]])
+
+
+def test_cells_are_assessed_against_the_index_as_one_by_one(classifier, files):
+    """One `query_many` for all cells gives each cell the similar cells and OOD flag that `assess` alone gives it."""
+    import dataclasses
+
+    from core.model.assessment import assess
+    from core.model.embedding import EmbeddingIndex
+
+    rng = np.random.default_rng(6)
+    cells = 30
+    index = EmbeddingIndex.build(rng.normal(size=(cells, 2048)), [f"cell_{row}.bmp" for row in range(cells)], ["all"] * cells,
+                                 ["S1"] * cells, ["train"] * 20 + ["validation"] * 10)
+    indexed = Classifier(classifier.loaded)
+    indexed.evidence = dataclasses.replace(indexed.evidence, index=index, ood_threshold=0.9)
+    analysed = patient_cells.analyse_files(indexed, files)
+    assessed = patient_cells.assess_cells(analysed, indexed.loaded.metadata, indexed.evidence)
+    assert [cell.error is None for cell in assessed] == [cell.analysis is not None for cell in analysed]
+    for cell, one in zip(assessed, analysed):
+        if one.analysis is None:
+            continue
+        alone = assess(one.analysis, indexed.loaded.metadata, None, indexed.evidence)
+        assert len(cell.assessment.similar_cells) == 6
+        assert [near.file for near in cell.assessment.similar_cells] == [near.file for near in alone.similar_cells]
+        assert cell.assessment.ood_score == pytest.approx(alone.ood_score, abs=1e-6)
+        assert cell.assessment.ood_flag == alone.ood_flag
