@@ -32,8 +32,8 @@ def test_folded_resnet_computes_the_same_features_and_probabilities(model_with_t
     assert len(norms) == 53 and len(folded.layers) == len(model.layers) - 53
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
     images = to_model_array(np.random.default_rng(4).integers(0, 255, (6, 64, 64, 3), dtype=np.uint8))
-    expected_features, expected = with_features(model)(images, training=False)
-    got_features, got = with_features(folded)(images, training=False)
+    expected_features, expected = with_features(model)([images], training=False)
+    got_features, got = with_features(folded)([images], training=False)
     np.testing.assert_allclose(np.asarray(got_features), np.asarray(expected_features), rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(np.asarray(got), np.asarray(expected), atol=1e-5)
     assert folded.get_layer(POOL_LAYER).output.shape == model.get_layer(POOL_LAYER).output.shape
