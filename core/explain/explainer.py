@@ -7,7 +7,6 @@ is `core.cli.explain`.
 """
 from __future__ import annotations
 
-import logging
 import statistics
 import threading
 import time
@@ -38,7 +37,6 @@ GRADIENT_CAMS = {"gradcam": gradcam, "gradcam++": gradcam_plus_plus, "layercam":
 SCORECAM_MAPS = 64
 SMOOTH_SAMPLES = 20
 SMOOTH_NOISE = 0.20
-LOGGER = logging.getLogger(__name__)
 REMEMBERED_INPUTS = 64  # model inputs whose float32 P(all) the explainer keeps from its own passes
 
 
@@ -193,22 +191,18 @@ class Explainer:
         """Whether the bfloat16 class-logit pass is built (building it now); False, from now on, where it cannot be."""
         if self.batch_precision != "bfloat16":
             return False
-        try:
-            with self.lock:
-                self._function("fast_logits")
-        except ValueError as error:
-            LOGGER.warning("%s", error)
-            self.batch_precision = "float32"
-            return False
+        with self.lock:
+            if ("fast_logits", "") not in self._compiled:  # The class-logit view of the model's twin (the Classifier's too).
+                twin = fast_batches.twin_or_none(self.model)
+                if twin is None:
+                    self.batch_precision = "float32"
+                    return False
+                self._compiled[("fast_logits", "")] = views.compile_class_logits(views.class_logits_view(twin))
         return True
 
     def _function(self, kind: str, layer: str = ""):
         """The compiled function of `kind` for `layer`, built on first use; call it with the lock held."""
         if (kind, layer) not in self._compiled:
-            if kind == "fast_logits":  # The same view of the model's bfloat16 twin (shared with the Classifier).
-                self._compiled[(kind, layer)] = views.compile_class_logits(
-                    views.class_logits_view(fast_batches.twin_for(self.model)))
-                return self._compiled[(kind, layer)]
             builders = {"gradients": views.compile_layer_gradients, "scorecam": compile_scorecam,
                         "input_gradients": views.compile_input_gradients, "logits": views.compile_class_logits}
             arguments = {"gradients": (layer,), "scorecam": (layer, self.scorecam_maps)}.get(kind, ())

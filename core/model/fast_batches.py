@@ -18,6 +18,7 @@ whose bfloat16 log-odds lie within that margin of the threshold's is run again i
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import weakref
 from pathlib import Path
@@ -40,6 +41,7 @@ FLOAT32_LAYERS = (LOGIT_LAYER, PROBABILITY_LAYER)  # the head's output stays flo
 # 3 answers of 411 flipped before the recheck, none after it, with 22 cells run again.
 RECHECK_LOGIT_MARGIN = 0.5
 
+LOGGER = logging.getLogger(__name__)
 _twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _twins_lock = threading.Lock()
 
@@ -103,3 +105,12 @@ def twin_for(model: keras.Model) -> keras.Model:
         if twin is None:
             twin = _twins[model] = bfloat16_twin(model)
         return twin
+
+
+def twin_or_none(model: keras.Model) -> keras.Model | None:
+    """`twin_for(model)`, or None (the reason logged) where the model cannot be rebuilt in bfloat16: run float32 then."""
+    try:
+        return twin_for(model)
+    except ValueError as error:
+        LOGGER.warning("%s", error)
+        return None

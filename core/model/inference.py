@@ -7,7 +7,6 @@ set-up, no eager dispatch). Large batches may run in bfloat16 (`core.model.fast_
 """
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,8 +49,6 @@ class Prediction:
 # project is developed on, ResNet50 at 224 px took 51.9 ms per cell in passes of 32 against 60.9 ms in
 # passes of 1 (benchmarks/patient.py; a run under heavy load from other jobs had suggested the opposite).
 GPU_BATCH_SIZE, CPU_BATCH_SIZE = 32, 32
-
-LOGGER = logging.getLogger(__name__)
 
 
 def preferred_batch_size() -> int:
@@ -151,10 +148,8 @@ class Classifier:
             return None
         with self.lock:
             if paired not in self._fast:
-                try:
-                    twin = fast_batches.twin_for(self.loaded.model)
-                except ValueError as error:
-                    LOGGER.warning("%s", error)
+                twin = fast_batches.twin_or_none(self.loaded.model)
+                if twin is None:
                     self.batch_precision = "float32"
                     return None
                 network = with_features(twin) if paired else twin
