@@ -93,3 +93,18 @@ def test_a_model_that_cannot_be_rebuilt_runs_in_float32(loaded, inputs, monkeypa
     monkeypatch.setattr(fast_batches, "twin_for", refuse)
     np.testing.assert_allclose(classifier.probabilities(inputs, fast=True), Classifier(loaded).probabilities(inputs), atol=1e-5)
     assert classifier.batch_precision == "float32"
+
+
+def test_an_explainer_whose_model_cannot_be_rebuilt_runs_in_float32(loaded, inputs, monkeypatch):
+    from core.explain.explainer import Explainer
+
+    monkeypatch.setenv("LEUKEMIA_BATCH_PRECISION", "bfloat16")
+    explainer = Explainer(loaded.model)
+    assert explainer.batch_precision == "bfloat16"
+
+    def refuse(model):
+        raise ValueError("This model cannot run in bfloat16 (TypeError); it runs in float32.")
+
+    monkeypatch.setattr(fast_batches, "twin_for", refuse)
+    np.testing.assert_allclose(explainer.probabilities(inputs, fast=True), explainer.probabilities(inputs), atol=1e-6)
+    assert explainer.batch_precision == "float32"
