@@ -11,15 +11,15 @@ st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wid
 state.init_session_state()
 frame.configure_server_log()
 
-CLASSIFY = st.Page("pages/classify.py", title="Classify", icon=":material/biotech:", url_path="home", default=True)
+CLASSIFY = st.Page("app_pages/classify.py", title="Classify", icon=":material/biotech:", url_path="home", default=True)
 PAGES = [
     CLASSIFY,
-    st.Page("pages/patient.py", title="Patient", icon=":material/group:", url_path="patient"),
-    st.Page("pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
-    st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
-    st.Page("pages/model.py", title="Model card", icon=":material/description:", url_path="model"),
-    st.Page("pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),
-    st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
+    st.Page("app_pages/patient.py", title="Patient", icon=":material/group:", url_path="patient"),
+    st.Page("app_pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
+    st.Page("app_pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
+    st.Page("app_pages/model.py", title="Model card", icon=":material/description:", url_path="model"),
+    st.Page("app_pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),
+    st.Page("app_pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
 
 # The default page is served at "/"; a deep link to /classify (the name a person guesses) lands there too.

@@ -2,7 +2,7 @@
 
 The contracts live in `.importlinter` (core: cli > training > reporting > explain > model >
 imaging > data > config, errors; core never imports Streamlit or ui). The page rules
-(pages/ holds only the seven screens, none imports another) are checked here with `ast`.
+(app_pages/ holds only the seven screens, none imports another) are checked here with `ast`.
 """
 from __future__ import annotations
 
@@ -79,13 +79,13 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_pages_holds_the_seven_screens_and_none_imports_another():
-    files = {path.name for path in (PROJECT_ROOT / "pages").iterdir() if path.suffix == ".py"}
+    files = {path.name for path in (PROJECT_ROOT / "app_pages").iterdir() if path.suffix == ".py"}
     assert files == PAGES
     for name in files:
-        wrong = {module for module in imported_modules(PROJECT_ROOT / "pages" / name) if module.split(".")[0] == "pages"}
-        assert not wrong, f"pages/{name} imports {wrong}"
+        wrong = {module for module in imported_modules(PROJECT_ROOT / "app_pages" / name) if module.split(".")[0] == "app_pages"}
+        assert not wrong, f"app_pages/{name} imports {wrong}"
 
 
 def test_ui_never_imports_pages():
     for path in (PROJECT_ROOT / "ui").glob("*.py"):
-        assert not {m for m in imported_modules(path) if m.split(".")[0] == "pages"}, path.name
+        assert not {m for m in imported_modules(path) if m.split(".")[0] == "app_pages"}, path.name

@@ -105,7 +105,7 @@ def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title
 
 
 def test_a_deep_link_on_a_fresh_server_gets_the_frame(page, fresh_server):
-    """Streamlit runs pages/about.py alone on a first deep link; `frame.ensure_frame` draws the frame."""
+    """Streamlit runs app_pages/about.py alone on a first deep link; `frame.ensure_frame` draws the frame."""
     page.goto(f"{fresh_server}/about")
     expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_role("heading", name="About", exact=True)).to_be_visible()

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.reporting.recipe import recipe_lines
 
-PAGE = str(PROJECT_ROOT / "pages" / "about.py")
+PAGE = str(PROJECT_ROOT / "app_pages" / "about.py")
 
 
 def markdown_of(app: AppTest) -> str:

@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.model.assessment import REFER_OUT_OF_SCOPE
 
-PAGES = ["pages/classify.py", "pages/patient.py", "pages/explain.py", "pages/dataset.py", "pages/model.py", "pages/quiz.py", "pages/about.py"]
+PAGES = ["app_pages/classify.py", "app_pages/patient.py", "app_pages/explain.py", "app_pages/dataset.py", "app_pages/model.py", "app_pages/quiz.py", "app_pages/about.py"]
 # Every page calls `frame.ensure_frame()` first (see its docstring).
-GUARDED_PAGES = ["pages/classify.py", "pages/patient.py", "pages/explain.py", "pages/dataset.py", "pages/model.py", "pages/quiz.py", "pages/about.py"]
+GUARDED_PAGES = ["app_pages/classify.py", "app_pages/patient.py", "app_pages/explain.py", "app_pages/dataset.py", "app_pages/model.py", "app_pages/quiz.py", "app_pages/about.py"]
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ def test_every_surface_qualifies_the_risky_answer(demo_app, gray_cell_png):
     assert says_all(csv_table["answer"][0] + " " + csv_table["limits"][0]), "the CSV"
     report = result_widgets.report_maker(outcome, classifier, None)().replace("&#x27;", "'")
     assert says_all(report) and report.index(DEMO_SENTENCE) < report.index("<h2>Answer"), "the report"
-    at.switch_page("pages/explain.py").run()
+    at.switch_page("app_pages/explain.py").run()
     assert not at.exception
     assert texts(at.subheader)[0] == f"gray_cell.png: {REFER_OUT_OF_SCOPE}"
     assert says_all(" ".join(texts(at.subheader) + texts(at.warning))), "Explain's headline"

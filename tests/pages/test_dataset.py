@@ -1,4 +1,4 @@
-"""Smoke tests of the Dataset explorer page (pages/dataset.py) with streamlit's AppTest."""
+"""Smoke tests of the Dataset explorer page (app_pages/dataset.py) with streamlit's AppTest."""
 from __future__ import annotations
 
 import json
@@ -17,7 +17,7 @@ from core.data.summary import summarize
 from core.reporting import explorer
 from core.reporting.sidecar import write_predictions_csv
 
-PAGE = PROJECT_ROOT / "pages" / "dataset.py"
+PAGE = PROJECT_ROOT / "app_pages" / "dataset.py"
 TIMEOUT_S = 60
 
 

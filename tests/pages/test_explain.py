@@ -13,7 +13,7 @@ from ui.state import LAST_IMAGE_KEY
 from paths import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT
-PAGE, APP = str(ROOT / "pages" / "explain.py"), str(ROOT / "streamlit_app.py")
+PAGE, APP = str(ROOT / "app_pages" / "explain.py"), str(ROOT / "streamlit_app.py")
 TIMEOUT = 120  # The first run imports TensorFlow, loads the model and traces the explainer.
 
 
@@ -85,7 +85,7 @@ def test_image_classified_in_the_app_is_explained_after_switching_page(monkeypat
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     png = cv2.imencode(".png", cv2.cvtColor(cell_rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
     at.file_uploader(key="classify_uploads").set_value([("flow.png", png, "image/png")]).run()
-    at.switch_page("pages/explain.py").run()
+    at.switch_page("app_pages/explain.py").run()
     assert not at.exception
     assert "flow.png" in at.subheader[0].value.replace("\\", "")
     assert len(at.image) == 4

@@ -87,7 +87,7 @@ def test_while_building_every_page_says_so_with_the_step(monkeypatch, fake_build
     at.button[0].click().run()
     wait_for_text(at, "info", "being built")
     other = open_app()
-    for page in ("pages/explain.py", "pages/model.py"):
+    for page in ("app_pages/explain.py", "app_pages/model.py"):
         other.switch_page(page).run()
         assert not other.exception
         assert any("being built" in text for text in texts(other.info)), page

@@ -40,9 +40,9 @@ def cells(synthetic_data_root) -> list[bytes]:
 def test_uploads_and_results_survive_a_page_change_and_can_be_cleared(app, cells):
     upload(app, [("a.bmp", cells[0]), ("b.bmp", cells[1])])
     assert list(app.dataframe[0].value["file"]) == ["a.bmp", "b.bmp"]
-    app.switch_page("pages/explain.py").run()
+    app.switch_page("app_pages/explain.py").run()
     assert not app.exception
-    app.switch_page("pages/classify.py").run()
+    app.switch_page("app_pages/classify.py").run()
     assert not app.exception and list(app.dataframe[0].value["file"]) == ["a.bmp", "b.bmp"]
     assert texts(app.subheader)[-1].startswith("b.bmp: ")
     next(button for button in app.button if button.label == "Clear uploads").click().run()

@@ -63,7 +63,7 @@ def test_every_app_surface_says_the_threshold_is_unknown(monkeypatch, bare_model
     assert NO_MODEL_CARD_SENTENCE in table["limits"][0], "the CSV"
     report = result_widgets.report_maker(outcome, classifier, None)().replace("&#x27;", "'")
     assert NO_MODEL_CARD_SENTENCE in report, "the report"
-    app.switch_page("pages/explain.py").run()
+    app.switch_page("app_pages/explain.py").run()
     assert NO_MODEL_CARD_SENTENCE in " ".join(texts(app.warning)), "Explain"
-    app.switch_page("pages/model.py").run()
+    app.switch_page("app_pages/model.py").run()
     assert any("No metadata file" in text for text in texts(app.warning)), "the Model card"

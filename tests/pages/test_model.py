@@ -1,4 +1,4 @@
-"""Smoke tests of the Model card page (pages/model.py) with streamlit's AppTest.
+"""Smoke tests of the Model card page (app_pages/model.py) with streamlit's AppTest.
 
 The model and its card are the ones the real trainer wrote in the session's demo run.
 """
@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.data.labels import format_threshold
 from core.reporting import model_card, subject_card
 
-PAGE = PROJECT_ROOT / "pages" / "model.py"
+PAGE = PROJECT_ROOT / "app_pages" / "model.py"
 TIMEOUT_S = 60
 
 

@@ -39,7 +39,7 @@ def patient_app(monkeypatch, patient_model, synthetic_data_root):
     monkeypatch.setenv("LEUKEMIA_MODEL", str(patient_model))
     monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
     at = open_app()
-    at.switch_page("pages/patient.py").run()
+    at.switch_page("app_pages/patient.py").run()
     assert not at.exception
     return at
 
@@ -80,7 +80,7 @@ def test_a_cell_of_the_gallery_opens_in_explain(patient_app, monkeypatch):
     assert not at.exception
     heading = texts(at.subheader)[0]
     assert heading.split(":")[0].endswith(".bmp") and any(heading.split(":")[0] in text for text in name)
-    at.switch_page("pages/patient.py").run()  # Back again: the person is still there.
+    at.switch_page("app_pages/patient.py").run()  # Back again: the person is still there.
     assert any("The person last answered in this session" in text for text in texts(at.caption))
     assert ANSWER.search(texts(at.subheader)[0])
 

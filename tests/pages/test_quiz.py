@@ -16,7 +16,7 @@ from core.data.sides import REAL_CELLS
 from core.model.assessment import DEMO_SENTENCE, REAL_CELL_ON_DEMO_SENTENCE
 from core.reporting.quiz import COMPARE_WITH_TRUTH, FAIR_ON_HELD_OUT
 
-PAGE = "pages/quiz.py"
+PAGE = "app_pages/quiz.py"
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ FORBIDDEN = {
     r"\bhem\b": 'the code "hem" instead of "Healthy"',
     r"P\(all\)|\btrue all\b|\bclass all\b|· all\b|\"all\"": 'the code "all" instead of "ALL"',
 }
-PAGES = ["pages/classify.py", "pages/patient.py", "pages/explain.py", "pages/dataset.py", "pages/model.py", "pages/quiz.py",
-         "pages/about.py"]
+PAGES = ["app_pages/classify.py", "app_pages/patient.py", "app_pages/explain.py", "app_pages/dataset.py", "app_pages/model.py", "app_pages/quiz.py",
+         "app_pages/about.py"]
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success", "toast")
 
 
@@ -67,16 +67,16 @@ def test_pages_use_the_one_vocabulary(monkeypatch, card_model, synthetic_data_ro
     monkeypatch.setenv("LEUKEMIA_MODEL", str(card_model))
     monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(synthetic_data_root))
     at = open_app()
-    if page != "pages/classify.py":
+    if page != "app_pages/classify.py":
         at.switch_page(page).run()
     else:  # A table with an answer and an error row, the "None" cells' usual place.
         cell = next((synthetic_data_root / "training_data").rglob("*.bmp")).read_bytes()
         upload(at, [("good_cell.bmp", cell), ("broken.png", png_bytes(np.zeros((4, 4, 3), np.uint8))[:20])])
-    if page == "pages/dataset.py":
+    if page == "app_pages/dataset.py":
         next(button for button in at.button if button.label == "Details").click().run()
     assert not at.exception, [exception.value for exception in at.exception]
     texts = [rendered_text(at)]
-    if page == "pages/model.py":
+    if page == "app_pages/model.py":
         at.radio(key="model_card_set").set_value("external").run()
         texts.append(rendered_text(at))
     assert problems("\n".join(texts)) == []
