@@ -5,6 +5,8 @@ import shutil
 
 from core.cli import predict, predict_subjects
 from core.model import patient
+from paths import REAL_CELLS
+from requirements import require
 
 SUBJECT_LINE = re.compile(r"[^\t]+\t(all|hem)\t[01]\.\d{4}\t[01]\.\d{4}-[01]\.\d{4}\tused=\d+,referred=\d+,out_of_scope=\d+")
 
@@ -12,6 +14,14 @@ SUBJECT_LINE = re.compile(r"[^\t]+\t(all|hem)\t[01]\.\d{4}\t[01]\.\d{4}-[01]\.\d
 def test_subjects_come_from_cnmc_names_else_from_folders():
     paths = ["a/UID_H3_1_2_hem.bmp", "b/UID_12_4_1_all.bmp", "x/patient1/cell.png", "y/cells/1.png", "z/cells/2.png", "3.png"]
     assert predict_subjects.subject_names(paths) == ["H3", "12", "patient1", "y/cells", "z/cells", "."]
+
+
+def test_real_cells_saved_as_png_in_one_folder_keep_their_own_subjects():
+    paths = sorted(str(path) for path in REAL_CELLS.glob("UID_*.png"))
+    require(len(paths) == 251, f"{REAL_CELLS} should hold the 251 shared real cells")
+    subjects = predict_subjects.subject_names(paths)
+    assert REAL_CELLS.name not in subjects  # Not one person named after the folder: 46 C-NMC subjects.
+    assert len(set(subjects)) == 46 and subjects.count("H10") == 40
 
 
 def test_one_line_per_subject_and_bad_files_keep_their_own(tiny_model_path, synthetic_data_root, tmp_path, capsys):

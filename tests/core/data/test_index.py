@@ -14,7 +14,6 @@ from core.cli.dataset import main
 from core.data.index import DatasetIndex, find_dataset_root, index_dataset
 from core.data.summary import summarize
 from core.data.layout import SPLITS
-from core.data.names import parse_training_name
 from core.errors import DatasetError
 from paths import FILE_LIST
 from requirements import require_file_list
@@ -224,24 +223,6 @@ def test_csv_problems_are_reported(small_tree, csv_text, expected_counts, expect
     summary = summarize(index_dataset(small_tree))
     assert summary["images"]["validation"] == expected_counts
     assert any(expected_warning in warning for warning in summary["warnings"]), summary["warnings"]
-
-
-@pytest.mark.parametrize("name, expected", [
-    ("UID_11_3_1_all.bmp", ("11", "all")),
-    ("UID_H10_12_2_hem.bmp", ("H10", "hem")),
-    ("UID_h3_10_1_hem.bmp", ("H3", "hem")),
-    ("UID_5_1_1_ALL.BMP", ("5", "all")),
-])
-def test_parse_training_name(name, expected):
-    assert parse_training_name(name) == expected
-
-
-@pytest.mark.parametrize(
-    "name", ["1.bmp", "UID_11_3_all.bmp", "UID_11_3_1_blast.bmp", "UID_11_3_1_all.png", "UID_x_1_1_all.bmp", ""]
-)
-def test_parse_training_name_rejects_other_names(name):
-    with pytest.raises(ValueError, match="does not match"):
-        parse_training_name(name)
 
 
 def test_cli_prints_a_table_with_baseline(small_tree, capsys):
