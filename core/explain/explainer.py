@@ -25,7 +25,7 @@ from core.explain.gradcam import gradcam
 from core.explain.gradcam_plus_plus import gradcam_plus_plus
 from core.explain.layercam import layercam
 from core.explain.methods import LAYERS, METHOD_NAMES, METHODS
-from core.explain.recent import RecentAnswers
+from core.model.recent import RecentAnswers
 from core.explain.scorecam import compile_scorecam
 from core.explain.smoothgrad import SMOOTHGRAD_CHUNK, smoothgrad_noise
 from core.model import fast_batches
