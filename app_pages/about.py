@@ -3,9 +3,8 @@ import streamlit as st
 
 from core.errors import LeukemiaAppError
 from core.reporting.recipe import recipe_lines
-from ui import cache, frame
+from ui import cache
 
-frame.ensure_frame()
 st.title("About")
 st.caption("Intended use, method, honest performance, data, and limitations.")
 

@@ -3,7 +3,6 @@ import streamlit as st
 
 from ui import cache, classify_widgets, frame, messages, result_widgets, state
 
-frame.ensure_frame()
 st.title("Classify a cell")
 st.caption(
     "Upload microscope images of single, segmented white blood cells on a black background "

@@ -14,7 +14,6 @@ from core.data.synthetic import is_synthetic
 from ui import cache, dataset_widgets, frame, state
 from ui.messages import plain, show_error
 
-frame.ensure_frame()
 
 ANY = "any"
 

@@ -6,7 +6,6 @@ from core.model.assessment import answer_text, assess
 from ui import cache, explain_cache, explain_widgets, frame, result_widgets, state
 from ui.messages import plain, show_error
 
-frame.ensure_frame()
 st.title("Explain an answer")
 st.caption("See which parts of the cell image drove the model's score for a class.")
 

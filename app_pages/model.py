@@ -9,7 +9,6 @@ from ui import audit_widgets, cache, frame, model_widgets, state
 from ui.messages import show_error, show_warning
 from ui.subject_widgets import subject_evaluation_ui
 
-frame.ensure_frame()
 
 def render_model_page() -> None:
     """The sidecar of the model in use, or how to get a model; then integrity, facts, metrics and history."""

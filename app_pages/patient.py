@@ -3,7 +3,6 @@ import streamlit as st
 
 from ui import cache, frame, patient_results, patient_widgets, state
 
-frame.ensure_frame()
 st.title("Patient view")
 st.caption(
     "A hematologist decides about a person from many cells, not from one. Give the cells of one person "

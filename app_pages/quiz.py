@@ -3,7 +3,6 @@ import streamlit as st
 
 from ui import cache, cohort_cache, frame, quiz_widgets, state
 
-frame.ensure_frame()
 st.title("Quiz: ALL or Healthy?")
 st.caption(
     "Cells one at a time, without their answer: say ALL or Healthy and how sure you are, then see the truth, the "

@@ -1,5 +1,8 @@
 """UI pieces shared by every page: the research-only notice, the sidebar status, first launch.
 
+The entrypoint draws the frame around every page; the screens live in `app_pages/`, a folder
+Streamlit does not scan by itself, so no page ever runs without it.
+
 Functions named `render_...` draw; they take plain values or read the cached resources,
 and never compute anything themselves.
 """
@@ -29,27 +32,6 @@ def configure_server_log() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-
-
-def ensure_frame() -> None:
-    """Call first in every page: draws the frame when Streamlit ran the page without the entrypoint.
-
-    Streamlit treats a folder named `pages/` as an old-style page folder until some session
-    has run the entrypoint's `st.navigation` (a process-wide switch). Until then, on a fresh
-    server, a deep link such as /model runs pages/model.py on its own: no notice, no sidebar,
-    no session keys. This flips the switch, so that every later run goes through
-    `streamlit_app.py`, and draws what the entrypoint would have drawn for this run. (No
-    rerun: it would drop a pending button click.)
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # A Streamlit without this switch has nothing to fix.
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.set_page_config(**PAGE_CONFIG)
-        state.init_session_state()
-        render_frame()
 
 
 def render_disclaimer() -> None:

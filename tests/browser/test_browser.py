@@ -104,15 +104,29 @@ def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title
         page.screenshot(path=str(screenshots / f"{PAGE_TITLES[title]}.png"), full_page=True)
 
 
-def test_a_deep_link_on_a_fresh_server_gets_the_frame(page, fresh_server):
-    """Streamlit runs app_pages/about.py alone on a first deep link; `frame.ensure_frame` draws the frame."""
-    page.goto(f"{fresh_server}/about")
+# The heading each screen draws, for the tour of the fresh-server test.
+HEADINGS = {"Explain": "Explain an answer", "Dataset explorer": "Dataset explorer", "Model card": "Model card",
+            "About": "About"}
+
+
+def test_a_first_visit_to_classify_on_a_fresh_server_lists_the_screens_and_keeps_uploads(page, fresh_server, cells):
+    """The link people guess, as a fresh server's very first visit: the frame, the screens (never names
+    of files such as "streamlit app, about, ...") in the sidebar, and uploads still there after a tour."""
+    page.goto(f"{fresh_server}/classify")
     expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
-    expect(page.get_by_role("heading", name="About", exact=True)).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("tiny.keras")
-    page.reload()  # From the next run on, the app's own navigation replaces the pages/ folder listing.
-    expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
-    expect(page.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_count(len(PAGE_TITLES))
+    links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    expect(links).to_have_count(len(PAGE_TITLES))
+    expect(links).to_contain_text(list(PAGE_TITLES))  # In this order, case and all.
+    upload(page, [(f"tour_{number}.bmp", cells[number], "image/bmp") for number in range(3)])
+    expect(result_heading(page, "tour_2.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    for title, heading in HEADINGS.items():
+        go_to(page, title)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        wait_idle(page)
+    go_to(page, "Classify")
+    expect(page.get_by_text("3 uploaded images")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+    expect(result_heading(page, "tour_2.bmp")).to_be_visible()
 
 
 def test_uploads_are_still_there_after_visiting_explain(page, server, cells):

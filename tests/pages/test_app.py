@@ -14,8 +14,6 @@ from core import config
 from core.model.assessment import REFER_OUT_OF_SCOPE
 
 PAGES = ["app_pages/classify.py", "app_pages/patient.py", "app_pages/explain.py", "app_pages/dataset.py", "app_pages/model.py", "app_pages/quiz.py", "app_pages/about.py"]
-# Every page calls `frame.ensure_frame()` first (see its docstring).
-GUARDED_PAGES = ["app_pages/classify.py", "app_pages/patient.py", "app_pages/explain.py", "app_pages/dataset.py", "app_pages/model.py", "app_pages/quiz.py", "app_pages/about.py"]
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +43,19 @@ def test_every_page_opens_without_exception(app, page):
     assert app.title, f"{page} has no title"
 
 
-@pytest.mark.parametrize("page", GUARDED_PAGES)
-def test_a_page_opened_directly_still_gets_the_frame(app, page):
-    """AppTest, like a fresh server on a deep link, runs the page without the entrypoint (`frame.ensure_frame`)."""
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_inside_the_entrypoints_frame(app, page):
+    """Each AppTest run starts as a fresh server's first run does (Streamlit's page-folder switch reset).
+
+    Were the screens in a folder Streamlit scans by itself (`pages/` beside the entrypoint), such a run
+    would execute the page script alone: no notice, no sidebar status, no session keys. Through the
+    entrypoint every page has all three.
+    """
     app.switch_page(page).run()
     assert not app.exception
     assert any(config.DISCLAIMER in text for text in texts(app.caption)), f"{page} lacks the notice"
     assert any("tiny.keras" in text for text in texts(app.sidebar.caption)), f"{page} lacks the model status"
+    assert app.sidebar.number_input, f"{page} lacks the sidebar's error rate"
 
 
 def test_upload_shows_answer_threshold_and_uncertainty(app, cell_bytes):
