@@ -15,7 +15,7 @@ from ui.cache import file_stamp, get_dataset_index, get_split_sides, model_key
 
 
 @st.cache_data(max_entries=4, show_spinner="Finding the quiz cells…")
-def _quiz_pools(model: str, data_dir: str, stamps: tuple[float, float], is_demo: bool, _index, _sides) -> dict:
+def _quiz_pools(model: str, data_dir: str, stamps: tuple[tuple, float], is_demo: bool, _index, _sides) -> dict:
     from core.data.quiz_cells import HELD_OUT, REAL, held_out_cells, real_cells
 
     return {REAL: real_cells(_sides, is_demo),
@@ -24,10 +24,11 @@ def _quiz_pools(model: str, data_dir: str, stamps: tuple[float, float], is_demo:
 
 def get_quiz_pools(classifier) -> dict:
     """{source: [Sample]} of `core.data.quiz_cells` for this model and the data folder in use (a source may be [])."""
+    from core.data.index_stamp import index_stamp
     from core.data.sides import split_csv_path
 
     index, path = get_dataset_index(), state.data_dir()
-    stamps = (file_stamp(path), file_stamp(split_csv_path(classifier.loaded.path)))
+    stamps = (index_stamp(path), file_stamp(split_csv_path(classifier.loaded.path)))
     is_demo = bool(classifier.loaded.metadata.get("is_demo"))
     return _quiz_pools(model_key(classifier), str(path), stamps, is_demo, index, get_split_sides(classifier))
 

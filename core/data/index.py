@@ -127,6 +127,9 @@ def _training_records(root: Path, split: str, warnings: list[str]) -> list[Image
         if not folder.is_dir():
             warnings.append(f"Missing folder {folder}: {split} has no {label!r} images.")
             continue
+        if not inside(root, folder):
+            warnings.append(f"{folder} is a link leading outside the dataset folder: {split} has no {label!r} images.")
+            continue
         unparseable, mislabelled = [], []
         for path in _scan_images(folder, warnings, root):
             try:

@@ -57,3 +57,21 @@ def test_an_unreadable_folder_is_a_dataset_error(tree, monkeypatch):
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(DatasetError, match="Could not read hem .*Permission denied"):
         index_dataset(tree)
+
+
+def test_a_class_folder_linked_outside_is_left_out(tree, tmp_path):
+    class_folder = tree / SPLIT_FOLDERS["fold_0"] / "all"
+    outside = Path(shutil.move(class_folder, tmp_path / "elsewhere"))
+    class_folder.symlink_to(outside, target_is_directory=True)
+    index = index_dataset(tree)
+    assert not [record for record in index.records if record.split == "fold_0" and record.label == "all"]
+    assert [record for record in index.records if record.split == "fold_0" and record.label == "hem"]
+    assert any(f"{class_folder} is a link leading outside the dataset folder" in warning for warning in index.warnings)
+    assert not any(str(outside) in warning for warning in index.warnings)
+
+
+def test_a_class_folder_linked_inside_the_tree_is_still_indexed(tree):
+    class_folder = tree / SPLIT_FOLDERS["fold_1"] / "all"
+    shutil.rmtree(class_folder)
+    class_folder.symlink_to(tree / SPLIT_FOLDERS["fold_0"] / "all", target_is_directory=True)
+    assert [record for record in index_dataset(tree).records if record.split == "fold_1" and record.label == "all"]
