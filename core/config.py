@@ -22,6 +22,12 @@ MODEL_FILENAME = "leukemia_resnet50.keras"
 CLAHE_CLIP_LIMIT = 2.0
 CLAHE_TILE_GRID = (8, 8)
 CROP_MARGIN_FRACTION = 0.05
+# The share of the image the whole Otsu mask covers, (low, high), in two nested ranges: C-NMC cells cover roughly
+# 5-50 %. Outside the wide range Otsu found no cell/background separation at all, so there is nothing to crop
+# around and preprocessing uses the whole image (core.imaging.preprocess). Outside the narrow one a crop is made
+# but too little or too much of the image is cell for a C-NMC input: it is answered out of scope (core.imaging.scope).
+CROP_MASK_FRACTION = (0.002, 0.97)
+SCOPE_MASK_FRACTION = (0.01, 0.75)
 
 # Upload safety limits.
 ACCEPTED_FORMATS: tuple[str, ...] = ("BMP", "PNG", "JPEG", "TIFF")

@@ -23,9 +23,6 @@ from core.errors import PreprocessingError
 
 # Below this grey-level spread (max - min) an image holds no structure to threshold.
 MIN_CONTRAST = 8
-# Mask fractions outside this range mean Otsu found no cell/background separation.
-MIN_MASK_FRACTION = 0.002
-MAX_MASK_FRACTION = 0.97
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,8 @@ def preprocess_cell(image_rgb: np.ndarray, image_size: int = config.IMAGE_SIZE) 
     mask, mask_fraction = otsu_mask(clahe)
     height, width = grayscale.shape
     fallback = None
-    if not MIN_MASK_FRACTION <= mask_fraction <= MAX_MASK_FRACTION or not mask.any():
+    low, high = config.CROP_MASK_FRACTION  # The wide range; the scope check's narrow one sits inside it.
+    if not low <= mask_fraction <= high or not mask.any():
         fallback = (
             f"No separate cell was found (the threshold marked {mask_fraction:.0%} of the image), "
             "so the whole image was used instead of a crop around the cell."

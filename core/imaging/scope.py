@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core import config
 from core.imaging.preprocess import PreprocessResult
 
 # Grey level (0-255) above which a pixel counts as "not background". C-NMC backgrounds are
@@ -20,9 +21,6 @@ BACKGROUND_LEVEL = 16
 BORDER_FRACTION = 0.04
 # Share of border pixels allowed above BACKGROUND_LEVEL (a cell may touch the edge a little).
 MAX_BRIGHT_BORDER_FRACTION = 0.15
-# Share of the image the Otsu mask may cover. C-NMC cells cover roughly 5-50 %.
-MIN_MASK_FRACTION = 0.01
-MAX_MASK_FRACTION = 0.75
 # A second object counts as "large" when it has at least this share of the largest's area.
 LARGE_BLOB_RATIO = 0.25
 # ... and at least this share of the whole image (ignores specks and debris).
@@ -105,9 +103,10 @@ def assess_scope(image_rgb: np.ndarray, stages: PreprocessResult) -> list[str]:
             f"The background is not dark: {bright_border:.0%} of the image's edge is bright. "
             "The model was trained on segmented cells on a black background."
         )
-    if stages.mask_fraction > MAX_MASK_FRACTION:
+    low, high = config.SCOPE_MASK_FRACTION  # Inside preprocessing's wide range: see core.config.
+    if stages.mask_fraction > high:
         reasons.append(f"The cell mask covers {stages.mask_fraction:.0%} of the image: there is no single cell standing out.")
-    elif stages.mask_fraction < MIN_MASK_FRACTION:
+    elif stages.mask_fraction < low:
         reasons.append(f"The cell mask covers only {stages.mask_fraction:.1%} of the image: the cell is tiny or missing.")
     blobs = large_blob_count(grayscale)
     if blobs > 1:

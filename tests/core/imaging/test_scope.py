@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from core import config
 from core.imaging.decode import load_image
 from core.imaging.preprocess import preprocess_cell
 from core.imaging.scope import NO_STAIN_REASON, assess_scope, large_blob_count
@@ -74,6 +75,37 @@ def test_preprocessing_fallback_is_reported():
     stages = preprocess_cell(synthetic_cell("hem"), 64)
     forced = type(stages)(**{**stages.__dict__, "fallback": "No separate cell was found."})
     assert "No separate cell was found." in assess_scope(synthetic_cell("hem"), forced)
+
+
+def stained_square(area_fraction: float, side: int = 400) -> np.ndarray:
+    """A purple square covering `area_fraction` of a black (side, side, 3) uint8 RGB image, centred."""
+    image_rgb = np.zeros((side, side, 3), np.uint8)
+    width = int(round(np.sqrt(area_fraction) * side))
+    start = (side - width) // 2
+    image_rgb[start : start + width, start : start + width] = (150, 60, 170)
+    return image_rgb
+
+
+def test_the_scope_range_of_the_mask_sits_inside_the_cropping_range():
+    (crop_low, crop_high), (scope_low, scope_high) = config.CROP_MASK_FRACTION, config.SCOPE_MASK_FRACTION
+    assert 0 < crop_low < scope_low < scope_high < crop_high < 1
+
+
+@pytest.mark.parametrize("area_fraction, cropped, reason", [
+    (0.3, True, None),
+    (0.004, True, "covers only 0.4% of the image"),  # Cropped, but too small a share of the image for a C-NMC cell.
+    (0.85, True, "covers 85% of the image"),  # Cropped, but no single cell standing out.
+    (0.985, False, "covers 99% of the image"),  # Past the cropping range: the whole image, and out of scope.
+])
+def test_a_mask_between_the_two_ranges_is_cropped_but_out_of_scope(area_fraction, cropped, reason):
+    image_rgb = stained_square(area_fraction)
+    stages = preprocess_cell(image_rgb, 64)
+    mask_reasons = [sentence for sentence in assess_scope(image_rgb, stages) if sentence.startswith("The cell mask")]
+    assert (stages.fallback is None) == cropped
+    if reason is None:
+        assert mask_reasons == []
+    else:
+        assert len(mask_reasons) == 1 and reason in mask_reasons[0]
 
 
 def test_tiny_speck_next_to_a_cell_is_not_a_second_object():
