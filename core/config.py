@@ -17,6 +17,11 @@ IMAGE_SIZE = 224
 LAST_CONV_LAYER = "conv5_block3_out"
 DEFAULT_THRESHOLD = 0.5
 MODEL_FILENAME = "leukemia_resnet50.keras"
+# The conformal error rate alpha for "refer" that a user may choose (the sidebar in percent, `core.predict
+# --error-rate`, `core.model.calibration.conformal_thresholds`), as a share, both ends included: the share of
+# cells of each class allowed to miss their class. At 0.5% a class already needs 199 held-out cells for a finite
+# threshold (`calibration.minimum_scores`); past 40% the promise that 1 - alpha of a class keep it nears a coin's.
+ERROR_RATE_RANGE = (0.005, 0.40)
 
 # Preprocessing (the original method): CLAHE on the grayscale image, Otsu mask, crop, resize.
 CLAHE_CLIP_LIMIT = 2.0

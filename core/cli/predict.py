@@ -152,10 +152,11 @@ def _assessed(path: str, classifier: Classifier, predicted: tuple, image_rgb, st
 
 
 def error_rate(text: str) -> float:
-    """An argparse type: a conformal error rate strictly between 0 and 0.5."""
+    """An argparse type: a conformal error rate within `config.ERROR_RATE_RANGE`, both ends included."""
     value = float(text)
-    if not 0.0 < value < 0.5:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5 (e.g. 0.05 for 5%%), got {value}")
+    low, high = config.ERROR_RATE_RANGE
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low} and {high} (e.g. 0.05 for 5%%), got {value}")
     return value
 
 

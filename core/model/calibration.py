@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.config import ERROR_RATE_RANGE
 from core.data.labels import ALL, HEM, LABELS
 from core.errors import ModelError
 
@@ -75,7 +76,7 @@ def conformal_thresholds(scores_by_class: dict[str, np.ndarray], error_rate: flo
 
     Args:
         scores_by_class: {class code: (n,) scores 1 - p_y of held-out cells of that class}, in [0, 1].
-        error_rate: alpha in (0, 1), the share of cells of a class allowed to miss their class.
+        error_rate: alpha in `core.config.ERROR_RATE_RANGE`, the share of cells of a class allowed to miss their class.
 
     Returns:
         {class code: threshold}. The threshold is `math.inf` when a class has fewer than
@@ -83,10 +84,11 @@ def conformal_thresholds(scores_by_class: dict[str, np.ndarray], error_rate: flo
         in every prediction set and the rule can only answer it or refer. Say so wherever an inf is shown.
 
     Raises:
-        ValueError: the error rate is not strictly between 0 and 1.
+        ValueError: the error rate is outside `core.config.ERROR_RATE_RANGE`.
     """
-    if not 0.0 < error_rate < 1.0:
-        raise ValueError(f"The error rate must be strictly between 0 and 1 (0.05 for 5%), got {error_rate!r}.")
+    low, high = ERROR_RATE_RANGE
+    if not low <= error_rate <= high:
+        raise ValueError(f"The error rate must lie between {low} and {high} (0.05 for 5%), got {error_rate!r}.")
     thresholds = {}
     for label, scores in scores_by_class.items():
         ordered = np.sort(np.asarray(scores, dtype=float))

@@ -1,10 +1,16 @@
 """python -m core.predict: one line per image, errors per file, exit codes, CSV."""
+import argparse
 import csv
 import re
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
+from core import config
 from core.cli import predict
+from core.model.calibration import conformal_thresholds
 
 FORMATS_ADVICE = "Only BMP, PNG, JPEG or TIFF files are accepted: save or export the image as one and try again."
 
@@ -50,3 +56,16 @@ def test_runs_as_a_module_without_traceback(tiny_model_path, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stdout == f"{missing}\tERROR\t'missing.bmp' was not found at {missing}. Check the path and try again.\n"
+
+
+def test_the_cli_and_the_conformal_rule_accept_the_same_error_rates():
+    low, high = config.ERROR_RATE_RANGE
+    scores = {"all": np.linspace(0, 1, 400), "hem": np.linspace(0, 1, 400)}
+    for accepted in (low, 0.05, high):
+        assert predict.error_rate(str(accepted)) == accepted
+        assert set(conformal_thresholds(scores, accepted)) == {"all", "hem"}
+    for refused in (low / 2, high + 0.01, 0.0, 0.5):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"between {low} and {high}"):
+            predict.error_rate(str(refused))
+        with pytest.raises(ValueError, match="error rate"):
+            conformal_thresholds(scores, refused)
