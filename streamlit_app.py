@@ -5,11 +5,11 @@ Run with `streamlit run streamlit_app.py`. The model and the data folder come fr
 """
 import streamlit as st
 
-from ui import frame, state
+from ui import frame, server_log, state
 
 st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
 state.init_session_state()
-frame.configure_server_log()
+server_log.configure_server_log()
 
 CLASSIFY = st.Page("app_pages/classify.py", title="Classify", icon=":material/biotech:", url_path="home", default=True)
 PAGES = [

@@ -1,7 +1,7 @@
 """Classify: upload cell images (or pick samples) and see the answer, how it was reached and how sure it is."""
 import streamlit as st
 
-from ui import cache, classify_widgets, frame, messages, result_widgets, state
+from ui import cache, classify_widgets, first_launch, messages, result_widgets, state
 
 st.title("Classify a cell")
 st.caption(
@@ -14,7 +14,7 @@ def classify_page() -> None:
     """Load the model, collect images, classify each one, draw the results."""
     classifier = cache.get_classifier()
     if classifier is None:
-        frame.render_model_missing()
+        first_launch.render_model_missing()
         return
     items = classify_widgets.render_upload_ui(cache.get_dataset_index(), cache.get_split_sides(classifier))
     if not items:

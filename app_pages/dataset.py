@@ -11,7 +11,7 @@ from core.data.layout import SPLITS
 from core.data.labels import display_name
 from core.data.sides import SPLIT_NAMES
 from core.data.synthetic import is_synthetic
-from ui import cache, dataset_widgets, frame, state
+from ui import cache, dataset_widgets, first_launch, state
 from ui.messages import plain, show_error
 
 
@@ -99,7 +99,7 @@ def no_data_ui() -> None:
     """What the page will show and how to get data; the reason too when a configured folder is unusable."""
     # Before any build the app looks at the demo data's folder, which does not exist yet: nothing is wrong.
     first_contact = state.data_dir() == config.DEMO_DATA_ROOT / config.DATASET_FOLDER_NAME and not state.data_dir().exists()
-    if first_contact and frame.render_build_notice():  # The build draws the demo cells first.
+    if first_contact and first_launch.render_build_notice():  # The build draws the demo cells first.
         return
     if not first_contact:
         show_error(state.dataset_error() or f"No dataset at {state.data_dir()}.")

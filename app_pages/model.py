@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.errors import ModelError
 from core.reporting import figures
-from ui import audit_widgets, cache, frame, model_widgets, state
+from ui import audit_widgets, cache, first_launch, model_widgets, state
 from ui.messages import show_error, show_warning
 from ui.subject_widgets import subject_evaluation_ui
 
@@ -21,7 +21,7 @@ def render_model_page() -> None:
         show_error(error)
         return
     if not path.is_file() and not metadata:
-        if frame.render_build_notice():
+        if first_launch.render_build_notice():
             return
         st.info(f"There is no model at `{path}` yet. Build the demo model on the **Classify** page, or run "
                 "`python train.py --demo` (synthetic cells) or `python train.py --data-dir PATH` (C-NMC 2019).")

@@ -1,7 +1,8 @@
 """Patient: many cells of one person in, one answer about the person out, with its uncertainty."""
 import streamlit as st
 
-from ui import cache, frame, patient_results, patient_widgets, state
+from ui import cache, first_launch, patient_results, patient_widgets, state
+from ui.messages import plain
 
 st.title("Patient view")
 st.caption(
@@ -15,7 +16,7 @@ def patient_page() -> None:
     """Load the model, collect one person's cells, assess them in batches, draw the answer and the cells."""
     classifier = cache.get_classifier()
     if classifier is None:
-        frame.render_model_missing()
+        first_launch.render_model_missing()
         return
     patient = patient_widgets.render_input_ui(classifier)
     last = state.last_patient()
@@ -23,7 +24,7 @@ def patient_page() -> None:
         view = patient_widgets.analyse(patient, classifier)
     elif last is not None and last.key[0] == cache.model_key(classifier):
         view = last
-        st.caption(f"The person last answered in this session ({frame.plain(view.subject)}); "
+        st.caption(f"The person last answered in this session ({plain(view.subject)}); "
                    "choose cells above to answer about another.")
     else:
         st.info("Give the cells of one person to see the answer about them.", icon=":material/group:")

@@ -1,7 +1,7 @@
 """Quiz: students call cells ALL or Healthy, then see the truth and the model's answer, scored side by side."""
 import streamlit as st
 
-from ui import cache, cohort_cache, frame, quiz_widgets, state
+from ui import cache, cohort_cache, first_launch, quiz_widgets, state
 
 st.title("Quiz: ALL or Healthy?")
 st.caption(
@@ -14,7 +14,7 @@ def quiz_page() -> None:
     """Choose the cells, then ask, reveal and score one cell at a time; a summary at the end."""
     classifier = cache.get_classifier()
     if classifier is None:
-        frame.render_model_missing()
+        first_launch.render_model_missing()
         return
     pools = cohort_cache.get_quiz_pools(classifier)
     is_demo = bool(classifier.loaded.metadata.get("is_demo"))

@@ -1,48 +1,23 @@
-"""UI pieces shared by every page: the research-only notice, the sidebar status, first launch.
+"""The frame the entrypoint draws around every page: the research-only notice and the sidebar status.
 
-The entrypoint draws the frame around every page; the screens live in `app_pages/`, a folder
-Streamlit does not scan by itself, so no page ever runs without it.
-
-Functions named `render_...` draw; they take plain values or read the cached resources,
-and never compute anything themselves.
+The screens live in `app_pages/`, a folder Streamlit does not scan by itself, so no page ever
+runs without the entrypoint and its frame. Functions named `render_...` draw; they take plain
+values or read the cached resources, and never compute anything themselves.
 """
 from __future__ import annotations
-
-import logging
 
 import streamlit as st
 
 from core import config
 from ui import cache, state
-from ui.demo_build import EVALUATING, TRAINING
-from ui.messages import plain, show_error
+from ui.messages import plain
 
-BUILD_REFRESH_SECONDS = 1.0
 PAGE_CONFIG = {"page_title": "Leukemia cell classifier", "page_icon": "🔬", "layout": "wide"}
-
-
-def configure_server_log() -> None:
-    """Send core's log (full Keras refusals, unexpected failures) to the server's stderr at INFO, once per process.
-
-    The page shows a one-line summary of a refused file; the full text is for the operator.
-    """
-    logger = logging.getLogger("core")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
 
 
 def render_disclaimer() -> None:
     """The research-and-education-only notice, shown on every page by the entrypoint."""
     st.caption(f":material/info: {config.DISCLAIMER}")
-
-
-def format_duration(seconds: float) -> str:
-    """12.3 -> '12 s', 95 -> '1 min 35 s'."""
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def render_model_status() -> None:
@@ -96,68 +71,3 @@ def render_frame() -> None:
     """What every page shows around its own content: the sidebar status and the research-only notice."""
     render_sidebar_status()
     render_disclaimer()
-
-
-def render_model_missing() -> None:
-    """First launch: say there is no model yet and offer to build the demo model here.
-
-    The build runs once per process in the background (`ui.demo_build`); this session
-    and any other show its progress and carry on by themselves when it is done.
-    """
-    if render_build_notice():
-        return
-    job, path = cache.demo_build_job(), state.model_path()
-    status = job.status()
-    if path.exists():
-        show_error(f"The model could not be loaded: {state.model_error() or ''}")
-        st.info("Replace the file, point `LEUKEMIA_MODEL` at another model, or retrain with `python train.py`.")
-        return
-    st.info(f"**There is no model yet.** The app looks for it at `{path}`.", icon=":material/model_training:")
-    st.markdown(
-        "You can build a small **demo model** right here. It trains a ResNet50 from scratch on "
-        "synthetic cells that this app draws itself (no download, no patient data), and takes a "
-        "few minutes on a laptop CPU. The demo shows how the app works; its answers mean nothing "
-        "about real cells. To use the real C-NMC 2019 data, see **About**."
-    )
-    if status.error:
-        show_error(f"The last build failed: {status.error}")
-    if st.button("Build the demo model", type="primary", icon=":material/play_arrow:"):
-        job.start(path, config.DEMO_DATA_ROOT, owner=state.session_token(), on_success=cache.clear_model_caches)
-        st.rerun()
-
-
-def render_build_notice() -> bool:
-    """While the demo model is being built (by any session): its live progress, and True; otherwise nothing, False.
-
-    Every page that needs the model calls this before saying there is none.
-    """
-    job = cache.demo_build_job()
-    if not job.status().running:
-        return False
-    _render_build_progress(job)
-    return True
-
-
-def build_step_text(status) -> str:
-    """The build's step and its time as people read it: an estimate while training, none while evaluating."""
-    elapsed = f"{format_duration(status.elapsed_s)} elapsed"
-    if status.step == EVALUATING:
-        return (f"Step 3 of 3: evaluating on the held-out subjects and the external set ({elapsed}; this step has taken "
-                f"{format_duration(status.step_elapsed_s)} so far and has no estimate)")
-    if status.step == TRAINING:
-        left = ("measuring epoch times for an estimate…" if status.remaining_s is None else
-                f"training ends in about {format_duration(status.remaining_s)} at most (sooner if it stops improving), then evaluation")
-        return f"Step 2 of 3: {status.message} ({elapsed}; {left})"
-    return f"Step 1 of 3: {status.message} ({elapsed})"
-
-
-@st.fragment(run_every=BUILD_REFRESH_SECONDS)
-def _render_build_progress(job) -> None:
-    """Live progress of the running build; reruns the whole app once the model is there."""
-    status = job.status()
-    if not status.running:
-        st.rerun(scope="app")
-    who = "This session started" if status.owner == state.session_token() else "Another session started"
-    st.info(f"**The demo model is being built.** {who} the build; every page will work once it is done.",
-            icon=":material/hourglass_top:")
-    st.progress(status.fraction, text=build_step_text(status))

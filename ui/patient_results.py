@@ -17,7 +17,7 @@ from core.reporting.patient_summary import (
     answer_sentences, by_probability, cell_flag_words, csv_text, headline, stability_sentence,
 )
 from ui import cache
-from ui.frame import plain
+from ui.messages import plain
 from ui.patient_widgets import UPLOADED, PatientInput, PatientView, explain_cell
 
 GALLERY_COLUMNS, GALLERY_PAGE = 6, 24

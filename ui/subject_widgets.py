@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.reporting import subject_card
 from ui import state
-from ui.frame import plain
+from ui.messages import plain
 
 MISSING = ("This model card holds no subject-level evaluation: the model was saved before training wrote one. "
            "Add it in seconds, without retraining: `python -m core.cli.subjects --model {path}`.")
