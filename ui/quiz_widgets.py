@@ -7,7 +7,6 @@ answered: C-NMC file names carry the class.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pandas as pd
@@ -19,19 +18,16 @@ from core.data.quiz_cells import SOURCE_NAMES, SOURCES, default_source, draw_cel
 from core.data.sides import Sample
 from core.data.synthetic import is_synthetic
 from core.errors import LeukemiaAppError
-from core.explain.heatmaps import overlay
 from core.model.assessment import answer_text
 from core.reporting.quiz import SCORING_NOTE, answer_from, comparison_notes, score_rows
 from core.reporting.quiz_summary import answer_rows, summary_csv, summary_html
 from ui import cache, explain_cache, state
-from ui.classify_widgets import UploadOutcome, process_file
+from ui.classify_widgets import process_file
 from ui.frame import plain
 from ui.result_widgets import render_qualifications
 
-LOGGER = logging.getLogger(__name__)
 SOURCE_WIDGET_KEY = "quiz_source_input"
 CELL_WIDTH = 300  # on-screen pixels
-HEATMAP_OPACITY = 0.45
 HEATMAP_CAPTION = ("Grad-CAM for the model's call: red marks what raised its score most. It shows where the model "
                    "looked, not whether it was right.")
 
@@ -120,18 +116,6 @@ def check_answer(sample: Sample, call: str, confidence: float, classifier) -> No
     st.rerun()
 
 
-def _heatmap_overlay(outcome: UploadOutcome, classifier):
-    """Grad-CAM of the model's call over its input, (S, S, 3) uint8 RGB; None (logged) when explaining fails."""
-    model_input = outcome.analysis.stages.model_input
-    try:
-        heatmap = explain_cache.get_heatmap(classifier, outcome.digest, model_input, "gradcam", outcome.assessment.label,
-                                    config.LAST_CONV_LAYER)
-    except Exception:  # The quiz goes on without the heatmap; the Explain page shows the error.
-        LOGGER.exception("Grad-CAM for the quiz cell %r failed", outcome.name)
-        return None
-    return overlay(model_input, heatmap, HEATMAP_OPACITY)
-
-
 def render_reveal(sample: Sample, number: int, total: int, classifier) -> None:
     """The truth, the student's answer, the model's answer with its limits and its heatmap, for the last cell."""
     answer = state.quiz_answers()[-1]
@@ -145,9 +129,10 @@ def render_reveal(sample: Sample, number: int, total: int, classifier) -> None:
     assessment = outcome.assessment
     picture, heatmap, words = st.columns([1, 1, 1.4])
     picture.image(outcome.image_rgb, caption="The cell", width="stretch")
-    shown = _heatmap_overlay(outcome, classifier)
-    if shown is not None:
-        heatmap.image(shown, caption=HEATMAP_CAPTION, width="stretch")
+    model_input = outcome.analysis.stages.model_input
+    drawn = explain_cache.answer_gradcam(classifier, outcome.digest, model_input, assessment.label)
+    if drawn is not None:  # The quiz goes on without the heatmap when explaining fails (logged).
+        heatmap.image(drawn[1], caption=HEATMAP_CAPTION, width="stretch")
     words.markdown(f"**You:** {labels.display_name(answer.call)}, {answer.confidence:.0%} sure: **{verdict}**.")
     model_line = f"**The model:** {answer_text(assessment)} (P(ALL) = {answer.model_probability_all:.3f})"
     if assessment.answer == labels.REFER:

@@ -17,7 +17,6 @@ from ui.classify_widgets import UploadOutcome
 from ui.messages import plain
 
 LOGGER = logging.getLogger(__name__)
-REPORT_OVERLAY_OPACITY = 0.45
 TTA_EXPLANATION = (
     "Uncertainty is the mean ± spread of P(ALL) over 8 flips and rotations of the crop: a cell has "
     "no up or down, so a large spread means a fragile answer."
@@ -77,7 +76,7 @@ def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], 
     """A no-argument function that writes the HTML report (`ui.cache.report_html` calls it once per image and model)."""
 
     def make() -> str:
-        overlay_rgb, note = heatmap_overlay(explainer, outcome) if explainer is not None else (None, None)
+        overlay_rgb, note = heatmap_overlay(classifier, explainer, outcome) if explainer is not None else (None, None)
         loaded = classifier.loaded
         return build_report(outcome.name, outcome.image_rgb, outcome.analysis, loaded.metadata, loaded.sha256, overlay_rgb,
                             outcome.assessment, overlay_method="gradcam", overlay_note=note)
@@ -94,20 +93,20 @@ def report_explainer(classifier):
         return None
 
 
-def heatmap_overlay(explainer, outcome: UploadOutcome) -> tuple[np.ndarray | None, str | None]:
-    """Grad-CAM of the answered class on the model input and its faithfulness in words, or (None, None) when explaining fails."""
+def heatmap_overlay(classifier, explainer, outcome: UploadOutcome) -> tuple[np.ndarray | None, str | None]:
+    """The answer's Grad-CAM overlay (`explain_cache.answer_gradcam`) and its faithfulness in words, or (None, None) when either fails."""
+    stages, target = outcome.analysis.stages, outcome.analysis.prediction.label
+    drawn = explain_cache.answer_gradcam(classifier, outcome.digest, stages.model_input, target, explainer)
+    if drawn is None:
+        return None, None
     try:
         from core.explain.faithfulness import heatmap_faithfulness
-        from core.explain.heatmaps import overlay
 
-        stages, target = outcome.analysis.stages, outcome.analysis.prediction.label
-        heatmap = explainer.explain(stages.model_input, method="gradcam", target=target)
-        faithfulness = heatmap_faithfulness(explainer, stages, heatmap, target)
-        note = " ".join(filter(None, [faithfulness.outside_warning(), faithfulness.sentence()]))
-        return overlay(stages.model_input, heatmap, REPORT_OVERLAY_OPACITY), note
-    except Exception:  # The report is still useful without its heatmap.
-        LOGGER.exception("Grad-CAM for the report of %r failed", outcome.name)
+        faithfulness = heatmap_faithfulness(explainer, stages, drawn[0], target)
+    except Exception:  # The report is still useful without its heatmap; never a heatmap without its caveats.
+        LOGGER.exception("The faithfulness of the report's heatmap of %r failed", outcome.name)
         return None, None
+    return drawn[1], " ".join(filter(None, [faithfulness.outside_warning(), faithfulness.sentence()]))
 
 
 def render_result(outcome: UploadOutcome, classifier) -> None:
