@@ -1,29 +1,24 @@
 """Leukemia cell classifier: the entrypoint routes between pages and draws the shared frame.
 
+The page list is `ui.navigation.SCREENS`, defined once there; the tests import it too.
+
 Run with `streamlit run streamlit_app.py`. The model and the data folder come from
 `core.config` (override with the environment variables LEUKEMIA_MODEL and LEUKEMIA_DATA_DIR).
 """
 import streamlit as st
 
-from ui import frame, server_log, state
+from ui import frame, navigation, server_log, state
 
 st.set_page_config(**frame.PAGE_CONFIG)  # Title "Leukemia cell classifier", wide layout.
 state.init_session_state()
 server_log.configure_server_log()
 
-CLASSIFY = st.Page("app_pages/classify.py", title="Classify", icon=":material/biotech:", url_path="home", default=True)
-PAGES = [
-    CLASSIFY,
-    st.Page("app_pages/patient.py", title="Patient", icon=":material/group:", url_path="patient"),
-    st.Page("app_pages/explain.py", title="Explain", icon=":material/visibility:", url_path="explain"),
-    st.Page("app_pages/dataset.py", title="Dataset explorer", icon=":material/dataset:", url_path="dataset"),
-    st.Page("app_pages/model.py", title="Model card", icon=":material/description:", url_path="model"),
-    st.Page("app_pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),
-    st.Page("app_pages/about.py", title="About", icon=":material/info:", url_path="about"),
-]
-
+PAGES = [st.Page(screen.script, title=screen.title, icon=screen.icon, url_path=screen.url_path,
+                 default=screen is navigation.DEFAULT_SCREEN) for screen in navigation.SCREENS]
+CLASSIFY = PAGES[navigation.SCREENS.index(navigation.DEFAULT_SCREEN)]
 # The default page is served at "/"; a deep link to /classify (the name a person guesses) lands there too.
-CLASSIFY_ALIAS = st.Page(lambda: st.switch_page(CLASSIFY), title="Classify", url_path="classify", visibility="hidden")
+CLASSIFY_ALIAS = st.Page(lambda: st.switch_page(CLASSIFY), title=CLASSIFY.title, url_path=navigation.CLASSIFY_ALIAS_URL,
+                         visibility="hidden")
 
 page = st.navigation([*PAGES, CLASSIFY_ALIAS])
 frame.render_frame()

@@ -18,8 +18,9 @@ import pytest
 
 from paths import PROJECT_ROOT
 
+from ui import navigation
+
 LINT = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
-PAGES = {"classify.py", "patient.py", "explain.py", "dataset.py", "model.py", "quiz.py", "about.py"}
 
 
 def lint(root: Path) -> subprocess.CompletedProcess:
@@ -78,14 +79,17 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_pages_holds_the_seven_screens_and_none_imports_another():
-    files = {path.name for path in (PROJECT_ROOT / "app_pages").iterdir() if path.suffix == ".py"}
-    assert files == PAGES
-    for name in files:
-        wrong = {module for module in imported_modules(PROJECT_ROOT / "app_pages" / name) if module.split(".")[0] == "app_pages"}
-        assert not wrong, f"app_pages/{name} imports {wrong}"
+def test_app_pages_holds_the_listed_screens_and_none_imports_another():
+    """app_pages/ holds exactly the scripts ui.navigation lists, and no folder Streamlit scans sits beside the entrypoint."""
+    folder = PROJECT_ROOT / navigation.PAGES_FOLDER
+    files = {path.relative_to(PROJECT_ROOT).as_posix() for path in folder.iterdir() if path.suffix == ".py"}
+    assert files == {screen.script for screen in navigation.SCREENS}
+    assert not (PROJECT_ROOT / "pages").exists(), "Streamlit would run a script in pages/ without the entrypoint"
+    for script in files:
+        wrong = {module for module in imported_modules(PROJECT_ROOT / script) if module.split(".")[0] == folder.name}
+        assert not wrong, f"{script} imports {wrong}"
 
 
 def test_ui_never_imports_pages():
     for path in (PROJECT_ROOT / "ui").glob("*.py"):
-        assert not {m for m in imported_modules(path) if m.split(".")[0] == "app_pages"}, path.name
+        assert not {m for m in imported_modules(path) if m.split(".")[0] == navigation.PAGES_FOLDER}, path.name

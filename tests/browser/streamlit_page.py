@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 RESULT_TIMEOUT_MS = 90_000  # The first answer of a fresh server includes loading the model.
+# The heading each screen draws, by the title the sidebar gives it (ui.navigation.SCREENS).
+HEADINGS = {"Classify": "Classify a cell", "Patient": "Patient view", "Explain": "Explain an answer",
+            "Dataset explorer": "Dataset explorer", "Model card": "Model card", "Quiz": "Quiz: ALL or Healthy?",
+            "About": "About"}
 
 
 def open_app(page, url: str, path: str = "") -> None:

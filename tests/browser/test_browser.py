@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from streamlit_page import (
+    HEADINGS,
     RESULT_TIMEOUT_MS,
     frame_notice,
     go_to,
@@ -17,14 +19,16 @@ from streamlit_page import (
 )
 
 from core import config
+from ui.navigation import SCREENS, address
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips every test of this folder then.
     expect = None
 
-PAGE_TITLES = {"Classify": "classify", "Patient": "patient", "Explain": "explain", "Dataset explorer": "dataset",
-               "Model card": "model", "Quiz": "quiz", "About": "about"}
+# Each screen's title, and the name of its screenshot (its script's, e.g. "classify").
+PAGE_TITLES = {screen.title: Path(screen.script).stem for screen in SCREENS}
+ADDRESSES = {screen.title: address(screen) for screen in SCREENS}
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +98,7 @@ def test_file_name_is_shown_literally(page, server, cells):
 
 @pytest.mark.parametrize("title", list(PAGE_TITLES))
 def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title):
-    open_app(page, server, PAGE_TITLES[title])
+    open_app(page, server, ADDRESSES[title])
     wait_idle(page)
     expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("tiny.keras")
@@ -104,9 +108,8 @@ def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title
         page.screenshot(path=str(screenshots / f"{PAGE_TITLES[title]}.png"), full_page=True)
 
 
-# The heading each screen draws, for the tour of the fresh-server test.
-HEADINGS = {"Explain": "Explain an answer", "Dataset explorer": "Dataset explorer", "Model card": "Model card",
-            "About": "About"}
+# The tour of the fresh-server test: from Classify through these, and back.
+TOUR = ("Explain", "Dataset explorer", "Model card", "About")
 
 
 def test_a_first_visit_to_classify_on_a_fresh_server_lists_the_screens_and_keeps_uploads(page, fresh_server, cells):
@@ -120,9 +123,9 @@ def test_a_first_visit_to_classify_on_a_fresh_server_lists_the_screens_and_keeps
     expect(links).to_contain_text(list(PAGE_TITLES))  # In this order, case and all.
     upload(page, [(f"tour_{number}.bmp", cells[number], "image/bmp") for number in range(3)])
     expect(result_heading(page, "tour_2.bmp")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
-    for title, heading in HEADINGS.items():
+    for title in TOUR:
         go_to(page, title)
-        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+        expect(page.get_by_role("heading", name=HEADINGS[title], exact=True)).to_be_visible(timeout=RESULT_TIMEOUT_MS)
         wait_idle(page)
     go_to(page, "Classify")
     expect(page.get_by_text("3 uploaded images")).to_be_visible(timeout=RESULT_TIMEOUT_MS)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from streamlit_page import RESULT_TIMEOUT_MS, go_to, open_app, wait_idle
+from streamlit_page import HEADINGS, RESULT_TIMEOUT_MS, go_to, open_app, wait_idle
+
+from ui.navigation import CLASSIFY_ALIAS_URL, DEFAULT_SCREEN, SCREENS, address
 
 try:
     from playwright.sync_api import expect
@@ -11,9 +13,9 @@ except ImportError:  # conftest skips every test of this folder then.
     expect = None
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-# Every path a person can type: the five pages, and /classify, the name the default page goes by.
-PATHS_AND_TITLES = [("", "Classify a cell"), ("classify", "Classify a cell"), ("explain", "Explain an answer"),
-                    ("dataset", "Dataset explorer"), ("model", "Model card"), ("about", "About")]
+# Every path a person can type: the root, every screen's, and /classify, the name the default page goes by.
+PATHS_AND_TITLES = [(CLASSIFY_ALIAS_URL, HEADINGS[DEFAULT_SCREEN.title]),
+                    *[(address(screen), HEADINGS[screen.title]) for screen in SCREENS]]
 
 
 def is_local(url: str) -> bool:

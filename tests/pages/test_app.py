@@ -12,8 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from core import config
 from core.model.assessment import REFER_OUT_OF_SCOPE
+from ui.navigation import SCREENS
 
-PAGES = ["app_pages/classify.py", "app_pages/patient.py", "app_pages/explain.py", "app_pages/dataset.py", "app_pages/model.py", "app_pages/quiz.py", "app_pages/about.py"]
+PAGES = [screen.script for screen in SCREENS]
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from apptest_helpers import open_app, png_bytes, upload
 from model_files import install_model
 
-import numpy as np
+from ui.navigation import SCREENS
 
 # Each pattern names what a person must not read, with the words that replace it.
 FORBIDDEN = {
@@ -22,8 +23,7 @@ FORBIDDEN = {
     r"\bhem\b": 'the code "hem" instead of "Healthy"',
     r"P\(all\)|\btrue all\b|\bclass all\b|· all\b|\"all\"": 'the code "all" instead of "ALL"',
 }
-PAGES = ["app_pages/classify.py", "app_pages/patient.py", "app_pages/explain.py", "app_pages/dataset.py", "app_pages/model.py", "app_pages/quiz.py",
-         "app_pages/about.py"]
+PAGES = [screen.script for screen in SCREENS]
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success", "toast")
 
 
