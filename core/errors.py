@@ -26,4 +26,5 @@ class DeviceSetupError(LeukemiaAppError, ValueError):
 
 
 class ArchiveError(LeukemiaAppError, ValueError):
-    """An uploaded archive (zip) was refused: too large, too many members, unsafe paths, links or nested archives."""
+    """An uploaded archive (zip) was refused: too large, too many members, unsafe paths, links or nested archives;
+    or one person's uploads together were (too many cells, too many bytes)."""

@@ -1,12 +1,14 @@
 """The Patient page's inputs and analysis: the cells of one person in, a `PatientView` out.
 
 Cells come from several files, a folder, zip archives (read by `core.imaging.archive`, which refuses
-unsafe ones) or a held-out subject of the dataset in use. They are analysed a batch at a time
-(`ui.cohort_cache.patient_batch`: one cached call per 32 cells, no round trip to the page per cell, no
-test-time augmentation; the model's pass takes `Classifier.many_batch_size` cells at once, and the next
-batch is decoded meanwhile, `core.reporting.patient_cells.analyse_in_batches`) under a progress
-bar, and the result is kept in the session (`ui.state.remember_patient`) so that a visit to the
-Explain page and back finds it again.
+unsafe ones; each upload unpacked and hashed once, `ui.patient_uploads`, and all of them together bounded
+by `check_person_total`) or a held-out subject of the dataset in use. Files whose C-NMC names say
+several subjects get a warning naming them and a choice: all of them as one person, or one subject's.
+They are analysed a batch at a time (`ui.cohort_cache.patient_batch`: one cached call per 32 cells,
+no round trip to the page per cell, no test-time augmentation; the model's pass takes
+`Classifier.many_batch_size` cells at once, and the next batch is decoded meanwhile,
+`core.reporting.patient_cells.analyse_in_batches`) under a progress bar, and the result is kept in
+the session (`ui.state.remember_patient`) so that a visit to the Explain page and back finds it again.
 """
 from __future__ import annotations
 
@@ -16,19 +18,21 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import labels
-from core.data.names import parse_training_name
+from core.data.names import describe, group_by_subject, natural_sort_key
 from core.data.sides import held_out_subjects
 from core.errors import ArchiveError
-from core.imaging.archive import read_archive_images
+from core.imaging.archive import check_person_total
 from core.reporting.patient_cells import analyse_in_batches, assess_cells
 from core.reporting.patient_summary import PatientCell
-from ui import cache, cohort_cache, state
+from ui import cache, cohort_cache, patient_uploads, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.frame import plain
 
 FILES, FOLDER, SUBJECT = "Files or a zip of them", "A folder", "A held-out subject of the dataset"
 BATCH_SIZE = 32  # Cells per cached call and progress step.
 UPLOADED = "uploaded cells"
+AS_ONE_PERSON = "All of them, as one person"
+SUBJECT_CHOICE_KEY = "patient_subject_choice"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class PatientInput:
 
     subject: str
     files: list[tuple[str, bytes]]
+    digests: list[str]  # SHA-256 hex of each file's bytes, computed once (`ui.patient_uploads`).
     side: str | None = None  # `core.data.sides` words for a held-out subject; None for uploads.
     dataset_label: str | None = None
     paths: list[Path | None] = field(default_factory=list)  # The file of each cell on the server, when it has one.
@@ -54,43 +59,62 @@ class PatientView:
     key: tuple
 
 
-def subject_name(names: list[str]) -> str:
-    """The C-NMC subject all the files name (e.g. "H12"), or "uploaded cells"; warns when they name several."""
-    subjects = set()
-    for name in names:
+def subject_choice_ui(files: list[tuple[str, str, bytes]]) -> tuple[str, list[tuple[str, str, bytes]]]:
+    """(who the files are answered as, the files): a C-NMC subject all their names share, else "uploaded cells".
+
+    When the names say several C-NMC subjects, a warning names them and a select box offers to answer
+    them as one person anyway (the default) or one subject's cells only.
+    """
+    groups = group_by_subject(files, name_of=lambda file: file[0])
+    subjects = sorted((subject for subject in groups if subject is not None), key=natural_sort_key)
+    if len(subjects) < 2:
+        return (subjects[0] if subjects and None not in groups else UPLOADED), files
+    unnamed = len(groups.get(None, []))
+    st.warning(plain(f"These {len(files):,} cells are named after {len(subjects)} different C-NMC subjects "
+                     f"({describe(subjects, limit=10)})" + (f", and {unnamed:,} name none" if unnamed else "")
+                     + ": answered as one person, the answer mixes people. Choose one subject to answer about "
+                     "that person only."), icon=":material/group:")
+    options = [AS_ONE_PERSON, *subjects]
+    choice = st.selectbox("Answer about", options, key=SUBJECT_CHOICE_KEY, format_func=lambda option: option
+                          if option == AS_ONE_PERSON else f"Subject {option} only ({len(groups[option]):,} cells)")
+    return (UPLOADED, files) if choice in (None, AS_ONE_PERSON) else (choice, groups[choice])
+
+
+def render_upload_notes(found: patient_uploads.UnpackedUpload) -> None:
+    """What became of one zip: refused, members skipped, or no image in it."""
+    if found.error:
+        st.error(plain(found.error), icon=":material/folder_zip:")
+    elif found.is_zip and found.skipped:
+        st.caption(plain(f"{found.name}: {found.skipped} file(s) that are not images (BMP, PNG, JPEG, TIFF) skipped."))
+    if found.is_zip and not found.error and not found.files:
+        st.warning(plain(f"{found.name} holds no image files (BMP, PNG, JPEG or TIFF). Zip the cell images themselves."))
+
+
+def person_files(uploads) -> list[tuple[str, str, bytes]] | None:
+    """(name, digest, bytes) of every cell of the uploads, zips unpacked; None (said on the page) past one person's limits."""
+    files: list[tuple[str, str, bytes]] = []
+    total_bytes = 0
+    for upload in uploads or []:
+        found = patient_uploads.unpacked(upload)
+        render_upload_notes(found)
+        files += found.files
+        total_bytes += found.total_bytes
         try:
-            subjects.add(parse_training_name(Path(name).name)[0])
-        except ValueError:
-            return UPLOADED
-    if len(subjects) > 1:
-        st.warning(plain(f"These files name {len(subjects)} different C-NMC subjects ({', '.join(sorted(subjects)[:5])}); "
-                         "they are answered as one person."), icon=":material/group:")
-    return subjects.pop() if len(subjects) == 1 else UPLOADED
-
-
-def unpack_zip(name: str, data: bytes) -> list[tuple[str, bytes]]:
-    """The images of one uploaded zip; a refusal or an empty archive is said on the page."""
-    try:
-        found = read_archive_images(data, name)
-    except ArchiveError as error:
-        st.error(plain(str(error)), icon=":material/folder_zip:")
-        return []
-    if found.skipped:
-        st.caption(plain(f"{name}: {found.skipped} file(s) that are not images (BMP, PNG, JPEG, TIFF) skipped."))
-    if not found.images:
-        st.warning(plain(f"{name} holds no image files (BMP, PNG, JPEG or TIFF). Zip the cell images themselves."))
-    return [(f"{name}/{member}", member_data) for member, member_data in found.images]
+            check_person_total(len(files), total_bytes)  # Before unpacking the next zip.
+        except ArchiveError as error:
+            st.error(plain(str(error)), icon=":material/block:")
+            return None
+    return files
 
 
 def uploads_input(uploads) -> PatientInput | None:
     """Uploaded files (zips unpacked) as one person's cells, or None when there are none."""
-    files: list[tuple[str, bytes]] = []
-    for upload in uploads or []:
-        data = upload.getvalue()
-        files += unpack_zip(upload.name, data) if upload.name.lower().endswith(".zip") else [(upload.name, data)]
+    files = person_files(uploads)
     if not files:
         return None
-    return PatientInput(subject_name([name for name, _ in files]), files, paths=[None] * len(files))
+    subject, files = subject_choice_ui(files)
+    names, digests, data = (list(column) for column in zip(*files))
+    return PatientInput(subject, list(zip(names, data)), digests, paths=[None] * len(files))
 
 
 def subject_input(classifier) -> PatientInput | None:
@@ -109,14 +133,17 @@ def subject_input(classifier) -> PatientInput | None:
                           placeholder="Choose a subject the model never trained on")
     if choice is None:
         return None
-    chosen, files, paths = options[choice], [], []
+    chosen, files, digests, paths = options[choice], [], [], []
     for path in chosen.paths:
         try:
-            files.append((path.name, path.read_bytes()))
-            paths.append(path)
+            data = path.read_bytes()
+            digests.append(patient_uploads.file_digest(path, data))
         except OSError as error:
             st.error(f"Could not read {plain(path.name)}: {plain(error.strerror or 'unreadable')}.")
-    return PatientInput(chosen.subject, files, chosen.side, chosen.label, paths) if files else None
+            continue
+        files.append((path.name, data))
+        paths.append(path)
+    return PatientInput(chosen.subject, files, digests, chosen.side, chosen.label, paths) if files else None
 
 
 def render_input_ui(classifier) -> PatientInput | None:
@@ -134,7 +161,7 @@ def render_input_ui(classifier) -> PatientInput | None:
 
 def analyse(patient: PatientInput, classifier) -> PatientView:
     """Every cell assessed, a batch per forward pass under a progress bar; the session's last view when unchanged."""
-    digests = [cache.content_digest(data) for _, data in patient.files]
+    digests = patient.digests
     key = (cache.model_key(classifier), tuple(digests), state.error_rate(), patient.side)
     last = state.last_patient()
     if last is not None and last.key == key and last.subject == patient.subject:
@@ -162,7 +189,8 @@ def analyse(patient: PatientInput, classifier) -> PatientView:
 
 def explain_cell(cell: PatientCell, view: PatientView, patient: PatientInput | None) -> None:
     """Hand one cell to the Explain page (as Classify's "Explain this answer" does) and go there."""
-    data = next((data for name, data in (patient.files if patient else []) if cache.content_digest(data) == cell.digest), None)
+    files = zip(patient.digests, patient.files) if patient else []
+    data = next((data for digest, (_, data) in files if digest == cell.digest), None)
     if data is None and cell.digest in view.paths:
         data = view.paths[cell.digest].read_bytes()
     if data is None:

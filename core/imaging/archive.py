@@ -6,7 +6,8 @@ own size, the number of members, each member's declared size and their total, na
 out of the archive (`../`, absolute paths, drive letters), links, encrypted members and nested
 archives. Then each image member is read with a hard cap at its declared size, so a member that
 lies about its size cannot inflate past it. Members that are not images (by suffix) are skipped
-and counted, as are macOS resource forks (`__MACOSX/`, `._name`).
+and counted, as are macOS resource forks (`__MACOSX/`, `._name`). `check_person_total` bounds the
+cells of one person, all files and zips together.
 """
 from __future__ import annotations
 
@@ -136,3 +137,24 @@ def read_archive_images(data: bytes, archive_name: str = "the zip file") -> Arch
     read.sort(key=lambda item: natural_sort_key(item[0]))
     skipped = sum(1 for info in members if not info.is_dir()) - len(images)
     return ArchiveImages(tuple(read), skipped)
+
+
+def check_person_total(cells: int, total_bytes: int) -> None:
+    """Refuse the cells given as one person when, all files and zips together, they pass the config's limits.
+
+    >>> check_person_total(757, 757 * 608_454)  # The largest C-NMC subject, as BMP: admitted.
+
+    Args:
+        cells: how many image files, zips unpacked.
+        total_bytes: their bytes together.
+
+    Raises:
+        ArchiveError: more than `config.MAX_PERSON_CELLS` cells or `config.MAX_PERSON_BYTES` bytes.
+    """
+    if cells > config.MAX_PERSON_CELLS:
+        raise ArchiveError(f"These uploads hold {cells:,} cells, more than the {config.MAX_PERSON_CELLS:,} read for one "
+                           "person. Give the cells of one person only, or fewer of them.")
+    if total_bytes > config.MAX_PERSON_BYTES:
+        raise ArchiveError(f"These uploads hold {total_bytes / _MEGABYTE:,.0f} MB of images, more than the "
+                           f"{config.MAX_PERSON_BYTES // _MEGABYTE} MB read for one person. Give fewer cells, or save "
+                           "them as PNG (lossless, and a C-NMC cell is about a fifteenth of its BMP size).")

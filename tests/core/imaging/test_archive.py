@@ -8,9 +8,15 @@ import zipfile
 
 import pytest
 
+from collections import Counter
+from pathlib import PurePosixPath
+
 from core import config
+from core.data.names import parse_training_name
 from core.errors import ArchiveError, LeukemiaAppError
-from core.imaging.archive import read_archive_images
+from core.imaging.archive import check_members, check_person_total, read_archive_images
+from paths import FILE_LIST, SAMPLE_CELL
+from requirements import require_file_list, require_sample_cell
 
 PNG_HEADER = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # Enough to stand for an image: the archive reader never decodes.
 
@@ -101,3 +107,38 @@ def test_a_file_that_is_not_a_zip_is_a_clear_refusal(data):
 def test_an_archive_without_images_reads_empty_with_its_count():
     found = read_archive_images(zip_bytes([("readme.txt", b"x"), ("data.csv", b"y")]))
     assert found.images == () and found.skipped == 2
+
+
+BMP_CELL_BYTES = 54 + 450 * (450 * 3 + 2)  # A C-NMC cell: 54-byte header, 450 rows of 1,350 bytes padded to 1,352.
+
+
+def training_subject_counts() -> Counter:
+    """{subject: cells} of the C-NMC training folds, from the shared file list."""
+    require_file_list()
+    lines = FILE_LIST.read_text().splitlines()
+    return Counter(parse_training_name(PurePosixPath(line).name)[0] for line in lines if "/training_data/" in line)
+
+
+def test_the_limits_admit_the_largest_cnmc_subject_as_the_config_says():
+    counts = training_subject_counts()
+    (largest, cells), smallest = counts.most_common(1)[0], min(counts.values())
+    assert (largest, cells, smallest) == ("51", 757, 9)  # The numbers core/config.py's comment gives.
+    require_sample_cell()
+    assert SAMPLE_CELL.stat().st_size == BMP_CELL_BYTES <= config.MAX_FILE_BYTES
+    check_person_total(cells, cells * BMP_CELL_BYTES)  # As files (a folder upload): admitted.
+    members = []
+    for number in range(cells):
+        info = zipfile.ZipInfo(f"subject51/UID_51_{number}_1_all.bmp")
+        info.file_size = BMP_CELL_BYTES
+        members.append(info)
+    assert len(check_members(members, "subject51.zip")) == cells  # One zip's count and declared size: admitted.
+
+
+@pytest.mark.parametrize("cells, total_bytes, said", [
+    (config.MAX_PERSON_CELLS + 1, 1, f"{config.MAX_PERSON_CELLS + 1:,} cells, more than the {config.MAX_PERSON_CELLS:,}"),
+    (2, config.MAX_PERSON_BYTES + 1, f"more than the {config.MAX_PERSON_BYTES // 2**20} MB read for one person"),
+])
+def test_a_person_past_the_limits_is_refused_with_the_numbers(cells, total_bytes, said):
+    with pytest.raises(ArchiveError, match=said):
+        check_person_total(cells, total_bytes)
+    check_person_total(min(cells, config.MAX_PERSON_CELLS), min(total_bytes, config.MAX_PERSON_BYTES))  # At the limit: admitted.
