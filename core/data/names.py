@@ -45,7 +45,7 @@ def parse_training_name(name: str) -> tuple[str, str]:
 
 
 def subject_of(name: str) -> str | None:
-    """The C-NMC subject a file name carries ("H3", "51"), or None; a path ("person.zip/cells/UID_...") counts by its last part."""
+    """The C-NMC subject a file name carries ("H3", "51"), or None; a path ("x.zip/cells/UID_...") counts by its last part."""
     try:
         return parse_training_name(_PATH_SEPARATORS.split(name)[-1])[0]
     except ValueError:
