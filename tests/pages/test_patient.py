@@ -1,5 +1,7 @@
 """The Patient page through AppTest: a held-out synthetic subject answered, its cells one click from Explain,
-zips read or refused with a message.
+zips read or refused with a message; uploads named after several C-NMC subjects said and offered one by one,
+one person's total bounded, each upload unpacked and hashed once however often the page reruns (on real
+C-NMC cells saved as PNG, shared/data/real_cells, whose names carry their subjects).
 
 The model is the session's tiny one with a demo sidecar, a split CSV that holds half the training
 subjects out, and a subject-level evaluation saying when answers are stable.
@@ -17,8 +19,13 @@ from model_files import install_demo_model
 from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
 from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE
+from paths import REAL_CELLS
+from requirements import require
 
 ANSWER = re.compile(r": (ALL|Healthy|Refer)$")
+# Three cells of subject 11 and two of the healthy subject H10 (both with more in real_cells/).
+CELLS = ("UID_11_10_1_all.png", "UID_11_25_2_all.png", "UID_11_28_1_all.png", "UID_H10_105_4_hem.png", "UID_H10_107_1_hem.png")
+CELLS_USED = re.compile(r"\d+ of (\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +115,83 @@ def test_a_zip_of_cells_is_answered_and_a_hostile_zip_refused(patient_app, synth
     assert {metric.label: metric.value for metric in at.metric}["Cells used"].endswith("of 5")
     assert at.expander[0].label == "1 file(s) could not be used"
     assert "person.zip/cells/broken.bmp" in at.expander[0].text[0].value
+
+
+def real_cells(names=CELLS) -> list[tuple[str, bytes]]:
+    require(all((REAL_CELLS / name).is_file() for name in names), f"{REAL_CELLS} should hold the shared real cells")
+    return [(name, (REAL_CELLS / name).read_bytes()) for name in names]
+
+
+def upload(at, files: list[tuple[str, bytes]]):
+    at.file_uploader(key="patient_files").set_value([(name, data, "application/octet-stream") for name, data in files])
+    return at.run()
+
+
+def cells_counted(at) -> int:
+    """N of the "Cells used" metric's "<used> of N": how many cells the answer is about."""
+    metric = {metric.label: metric.value for metric in at.metric}["Cells used"]
+    return int(CELLS_USED.fullmatch(metric).group(1))
+
+
+def test_cells_of_several_subjects_are_said_and_each_subject_can_be_answered(patient_app):
+    at = upload(patient_app, real_cells())
+    assert not at.exception
+    warning = next(text for text in texts(at.warning) if "different C-NMC subjects" in text)
+    assert "5 cells are named after 2 different C-NMC subjects (11, H10)" in warning
+    box = at.selectbox(key="patient_subject_choice")
+    assert box.options == ["All of them, as one person", "Subject 11 only (3 cells)", "Subject H10 only (2 cells)"]
+    assert cells_counted(at) == 5 and texts(at.subheader)[0].startswith("uploaded cells: ")  # By default: as one person.
+    at = box.select("H10").run()
+    assert not at.exception
+    assert cells_counted(at) == 2 and texts(at.subheader)[0].startswith("Subject H10: ")
+
+
+def test_cells_of_one_subject_need_no_choice(patient_app):
+    at = upload(patient_app, real_cells(CELLS[:3]))
+    assert not at.exception
+    assert not at.selectbox and not any("different C-NMC subjects" in text for text in texts(at.warning))
+    assert cells_counted(at) == 3 and texts(at.subheader)[0].startswith("Subject 11: ")
+
+
+def test_one_persons_total_is_bounded_over_all_files_and_zips(patient_app, monkeypatch):
+    monkeypatch.setattr(config, "MAX_PERSON_CELLS", 4)
+    cells = real_cells()
+    at = upload(patient_app, [("first.zip", zipped(cells[:3])), ("second.zip", zipped(cells[3:]))])
+    assert not at.exception
+    assert any("These uploads hold 5 cells, more than the 4 read for one person" in text for text in texts(at.error))
+    assert not at.metric  # No answer about a person from a part of the cells.
+
+
+def test_each_upload_is_unpacked_and_hashed_once_across_reruns(patient_app, monkeypatch):
+    from ui import patient_uploads
+
+    calls = {"unpacked": 0, "hashed": 0}
+    read_archive, digest = patient_uploads.read_archive_images, patient_uploads.content_digest
+
+    def counted_read(*args, **kwargs):
+        calls["unpacked"] += 1
+        return read_archive(*args, **kwargs)
+
+    def counted_digest(data):
+        calls["hashed"] += 1
+        return digest(data)
+
+    monkeypatch.setattr(patient_uploads, "read_archive_images", counted_read)
+    monkeypatch.setattr(patient_uploads, "content_digest", counted_digest)
+    cells = real_cells()
+    at = upload(patient_app, [("person.zip", zipped(cells[:4])), cells[4]])
+    assert not at.exception and calls == {"unpacked": 1, "hashed": 5}
+    for _ in range(3):  # Reruns, as any widget change makes; then another subject chosen.
+        at = at.run()
+    at = at.selectbox(key="patient_subject_choice").select("11").run()
+    assert not at.exception and cells_counted(at) == 3
+    assert calls == {"unpacked": 1, "hashed": 5}
+
+
+def test_a_chosen_subject_that_is_no_longer_uploaded_falls_back_to_one_person(patient_app):
+    at = upload(patient_app, real_cells())
+    at = at.selectbox(key="patient_subject_choice").select("H10").run()
+    at = upload(at, real_cells(("UID_11_10_1_all.png", "UID_13_12_2_all.png", "UID_13_13_3_all.png")))
+    assert not at.exception
+    assert at.selectbox(key="patient_subject_choice").value == "All of them, as one person"
+    assert cells_counted(at) == 3
