@@ -85,14 +85,11 @@ def time_moves(url: str, moves: int) -> list[tuple[float, float]]:
 def bench_slider(results: dict) -> None:
     """Median and worst seconds per slider move, against SLIDER_MOVE_GOAL_SECONDS."""
     sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests")]  # The browser tests' server and Chromium.
-    from conftest import start_server, stop_server
+    from app_server import serving
 
     folder = Path(tempfile.mkdtemp())
-    url, process = start_server(card_model(folder), folder / "no-data", folder / "streamlit.log")
-    try:
-        times = time_moves(url, MOVES)
-    finally:
-        stop_server(process)
+    with serving(card_model(folder), folder / "no-data", folder / "streamlit.log") as app:
+        times = time_moves(app.url, MOVES)
     in_page = [text for text, _ in times]
     painted = [frame for _, frame in times]
     median = float(np.median(painted))

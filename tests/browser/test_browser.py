@@ -112,10 +112,10 @@ def test_every_page_has_the_notice_and_no_error(page, server, screenshots, title
 TOUR = ("Explain", "Dataset explorer", "Model card", "About")
 
 
-def test_a_first_visit_to_classify_on_a_fresh_server_lists_the_screens_and_keeps_uploads(page, fresh_server, cells):
+def test_a_first_visit_to_classify_on_a_fresh_server_lists_the_screens_and_keeps_uploads(page, start_app, cells):
     """The link people guess, as a fresh server's very first visit: the frame, the screens (never names
     of files such as "streamlit app, about, ...") in the sidebar, and uploads still there after a tour."""
-    page.goto(f"{fresh_server}/classify")
+    page.goto(f"{start_app().url}/classify")
     expect(frame_notice(page)).to_contain_text(config.DISCLAIMER, timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("tiny.keras")
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")

@@ -1,6 +1,6 @@
 """The Model card's subject-level section as a person sees it: a tab per set, the table, the cells-needed curve.
 
-The app runs with the session's demo run (`train.py --demo --dry-run`), whose sidecar holds "subject_evaluation".
+The app runs on the session's demo run (`train.py --demo --dry-run`), whose sidecar holds "subject_evaluation".
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from streamlit_page import RESULT_TIMEOUT_MS, open_app
 from core.reporting.subject_card import SET_TITLES
 
 
-def test_each_set_shows_its_subjects_and_the_cells_needed_curve(page, trained_server, trained_sidecar):
-    open_app(page, trained_server, "model")
+def test_each_set_shows_its_subjects_and_the_cells_needed_curve(page, start_app, trained_model_path, trained_sidecar):
+    open_app(page, start_app(trained_model_path).url, "model")
     section = page.get_by_test_id("stTabs")
     expect(section).to_be_visible(timeout=RESULT_TIMEOUT_MS)
     for key in ("held_out", "external"):

@@ -1,7 +1,7 @@
 """Untrusted input in a real Chromium: a model file's text shown as text and nothing fetched."""
 from __future__ import annotations
 
-from model_files import MARKUP_CLASS_NAME
+from model_files import MARKUP_CLASS_NAME, markup_class_model
 from streamlit_page import RESULT_TIMEOUT_MS, go_to, open_app, wait_idle
 
 from ui.messages import WORD_JOINER
@@ -9,8 +9,9 @@ from ui.messages import WORD_JOINER
 HOSTILE_HOST = "127.0.0.2"
 
 
-def test_a_markup_class_name_is_text_and_fetches_nothing(page, markup_model_server):
-    url, _ = markup_model_server
+def test_a_markup_class_name_is_text_and_fetches_nothing(page, start_app, tiny_model_path, tmp_path):
+    """The app on a model whose LEUKEMIA_MODEL has a layer class named like a Markdown link and image."""
+    url = start_app(markup_class_model(tiny_model_path, tmp_path / "model")).url
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     open_app(page, url)
