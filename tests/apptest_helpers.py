@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from paths import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "streamlit_app.py")
 TIMEOUT = 120  # The first run imports TensorFlow and loads the model.
+BUILD_WAIT_S = 60  # A stand-in build (tests/fake_builds.py) ends in seconds once released.
 
 
 def png_bytes(image_rgb: np.ndarray) -> bytes:
@@ -35,21 +35,25 @@ def texts(elements) -> list[str]:
     return [element.value.replace("\\", "").replace("\u2060", "") for element in elements]
 
 
-def wait_for_text(at: AppTest, elements: str, text: str, seconds: float = 30) -> AppTest:
-    """Rerun until some element of a kind (e.g. "info") contains `text` (AppTest runs no timers)."""
-    deadline = time.monotonic() + seconds
-    while not any(text in value for value in texts(getattr(at, elements))):
-        assert time.monotonic() < deadline, f"no {elements} saying {text!r}"
-        time.sleep(0.1)
-        at.run()
+def build_job():
+    """The process-wide demo build every AppTest session shares (`ui.cache.demo_build_job`)."""
+    from ui import cache
+
+    return cache.demo_build_job()
+
+
+def wait_for_model_page(at: AppTest, seconds: float = BUILD_WAIT_S) -> AppTest:
+    """Block until the demo build ends (its own event, not polling), rerun once, and expect the uploader.
+
+    AppTest runs no timers, so the page learns of the end only by this rerun.
+    """
+    assert build_job().wait(seconds), f"the demo build did not end within {seconds} s"
+    at.run()
+    assert at.file_uploader, "the app did not carry on after the demo build"
     return at
 
 
-def wait_for_model_page(at: AppTest, seconds: float = 30) -> AppTest:
-    """Rerun until the build is over and the uploader shows."""
-    deadline = time.monotonic() + seconds
-    while not at.file_uploader:
-        assert time.monotonic() < deadline, "the app did not carry on after the demo build"
-        time.sleep(0.2)
-        at.run()
-    return at
+def wait_for_build_end(at: AppTest, seconds: float = BUILD_WAIT_S) -> AppTest:
+    """Block until the demo build ends, whatever its outcome, and rerun the page once to show it."""
+    assert build_job().wait(seconds), f"the demo build did not end within {seconds} s"
+    return at.run()

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,19 +55,21 @@ def synthetic_data_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def fake_build_env(monkeypatch, tmp_path, tiny_model_path) -> Path:
+def fake_build_env(monkeypatch, tmp_path, tiny_model_path) -> Iterator[Path]:
     """Settings for the stand-in demo builds of `tests/fake_builds.py`, which run in a child process.
 
     Returns the folder holding FAKE_BUILD_RELEASE ("release": touch it to let a build finish)
     and FAKE_BUILD_CALLS ("calls.txt": the arguments the build received). Choose the stand-in
-    with `monkeypatch.setattr(ui.demo_build, "BUILDER", "fake_builds:...")`.
+    with `monkeypatch.setattr(ui.demo_build, "BUILDER", "fake_builds:...")`. A build waits for its
+    release as long as it takes; the fixture releases it when the test ends.
     """
     tests_dir = str(Path(__file__).resolve().parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("FAKE_BUILD_MODEL", str(tiny_model_path))
     monkeypatch.setenv("FAKE_BUILD_RELEASE", str(tmp_path / "release"))
     monkeypatch.setenv("FAKE_BUILD_CALLS", str(tmp_path / "calls.txt"))
-    return tmp_path
+    yield tmp_path
+    (tmp_path / "release").touch()  # A build the test left waiting ends now, not with the test run.
 
 
 @pytest.fixture(scope="session")

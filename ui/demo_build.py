@@ -89,6 +89,7 @@ class DemoBuild:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._changed = threading.Condition(self._state_lock)  # Notified on each progress message and at the end.
         self._thread: threading.Thread | None = None
         self._fraction, self._message = 0.0, ""
         self._started: float | None = None
@@ -135,6 +136,7 @@ class DemoBuild:
         finally:
             with self._state_lock:
                 self._finished = time.monotonic()
+                self._changed.notify_all()
             self._lock.release()
 
     def _relay(self, lines) -> str | None:
@@ -164,6 +166,7 @@ class DemoBuild:
                 self._step, self._step_started = step, now
             if message.startswith(EPOCH_END_PREFIX):
                 self._epoch_ends.append((now, fraction))
+            self._changed.notify_all()
 
     def _set(self, **fields) -> None:
         with self._state_lock:
@@ -176,6 +179,15 @@ class DemoBuild:
         if thread is not None:
             thread.join(timeout)
         return not self._lock.locked()
+
+    def wait_for_step(self, step: str, timeout: float | None = None) -> bool:
+        """Block until the running build reports `step` (for tests and scripts); False if it ends or times out first.
+
+        Woken by each progress message, so it waits for the build itself, not a clock's guess.
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: self._step == step or self._finished is not None, timeout)
+            return self._step == step and self._finished is None
 
     def status(self) -> BuildStatus:
         """A snapshot of the build; elapsed and remaining times come from the fractions reported."""

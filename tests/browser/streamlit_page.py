@@ -52,6 +52,14 @@ def wait_images_loaded(page, minimum: int = 1, timeout_ms: int = RESULT_TIMEOUT_
     )
 
 
+def wait_frames(page, frames: int = 2) -> None:
+    """Wait until the browser has drawn `frames` more frames: a resize's new layout is on screen after two."""
+    page.evaluate("""(frames) => new Promise(resolve => {
+        const next = (left) => left ? requestAnimationFrame(() => next(left - 1)) : resolve();
+        next(frames);
+    })""", frames)
+
+
 def frame_notice(page):
     """The first caption of the main area: where the entrypoint puts the research-only notice."""
     return page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first

@@ -1,7 +1,16 @@
 """The method comparison with all five methods: images side by side at 1440 px, stacked at 390 px, never overlapping."""
 from __future__ import annotations
 
-from streamlit_page import RESULT_TIMEOUT_MS, go_to, open_app, result_heading, upload, wait_idle, wait_images_loaded
+from streamlit_page import (
+    RESULT_TIMEOUT_MS,
+    go_to,
+    open_app,
+    result_heading,
+    upload,
+    wait_frames,
+    wait_idle,
+    wait_images_loaded,
+)
 
 from core.explain.methods import METHOD_NAMES
 
@@ -93,7 +102,7 @@ def test_five_compared_methods_fit_at_1440_px_and_stack_on_a_phone(browser, serv
         for method in METHOD_NAMES.values():
             expect(page.get_by_text(f"{method}: faithfulness", exact=False).first).to_be_visible()
         page.set_viewport_size({"width": 390, "height": 900})
-        page.wait_for_timeout(500)
+        wait_frames(page)  # The narrow layout drawn, not a guess at how long that takes.
         narrow = check_layout(page, 390)
         tops = [image["y"] for image, _ in narrow]
         assert tops == sorted(tops) and len(set(round(top) for top in tops)) == COMPARED, "on a phone they stack"

@@ -78,10 +78,16 @@ def test_a_build_reports_its_evaluation_step_until_it_ends(monkeypatch, fake_bui
     monkeypatch.setattr(demo_build, "BUILDER", "fake_builds:epochs_then_evaluation")
     job = DemoBuild()
     assert job.start(fake_build_env / "demo.keras", fake_build_env / "data", owner="me")
-    deadline = time.monotonic() + WAIT_S
-    while job.status().step != demo_build.EVALUATING:
-        assert time.monotonic() < deadline, job.status()
-        time.sleep(0.05)
+    assert job.wait_for_step(demo_build.EVALUATING, WAIT_S), job.status()
     assert job.status().running and job.status().remaining_s is None
     (fake_build_env / "release").touch()
     assert job.wait(WAIT_S) and job.status().succeeded
+
+
+def test_waiting_for_a_step_ends_with_a_build_that_never_reaches_it(monkeypatch, fake_build_env):
+    """wait_for_step is woken by the build's end too: False at once, not after its timeout."""
+    monkeypatch.setattr(demo_build, "BUILDER", "fake_builds:fail_readably")
+    job = DemoBuild()
+    assert job.start(fake_build_env / "demo.keras", fake_build_env / "data", owner="me")
+    assert not job.wait_for_step(demo_build.EVALUATING, WAIT_S)
+    assert job.wait(WAIT_S) and "The disk is full" in job.status().error
