@@ -2,7 +2,8 @@
 import streamlit as st
 
 from core.errors import LeukemiaAppError
-from core.model.assessment import answer_text, assess
+from core.model.answering import answer_analysis, explained_class
+from core.model.assessment import answer_text
 from ui import cache, explain_cache, explain_widgets, first_launch, result_widgets, state
 from ui.messages import plain, show_error
 
@@ -31,14 +32,14 @@ def explain_page() -> None:
     except LeukemiaAppError as error:
         show_error(f"{name}: {error}", icon=":material/error:")
         return
-    prediction, stages = analysis.prediction, analysis.stages
-    assessment = assess(analysis, classifier.loaded.metadata, side, classifier.evidence, state.error_rate())
+    analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), side)
+    stages = analysis.stages
     # A referred image keeps its P(ALL) out of the headline (the Classify page shows it in an expander).
     headline = answer_text(assessment) if assessment.out_of_scope else (
         f"the model answers {answer_text(assessment)} (P(ALL) = {assessment.probability_all:.3f})")
     st.subheader(f"{plain(name)}: {headline}", anchor=False)
     result_widgets.render_qualifications(assessment)
-    options = explain_widgets.options_ui(prediction.label)
+    options = explain_widgets.options_ui(explained_class(assessment))
     heatmap = explain_cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target, options.layer)
     faithfulness = explain_cache.get_faithfulness(classifier, digest, stages, options.method, options.target, options.layer)
     explain_widgets.render_heatmaps(name, image_rgb, stages, heatmap, options, faithfulness)

@@ -1,8 +1,10 @@
 """The one module that wraps core loaders in Streamlit caches, shared by every page.
 
 The model and its explainer are built once per process (`st.cache_resource`, keyed on the
-model path and its modification time, so a retrained file is picked up); per-image results
-are cached by the image's content hash, per-file results by path and modification time.
+model path, its modification time and the SHA-256 of its sidecar, so a retrained file or a card
+rewritten by `core.cli.calibrate` or `core.cli.subjects` is picked up without a restart);
+per-image results are cached by the image's content hash and the model key (which holds the
+sidecar's SHA-256 too), per-file results by path and modification time.
 Nothing here computes: it only calls into `core`. TensorFlow is imported only when a model
 is asked for. The Explain page's explainers, heatmaps, faithfulness and sanity checks are in
 `ui.explain_cache`, and the Quiz and Patient pages' in `ui.cohort_cache`, both built on this
@@ -18,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from core import config
+from core.data.index_stamp import index_stamp
 from core.errors import LeukemiaAppError
 from core.imaging.decode import load_image
 from core.imaging.preprocess import preprocess_cell
@@ -39,13 +42,27 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def model_stamp(path: Path) -> tuple[float, float]:
-    """Modification times of the model and its sidecar: a rewritten sidecar reloads the model too."""
-    return file_stamp(path), file_stamp(config.sidecar_path(path))
+def model_stamp(path: Path) -> tuple[float, str]:
+    """The model's modification time and its sidecar's SHA-256: a rewritten sidecar reloads the model too.
+
+    The sidecar is hashed, not stamped: a rewrite within the file system's time resolution (or one
+    that keeps the time) changes the threshold, calibration and index all the same. It is a few tens
+    of KB, hashed in well under a millisecond.
+    """
+    from core.model.store import sidecar_sha256
+
+    return file_stamp(path), sidecar_sha256(path)
+
+
+def sidecar_stamp(path: Path) -> str:
+    """The SHA-256 of the sidecar beside a model ("" without one): the key of every cache made from the sidecar."""
+    from core.model.store import sidecar_sha256
+
+    return sidecar_sha256(path)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
-def _classifier(path: str, stamp: tuple[float, float]):
+def _classifier(path: str, stamp: tuple[float, str]):
     from core.model.inference import Classifier
     from core.model.store import load_classifier
 
@@ -61,8 +78,10 @@ def settle_garbage_collector() -> None:
     After every script and fragment run Streamlit calls `gc.collect(2)` and Keras' `clear_session()`,
     which collects again: with TensorFlow loaded that took 0.6 s each on a loaded 2-core machine,
     on every click and slider move. Frozen objects are skipped (`gc.freeze`), so both take
-    milliseconds; the model and explainer live for the whole process anyway.
+    milliseconds. The freeze is undone first (`gc.unfreeze`) and everything collected, so a model
+    that a later load or `clear_model_caches` dropped is freed then, not kept for the server's life.
     """
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 
@@ -80,7 +99,7 @@ def get_classifier():
 
 
 @st.cache_resource(show_spinner="Indexing the dataset…", max_entries=4)
-def _dataset_index(path: str, stamp: float):
+def _dataset_index(path: str, stamp: tuple):
     from core.data.index import index_dataset
 
     return index_dataset(path)
@@ -90,7 +109,7 @@ def get_dataset_index():
     """The DatasetIndex of the folder in use, or None with `st.session_state['dataset_error']` set."""
     path = state.data_dir()
     try:
-        index = _dataset_index(str(path), file_stamp(path))
+        index = _dataset_index(str(path), index_stamp(path))  # every listed folder's time: a cell added deep inside counts
     except LeukemiaAppError as error:
         st.session_state[state.DATASET_ERROR_KEY] = str(error)
         return None
@@ -115,13 +134,14 @@ def decode_upload(data: bytes, name: str):
 
 
 def clear_model_caches() -> None:
-    """Forget the loaded model (every session) so the next `get_classifier` reads the file again."""
+    """Forget the loaded model (every session) so the next `get_classifier` reads the file again, and free it."""
     _classifier.clear()
+    settle_garbage_collector()
 
 
 def model_key(classifier) -> str:
-    """Identifies the model in per-image cache keys: its path and the SHA-256 of its file."""
-    return f"{classifier.loaded.path}:{classifier.loaded.sha256}"
+    """Identifies the model in per-image cache keys: its path, the SHA-256 of its file and of its sidecar."""
+    return f"{classifier.loaded.path}:{classifier.loaded.sha256}:{classifier.loaded.sidecar_sha256}"
 
 
 def analyze_image(digest: str, model: str, classifier, image_rgb: np.ndarray):
@@ -192,7 +212,7 @@ def predictions(csv_path: str, stamp: float) -> tuple[list[dict], str | None]:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def sidecar(model_path: str, stamp: float) -> tuple[dict, list[str]]:
+def sidecar(model_path: str, stamp: str) -> tuple[dict, list[str]]:
     """The model's sidecar metadata and warnings; raises ModelError for unreadable JSON."""
     from core.model.store import read_sidecar
 
@@ -200,13 +220,13 @@ def sidecar(model_path: str, stamp: float) -> tuple[dict, list[str]]:
 
 
 def model_sidecar() -> tuple[dict, list[str]]:
-    """The sidecar of the model in use, re-read when the JSON file changes."""
+    """The sidecar of the model in use, re-read when the JSON file's content changes."""
     path = state.model_path()
-    return sidecar(str(path), file_stamp(config.sidecar_path(path)))
+    return sidecar(str(path), sidecar_stamp(path))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _threshold_curves(model_path: str, stamp: float, set_name: str, model_threshold: float):
+def _threshold_curves(model_path: str, stamp: str, set_name: str, model_threshold: float):
     from core.reporting.operating_points import threshold_curves as curves
 
     metadata, _ = sidecar(model_path, stamp)
@@ -217,7 +237,7 @@ def threshold_curves(set_name: str, model_threshold: float):
     """The model card slider's precomputed ThresholdCurves for one evaluated set (None without a ROC curve);
     computed once per sidecar file and set."""
     path = state.model_path()
-    return _threshold_curves(str(path), file_stamp(config.sidecar_path(path)), set_name, model_threshold)
+    return _threshold_curves(str(path), sidecar_stamp(path), set_name, model_threshold)
 
 
 @st.cache_data(max_entries=4, show_spinner="Checking the model file's SHA-256…")

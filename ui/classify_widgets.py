@@ -18,7 +18,8 @@ from core.data import labels
 from core.data.sides import Sample, offered_samples, real_cell_samples
 from core.errors import LeukemiaAppError
 from core.model.analysis import CellAnalysis
-from core.model.assessment import Assessment, answer_text, assess, qualifications
+from core.model.answering import answer_analysis
+from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.spreadsheet import safe_cell
 from ui import cache, state
 from ui.messages import show_error, show_info
@@ -59,7 +60,7 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
         LOGGER.exception("Unexpected failure while classifying %r", name)
         message = f"{name} could not be processed because of an unexpected problem (details are in the server log). Try another file."
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
-    assessment = assess(analysis, classifier.loaded.metadata, sample_side, classifier.evidence, state.error_rate())
+    analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), sample_side)
     return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label,
                          assessment=assessment, sample_side=sample_side)
 

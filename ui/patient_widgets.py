@@ -24,7 +24,7 @@ from core.errors import ArchiveError
 from core.imaging.archive import check_person_total
 from core.reporting.patient_cells import analyse_in_batches, assess_cells
 from core.reporting.patient_summary import PatientCell
-from ui import cache, cohort_cache, patient_uploads, state
+from ui import cache, cohort_cache, navigation, patient_uploads, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.frame import plain
 
@@ -180,7 +180,7 @@ def analyse(patient: PatientInput, classifier) -> PatientView:
         analysed += cells
         progress.progress(len(analysed) / total, text=f"Analysed {len(analysed)} of {total} cells")
     progress.empty()
-    cells = assess_cells(analysed, classifier.loaded.metadata, classifier.evidence, patient.side, key[2])
+    cells = assess_cells(classifier, analysed, [file for batch in batches for file in batch], patient.side, key[2])
     paths = {digest: path for digest, path in zip(digests, patient.paths) if path is not None}
     view = PatientView(patient.subject, cells, patient.side, patient.dataset_label, paths, key)
     state.remember_patient(view)
@@ -197,4 +197,4 @@ def explain_cell(cell: PatientCell, view: PatientView, patient: PatientInput | N
         st.info("Upload this person's cells again to explain one of them.", icon=":material/upload:")
         return
     state.remember_image(cell.name, cache.decode_upload(data, cell.name).image_rgb, cell.digest, view.side)
-    st.switch_page("pages/explain.py")
+    st.switch_page(navigation.by_title("Explain").script)

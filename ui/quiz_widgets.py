@@ -14,6 +14,7 @@ import streamlit as st
 
 from core import config
 from core.data import labels
+from core.model.answering import explained_class
 from core.data.quiz_cells import SOURCE_NAMES, SOURCES, default_source, draw_cells
 from core.data.sides import Sample
 from core.data.synthetic import is_synthetic
@@ -130,7 +131,7 @@ def render_reveal(sample: Sample, number: int, total: int, classifier) -> None:
     picture, heatmap, words = st.columns([1, 1, 1.4])
     picture.image(outcome.image_rgb, caption="The cell", width="stretch")
     model_input = outcome.analysis.stages.model_input
-    drawn = explain_cache.answer_gradcam(classifier, outcome.digest, model_input, assessment.label)
+    drawn = explain_cache.answer_gradcam(classifier, outcome.digest, model_input, explained_class(assessment))
     if drawn is not None:  # The quiz goes on without the heatmap when explaining fails (logged).
         heatmap.image(drawn[1], caption=HEATMAP_CAPTION, width="stretch")
     words.markdown(f"**You:** {labels.display_name(answer.call)}, {answer.confidence:.0%} sure: **{verdict}**.")

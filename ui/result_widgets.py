@@ -9,10 +9,11 @@ import numpy as np
 import streamlit as st
 
 from core.data import labels
+from core.model.answering import explained_class
 from core.data.sides import SIDE_NAMES
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.reporting.html_report import build_report
-from ui import cache, explain_cache, state
+from ui import cache, explain_cache, navigation, state
 from ui.classify_widgets import UploadOutcome
 from ui.messages import plain
 
@@ -95,7 +96,7 @@ def report_explainer(classifier):
 
 def heatmap_overlay(classifier, explainer, outcome: UploadOutcome) -> tuple[np.ndarray | None, str | None]:
     """The answer's Grad-CAM overlay (`explain_cache.answer_gradcam`) and its faithfulness in words, or (None, None) when either fails."""
-    stages, target = outcome.analysis.stages, outcome.analysis.prediction.label
+    stages, target = outcome.analysis.stages, explained_class(outcome.assessment)
     drawn = explain_cache.answer_gradcam(classifier, outcome.digest, stages.model_input, target, explainer)
     if drawn is None:
         return None, None
@@ -129,7 +130,7 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     report = cache.report_html(report_key, report_maker(outcome, classifier, report_explainer(classifier)))
     left.download_button("Download a report (HTML)", report, file_name=f"report-{outcome.digest[:12]}.html",
                          mime="text/html", icon=":material/download:", on_click="ignore", key="report_download")
-    right.page_link("pages/explain.py", label="Explain this answer (Grad-CAM)", icon=":material/visibility:")
+    right.page_link(navigation.by_title("Explain").script, label="Explain this answer (Grad-CAM)", icon=":material/visibility:")
 
 
 def render_similar_cells(assessment: Assessment, classifier) -> None:

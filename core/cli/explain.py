@@ -20,8 +20,9 @@ from core.imaging.encode import png_bytes
 from core.imaging.decode import load_image
 from core.imaging.preprocess import preprocess_cell
 from core.imaging.scope import assess_scope
-from core.model.analysis import CellAnalysis, analyze_cell
-from core.model.assessment import assess
+from core.model.analysis import BATCHED, CellAnalysis, analyze_cell
+from core.model.answering import answer_analysis, explained_class
+from core.model.assessment import Assessment
 from core.model.inference import Classifier
 from core.model.network import to_model_array
 from core.model.store import load_classifier
@@ -56,8 +57,7 @@ def explain_file(
     """Decode, analyse, assess and explain one file and write its three outputs; the line says the answer's limits."""
     try:
         image_rgb = load_image(path).image_rgb
-        analysis, heatmap = analyze_and_explain(classifier, explainer, image_rgb, args)
-        assessment = assess(analysis, classifier.loaded.metadata, None, classifier.evidence)
+        analysis, assessment, heatmap = analyze_and_explain(classifier, explainer, image_rgb, args)
         model_input = analysis.stages.model_input
         out_prefix.with_name(out_prefix.name + ".overlay.png").write_bytes(png_bytes(overlay(model_input, heatmap)))
         np.save(out_prefix.with_name(out_prefix.name + ".heatmap.npy"), heatmap)
@@ -70,21 +70,24 @@ def explain_file(
 
 
 def analyze_and_explain(classifier: Classifier, explainer: Explainer, image_rgb: np.ndarray,
-                        args: argparse.Namespace) -> tuple[CellAnalysis, np.ndarray]:
-    """The answer and the (S, S) heatmap; for gradient methods both come from one gradient pass.
+                        args: argparse.Namespace) -> tuple[CellAnalysis, Assessment, np.ndarray]:
+    """The analysis, its one answer (`core.model.answering`) and the (S, S) heatmap of the answered class (or --target).
 
+    For gradient methods the answer's values and the heatmap come from one gradient pass (float32
+    alone, but another compiled graph: BATCHED, so a cell near a boundary is run again as on Classify).
     Score-CAM and SmoothGrad need the answer before they start, so they classify first.
     """
     if args.method not in GRADIENT_CAMS:
-        analysis = analyze_cell(classifier, image_rgb, with_tta=False)
-        target = args.target or analysis.prediction.label
-        return analysis, explainer.explain(analysis.stages.model_input, args.method, target, args.layer)
+        analysis, assessment = answer_analysis(classifier, analyze_cell(classifier, image_rgb, with_tta=False))
+        target = args.target or explained_class(assessment)
+        return analysis, assessment, explainer.explain(analysis.stages.model_input, args.method, target, args.layer)
     stages = preprocess_cell(image_rgb, classifier.image_size)
     gradient_pass = explainer.gradient_pass(stages.model_input, args.layer)
     features = gradient_pass.features if classifier.evidence.index is not None else None
-    prediction = classifier.decide(gradient_pass.probability_all)
-    analysis = CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)), features)
-    return analysis, explainer.cam(gradient_pass, args.method, args.target or prediction.label)
+    measured = CellAnalysis(classifier.decide(gradient_pass.probability_all), stages, tuple(assess_scope(image_rgb, stages)),
+                            features, BATCHED)
+    analysis, assessment = answer_analysis(classifier, measured)
+    return analysis, assessment, explainer.cam(gradient_pass, args.method, args.target or explained_class(assessment))
 
 
 def unique_prefix(out_dir: Path, path: Path, used: set[str]) -> Path:

@@ -11,8 +11,13 @@ of scope is referred, not answered); flags names, comma-separated, the limits th
 none): no_model_card (the sidecar is missing or records no threshold), demo_model,
 real_cell_on_demo_model, out_of_scope, orientation_unstable (only with --tta, which runs the 8
 flips/rotations per image), conformal_refer, seen_in_training (a file listed as "train" in the
-split CSV beside the model). `--csv` writes the same with the full sentences:
-file,label,probability_all,answer,flags,qualifications,error (`core.model.assessment`). A file
+split CSV beside the model), out_of_distribution, conformal_empty, threshold_differs. `--csv`
+writes the same with the full sentences: file,label,probability_all,answer,conformal_set,ood_score,
+out_of_distribution,flags,qualifications,error (`core.model.assessment`). conformal_set is the
+prediction set at the error rate (`all|hem`, `all`, `hem`, or empty for the empty set; blank where
+the model has no conformal scores), ood_score the distance to the known cells (blank without an
+index), out_of_distribution "yes"/"no" (blank without an index). Every answer comes from the one
+path of the app (`core.model.answering.answer_cells`), so it is the answer Classify gives. A file
 that fails prints `ERROR` and a readable reason on its line and the others carry on. The
 exit status is 0 only when every file succeeded (1 when some failed, 2 for usage errors).
 `--by-subject` prints one line per subject instead of per image (`core.cli.predict_subjects`).
@@ -38,7 +43,8 @@ if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
 
 IMAGE_SUFFIXES = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 CHUNK_SIZE = 32
-CSV_COLUMNS = ["file", "label", "probability_all", "answer", "flags", "qualifications", "error"]
+CSV_COLUMNS = ["file", "label", "probability_all", "answer", "conformal_set", "ood_score", "out_of_distribution",
+               "flags", "qualifications", "error"]
 
 
 @dataclass(frozen=True)
@@ -58,14 +64,17 @@ class FileResult:
         return f"{self.path}\t{found.label}\t{found.probability_all:.4f}\t{found.answer}\t{','.join(flags(found)) or '-'}"
 
     def row(self) -> list[str]:
-        """The CSV row: file,label,probability_all,answer,flags,qualifications,error."""
+        """The CSV row, in `CSV_COLUMNS` order."""
         from core.model.assessment import flags, qualifications
+        from core.model.decision import conformal_set_text
 
         found = self.assessment
         if found is None:
-            return [self.path, "", "", "", "", "", self.error or ""]
-        return [self.path, found.label, f"{found.probability_all:.6f}", found.answer, ",".join(flags(found)),
-                " ".join(qualifications(found)), ""]
+            return [self.path, *[""] * (len(CSV_COLUMNS) - 2), self.error or ""]
+        ood_score = "" if found.ood_score is None else f"{found.ood_score:.6f}"
+        ood_flag = "" if found.ood_flag is None else ("yes" if found.ood_flag else "no")
+        return [self.path, found.label, f"{found.probability_all:.6f}", found.answer, conformal_set_text(found.prediction_set),
+                ood_score, ood_flag, ",".join(flags(found)), " ".join(qualifications(found)), ""]
 
 
 def expand_inputs(inputs: Iterable[str]) -> Iterator[Path]:
@@ -92,63 +101,30 @@ def chunks(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
 
 def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool = False,
                    sides: SplitSides | None = None, error_rate: float | None = None) -> list[FileResult]:
-    """Decode, preprocess and scope-check each file (errors kept per file), classify, assess.
+    """Decode, preprocess and scope-check each file (errors kept per file), then answer them all on the one path.
 
-    Without TTA the good files run as one batch; with it each file runs its 8 views as one batch.
+    Without TTA the good files run as float32 batches; with it each file runs its 8 views as one batch.
     """
     from core.imaging.decode import load_image
     from core.imaging.preprocess import preprocess_cell
+    from core.imaging.scope import assess_scope
+    from core.model.answering import PreparedCell, answer_cells
 
     results: list[FileResult] = []
-    analysed = []  # (position in results, (H, W, 3) uint8 RGB image, its stages)
+    prepared: list[tuple[int, PreparedCell]] = []  # (position in results, the cell before the model)
     for path in paths:
         try:
             image_rgb = load_image(path).image_rgb
-            analysed.append((len(results), image_rgb, preprocess_cell(image_rgb, classifier.image_size)))
+            stages = preprocess_cell(image_rgb, classifier.image_size)
+            prepared.append((len(results), PreparedCell(stages, tuple(assess_scope(image_rgb, stages)))))
             results.append(FileResult(str(path)))
         except LeukemiaAppError as error:
             results.append(FileResult(str(path), error=str(error)))
-    predictions = _predict(classifier, [stages.model_input for _, _, stages in analysed], with_tta)
-    for (position, image_rgb, stages), prediction in zip(analysed, predictions):
-        results[position] = _assessed(results[position].path, classifier, prediction, image_rgb, stages, sides, error_rate)
+    cell_sides = [sides.side_of(results[position].path) if sides is not None else None for position, _ in prepared]
+    answered = answer_cells(classifier, [cell for _, cell in prepared], error_rate, cell_sides, with_tta=with_tta)
+    for (position, _), (_, assessment) in zip(prepared, answered):
+        results[position] = FileResult(results[position].path, assessment)
     return results
-
-
-def _predict(classifier: Classifier, model_inputs: list, with_tta: bool) -> list:
-    """(Prediction, (D,) pooled features or None) for (S, S, 3) uint8 RGB model inputs: one batch, or each with its 8 views.
-
-    Features are computed, in the same pass, only when the model has an index of known cells.
-    """
-    import numpy as np
-
-    from core.model.inference import dihedral_views
-
-    if not model_inputs:
-        return []
-    with_index = classifier.evidence.index is not None
-    if with_tta:
-        results = []
-        for model_input in model_inputs:
-            views = dihedral_views(model_input)
-            features, probabilities = classifier.features_and_probabilities(views) if with_index else (None, classifier.probabilities(views))
-            results.append((classifier.decide(float(probabilities[0]), probabilities), None if features is None else features[0]))
-        return results
-    batch = np.stack(model_inputs)
-    features, probabilities = classifier.features_and_probabilities(batch) if with_index else (None, classifier.probabilities(batch))
-    return [(classifier.decide(float(probability)), None if features is None else features[row])
-            for row, probability in enumerate(probabilities)]
-
-
-def _assessed(path: str, classifier: Classifier, predicted: tuple, image_rgb, stages, sides: SplitSides | None,
-              error_rate: float | None = None) -> FileResult:
-    from core.imaging.scope import assess_scope
-    from core.model.analysis import CellAnalysis
-    from core.model.assessment import assess
-
-    prediction, features = predicted
-    analysis = CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)), features)
-    side = sides.side_of(path) if sides is not None else None
-    return FileResult(path, assess(analysis, classifier.loaded.metadata, side, classifier.evidence, error_rate))
 
 
 def error_rate(text: str) -> float:

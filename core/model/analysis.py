@@ -17,6 +17,9 @@ from core.imaging.scope import assess_scope
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
     from core.model.inference import Classifier, Prediction
 
+# How a cell's P(all) and features were computed, least exact first (`CellAnalysis.exactness`).
+FAST, BATCHED, EXACT = 0, 1, 2
+
 
 @dataclass(frozen=True)
 class CellAnalysis:
@@ -27,12 +30,16 @@ class CellAnalysis:
         stages: every preprocessing stage; `stages.model_input` is (S, S, 3) uint8 RGB.
         scope_reasons: why the image does not look like a C-NMC input; empty when it does.
         features: the pooled features queried against the model's index of known cells, or None.
+        exactness: how P(all) and the features were computed (`core.model.answering`): FAST (a bfloat16
+            batch), BATCHED (float32 in a batch) or EXACT (float32, the cell alone: the reference every
+            decision near a boundary is taken on).
     """
 
     prediction: Prediction
-    stages: PreprocessResult
+    stages: PreprocessResult | None
     scope_reasons: tuple[str, ...]
     features: np.ndarray | None = None  # (D,) float32 pooled features of the original view, when the model has an index.
+    exactness: int = BATCHED
 
     @property
     def in_scope(self) -> bool:
@@ -45,27 +52,37 @@ def analyze_cell(classifier: Classifier, image_rgb: np.ndarray, with_tta: bool =
     Raises:
         PreprocessingError: the image is blank or uniform (no cell to find).
     """
-    if classifier.evidence.index is None:
-        prediction, stages = classifier.classify(image_rgb, with_tta=with_tta)
-        return CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)))
+    stages = preprocess_cell(image_rgb, classifier.image_size)
+    return analyze_views(classifier, stages, tuple(assess_scope(image_rgb, stages)), with_tta)
+
+
+def analyze_views(classifier: Classifier, stages: PreprocessResult, scope_reasons: tuple[str, ...],
+                  with_tta: bool = True) -> CellAnalysis:
+    """One preprocessed cell through the model in float32: its 8 views in one batch with TTA, else alone.
+
+    The answer's P(all) and the features are the original view's (row 0), from the same pass.
+    Alone, they are EXACT; among the 8 views, BATCHED (`core.model.answering` runs the cell alone
+    again where that could change its answer).
+    """
     from core.model.inference import dihedral_views  # TensorFlow is loaded already: the classifier holds it.
 
-    stages = preprocess_cell(image_rgb, classifier.image_size)
     views = dihedral_views(stages.model_input) if with_tta else stages.model_input[None]
-    features, probabilities = classifier.features_and_probabilities(views)  # One pass: answer and features.
+    features, probabilities = classifier.values(views)  # One pass: answer and, with an index, features.
     prediction = classifier.decide(float(probabilities[0]), probabilities if with_tta else None)
-    return CellAnalysis(prediction, stages, tuple(assess_scope(image_rgb, stages)), features[0])
+    return CellAnalysis(prediction, stages, scope_reasons, None if features is None else features[0],
+                        BATCHED if with_tta else EXACT)
 
 
 def analyze_preprocessed(classifier: Classifier, images_rgb: Sequence[np.ndarray],
-                         stages: Sequence[PreprocessResult], batch_size: int = 32) -> list[CellAnalysis]:
+                         stages: Sequence[PreprocessResult], batch_size: int = 32, fast: bool = True) -> list[CellAnalysis]:
     """Many cells at once, without TTA: one forward pass per batch of `batch_size` model inputs.
 
-    Each answer equals `analyze_cell(classifier, image_rgb, with_tta=False)`'s. P(all) and the
-    features do up to rounding: the batches run in `classifier.batch_precision` (bfloat16 on a CPU
-    that computes it natively, with the cells near the threshold run again in float32; see
-    `core.model.fast_batches`). The patient view uses this: 8 views per cell would cost 8 passes
-    per cell, and the subject-level answer already averages over many cells.
+    P(all) and the features equal `analyze_cell(classifier, image_rgb, with_tta=False)`'s up to
+    rounding: the batches run in `classifier.batch_precision` (bfloat16 on a CPU that computes it
+    natively; see `core.model.fast_batches`). The answers are equal too once
+    `core.model.answering.settle` has run again the cells that lie near a decision boundary. The
+    patient view uses this: 8 views per cell would cost 8 passes per cell, and the subject-level
+    answer already averages over many cells.
 
     Args:
         images_rgb: N decoded (H, W, 3) uint8 RGB images (for the scope check).
@@ -74,24 +91,23 @@ def analyze_preprocessed(classifier: Classifier, images_rgb: Sequence[np.ndarray
     if len(images_rgb) != len(stages):
         raise ValueError(f"Got {len(images_rgb)} images but {len(stages)} preprocessing results; pass one per image.")
     scopes = [tuple(assess_scope(image_rgb, stage)) for image_rgb, stage in zip(images_rgb, stages)]
-    return analyze_scoped(classifier, stages, scopes, batch_size)
+    return analyze_scoped(classifier, stages, scopes, batch_size, fast)
 
 
 def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], scope_reasons: Sequence[tuple[str, ...]],
-                   batch_size: int = 32) -> list[CellAnalysis]:
+                   batch_size: int = 32, fast: bool = True) -> list[CellAnalysis]:
     """`analyze_preprocessed` once each cell's scope check is done (`assess_scope`): the model's part only.
 
-    The patient view checks the next cells' scope while the model runs on these.
+    The patient view checks the next cells' scope while the model runs on these. `fast`: the batches
+    run in `classifier.batch_precision` (FAST where that is bfloat16); otherwise float32 (BATCHED).
     """
     if len(scope_reasons) != len(stages):
         raise ValueError(f"Got {len(scope_reasons)} scope checks but {len(stages)} preprocessing results; pass one per image.")
     if not stages:
         return []
     model_inputs = np.stack([stage.model_input for stage in stages])  # (N, S, S, 3) uint8 RGB
-    features: Sequence[np.ndarray | None] = [None] * len(stages)
-    if classifier.evidence.index is None:
-        probabilities = classifier.probabilities(model_inputs, batch_size, fast=True)
-    else:
-        features, probabilities = classifier.features_and_probabilities(model_inputs, batch_size, fast=True)
-    return [CellAnalysis(classifier.decide(float(probability)), stage, reasons, feature)
-            for stage, reasons, probability, feature in zip(stages, scope_reasons, probabilities, features)]
+    features, probabilities = classifier.values(model_inputs, batch_size, fast=fast)
+    exactness = FAST if fast and classifier.batch_precision == "bfloat16" else BATCHED  # read after the pass: it may fall back
+    rows: Sequence[np.ndarray | None] = [None] * len(stages) if features is None else list(features)
+    return [CellAnalysis(classifier.decide(float(probability)), stage, reasons, feature, exactness)
+            for stage, reasons, probability, feature in zip(stages, scope_reasons, probabilities, rows)]

@@ -4,7 +4,8 @@ Every surface (Classify's detail and table, its CSV, the HTML report, Explain's 
 `python -m core.predict`) renders an `Assessment` and says its limits with the same words,
 `qualifications(assessment)`. Calibration, conformal prediction, the out-of-distribution score and
 the similar cells come from the model's `ModelEvidence`; they are None (or empty) for a model
-saved without them.
+saved without them. The answer itself comes from the one decision rule, `core.model.decision.decide`:
+with conformal scores, only a prediction set of exactly one class is answered.
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from typing import Any
 
 from core.data import labels
 from core.data.sides import REAL_CELLS, SEEN_IN_TRAINING
+from core.model import decision
 from core.model.analysis import CellAnalysis
+from core.model.calibration import ConformalAnswer
 from core.model.evidence import ModelEvidence
 from core.model.sidecar_schema import CARD_UNKNOWN_KEY
 
@@ -27,6 +30,11 @@ REFER_OUT_OF_SCOPE = "Refer: this image is not like the cells the model learned"
 OUT_OF_SCOPE_SENTENCE = f"{REFER_OUT_OF_SCOPE}; its P(ALL) is shown for reference only."
 ORIENTATION_SENTENCE = "This answer depends on the cell's orientation; treat it as unreliable."
 CONFORMAL_REFER_SENTENCE = "Both answers are possible at the chosen error rate: refer."
+CONFORMAL_EMPTY_SENTENCE = "Neither answer is plausible at the chosen error rate (an empty prediction set): refer."
+OUT_OF_DISTRIBUTION_SENTENCE = ("This cell is unlike the cells the model learned (its distance to the known cells "
+                                "passes the model's out-of-distribution threshold): refer.")
+THRESHOLD_DIFFERS_SENTENCE = ("The model card's threshold alone would give the other class; the answer follows the "
+                              "prediction set, which holds one class only.")
 SEEN_IN_TRAINING_SENTENCE = ("This sample's subject was seen in training: the answer shows what the model "
                              "remembers, not how it does on new patients.")
 
@@ -48,6 +56,9 @@ class Assessment:
             "external set", "real cells (C-NMC 2019)", "<fold> folder"); None for an upload.
         probability_all_calibrated: temperature-scaled P(all), or None without calibration.
         conformal_decision: "all", "hem" or "refer" from the conformal thresholds, or None.
+        prediction_set: the classes of the conformal prediction set (`LABELS` order; may be empty),
+            or None without conformal scores.
+        refer_reasons: `core.model.decision.REFER_REASONS` that apply; empty for an answer.
         ood_score, ood_flag: out-of-distribution score and whether it passes the sidecar's threshold, or None.
         similar_cells: the nearest training cells from the embedding index; empty without one.
         card_unknown: the model came without a sidecar, or one without a threshold (`CARD_UNKNOWN_KEY`).
@@ -69,11 +80,18 @@ class Assessment:
     ood_flag: bool | None = None
     similar_cells: tuple = ()
     card_unknown: bool = False
+    prediction_set: tuple[str, ...] | None = None
+    refer_reasons: tuple[str, ...] = ()
 
     @property
     def out_of_scope(self) -> bool:
         """Refused: the image fails the scope check or is flagged out of distribution."""
         return bool(self.scope_reasons) or bool(self.ood_flag)
+
+    @property
+    def out_of_distribution(self) -> bool:
+        """The OOD score passes the model's threshold (False without an index of known cells)."""
+        return bool(self.ood_flag)
 
 
 def views_disagree(prediction: Any) -> bool:
@@ -88,12 +106,12 @@ def views_disagree(prediction: Any) -> bool:
 
 
 def _calibration(probability_all: float, evidence: ModelEvidence | None,
-                 error_rate: float | None) -> tuple[float | None, str | None]:
-    """(calibrated P(all), conformal decision at `error_rate`), or (None, None) when the model has no calibration."""
+                 error_rate: float | None) -> tuple[float | None, ConformalAnswer | None]:
+    """(calibrated P(all), conformal answer at `error_rate`), or (None, None) when the model has no calibration."""
     if evidence is None or evidence.calibration is None:
         return None, None
     calibration = evidence.calibration
-    return float(calibration.probability(probability_all)), calibration.answer(probability_all, error_rate).decision
+    return float(calibration.probability(probability_all)), calibration.answer(probability_all, error_rate)
 
 
 # (the similar cells, the OOD score) of one cell, as `EmbeddingIndex.query` gives them.
@@ -126,14 +144,16 @@ def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str
     prediction = analysis.prediction
     calibrated, conformal = _calibration(prediction.probability_all, evidence, error_rate)
     ood_score, ood_flag, similar = _embedding_evidence(analysis, evidence, neighbourhood)
-    refused = bool(analysis.scope_reasons) or bool(ood_flag) or conformal == labels.REFER
+    prediction_set = None if conformal is None else conformal.prediction_set
+    decided = decision.decide(prediction.label, prediction_set, analysis.scope_reasons, ood_flag)
     return Assessment(
-        answer=labels.REFER if refused else prediction.label, label=prediction.label,
+        answer=decided.answer, label=prediction.label,
         probability_all=prediction.probability_all, threshold=prediction.threshold,
         tta_mean=prediction.tta_mean, tta_std=prediction.tta_std, views_disagree=views_disagree(prediction),
         scope_reasons=tuple(analysis.scope_reasons), is_demo=bool(metadata.get("is_demo")), sample_side=sample_side,
-        probability_all_calibrated=calibrated, conformal_decision=conformal,
+        probability_all_calibrated=calibrated, conformal_decision=None if conformal is None else conformal.decision,
         ood_score=ood_score, ood_flag=ood_flag, similar_cells=similar, card_unknown=bool(metadata.get(CARD_UNKNOWN_KEY)),
+        prediction_set=prediction_set, refer_reasons=decided.reasons,
     )
 
 
@@ -148,8 +168,11 @@ FLAG_SENTENCES = {
     "demo_model": DEMO_SENTENCE,
     "real_cell_on_demo_model": REAL_CELL_ON_DEMO_SENTENCE,
     "out_of_scope": OUT_OF_SCOPE_SENTENCE,
+    "out_of_distribution": OUT_OF_DISTRIBUTION_SENTENCE,
     "orientation_unstable": ORIENTATION_SENTENCE,
     "conformal_refer": CONFORMAL_REFER_SENTENCE,
+    "conformal_empty": CONFORMAL_EMPTY_SENTENCE,
+    "threshold_differs": THRESHOLD_DIFFERS_SENTENCE,
     "seen_in_training": SEEN_IN_TRAINING_SENTENCE,
 }
 
@@ -160,9 +183,12 @@ def flags(assessment: Assessment) -> tuple[str, ...]:
         "no_model_card": assessment.card_unknown,
         "demo_model": assessment.is_demo,
         "real_cell_on_demo_model": assessment.is_demo and assessment.sample_side == REAL_CELLS,
-        "out_of_scope": assessment.out_of_scope,
+        "out_of_scope": bool(assessment.scope_reasons),
+        "out_of_distribution": assessment.out_of_distribution,
         "orientation_unstable": assessment.views_disagree,
-        "conformal_refer": assessment.conformal_decision == labels.REFER,
+        "conformal_refer": decision.set_reason(assessment.prediction_set) == decision.BOTH_PLAUSIBLE,
+        "conformal_empty": decision.set_reason(assessment.prediction_set) == decision.NONE_PLAUSIBLE,
+        "threshold_differs": assessment.answer in labels.LABELS and assessment.answer != assessment.label,
         "seen_in_training": assessment.sample_side == SEEN_IN_TRAINING,
     }
     return tuple(name for name in FLAG_SENTENCES if applies[name])

@@ -9,9 +9,11 @@ of 32, against 29.3 ms in bfloat16 unfolded and 44.4 ms for the model as saved (
 stay float32; the head's logit and sigmoid are float32 layers. The answer for one image on
 Classify, the model card's evaluation and training never use it.
 
-bfloat16 keeps 8 bits of mantissa, so P(ALL) moves a little (see `RECHECK_LOGIT_MARGIN`): a cell
-whose bfloat16 log-odds lie within that margin of the threshold's is run again in float32
-(`core.model.inference.Classifier`), so a cell's answer is the float32 answer.
+bfloat16 keeps 8 bits of mantissa, so P(ALL) and the features move a little: a cell whose bfloat16
+log-odds lie within the measured drift's margin (`core.model.answering.MARGINS`) of any decision
+boundary (the threshold, either conformal threshold), or whose OOD score lies within its margin of
+the OOD threshold, is run again in float32 (`core.model.answering.settle`), so a cell's answer is
+the answer of the cell run alone in float32.
 `LEUKEMIA_BATCH_PRECISION=float32` turns this off; without native support it is off already
 (emulated bfloat16 is slower than float32).
 """
@@ -28,18 +30,12 @@ import numpy as np
 import tensorflow as tf
 
 from core import config
-from core.model.calibration import logit
 from core.model.folding import fold_batch_norms
 from core.model.network import LOGIT_LAYER, PROBABILITY_LAYER
 
 BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat16 arithmetic
 MIXED_POLICY = "mixed_bfloat16"
 FLOAT32_LAYERS = (LOGIT_LAYER, PROBABILITY_LAYER)  # the head's output stays float32
-# Cells whose bfloat16 log-odds of ALL lie this close to the threshold's are run again in float32.
-# On the demo model over 411 cells (251 real, 160 synthetic) the folded bfloat16 twin moved the
-# log-odds by at most 0.13 within 1 of the threshold's and 0.24 anywhere (P by at most 0.053);
-# 3 answers of 411 flipped before the recheck, none after it, with 22 cells run again.
-RECHECK_LOGIT_MARGIN = 0.5
 
 LOGGER = logging.getLogger(__name__)
 _twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -91,11 +87,6 @@ def bfloat16_twin(model: keras.Model) -> keras.Model:
         return fold_batch_norms(model, model_config)
     except Exception as error:  # Keras raises several kinds here for an unusual model.
         raise ValueError(f"This model cannot run in bfloat16 ({type(error).__name__}); it runs in float32.") from error
-
-
-def near_threshold(probabilities: np.ndarray, threshold: float, margin: float = RECHECK_LOGIT_MARGIN) -> np.ndarray:
-    """Positions of the (N,) P(all) whose log-odds lie within `margin` of the threshold's (to run again in float32)."""
-    return np.flatnonzero(np.abs(np.atleast_1d(logit(probabilities)) - logit(threshold)) < margin)
 
 
 def twin_for(model: keras.Model) -> keras.Model:

@@ -18,8 +18,8 @@ from core.data import labels
 from core.model import fast_batches
 from core.model.network import to_model_array, with_features
 from core.model.evidence import load_evidence
+from core.model.recent import RecentAnswers
 from core.model.store import LoadedModel
-from core.imaging.preprocess import PreprocessResult, preprocess_cell
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Prediction:
 # project is developed on, ResNet50 at 224 px took 51.9 ms per cell in passes of 32 against 60.9 ms in
 # passes of 1 (benchmarks/patient.py; a run under heavy load from other jobs had suggested the opposite).
 GPU_BATCH_SIZE, CPU_BATCH_SIZE = 32, 32
+EXACT_MEMORY = 256  # cells whose float32 values run alone are remembered (8 KB each with 2048 features)
 
 
 def preferred_batch_size() -> int:
@@ -79,6 +80,7 @@ class Classifier:
         # "bfloat16" or "float32": what `fast=True` batches run in (fast_batches.batch_precision()).
         self.batch_precision = fast_batches.batch_precision()
         self._fast: dict[bool, Callable] = {}  # with features? -> compiled bfloat16 pass, built on first use
+        self._exact = RecentAnswers(EXACT_MEMORY)  # a model input's content -> its (features, P(all)) run alone in float32
 
     @property
     def threshold(self) -> float:
@@ -95,12 +97,11 @@ class Classifier:
     def probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32, fast: bool = False) -> np.ndarray:
         """(N, S, S, 3) uint8 RGB model inputs -> (N,) float32 P(all).
 
-        With `fast` the batches run in `batch_precision` and cells near the threshold again in
-        float32 (`recheck`); the default is float32 throughout.
+        With `fast` the batches run in `batch_precision` (values only: a decision on them goes
+        through `core.model.answering.settle`); the default is float32 throughout.
         """
         if fast and self._fast_function(paired=False) is not None:
-            probabilities = self._run(self._fast[False], model_inputs_rgb, batch_size)[1]
-            return self.recheck(model_inputs_rgb, probabilities, None, batch_size)[1]
+            return self._run(self._fast[False], model_inputs_rgb, batch_size)[1]
         return self._run(self._forward, model_inputs_rgb, batch_size)[1]
 
     def features_and_probabilities(self, model_inputs_rgb: np.ndarray, batch_size: int = 32,
@@ -115,32 +116,44 @@ class Classifier:
             ModelError: the model has no pooling layer named `core.model.network.POOL_LAYER`.
         """
         if fast and self._fast_function(paired=True) is not None:
-            features, probabilities = self._run(self._fast[True], model_inputs_rgb, batch_size)
-            return self.recheck(model_inputs_rgb, probabilities, features, batch_size)
+            return self._run(self._fast[True], model_inputs_rgb, batch_size)
         with self.lock:
             if self._forward_with_features is None:
                 paired = with_features(self.loaded.model)
                 self._forward_with_features = tf.function(lambda images: paired(images, training=False), input_signature=self._signature)
         return self._run(self._forward_with_features, model_inputs_rgb, batch_size)
 
-    def recheck(self, model_inputs_rgb: np.ndarray, probabilities: np.ndarray, features: np.ndarray | None,
-                batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        """Run again in float32 the inputs whose P(all) lies near the threshold (`fast_batches.near_threshold`).
+    def values(self, model_inputs_rgb: np.ndarray, batch_size: int = 32,
+               fast: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+        """((N, D) float32 pooled features, or None where the model has no index of known cells; (N,) float32 P(all)).
 
-        Returns:
-            (features, probabilities) with those rows replaced by their float32 values; features
-            is an empty (0, 0) array when None was given.
+        Every path of `core.model.answering` computes through this, so a model with an index always
+        runs its paired pass and one without it its plain pass, whatever the page.
         """
-        near = fast_batches.near_threshold(probabilities, self.threshold)
-        probabilities = probabilities.copy()
-        if features is None:
-            if near.size:
-                probabilities[near] = self.probabilities(model_inputs_rgb[near], batch_size)
-            return np.zeros((0, 0), np.float32), probabilities
-        features = features.copy()
-        if near.size:
-            features[near], probabilities[near] = self.features_and_probabilities(model_inputs_rgb[near], batch_size)
-        return features, probabilities
+        if self.evidence.index is None:
+            return None, self.probabilities(model_inputs_rgb, batch_size, fast)
+        return self.features_and_probabilities(model_inputs_rgb, batch_size, fast)
+
+    def exact_values(self, model_inputs_rgb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """`values` of each (S, S, 3) uint8 RGB input run alone in float32: the reference answer near a boundary.
+
+        A cell alone gives the same numbers whatever batch or page it came from; the last
+        EXACT_MEMORY inputs' values are remembered (by content), so a page that asks again on
+        every rerun pays once.
+        """
+        rows = [self._exact_one(model_input) for model_input in model_inputs_rgb]
+        probabilities = np.asarray([probability for _, probability in rows], np.float32).reshape(-1)
+        if self.evidence.index is None:
+            return None, probabilities
+        dimensions = rows[0][0].shape[-1] if rows else 0
+        return np.asarray([features for features, _ in rows], np.float32).reshape(len(rows), dimensions), probabilities
+
+    def _exact_one(self, model_input_rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
+        remembered = self._exact.get(model_input_rgb)
+        if remembered is None:
+            features, probabilities = self.values(model_input_rgb[None], batch_size=1)
+            remembered = self._exact.put(model_input_rgb, (None if features is None else features[0], float(probabilities[0])))
+        return remembered
 
     def _fast_function(self, paired: bool) -> Callable | None:
         """The compiled bfloat16 pass (with pooled features or not), or None where batches run in float32."""
@@ -178,20 +191,3 @@ class Classifier:
         if tta is None:
             return Prediction(label, float(probability_all), self.threshold)
         return Prediction(label, float(probability_all), self.threshold, float(tta.mean()), float(tta.std()))
-
-    def classify_input(self, model_input_rgb: np.ndarray, with_tta: bool = False) -> Prediction:
-        """One (S, S, 3) uint8 RGB model input -> Prediction; TTA adds 7 views in the same batch."""
-        if not with_tta:
-            return self.decide(float(self.probabilities(model_input_rgb[None])[0]))
-        probabilities = self.probabilities(dihedral_views(model_input_rgb))
-        return self.decide(float(probabilities[0]), probabilities)
-
-    def classify(self, image_rgb: np.ndarray, with_tta: bool = False) -> tuple[Prediction, PreprocessResult]:
-        """A decoded (H, W, 3) uint8 RGB image -> (Prediction, all preprocessing stages)."""
-        stages = preprocess_cell(image_rgb, self.image_size)
-        return self.classify_input(stages.model_input, with_tta), stages
-
-    def classify_many(self, images_rgb: list[np.ndarray]) -> list[Prediction]:
-        """Many decoded images -> Predictions, preprocessed one by one and run in batches."""
-        inputs = np.stack([preprocess_cell(image, self.image_size).model_input for image in images_rgb])
-        return [self.decide(float(probability)) for probability in self.probabilities(inputs)]

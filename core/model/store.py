@@ -83,6 +83,7 @@ class LoadedModel:
     path: Path
     sha256: str
     warnings: list[str] = field(default_factory=list)
+    sidecar_sha256: str = ""  # of the sidecar file as read ("" without one): part of every cache key of the app
 
     @property
     def image_size(self) -> int:
@@ -97,6 +98,14 @@ class LoadedModel:
         """True/False against the sidecar's recorded hash, None when the sidecar records none."""
         expected = self.metadata.get("sha256")
         return None if not expected else expected == self.sha256
+
+
+def sidecar_sha256(model_path: Path) -> str:
+    """Hex SHA-256 of the sidecar's bytes, or "" when there is none: a rewritten card changes it whatever its time stamp."""
+    try:
+        return hashlib.sha256(config.sidecar_path(Path(model_path)).read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def read_sidecar(model_path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -160,6 +169,7 @@ def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None)
         raise ModelError(f"No model file at {path}. Build the demo model with `python train.py --demo`, or set LEUKEMIA_MODEL.")
     if path.suffix != ".keras":
         raise ModelError(f"{path.name} is not a .keras model file. Save models in the Keras v3 format.")
+    card_digest = sidecar_sha256(path)
     metadata, warnings = read_sidecar(path)
     check_archive(path)
     sha256 = file_sha256(path)
@@ -175,7 +185,8 @@ def load_classifier(path: str | os.PathLike, allow_modified: bool | None = None)
         raise ModelError(f"Could not read the model file {path.name}: {keras_refusal(error)}") from error
     check_compatible(model, metadata, path)
     unknown = {CARD_UNKNOWN_KEY: True} if warnings else {}  # Every answer then says so (core.model.assessment).
-    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata, **unknown}, path, sha256, warnings)
+    loaded = LoadedModel(model, {**base_metadata(model.input_shape[1]), **metadata, **unknown}, path, sha256, warnings,
+                         card_digest)
     if modified:
         loaded.warnings.append(f"{path.name} does not match the SHA-256 recorded in its metadata: the file changed after training.")
     return loaded

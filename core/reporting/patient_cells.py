@@ -1,17 +1,17 @@
 """Many files of one person in, one `PatientCell` per file out: decode, batched analysis, assessment.
 
-The same path as the Classify page (decode -> preprocess -> analyse -> assess) except that the
-model sees the cells in batches, one forward pass per batch, and without test-time augmentation
-(see `core.model.analysis.analyze_preprocessed`). A file that fails becomes a cell with an error
+The same path as the Classify page (decode -> preprocess -> measure -> settle -> assess,
+`core.model.answering`) except that the model sees the cells in batches, one forward pass per
+batch, and without test-time augmentation (see `core.model.analysis.analyze_scoped`). A file that fails becomes a cell with an error
 sentence naming it; the others carry on.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,8 +20,7 @@ from core.imaging.decode import load_image
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 from core.imaging.scope import assess_scope
 from core.model.analysis import CellAnalysis, analyze_scoped
-from core.model.assessment import Neighbourhood, assess
-from core.model.evidence import ModelEvidence
+from core.model.answering import assess_settled
 from core.reporting.explorer import thumbnail
 from core.reporting.patient_summary import PatientCell
 
@@ -152,37 +151,36 @@ def analyse_in_batches(classifier: Classifier, batches: Sequence[Sequence[tuple[
             yield analyse(batch, prepared, functools.partial(prepare_next, position))
 
 
-def assess_cells(analysed: Sequence[AnalysedCell], metadata: Mapping[str, Any], evidence: ModelEvidence | None,
+def assess_cells(classifier: Classifier, analysed: Sequence[AnalysedCell], files: Sequence[tuple[str, str, bytes]],
                  sample_side: str | None = None, error_rate: float | None = None) -> list[PatientCell]:
-    """Each analysed cell's `Assessment` (as on Classify, at the user's error rate); failed cells keep their error.
+    """Each analysed cell's `Assessment` on the one path (`core.model.answering.assess_settled`), at the user's error rate.
 
-    The cells' similar known cells and OOD scores come from one `EmbeddingIndex.query_many`.
+    Cells whose bfloat16 values lie near a decision boundary at this error rate are decoded again from
+    their bytes and run in float32, so each answer is the one Classify gives; failed cells keep their error.
 
     Args:
-        metadata, evidence: the model's sidecar and `Classifier.evidence`.
+        analysed: `analyse_files`' cells, in the order of `files`.
+        files: (file name, SHA-256 of the bytes, bytes) per cell, as analysed.
         sample_side: the `core.data.sides` words of a held-out subject's cells; None for uploads.
         error_rate: the conformal error rate the user chose; None: the model's default.
     """
-    neighbourhoods = _neighbourhoods([cell.analysis for cell in analysed], evidence)
-    return [PatientCell(cell.name, cell.digest, cell.thumbnail_rgb,
-                        assess(cell.analysis, metadata, sample_side, evidence, error_rate, neighbourhood))
-            if cell.analysis is not None else PatientCell(cell.name, cell.digest, error=cell.error)
-            for cell, neighbourhood in zip(analysed, neighbourhoods)]
+    if len(files) != len(analysed):
+        raise ValueError(f"Got {len(analysed)} analysed cells but {len(files)} files; pass the files that were analysed.")
+    usable = [position for position, cell in enumerate(analysed) if cell.analysis is not None]
 
+    def model_inputs(positions: Sequence[int]) -> np.ndarray:
+        again = prepare_files([files[usable[position]] for position in positions], classifier.image_size)
+        return np.stack([file.stages.model_input for file in again])
 
-def _neighbourhoods(analyses: Sequence[CellAnalysis | None], evidence: ModelEvidence | None) -> list[Neighbourhood | None]:
-    """Each analysis' (similar cells, OOD score) from one `query_many` of the model's index; None where there is none to ask."""
-    asked = [position for position, analysis in enumerate(analyses) if analysis is not None and analysis.features is not None]
-    answers: list[Neighbourhood | None] = [None] * len(analyses)
-    if evidence is None or evidence.index is None or not asked:
-        return answers
-    for position, answer in zip(asked, evidence.index.query_many(np.stack([analyses[position].features for position in asked]))):
-        answers[position] = answer
-    return answers
+    _, assessments = assess_settled(classifier, [analysed[position].analysis for position in usable], model_inputs,
+                                    error_rate, [sample_side] * len(usable))
+    by_position = dict(zip(usable, assessments))
+    return [PatientCell(cell.name, cell.digest, cell.thumbnail_rgb, by_position[position])
+            if position in by_position else PatientCell(cell.name, cell.digest, error=cell.error)
+            for position, cell in enumerate(analysed)]
 
 
 def assess_patient_cells(classifier: Classifier, files: Sequence[tuple[str, str, bytes]], sample_side: str | None = None,
                          error_rate: float | None = None, batch_size: int = 32) -> list[PatientCell]:
     """`analyse_files` then `assess_cells`: every file of one person, one `PatientCell` each, in order."""
-    analysed = analyse_files(classifier, files, batch_size)
-    return assess_cells(analysed, classifier.loaded.metadata, classifier.evidence, sample_side, error_rate)
+    return assess_cells(classifier, analyse_files(classifier, files, batch_size), files, sample_side, error_rate)

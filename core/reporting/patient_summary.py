@@ -25,8 +25,9 @@ DEMO_PATIENT_SENTENCE = f"{DEMO_SENTENCE} Its answer about a person whose real c
 NO_CELLS_SENTENCE = "No cell could be used (every cell was referred, out of scope or unreadable): refer to a person."
 # Per-cell flags in short words; "demo_model" applies to every cell and is said once for the subject.
 CELL_FLAG_WORDS = {"real_cell_on_demo_model": "real cell, demo model", "out_of_scope": "out of scope",
-                   "orientation_unstable": "depends on orientation", "conformal_refer": "both answers possible",
-                   "seen_in_training": "seen in training"}
+                   "out_of_distribution": "unlike the known cells", "orientation_unstable": "depends on orientation",
+                   "conformal_refer": "both answers possible", "conformal_empty": "neither answer plausible",
+                   "threshold_differs": "threshold alone says the other class", "seen_in_training": "seen in training"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

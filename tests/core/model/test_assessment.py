@@ -25,6 +25,8 @@ from core.model.assessment import (
     qualifications,
     views_disagree,
 )
+from core.model.calibration import Calibration
+from core.model.evidence import ModelEvidence
 from core.model.inference import Prediction
 from core.reporting.html_report import build_report
 
@@ -83,11 +85,39 @@ def test_samples_say_their_side(image_rgb):
     assert qualifications(real) == (DEMO_SENTENCE, REAL_CELL_ON_DEMO_SENTENCE)
 
 
-def test_a_conformal_refer_is_said(image_rgb):
-    from dataclasses import replace
+def calibrated(all_threshold: float, hem_threshold: float) -> ModelEvidence:
+    """A model whose conformal thresholds at 5% are about these (100 scores per class, T = 1)."""
+    scores = {labels.ALL: np.linspace(0.0, all_threshold / 0.96, 100), labels.HEM: np.linspace(0.0, hem_threshold / 0.96, 100)}
+    return ModelEvidence(calibration=Calibration(1.0, scores))
 
-    found = replace(assess(analysis(image_rgb, "all", 0.9, 0.9), {}), conformal_decision=labels.REFER)
+
+@pytest.mark.parametrize(("probability", "thresholds", "answer", "prediction_set", "flag"), [
+    # The set holds ALL only while the threshold (0.84) says Healthy: the set decides, the threshold is secondary.
+    (0.60, (0.5, 0.3), labels.ALL, (labels.ALL,), "threshold_differs"),
+    # The set holds Healthy only while the threshold says ALL.
+    (0.88, (0.05, 0.95), labels.HEM, (labels.HEM,), "threshold_differs"),
+    (0.60, (0.5, 0.7), labels.REFER, (labels.ALL, labels.HEM), "conformal_refer"),
+    (0.50, (0.3, 0.3), labels.REFER, (), "conformal_empty"),
+])
+def test_the_prediction_set_decides_the_answer(image_rgb, probability, thresholds, answer, prediction_set, flag):
+    label = labels.label_for(probability, 0.84)
+    found = assess(analysis(image_rgb, label, probability, probability), {}, evidence=calibrated(*thresholds), error_rate=0.05)
+    assert found.prediction_set == prediction_set and found.answer == answer
+    assert found.answer == labels.REFER or found.answer in found.prediction_set
+    assert found.label == label and flag in flags(found)
+
+
+def test_a_conformal_refer_is_said(image_rgb):
+    found = assess(analysis(image_rgb, "all", 0.9, 0.9), {}, evidence=calibrated(0.5, 0.95), error_rate=0.05)
+    assert found.answer == labels.REFER and found.refer_reasons == ("both_plausible",)
     assert CONFORMAL_REFER_SENTENCE in qualifications(found)
+
+
+def test_an_out_of_scope_cell_is_referred_even_when_its_set_is_one_class(image_rgb):
+    found = assess(analysis(image_rgb, "all", 0.9, 0.9, scope=("The background is not dark.",)), {},
+                   evidence=calibrated(0.5, 0.3), error_rate=0.05)
+    assert found.prediction_set == (labels.ALL,) and found.answer == labels.REFER
+    assert found.refer_reasons == ("out_of_scope",) and answer_text(found) == REFER_OUT_OF_SCOPE
 
 
 def test_the_report_says_the_risky_limits_at_the_top_and_beside_the_answer(image_rgb, risky):
@@ -104,7 +134,10 @@ def test_the_command_line_says_the_risky_limits(risky, tmp_path):
     assert result.line().split("\t") == ["risky.png", "hem", "0.7200", "refer", "demo_model,out_of_scope,orientation_unstable"]
     write_csv(tmp_path / "out.csv", [result])
     (row,) = csv.DictReader((tmp_path / "out.csv").open())
-    assert list(row)[:3] == ["file", "label", "probability_all"]
+    assert list(row) == ["file", "label", "probability_all", "answer", "conformal_set", "ood_score", "out_of_distribution",
+                         "flags", "qualifications", "error"]
     assert row["answer"] == "refer" and row["flags"] == "demo_model,out_of_scope,orientation_unstable"
+    # Without conformal scores or an index those columns stay blank.
+    assert row["conformal_set"] == row["ood_score"] == row["out_of_distribution"] == ""
     for sentence in RISKY_SENTENCES:
         assert sentence in row["qualifications"]

@@ -67,14 +67,20 @@ def test_nothing_in_nothing_out_and_mismatched_inputs_refused(classifier, cells)
         analyze_preprocessed(classifier, cells[:2], [])
 
 
-def test_many_cells_go_one_per_pass_on_cpu_and_in_batches_on_a_gpu(monkeypatch, classifier):
+def test_cells_go_through_the_model_one_batch_per_pass(classifier, cells, monkeypatch):
+    sizes = []
+    forward = classifier._forward
+    monkeypatch.setattr(classifier, "_forward", lambda batch: sizes.append(int(batch.shape[0])) or forward(batch))
+    analyze_all(classifier, cells, batch_size=2)
+    assert sizes == [2, 1]  # three cells, passes of at most two
+
+
+def test_the_batch_size_follows_the_device(monkeypatch):
     import tensorflow as tf
 
     from core.model import inference
 
-    assert classifier.many_batch_size == (inference.GPU_BATCH_SIZE if tf.config.list_physical_devices("GPU")
-                                          else inference.CPU_BATCH_SIZE)
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
-    assert inference.preferred_batch_size() == inference.GPU_BATCH_SIZE == 32
+    assert inference.preferred_batch_size() == inference.GPU_BATCH_SIZE
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
-    assert inference.preferred_batch_size() == inference.CPU_BATCH_SIZE == 32
+    assert inference.preferred_batch_size() == inference.CPU_BATCH_SIZE

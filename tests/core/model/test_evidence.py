@@ -5,7 +5,10 @@ import numpy as np
 
 from core.data import labels
 from core.model.analysis import CellAnalysis
-from core.model.assessment import OUT_OF_SCOPE_SENTENCE, CONFORMAL_REFER_SENTENCE, assess, qualifications
+from core.model.assessment import (
+    CONFORMAL_REFER_SENTENCE, OUT_OF_DISTRIBUTION_SENTENCE, OUT_OF_SCOPE_SENTENCE, REFER_OUT_OF_SCOPE, answer_text, assess,
+    flags, qualifications,
+)
 from core.model.calibration import Calibration
 from core.model.embedding import EmbeddingIndex
 from core.model.evidence import NO_CALIBRATION, NO_INDEX, ModelEvidence, load_evidence
@@ -39,7 +42,9 @@ def test_a_cell_unlike_the_known_ones_is_referred():
     evidence = ModelEvidence(index=small_index(), ood_threshold=0.5)
     assessment = assess(analysis_of(0.9, np.eye(DIMENSIONS, dtype=np.float32)[3]), {}, evidence=evidence)
     assert assessment.ood_flag is True and assessment.answer == labels.REFER
-    assert OUT_OF_SCOPE_SENTENCE in qualifications(assessment)
+    assert assessment.refer_reasons == ("out_of_distribution",) and answer_text(assessment) == REFER_OUT_OF_SCOPE
+    assert OUT_OF_DISTRIBUTION_SENTENCE in qualifications(assessment) and "out_of_distribution" in flags(assessment)
+    assert "out_of_scope" not in flags(assessment)  # the image itself passed the scope check
 
 
 def test_calibration_gives_the_calibrated_probability_and_refers_the_ambiguous_cell():

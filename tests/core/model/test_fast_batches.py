@@ -1,4 +1,4 @@
-"""Fast batches: the bfloat16 twin computes what the model computes, and a cell's answer stays the float32 answer."""
+"""Fast batches: the bfloat16 twin computes what the model computes, close to float32 but not equal."""
 from __future__ import annotations
 
 import dataclasses
@@ -49,22 +49,13 @@ def test_the_twin_computes_in_bfloat16_without_batchnorm_but_keeps_its_head_floa
     np.testing.assert_allclose(got, expected, atol=0.02)  # 8 bits of mantissa: close, not equal
 
 
-def test_near_threshold_is_measured_in_log_odds():
-    probabilities = np.array([0.5, 0.55, 0.6, 0.9, 0.999, 0.45, 0.1])
-    assert fast_batches.near_threshold(probabilities, 0.5, margin=0.35).tolist() == [0, 1, 5]
-    # Near 1, P moves little while the log-odds move a lot: 0.9999 is 2.1 from 0.9992 in log-odds, 0.999 is 0.22.
-    assert fast_batches.near_threshold(np.array([0.999, 0.9999]), 0.9992, margin=0.35).tolist() == [0]
-
-
-def test_cells_near_the_threshold_get_the_float32_answer(loaded, inputs, monkeypatch):
+def test_fast_values_are_bfloat16_values_close_to_float32(loaded, inputs, monkeypatch):
+    """`fast=True` gives the twin's values, not float32 ones (decisions on them go through `core.model.answering.settle`)."""
     reference = Classifier(loaded).probabilities(inputs)
-    threshold = float(np.median(reference))  # Half the cells on each side, many of them close to it.
-    classifier = forced_classifier(loaded, monkeypatch, threshold)
+    classifier = forced_classifier(loaded, monkeypatch)
     fast = classifier.probabilities(inputs, batch_size=16, fast=True)
-    assert ((fast >= threshold) == (reference >= threshold)).all()
-    near = fast_batches.near_threshold(reference, threshold, margin=0.4)
-    assert near.size, "the test needs cells near the threshold"
-    np.testing.assert_allclose(fast[near], reference[near], atol=1e-5)  # run again in float32
+    assert np.max(np.abs(fast - reference)) > 1e-6  # they stayed in bfloat16
+    np.testing.assert_allclose(fast, reference, atol=0.02)
     features, paired = classifier.features_and_probabilities(inputs, batch_size=16, fast=True)
     reference_features, _ = Classifier(loaded).features_and_probabilities(inputs)
     assert features.dtype == np.float32 and features.shape == reference_features.shape

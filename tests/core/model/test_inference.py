@@ -42,22 +42,26 @@ def test_dihedral_views_are_the_eight_symmetries():
     assert np.array_equal(views[0], image)
 
 
-def test_tta_reports_mean_and_spread(classifier, inputs):
-    prediction = classifier.classify_input(inputs[0], with_tta=True)
-    assert 0 <= prediction.tta_mean <= 1 and prediction.tta_std >= 0
-    assert prediction.probability_all == pytest.approx(classifier.classify_input(inputs[0]).probability_all, abs=1e-5)  # a batch of 8 and a batch of 1 round differently
-
-
-def test_classify_returns_stages_and_many_matches_one(classifier, synthetic_data_root):
+def test_tta_reports_mean_and_spread(classifier, synthetic_data_root):
     from core.imaging.decode import load_image
+    from core.model.analysis import BATCHED, EXACT, analyze_cell
 
-    paths = sorted(synthetic_data_root.rglob("*.bmp"))[:3]
-    images = [load_image(path).image_rgb for path in paths]
-    single = [classifier.classify(image)[0].probability_all for image in images]
-    many = [prediction.probability_all for prediction in classifier.classify_many(images)]
-    # Batched and single passes may round differently (oneDNN picks kernels by batch size): float32 tolerance.
-    np.testing.assert_allclose(single, many, atol=1e-5)
-    assert classifier.classify(images[0])[1].model_input.shape == (64, 64, 3)
+    image = load_image(sorted(synthetic_data_root.rglob("*.bmp"))[0]).image_rgb
+    with_views, alone = analyze_cell(classifier, image), analyze_cell(classifier, image, with_tta=False)
+    assert 0 <= with_views.prediction.tta_mean <= 1 and with_views.prediction.tta_std >= 0
+    assert (with_views.exactness, alone.exactness) == (BATCHED, EXACT)
+    # A batch of 8 and a batch of 1 round differently (oneDNN picks kernels by batch size).
+    assert with_views.prediction.probability_all == pytest.approx(alone.prediction.probability_all, abs=1e-5)
+    assert alone.stages.model_input.shape == (64, 64, 3)
+
+
+def test_values_alone_are_the_same_whatever_the_batch(classifier, inputs):
+    _, alone = classifier.exact_values(inputs)
+    _, first = classifier.values(inputs[:1], batch_size=1)
+    assert alone[0] == first[0]  # bit for bit: the reference every path decides on near a boundary
+    np.testing.assert_allclose(classifier.values(inputs)[1], alone, atol=1e-5)
+    _, again = classifier.exact_values(inputs[::-1])
+    np.testing.assert_array_equal(again[::-1], alone)  # remembered, and independent of order
 
 
 def test_concurrent_calls_give_the_serial_answers(classifier, inputs):

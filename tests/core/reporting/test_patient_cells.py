@@ -78,7 +78,7 @@ def test_cells_are_assessed_against_the_index_as_one_by_one(classifier, files):
     indexed = Classifier(classifier.loaded)
     indexed.evidence = dataclasses.replace(indexed.evidence, index=index, ood_threshold=0.9)
     analysed = patient_cells.analyse_files(indexed, files)
-    assessed = patient_cells.assess_cells(analysed, indexed.loaded.metadata, indexed.evidence)
+    assessed = patient_cells.assess_cells(indexed, analysed, files)
     assert [cell.error is None for cell in assessed] == [cell.analysis is not None for cell in analysed]
     for cell, one in zip(assessed, analysed):
         if one.analysis is None:

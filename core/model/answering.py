@@ -1,0 +1,223 @@
+"""One path from prepared cells to their answers, whatever the surface: measure, settle, assess.
+
+Classify (one cell, its 8 views), the Patient page (batches, bfloat16 where the CPU computes it
+natively), `python -m core.predict` (both modes), the Quiz and the reports all answer cells here:
+
+1. `measure`: the model's values for the cells (`core.model.analysis`), each marked with how
+   exactly they were computed (`FAST`: a bfloat16 batch; `BATCHED`: float32 in a batch; `EXACT`:
+   float32, the cell alone).
+2. `settle`: a cell whose values lie, within the drift of how they were computed, near any
+   decision boundary at the chosen error rate (the threshold, both conformal thresholds, the OOD
+   threshold) is run again more exactly: FAST cells in float32, then BATCHED cells alone. So a
+   cell's answer never depends on the page (or batch) that computed it: away from every boundary
+   the drift cannot change the answer, and near one every path decides on the same EXACT values.
+3. `core.model.assessment.assess`, the one decision rule (`core.model.decision`).
+
+>>> answers = answer_cells(classifier, prepared, error_rate=0.05)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.data import labels
+from core.imaging.preprocess import PreprocessResult
+from core.model.analysis import BATCHED, EXACT, FAST, CellAnalysis, analyze_scoped, analyze_views
+from core.model.assessment import Assessment, Neighbourhood, assess
+from core.model.calibration import logit
+
+if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
+    from core.model.evidence import ModelEvidence
+    from core.model.inference import Classifier
+
+# How far a way of computing can move a cell's values from the cell run alone in float32 (EXACT),
+# measured by benchmarks/drift.py on the demo model over 406 cells (251 real C-NMC cells, 155
+# synthetic), idle 2-core AMD EPYC with native bfloat16:
+# - bfloat16 batches (folded twin): the log-odds moved by at most 0.085 where |log-odds| < 2, 0.12
+#   where < 4, 0.49 where < 8 and 0.98 anywhere; beyond |log-odds| 1 by at most 7.0% of it. The
+#   OOD score moved by at most 0.0045.
+# - float32 batches of 32 or views of 8: the log-odds by at most 5.9e-6 (2.1e-6 relative), the OOD
+#   score by at most 3.6e-7.
+# A value is run again when a boundary b lies within base + relative * |b| of its log-odds (or
+# the OOD threshold within the OOD margin of its score): about three times (bfloat16) or a
+# hundred times (float32) what was measured, and twice the relative drift.
+FAST_LOGIT_MARGIN, FAST_RELATIVE_MARGIN, FAST_OOD_MARGIN = 0.3, 0.14, 0.01
+BATCHED_LOGIT_MARGIN, BATCHED_RELATIVE_MARGIN, BATCHED_OOD_MARGIN = 1e-3, 1e-5, 1e-4
+# (log-odds margin, relative margin, OOD-score margin) per way of computing, below EXACT.
+MARGINS = {FAST: (FAST_LOGIT_MARGIN, FAST_RELATIVE_MARGIN, FAST_OOD_MARGIN),
+           BATCHED: (BATCHED_LOGIT_MARGIN, BATCHED_RELATIVE_MARGIN, BATCHED_OOD_MARGIN)}
+
+
+@dataclass(frozen=True)
+class PreparedCell:
+    """One cell before the model: its preprocessing stages and its scope check.
+
+    Attributes:
+        stages: `preprocess_cell`'s result; `stages.model_input` is (S, S, 3) uint8 RGB.
+        scope_reasons: `assess_scope`'s sentences; empty when the image looks like a C-NMC input.
+    """
+
+    stages: PreprocessResult
+    scope_reasons: tuple[str, ...] = ()
+
+
+def measure(classifier: Classifier, cells: Sequence[PreparedCell], with_tta: bool = False,
+            fast: bool = False) -> list[CellAnalysis]:
+    """The model's values for each cell: with TTA its 8 views in float32 (one pass each cell), else in batches.
+
+    Args:
+        with_tta: also run the 8 flips/rotations (Classify, `core.predict --tta`); the answer stays the original view's.
+        fast: batches in `classifier.batch_precision` (bfloat16 where native): the Patient page.
+    """
+    if with_tta:
+        return [analyze_views(classifier, cell.stages, cell.scope_reasons, with_tta=True) for cell in cells]
+    return analyze_scoped(classifier, [cell.stages for cell in cells], [cell.scope_reasons for cell in cells],
+                          classifier.many_batch_size, fast=fast)
+
+
+def logit_boundaries(threshold: float, evidence: ModelEvidence | None, error_rate: float | None) -> np.ndarray:
+    """The log-odds of raw P(all) at which some answer changes: the threshold's, and each finite conformal threshold's.
+
+    A class y is in the prediction set when 1 - p_y <= t_y with p_all = sigmoid(logit / T):
+    "all" while logit >= T * logit(1 - t_all), "hem" while logit <= T * logit(t_hem).
+    """
+    boundaries = [float(logit(threshold))]
+    calibration = None if evidence is None else evidence.calibration
+    if calibration is not None:
+        thresholds = calibration.thresholds(error_rate)
+        for cut in (1.0 - thresholds["all"], thresholds["hem"]):
+            if 0.0 < cut < 1.0:
+                boundaries.append(calibration.temperature * float(logit(cut)))
+    return np.asarray(boundaries, dtype=float)
+
+
+def near_boundary(analyses: Sequence[CellAnalysis], ood_scores: Sequence[float | None], boundaries: np.ndarray,
+                  ood_threshold: float | None) -> list[int]:
+    """Positions of the cells, not EXACT, whose values lie within their margin (`MARGINS`) of a boundary.
+
+    Args:
+        boundaries: log-odds of raw P(all) (`logit_boundaries`); a boundary b has the margin base + relative * |b|.
+        ood_scores: each cell's OOD score, or None; compared with `ood_threshold` (None: no index).
+    """
+    near = []
+    for position, (analysis, score) in enumerate(zip(analyses, ood_scores)):
+        if analysis.exactness >= EXACT:
+            continue
+        logit_margin, relative_margin, ood_margin = MARGINS[analysis.exactness]
+        value = float(logit(analysis.prediction.probability_all))
+        close = bool(np.any(np.abs(boundaries - value) < logit_margin + relative_margin * np.abs(boundaries)))
+        if score is not None and ood_threshold is not None:
+            close = close or abs(score - ood_threshold) < ood_margin
+        if close:
+            near.append(position)
+    return near
+
+
+def neighbourhoods(analyses: Sequence[CellAnalysis], evidence: ModelEvidence | None) -> list[Neighbourhood | None]:
+    """Each analysis' (similar cells, OOD score) from one `query_many` of the model's index; None where there is none to ask."""
+    asked = [position for position, analysis in enumerate(analyses) if analysis.features is not None]
+    answers: list[Neighbourhood | None] = [None] * len(analyses)
+    if evidence is None or evidence.index is None or not asked:
+        return answers
+    for position, answer in zip(asked, evidence.index.query_many(np.stack([analyses[position].features for position in asked]))):
+        answers[position] = answer
+    return answers
+
+
+# The (k, S, S, 3) uint8 RGB model inputs of the cells at these positions (the Patient page decodes them again).
+ModelInputs = Callable[[Sequence[int]], np.ndarray]
+
+
+def rerun(classifier: Classifier, analyses: Sequence[CellAnalysis], positions: Sequence[int],
+          model_inputs: ModelInputs) -> list[CellAnalysis]:
+    """The analyses with the cells at `positions` one step more exact: FAST ones in a float32 batch, BATCHED ones alone."""
+    if not positions:
+        return list(analyses)
+    inputs = model_inputs(positions)
+    batched = [row for row, position in enumerate(positions) if analyses[position].exactness == FAST]
+    alone = [row for row, position in enumerate(positions) if analyses[position].exactness == BATCHED]
+    settled = list(analyses)
+    for rows, exactness in ((batched, BATCHED), (alone, EXACT)):
+        if not rows:
+            continue
+        run = classifier.values if exactness == BATCHED else classifier.exact_values
+        features, probabilities = run(inputs[rows]) if exactness == EXACT else run(inputs[rows], classifier.many_batch_size)
+        for offset, row in enumerate(rows):
+            before = settled[positions[row]]
+            probability = float(probabilities[offset])  # The 8 views' mean and spread stay as they were.
+            prediction = replace(before.prediction, label=labels.label_for(probability, classifier.threshold),
+                                 probability_all=probability)
+            settled[positions[row]] = replace(before, prediction=prediction, exactness=exactness,
+                                              features=before.features if features is None else features[offset])
+    return settled
+
+
+def settle(classifier: Classifier, analyses: Sequence[CellAnalysis], model_inputs: ModelInputs,
+           error_rate: float | None = None) -> tuple[list[CellAnalysis], list[Neighbourhood | None]]:
+    """The analyses made exact where a boundary at `error_rate` is within their drift, and their neighbourhoods.
+
+    At most two rounds: FAST cells near a boundary run in a float32 batch; cells still (or already)
+    BATCHED near one run alone.
+    """
+    evidence = classifier.evidence
+    boundaries = logit_boundaries(classifier.threshold, evidence, error_rate)
+    settled, around = list(analyses), neighbourhoods(analyses, evidence)
+    for _ in range(2):
+        near = near_boundary(settled, [None if found is None else found[1] for found in around], boundaries,
+                             evidence.ood_threshold)
+        if not near:
+            break
+        settled = rerun(classifier, settled, near, model_inputs)
+        for position, found in zip(near, neighbourhoods([settled[position] for position in near], evidence)):
+            around[position] = found
+    return settled, around
+
+
+def assess_settled(classifier: Classifier, analyses: Sequence[CellAnalysis], model_inputs: ModelInputs,
+                   error_rate: float | None = None, sample_sides: Sequence[str | None] | None = None,
+                   ) -> tuple[list[CellAnalysis], list[Assessment]]:
+    """`settle`, then the one `assess` per cell: (the settled analyses, their assessments), in order.
+
+    Args:
+        model_inputs: the inputs of the cells at given positions, for the few `settle` runs again.
+        sample_sides: per cell, the `core.data.sides` words of a dataset sample, or None (uploads).
+    """
+    settled, around = settle(classifier, analyses, model_inputs, error_rate)
+    sides = list(sample_sides) if sample_sides is not None else [None] * len(settled)
+    metadata = classifier.loaded.metadata
+    return settled, [assess(analysis, metadata, side, classifier.evidence, error_rate, found)
+                     for analysis, side, found in zip(settled, sides, around)]
+
+
+def answer_cells(classifier: Classifier, cells: Sequence[PreparedCell], error_rate: float | None = None,
+                 sample_sides: Sequence[str | None] | None = None, with_tta: bool = False,
+                 fast: bool = False) -> list[tuple[CellAnalysis, Assessment]]:
+    """The one path: prepared cells to (analysis, assessment) pairs, in order (`measure`, `settle`, `assess`)."""
+    def inputs(positions: Sequence[int]) -> np.ndarray:
+        return np.stack([cells[position].stages.model_input for position in positions])
+
+    analyses, assessments = assess_settled(classifier, measure(classifier, cells, with_tta, fast), inputs,
+                                           error_rate, sample_sides)
+    return list(zip(analyses, assessments))
+
+
+def answer_analysis(classifier: Classifier, analysis: CellAnalysis, error_rate: float | None = None,
+                    sample_side: str | None = None) -> tuple[CellAnalysis, Assessment]:
+    """One measured cell, its stages kept (Classify, Explain, the explorer, the Quiz): `settle` and `assess` it.
+
+    `analysis` is what the app caches per image (`analyze_cell`); a cell near a boundary at this error
+    rate is run alone once (`Classifier.exact_values` remembers it), so its answer is the batch paths' answer.
+    """
+    if analysis.stages is None:
+        raise ValueError("This analysis has no preprocessing stages to run again; pass `analyze_cell`'s result.")
+    settled, assessments = assess_settled(classifier, [analysis], lambda positions: analysis.stages.model_input[None],
+                                          error_rate, [sample_side])
+    return settled[0], assessments[0]
+
+
+def explained_class(assessment: Assessment) -> str:
+    """The class a heatmap explains by default: the answer when it is a class, else what the threshold gives."""
+    return assessment.answer if assessment.answer in labels.LABELS else assessment.label
