@@ -20,6 +20,7 @@ from core.errors import LeukemiaAppError
 from core.model.analysis import CellAnalysis
 from core.model.answering import answer_analysis
 from core.model.assessment import Assessment, answer_text, qualifications
+from core.model.decision import prediction_set_text
 from core.reporting.spreadsheet import safe_cell
 from ui import cache, state
 from ui.messages import show_error, show_info
@@ -144,13 +145,14 @@ def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
     rows = []
     for outcome in outcomes:
         # Text cells are "" when empty, numbers NaN: a table shows neither as "None".
-        row = {"file": outcome.name, "answer": "", "limits": "", "P(ALL)": float("nan"), "TTA mean": float("nan"),
+        row = {"file": outcome.name, "answer": "", "prediction set": "", "limits": "", "P(ALL)": float("nan"), "TTA mean": float("nan"),
                "TTA spread": float("nan"), "in scope": "", "sample": outcome.sample_side or "",
                "label in dataset": labels.display_name(outcome.dataset_label) if outcome.dataset_label else "",
                "error": outcome.error or ""}
         found = outcome.assessment
         if found is not None:
-            row.update({"answer": answer_text(found), "limits": " ".join(qualifications(found)),
+            row.update({"answer": answer_text(found), "prediction set": prediction_set_text(found.prediction_set),
+                        "limits": " ".join(qualifications(found)),
                         "P(ALL)": found.probability_all, "TTA mean": nan_for_none(found.tta_mean),
                         "TTA spread": nan_for_none(found.tta_std), "in scope": "no" if found.out_of_scope else "yes"})
         rows.append(row)

@@ -12,6 +12,7 @@ from core.data import labels
 from core.model.answering import explained_class
 from core.data.sides import SIDE_NAMES
 from core.model.assessment import Assessment, answer_text, qualifications
+from core.model.decision import prediction_set_text
 from core.reporting.html_report import build_report
 from ui import cache, explain_cache, navigation, state
 from ui.classify_widgets import UploadOutcome
@@ -44,6 +45,10 @@ def render_answer(assessment: Assessment) -> None:
     if assessment.tta_mean is not None:
         spread.metric("Uncertainty (8 views)", f"{assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}")
         st.caption(TTA_EXPLANATION)
+    if assessment.prediction_set is not None:
+        st.caption(f"Prediction set at the chosen error rate: {prediction_set_text(assessment.prediction_set)}; the answer "
+                   f"is given only when it holds one class. The threshold alone would say "
+                   f"{labels.display_name(assessment.label)} (secondary information, not the answer).")
 
 
 def answer_numbers(assessment: Assessment) -> str:

@@ -180,14 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: no image files found in the given paths.", file=sys.stderr)
         return 1
     answers = predict_subjects.answer_subjects(results, classifier) if args.by_subject else None
+    is_demo = bool(classifier.loaded.metadata.get("is_demo"))
+    if args.by_subject:
+        for note in predict_subjects.mixed_folder_notes([result.path for result in results]):
+            print(note, file=sys.stderr)
     for answer in answers or []:
-        print(predict_subjects.subject_line(answer), flush=True)
+        print(predict_subjects.subject_line(answer, is_demo), flush=True)
     if args.csv:
         try:
             if answers is None:
                 write_csv(Path(args.csv), results)
             else:
-                predict_subjects.write_csv(Path(args.csv), results, answers, CSV_COLUMNS)
+                predict_subjects.write_csv(Path(args.csv), results, answers, CSV_COLUMNS, is_demo)
         except OSError as error:
             print(f"error: could not write {args.csv}: {error.strerror}", file=sys.stderr)
             return 1

@@ -86,3 +86,12 @@ def conformal_set_text(prediction_set: Sequence[str] | None) -> str:
     (The CSV tells the two blanks apart by whether the model has conformal scores at all.)
     """
     return "" if prediction_set is None else "|".join(prediction_set)
+
+
+def prediction_set_text(prediction_set: Sequence[str] | None) -> str:
+    """The set as people read it: "{ALL}", "{ALL, Healthy}", "{} (empty)"; "" without conformal scores."""
+    if prediction_set is None:
+        return ""
+    if not prediction_set:
+        return "{} (empty: neither class is plausible)"
+    return "{" + ", ".join(labels.display_name(label) for label in prediction_set) + "}"

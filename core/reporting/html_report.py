@@ -22,6 +22,7 @@ from core.explain.methods import METHOD_NAMES
 from core.imaging.encode import png_bytes
 from core.model.analysis import CellAnalysis
 from core.model.assessment import DEMO_SENTENCE, Assessment, answer_text, assess, qualifications
+from core.model.decision import prediction_set_text
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -52,7 +53,8 @@ def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
     """The answer as (field, value) text pairs, shared by the report and its tests."""
     rows = [
         ("Answer", answer_text(assessment)),
-        ("Label at the threshold", labels.LONG_NAMES[assessment.label]),
+        ("Label at the threshold (secondary: the answer follows the prediction set)" if assessment.prediction_set is not None
+         else "Label at the threshold", labels.LONG_NAMES[assessment.label]),
         ("P(ALL)", f"{assessment.probability_all:.3f}"),
         ("Decision threshold", f"{labels.format_threshold(assessment.threshold)} (ALL when P(ALL) ≥ threshold)"),
     ]
@@ -60,8 +62,8 @@ def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
         rows.append(("P(ALL), calibrated", f"{assessment.probability_all_calibrated:.3f}"))
     if assessment.tta_mean is not None:
         rows.append(("Uncertainty (8 flips/rotations)", f"P(ALL) {assessment.tta_mean:.3f} ± {assessment.tta_std:.3f}"))
-    if assessment.conformal_decision is not None:
-        rows.append(("Conformal decision", labels.answer_name(assessment.conformal_decision)))
+    if assessment.prediction_set is not None:
+        rows.append(("Prediction set (conformal)", prediction_set_text(assessment.prediction_set)))
     if assessment.ood_score is not None:
         rows.append(("Distance to known cells (OOD score)",
                      f"{assessment.ood_score:.3f}" + (": unlike the cells the model learned" if assessment.ood_flag else "")))

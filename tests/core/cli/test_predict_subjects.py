@@ -5,10 +5,11 @@ import shutil
 
 from core.cli import predict, predict_subjects
 from core.model import patient
+from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE, NO_CELLS_SENTENCE
 from paths import REAL_CELLS
 from requirements import require
 
-SUBJECT_LINE = re.compile(r"[^\t]+\t(all|hem)\t[01]\.\d{4}\t[01]\.\d{4}-[01]\.\d{4}\tused=\d+,referred=\d+,out_of_scope=\d+")
+SUBJECT_LINE = re.compile(r"[^\t]+\t(all|hem)\t[01]\.\d{4}\t[01]\.\d{4}-[01]\.\d{4}\tused=\d+,referred=\d+,out_of_scope=\d+\t(-|[a-z_]+(,[a-z_]+)*)")
 
 
 def test_subjects_come_from_cnmc_names_else_from_folders():
@@ -51,6 +52,18 @@ def test_one_line_per_subject_and_bad_files_keep_their_own(tiny_model_path, synt
 
 def test_a_subject_without_usable_cells_reads_refer_with_dashes():
     answer = patient.SubjectAnswer("H3", "refer", None, None, 0.5, patient.DEFAULT_RULE, 0, 1, 2)
-    assert predict_subjects.subject_line(answer) == "H3\trefer\t-\t-\tused=0,referred=1,out_of_scope=2"
-    row = predict_subjects.subject_row(answer, len(predict.CSV_COLUMNS))
-    assert row[:2] == ["subject", "H3"] and row[5] == "refer" and row[-6:] == ["", "", "", "0", "1", "2"]
+    assert predict_subjects.subject_line(answer) == "H3\trefer\t-\t-\tused=0,referred=1,out_of_scope=2\tno_usable_cell,cells_left_out"
+    row = dict(zip(["level", "subject", *predict.CSV_COLUMNS, *predict_subjects.SUBJECT_COLUMNS],
+                   predict_subjects.subject_row(answer, predict.CSV_COLUMNS, is_demo=True)))
+    assert (row["level"], row["subject"], row["answer"]) == ("subject", "H3", "refer")
+    assert row["flags"] == "demo_model,no_usable_cell,cells_left_out"
+    assert DEMO_PATIENT_SENTENCE in row["qualifications"] and NO_CELLS_SENTENCE in row["qualifications"]
+    assert [row[column] for column in predict_subjects.SUBJECT_COLUMNS] == ["", "", "", "0", "1", "2"]
+
+
+def test_a_folder_of_several_subjects_is_said(tmp_path):
+    folder = tmp_path / "cells"
+    paths = [str(folder / name) for name in ("UID_11_1_1_all.png", "UID_h3_2_1_hem.bmp", "other.png")]
+    (note,) = predict_subjects.mixed_folder_notes(paths)
+    assert "2 C-NMC subjects (11, H3)" in note and str(folder) in note
+    assert predict_subjects.mixed_folder_notes(paths[:1] + paths[2:]) == []
