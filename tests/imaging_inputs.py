@@ -5,7 +5,6 @@ import io
 import struct
 import zlib
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import pytest

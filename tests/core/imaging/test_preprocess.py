@@ -1,5 +1,4 @@
 """The original method's preprocessing: stages, shapes, defined outcomes for hard inputs."""
-from pathlib import Path
 
 import cv2
 import numpy as np
