@@ -1,7 +1,7 @@
 """Patient: many cells of one person in, one answer about the person out, with its uncertainty."""
 import streamlit as st
 
-from ui import cache, first_launch, patient_results, patient_widgets, state
+from ui import cache, first_launch, patient_results, patient_widgets
 from ui.messages import plain
 
 st.title("Patient view")
@@ -19,15 +19,15 @@ def patient_page() -> None:
         first_launch.render_model_missing()
         return
     patient = patient_widgets.render_input_ui(classifier)
-    last = state.last_patient()
+    last, stale = patient_widgets.last_view(classifier)
     if patient is not None:
         view = patient_widgets.analyse(patient, classifier)
-    elif last is not None and last.key[0] == cache.model_key(classifier):
+    elif last is not None:
         view = last
         st.caption(f"The person last answered in this session ({plain(view.subject)}); "
                    "choose cells above to answer about another.")
     else:
-        st.info("Give the cells of one person to see the answer about them.", icon=":material/group:")
+        st.info(stale or "Give the cells of one person to see the answer about them.", icon=":material/group:")
         return
     answer = patient_results.subject_answer(view, classifier)
     patient_results.render_answer(view, answer, classifier)

@@ -59,6 +59,21 @@ class PatientView:
     key: tuple
 
 
+def last_view(classifier) -> tuple[PatientView | None, str | None]:
+    """(the person last answered in this session, None), or (None, why it is not shown) when its answer would be stale.
+
+    A view assessed by another model, or at another error rate than the sidebar's now, is not shown:
+    its cells' bytes are not kept, so it cannot be assessed again without them.
+    """
+    last = state.last_patient()
+    if last is None or last.key[0] != cache.model_key(classifier):
+        return None, None
+    if last.key[2] != state.error_rate():
+        return None, (f"{plain(last.subject)} was answered at an error rate of {100 * last.key[2]:g}%; the sidebar now says "
+                      f"{100 * state.error_rate():g}%. Give the cells again to answer at the new rate.")
+    return last, None
+
+
 def subject_choice_ui(files: list[tuple[str, str, bytes]]) -> tuple[str, list[tuple[str, str, bytes]]]:
     """(who the files are answered as, the files): a C-NMC subject all their names share, else "uploaded cells".
 

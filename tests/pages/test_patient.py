@@ -195,3 +195,18 @@ def test_a_chosen_subject_that_is_no_longer_uploaded_falls_back_to_one_person(pa
     assert not at.exception
     assert at.selectbox(key="patient_subject_choice").value == "All of them, as one person"
     assert cells_counted(at) == 3
+
+
+def test_a_new_error_rate_assesses_the_person_again_and_a_stale_view_is_not_shown(patient_app):
+    from ui import state
+
+    at = choose_subject(patient_app)
+    assert at.session_state[state.LAST_PATIENT_KEY].key[2] == pytest.approx(0.05)
+    at.number_input(key=state.ERROR_RATE_WIDGET_KEY).set_value(10.0).run()
+    assert not at.exception
+    assert at.session_state[state.LAST_PATIENT_KEY].key[2] == pytest.approx(0.10)  # the cells are still given: assessed at 10%
+    at.radio(key="patient_source").set_value(at.radio(key="patient_source").options[0]).run()  # no file uploaded yet
+    assert any("The person last answered in this session" in text for text in texts(at.caption))
+    at.number_input(key=state.ERROR_RATE_WIDGET_KEY).set_value(20.0).run()
+    assert not at.exception and not any("The person last answered" in text for text in texts(at.caption))
+    assert any("Give the cells again to answer at the new rate" in text for text in texts(at.info))
