@@ -26,7 +26,6 @@ import weakref
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from core import config
