@@ -25,6 +25,19 @@ TINY_IMAGE_SIZE = 64
 DEMO_RUN_TIMEOUT_S = 1200  # A dry run takes a minute or two; a loaded 2-core CI machine needs slack.
 
 
+# Fixtures that train a real model (minutes on 2 cores): a test that uses one is marked `training`.
+# demo_run: `train.py --demo --dry-run`, here; trained: tests/test_train.py's short real run.
+TRAINING_FIXTURES = ("demo_run", "trained")
+
+
+@pytest.hookimpl(tryfirst=True)  # Before `-m` selects by marker.
+def pytest_collection_modifyitems(config, items):
+    """Mark `training` every test whose fixtures, directly or through others, include a real training run."""
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in TRAINING_FIXTURES):
+            item.add_marker(pytest.mark.training)
+
+
 @dataclass(frozen=True)
 class DemoRun:
     """What `python train.py --demo --dry-run` did: its exit status, its output and where it wrote."""

@@ -139,6 +139,7 @@ class Interrupt(Exception):
     """Stands in for a killed process."""
 
 
+@pytest.mark.training
 def test_interrupted_run_resumes_from_the_last_finished_epoch(small_data, tmp_path):
     import keras
 

@@ -45,17 +45,19 @@ def missing_browser_reason() -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # Before `-m` selects by marker.
 def pytest_collection_modifyitems(config, items):
-    """Outside CI, skip the browser tests up front when the browser or its driver is missing.
+    """Mark every test of this folder `browser`; outside CI, skip them up front when the browser or its driver is missing.
 
     Under CI they are left to run: the `browser` fixture then fails each one with the reason.
     """
+    browser_dir = Path(__file__).parent
+    here = [item for item in items if browser_dir in Path(item.fspath).parents]
     reason = missing_browser_reason()
-    if reason and not under_ci():
-        browser_dir = Path(__file__).parent
-        for item in items:
-            if browser_dir in Path(item.fspath).parents:
-                item.add_marker(pytest.mark.skip(reason=reason))
+    for item in here:
+        item.add_marker(pytest.mark.browser)
+        if reason and not under_ci():
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")

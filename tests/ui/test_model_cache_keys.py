@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from core import config
 from ui import cache
 
@@ -23,6 +25,7 @@ def rewrite_keeping_the_time(sidecar, change: dict) -> None:
     os.utime(sidecar, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
+@pytest.mark.slow
 def test_a_sidecar_rewritten_at_the_same_time_is_a_new_model(tiny_model_path, tmp_path):
     path = copied_model(tiny_model_path, tmp_path)
     before = cache._classifier(str(path), cache.model_stamp(path))

@@ -74,6 +74,7 @@ def test_first_batches_must_split_evenly_over_replicas(batch_size, images, repli
         check_batch_for_replicas(batch_size, images, replicas)
 
 
+@pytest.mark.training
 def test_mirrored_dry_run_over_two_cpus_writes_a_model_that_loads(synthetic_data_root, tmp_path):
     output = tmp_path / "model.keras"
     environment = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")

@@ -28,6 +28,7 @@ def test_a_disk_without_room_is_refused_before_training(synthetic_data_root, tmp
     assert not (tmp_path / "model.keras").exists()
 
 
+@pytest.mark.training
 def test_a_disk_filling_up_mid_run_is_a_clear_error(synthetic_data_root, tmp_path):
     class DiskFull(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
