@@ -22,7 +22,7 @@ from core.model.answering import answer_analysis
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.model.decision import prediction_set_text
 from core.reporting.spreadsheet import safe_cell
-from ui import cache, state
+from ui import cache, kept_uploads, state
 from ui.messages import show_error, show_info
 
 LOGGER = logging.getLogger(__name__)
@@ -90,14 +90,14 @@ def sample_option(sample: Sample) -> str:
 
 def render_upload_ui(index, sides) -> list[Item]:
     """Uploader plus sample picker -> [(file name, bytes, label in the dataset or None, side or None)]."""
-    key = state.uploader_key()
+    key = kept_uploads.uploader_key()
     uploader_is_new = key not in st.session_state  # Streamlit dropped its files when the page changed.
     uploads = st.file_uploader(
         "Upload cell images (BMP, PNG, JPEG or TIFF; up to 20 MB each)",
         type=UPLOAD_TYPES, accept_multiple_files=True, key=key,
     )
-    state.keep_uploads([(upload.name, upload.getvalue()) for upload in uploads or []], uploader_is_new)
-    items: list[Item] = [(upload.name, upload.data, None, None) for upload in state.kept_uploads()]
+    kept_uploads.keep_uploads([(upload.name, upload.getvalue()) for upload in uploads or []], uploader_is_new)
+    items: list[Item] = [(upload.name, upload.data, None, None) for upload in kept_uploads.kept_uploads()]
     render_kept_uploads()
     if index is None:
         st.caption(f"No dataset samples to offer: {state.dataset_error()}")
@@ -115,16 +115,16 @@ def render_upload_ui(index, sides) -> list[Item]:
 
 def render_kept_uploads() -> None:
     """How many uploads this session keeps across pages, a button to clear them, and the notice of any dropped."""
-    kept = state.kept_uploads()
-    if state.upload_notice():
-        show_info(state.upload_notice(), icon=":material/info:")
+    kept = kept_uploads.kept_uploads()
+    if kept_uploads.upload_notice():
+        show_info(kept_uploads.upload_notice(), icon=":material/info:")
     if not kept:
         return
     megabytes = sum(len(upload.data) for upload in kept) / 2**20
     left, right = st.columns([4, 1])
     left.caption(f"{len(kept)} uploaded image{'s' if len(kept) > 1 else ''} ({megabytes:.1f} MB) kept for this session: "
                  "they stay when you change page.")
-    right.button("Clear uploads", icon=":material/delete:", on_click=state.clear_uploads)
+    right.button("Clear uploads", icon=":material/delete:", on_click=kept_uploads.clear_uploads)
 
 
 def process_all(items: list[Item], classifier) -> list[UploadOutcome]:

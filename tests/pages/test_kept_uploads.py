@@ -1,4 +1,4 @@
-"""Uploads stay with the session across pages, within a bound, and can be cleared (ui.state)."""
+"""Uploads stay with the session across pages, within a bound, and can be cleared (ui.kept_uploads)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ from apptest_helpers import open_app, texts, upload
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from ui.state import KeptUpload, bounded_uploads
+from ui.kept_uploads import KeptUpload, bounded_uploads
 
 
 def kept(name: str, size: int = 1) -> KeptUpload:
