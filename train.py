@@ -45,6 +45,15 @@ non_negative_int = int_at_least(0, "0 or more")
 image_size = int_at_least(32, "at least 32 pixels (ResNet50 downsamples 32x)")
 
 
+class Replaced(argparse.Action):
+    """A flag that was replaced: refused in one line that names its replacement."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        parser.error(f"{option_string} was replaced by --tuning-fraction and --calibration-fraction (default "
+                     f"{DEFAULTS.tuning_fraction} each): the held-out subjects now have two roles, one that chooses "
+                     "the epoch and one that sets the threshold and the calibration")
+
+
 def fraction(text: str) -> float:
     value = float(text)
     if not 0.0 < value < 1.0:
@@ -58,7 +67,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                      allow_abbrev=False)  # Exact flag names, so `explicit_flags` can tell which ones the user gave.
     add = parser.add_argument
     add("--data-dir", type=Path, help="C-NMC_Leukemia folder (or its parent, or training_data). Default: the synthetic demo with --demo.")
-    add("--demo", action="store_true", help="the demo recipe: --weights none, 96 px, 14 epochs, BatchNorm momentum 0.9; generates data/demo if --data-dir is not given. Flags given explicitly override the recipe")
+    add("--demo", action="store_true", help="the demo recipe: --weights none, 96 px, 14 epochs, BatchNorm momentum 0.9, --calibration-fraction 0.2; generates data/demo if --data-dir is not given. Flags given explicitly override the recipe")
     add("--weights", default=DEFAULTS.weights, help="imagenet (download), none (random start) or PATH to resnet50_..._notop.h5 (default: %(default)s)")
     add("--image-size", type=image_size, default=DEFAULTS.image_size, help="model input side in pixels (default: %(default)s)")
     add("--epochs", type=non_negative_int, default=DEFAULTS.epochs, help="phase 1 epochs: the head on a frozen base (default: %(default)s)")
@@ -66,12 +75,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--batch-size", type=positive_int, default=DEFAULTS.batch_size, help="images per step, over all replicas (default: %(default)s)")
     add("--learning-rate", type=float, default=DEFAULTS.learning_rate, help="Adam learning rate for phase 1 (default: %(default)s)")
     add("--fine-tune-learning-rate", type=float, default=DEFAULTS.fine_tune_learning_rate, help="Adam learning rate for phase 2 (default: %(default)s)")
-    add("--split", choices=("subject", "image"), default=DEFAULTS.split, help="subject: no subject on both sides (honest); image: the original random split (default: %(default)s)")
-    add("--val-fraction", type=fraction, default=DEFAULTS.val_fraction, help="share of the training folds held out for validation (default: %(default)s)")
+    add("--split", choices=("subject", "image"), default=DEFAULTS.split, help="subject: no subject in two roles (honest); image: the original random image split, cut into the same three roles (default: %(default)s)")
+    add("--tuning-fraction", type=fraction, default=DEFAULTS.tuning_fraction, help="share of each class's training-fold subjects held out as tuning subjects: early stopping, checkpoint, learning-rate schedule (images with --split image; default: %(default)s)")
+    add("--calibration-fraction", type=fraction, default=DEFAULTS.calibration_fraction, help="share of each class's training-fold subjects held out as calibration subjects: decision threshold, temperature, conformal scores, OOD threshold (images with --split image; default: %(default)s)")
+    add("--val-fraction", action=Replaced, nargs="?", help=argparse.SUPPRESS)
     add("--limit", type=positive_int, help="train on a random subset of this many training images (quick runs)")
     add("--seed", type=int, default=DEFAULTS.seed, help="random seed for split, shuffling, augmentation and weights (default: %(default)s)")
     add("--output", type=Path, default=DEFAULTS.output, help="model file to write (default: %(default)s)")
-    add("--patience", type=positive_int, default=DEFAULTS.patience, help="early-stopping patience in epochs, on validation AUC (default: %(default)s)")
+    add("--patience", type=positive_int, default=DEFAULTS.patience, help="early-stopping patience in epochs, on the tuning subjects' AUC (default: %(default)s)")
     add("--cache-dir", type=Path, help="where preprocessed crops are cached (default: next to the output)")
     add("--mixed-precision", choices=("auto", "on", "off"), default=DEFAULTS.mixed_precision, help="mixed_float16 on GPUs (auto: when a GPU is present)")
     add("--dry-run", action="store_true", help="one batch of everything, for CI: checks the whole script in seconds")
@@ -91,7 +102,7 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
     """Namespace -> TrainOptions. With --demo the demo recipe applies, and every flag given explicitly overrides it."""
     from core.training.demo import demo_options
 
-    values = {key: value for key, value in vars(args).items() if key != "explicit"}
+    values = {key: value for key, value in vars(args).items() if key not in ("explicit", "val_fraction")}
     options = TrainOptions(**values)
     if args.demo:
         overrides = {key: values[key] for key in args.explicit if key != "demo"}

@@ -1,4 +1,4 @@
-"""train.py: the CLI's errors, a dry run, a short real run that learns, the sidecar, resuming."""
+"""train.py: the CLI's errors, a dry run, a short real run that learns, the sidecar and its three roles, resuming."""
 from __future__ import annotations
 
 import csv
@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import train
@@ -15,8 +16,9 @@ from core.training.options import TrainOptions
 
 SIDECAR_FIELDS = (
     "class_names", "threshold", "threshold_rule", "image_size", "preprocessing", "is_demo", "version", "created",
-    "weights", "arguments", "data", "split", "history", "evaluation", "training", "library_versions", "sha256",
+    "weights", "arguments", "data", "split", "split_roles", "history", "evaluation", "training", "library_versions", "sha256",
 )
+EVALUATED_SETS = ("tuning", "calibration", "external")
 EVALUATION_FIELDS = (
     "accuracy", "balanced_accuracy", "weighted_f1", "sensitivity", "specificity", "roc_auc", "roc_auc_ci95",
     "brier", "ece", "confusion_matrix", "roc_curve", "pr_curve", "calibration", "per_subject", "baseline_all",
@@ -25,7 +27,8 @@ EVALUATION_FIELDS = (
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory) -> Path:
-    return generate_dataset(tmp_path_factory.mktemp("cnmc"), subjects=12, images_per_subject=8, seed=3)
+    """18 training subjects (12 ALL, 6 healthy): at the default fractions 2 + 1 tune, 2 + 1 calibrate, 12 train."""
+    return generate_dataset(tmp_path_factory.mktemp("cnmc"), subjects=12, images_per_subject=8, seed=3, extra_training_subjects=6)
 
 
 def quick_options(data: Path, output: Path, **changes) -> TrainOptions:
@@ -37,10 +40,23 @@ def quick_options(data: Path, output: Path, **changes) -> TrainOptions:
 
 @pytest.fixture(scope="module")
 def trained(small_data, tmp_path_factory):
+    """A short real run; `trained.datasets` records every labelled pipeline it built: (files, training?)."""
+    from core.training import pipeline
     from core.training.run import train as run
 
     output = tmp_path_factory.mktemp("model") / "model.keras"
-    return run(quick_options(small_data, output), log=lambda line: None)
+    built, make_dataset = [], pipeline.make_dataset
+
+    def recording(paths, labels, *args, **kwargs):
+        if labels is not None:  # `fit`'s pipelines; predictions and features are unlabelled
+            built.append(({str(path) for path in paths}, bool(args[2] if len(args) > 2 else kwargs.get("training"))))
+        return make_dataset(paths, labels, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "make_dataset", recording)
+        result = run(quick_options(small_data, output), log=lambda line: None)
+    result.datasets = built
+    return result
 
 
 def test_help_documents_every_flag(capsys):
@@ -49,14 +65,17 @@ def test_help_documents_every_flag(capsys):
     assert stop.value.code == 0
     text = capsys.readouterr().out
     for flag in ("--data-dir", "--demo", "--weights", "--image-size", "--epochs", "--fine-tune-epochs", "--batch-size",
-                 "--learning-rate", "--split", "--val-fraction", "--limit", "--seed", "--output", "--dry-run"):
+                 "--learning-rate", "--split", "--tuning-fraction", "--calibration-fraction", "--limit", "--seed", "--output",
+                 "--dry-run"):
         assert flag in text
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--epochs", "-1"], "0 or more"),
     (["--split", "random"], "invalid choice"),
-    (["--val-fraction", "1.5"], "between 0 and 1"),
+    (["--tuning-fraction", "1.5"], "between 0 and 1"),
+    (["--calibration-fraction", "0"], "between 0 and 1"),
+    (["--val-fraction", "0.2"], "replaced by --tuning-fraction and --calibration-fraction"),
     (["--image-size", "8"], "at least 32"),
     (["--batch-size", "0"], "at least 1"),
     (["--no-such-flag"], "unrecognized"),
@@ -82,6 +101,14 @@ def test_bad_data_gives_a_clear_error(make_argv, message, tmp_path, capsys):
     assert message in error and "Traceback" not in error
 
 
+def test_fractions_that_leave_no_subject_to_train_on_are_one_clear_line(small_data, tmp_path, capsys):
+    argv = ["--data-dir", str(small_data), "--tuning-fraction", "0.5", "--calibration-fraction", "0.5", "--dry-run",
+            "--output", str(tmp_path / "m.keras")]
+    assert train.main(argv) == 2
+    error = capsys.readouterr().err
+    assert "below 1" in error and "Traceback" not in error
+
+
 def test_missing_weights_file_names_the_alternatives(small_data, tmp_path, capsys):
     argv = ["--data-dir", str(small_data), "--weights", str(tmp_path / "nope.h5"), "--dry-run", "--output", str(tmp_path / "m.keras")]
     assert train.main(argv) == 2
@@ -102,18 +129,17 @@ def test_dry_run_writes_a_model_that_predict_can_use(demo_run, capsys):
 
 
 def test_short_run_learns_on_held_out_subjects(trained):
-    validation = trained.metadata["evaluation"]["validation"]
-    external = trained.metadata["evaluation"]["external"]
+    tuning, external = (trained.metadata["evaluation"][name] for name in ("tuning", "external"))
     # Chance is 0.5; a model that learned the morphology scores well above it on unseen subjects,
-    # both the held-out subjects of the training folds and the external set.
-    assert validation["roc_auc"] > 0.75 and external["roc_auc"] > 0.75, (validation["roc_auc"], external["roc_auc"])
+    # both the held-out (tuning) subjects of the training folds and the external set.
+    assert tuning["roc_auc"] > 0.75 and external["roc_auc"] > 0.75, (tuning["roc_auc"], external["roc_auc"])
 
 
 def test_sidecar_has_every_field_with_sane_values(trained):
     metadata = json.loads(trained.model_path.with_suffix(".json").read_text())
     for field in SIDECAR_FIELDS:
         assert field in metadata, field
-    for name in ("validation", "external"):
+    for name in EVALUATED_SETS:
         evaluation = metadata["evaluation"][name]
         for field in EVALUATION_FIELDS:
             assert field in evaluation, (name, field)
@@ -125,14 +151,54 @@ def test_sidecar_has_every_field_with_sane_values(trained):
     assert "explanation_audit" not in metadata  # skip_audit: the model card offers core.cli.audit instead.
 
 
-def test_split_shares_no_subject_and_is_written_to_csv(trained):
-    split = trained.metadata["split"]
-    assert split["kind"] == "subject"
-    assert not set(split["train_subjects"]) & set(split["validation_subjects"])
-    with open(trained.model_path.with_name(split["files_csv"])) as handle:
-        rows = list(csv.DictReader(handle))
-    sides = {side: {row["subject"] for row in rows if row["side"] == side} for side in ("train", "validation")}
-    assert sides["train"] and sides["validation"] and not sides["train"] & sides["validation"]
+def split_rows(trained) -> list[dict[str, str]]:
+    with open(trained.model_path.with_name(trained.metadata["split"]["files_csv"])) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_three_roles_share_no_subject_and_the_sidecar_names_those_of_the_split_csv(trained):
+    split, roles = trained.metadata["split"], trained.metadata["split_roles"]
+    assert split["kind"] == "subject" and set(roles) == {"train", "tuning", "calibration"}
+    rows = split_rows(trained)
+    assert {row["side"] for row in rows} == {"train", "tuning", "calibration", "external"}
+    for role, subjects in roles.items():
+        assert set(subjects) == {row["subject"] for row in rows if row["side"] == role}, role
+        assert {row["label"] for row in rows if row["side"] == role} == {"all", "hem"}, role  # both classes in every role
+        assert split[f"{role}_images"] == sum(row["side"] == role for row in rows)
+    assert not set(roles["train"]) & set(roles["tuning"]) and not set(roles["train"]) & set(roles["calibration"])
+    assert not set(roles["tuning"]) & set(roles["calibration"])
+
+
+def test_fit_trains_on_the_train_role_and_stops_early_on_the_tuning_role_only(trained, small_data):
+    """Early stopping, the checkpoint and the learning-rate schedule read `fit`'s validation data: the tuning cells."""
+    root = small_data
+    files = {role: {str(root / row["path"]) for row in split_rows(trained) if row["side"] == role}
+             for role in ("train", "tuning", "calibration")}
+    assert sorted(trained.datasets, key=lambda built: not built[1]) == [(files["train"], True), (files["tuning"], False)]
+    assert not any(files["calibration"] & paths for paths, _ in trained.datasets)
+
+
+def test_threshold_temperature_conformal_and_ood_threshold_come_from_the_calibration_cells(trained):
+    from core.cli.calibrate import held_out_set
+    from core.model.embedding import EmbeddingIndex
+    from core.reporting.calibration_fit import fit_temperature
+    from core.reporting.evaluation import choose_threshold
+
+    metadata, folder = trained.metadata, trained.model_path.parent
+    calibration = held_out_set(folder / metadata["evaluation"]["calibration"]["predictions_csv"])
+    tuning = held_out_set(folder / metadata["evaluation"]["tuning"]["predictions_csv"])
+    assert metadata["threshold"] == pytest.approx(choose_threshold(calibration.labels, calibration.probabilities), abs=1e-6)
+    assert metadata["calibration"]["temperature"] == pytest.approx(fit_temperature(calibration.labels, calibration.probabilities), rel=1e-5)
+    assert metadata["calibration"]["temperature"] != pytest.approx(fit_temperature(tuning.labels, tuning.probabilities), rel=1e-5)
+    scores = metadata["conformal"]["scores"]
+    assert (len(scores["all"]), len(scores["hem"])) == (int(calibration.labels.sum()), int((calibration.labels == 0).sum()))
+    entry = metadata["embedding_index"]
+    index = EmbeddingIndex.load(folder / entry["file"], dimensions=entry["dimensions"])
+    calibration_files = {row["path"] for row in split_rows(trained) if row["side"] == "calibration"}
+    rows = [row for row, file in enumerate(index.files) if file in calibration_files]
+    assert entry["ood_threshold_cells"] == len(rows) == len(calibration_files) < int((index.sides == "validation").sum())
+    distances = [index.ood_score(features, entry["ood_k"]) for features in index.features[rows]]
+    assert entry["ood_threshold"] == pytest.approx(float(np.percentile(distances, entry["ood_percentile"])), abs=1e-6)
 
 
 class Interrupt(Exception):
@@ -177,5 +243,6 @@ def test_demo_dry_run_builds_a_demo_model_end_to_end(demo_run):
     assert metadata["is_demo"] is True and metadata["data"]["synthetic"] is True and metadata["demo_note"]
     assert metadata["image_size"] == loaded.image_size and metadata["weights"] == "none"
     assert metadata["explanation_audit"]  # The dry run audits one cell with Grad-CAM.
-    for name in ("validation", "external"):
+    for name in EVALUATED_SETS:
         assert (demo_run.model_path.parent / metadata["evaluation"][name]["predictions_csv"]).is_file()
+    assert set(metadata["split_roles"]) == {"train", "tuning", "calibration"}

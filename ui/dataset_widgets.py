@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import config
 from core.data.labels import display_name, format_threshold
-from core.data.sides import SET_TITLES, SPLIT_NAMES, side_of_record
+from core.data.sides import SET_TITLES, SPLIT_NAMES, set_words, side_of_record
 from core.model.assessment import answer_text
 from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
@@ -116,7 +116,7 @@ def misclassified_ui(index: DatasetIndex) -> None:
         return
     threshold = float(sets[name].get("threshold", metadata.get("threshold", config.DEFAULT_THRESHOLD)))
     wrong = explorer.misclassified(rows, threshold)
-    st.caption(f"{len(wrong)} of {len(rows)} images of the {HELD_OUT_TITLES.get(name, name).split(' (')[0].lower()} are wrong at threshold {format_threshold(threshold)}; most confidently wrong first.")
+    st.caption(f"{len(wrong)} of {len(rows)} images of the {set_words(name)} are wrong at threshold {format_threshold(threshold)}; most confidently wrong first.")
     shown = paged(wrong, "dataset_wrong_page") if wrong else []
     paths = [explorer.resolve_image(row["path"], index.root, csv_path.parent) for row in shown]
     grid_ui(paths, [f"true {display_name(row['label'])} · P(ALL) {row['probability_all']:.3f}" for row in shown])

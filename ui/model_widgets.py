@@ -57,6 +57,10 @@ def about_ui(metadata: dict) -> None:
     st.markdown(model_card.OUT_OF_SCOPE)
     st.subheader("Training data and split", anchor=False)
     facts_table(model_card.split_facts(metadata))
+    for note in (metadata.get("split") or {}).get("notes") or []:
+        st.warning(plain(note))
+    st.markdown("**Which figures are in-sample, and for what**\n\n" + "\n".join(
+        f"- **{row['Set']}** (used for {row['Used for']}): {row['Its figures']}" for row in model_card.in_sample_rows(metadata)))
 
 
 @st.fragment
@@ -102,7 +106,7 @@ def evaluation_ui(metadata: dict) -> None:
                     key="model_card_set")
     evaluation = evaluations[name]
     st.caption(f"{evaluation.get('n_images', '?')} images from {evaluation.get('n_subjects', '?')} subjects. "
-               "The 95% interval comes from resampling subjects, not single images.")
+               "The 95% interval comes from resampling subjects, not single images. " + model_card.SET_NOTES.get(name, ""))
     st.table(pd.DataFrame(model_card.metrics_rows(evaluation)).set_index("Metric"))
     threshold_ui(evaluation, name, float(metadata.get("threshold", config.DEFAULT_THRESHOLD)))
     left, right = st.columns(2)
@@ -151,4 +155,5 @@ def conformal_ui(metadata: dict) -> None:
     error_rate = state.error_rate()
     st.markdown(f"At an error rate α of **{100 * error_rate:g}%** (set in the sidebar; lower means more referrals):")
     st.table(pd.DataFrame(calibration_card.conformal_rows(calibrated, error_rate)).set_index("Class"))
-    st.caption(calibration_card.GUARANTEE_LINE + " Refer rates here are on the held-out cells the thresholds come from.")
+    st.caption(calibration_card.GUARANTEE_LINE + " Refer rates here are on the cells the thresholds come from"
+               f" (the {calibrated.fitted_on}): in-sample.")

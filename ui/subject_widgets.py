@@ -30,6 +30,8 @@ def subject_evaluation_ui(metadata: dict) -> None:
     sets = [key for key in subject_card.SET_TITLES if isinstance(found.get(key), dict)]
     for key, tab in zip(sets, st.tabs([subject_card.SET_TITLES[key] for key in sets])):
         with tab:
+            if key == "held_out":
+                st.caption(subject_card.held_out_note(metadata))
             subject_set_ui(found[key], found.get("rule", ""))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core import config
 from core.data.index import find_dataset_root
-from core.data.sides import VALIDATION, split_csv_path
+from core.data.sides import HELD_OUT_ROLES, split_csv_path
 from core.errors import LeukemiaAppError
 from core.explain.audit import AUDIT_CELLS, attach_audit, audit_pairs
 from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS, Explainer
@@ -26,7 +26,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m core.cli.audit",
         description="Measure each explanation method's faithfulness (deletion and insertion areas) and sanity check "
         "over a few held-out cells, and store the result in the model's sidecar for the model card.",
-        epilog="The held-out cells are the 'validation' rows of the split CSV written beside the model by training. "
+        epilog="The held-out cells are the tuning and calibration rows (an older model's 'validation' rows) of the split CSV "
+        "written beside the model by training. "
         "Exit status 0 on success, 2 when the model, its split CSV or the data cannot be used.",
     )
     parser.add_argument("--model", default=str(config.default_model_path()), help="the .keras model (default: %(default)s)")
@@ -48,7 +49,7 @@ def held_out_paths(model_path: Path, root: Path) -> list[Path]:
     split = split_csv_path(model_path)
     try:
         with open(split, newline="") as handle:
-            rows = [row for row in csv.DictReader(handle) if row.get("side") == VALIDATION and row.get("path")]
+            rows = [row for row in csv.DictReader(handle) if row.get("side") in HELD_OUT_ROLES and row.get("path")]
     except (OSError, csv.Error, UnicodeDecodeError) as error:
         raise LeukemiaAppError(f"Cannot read the split CSV {split} ({error}); it is written by train.py beside the model.") from error
     paths = [root / row["path"] for row in rows if (root / row["path"]).is_file()]

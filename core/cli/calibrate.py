@@ -1,11 +1,14 @@
-"""Command line: add calibration and conformal thresholds to a model trained before they existed.
+"""Command line: refit a model's calibration and conformal thresholds from the predictions training stored.
 
     python -m core.cli.calibrate --model models/leukemia_resnet50.keras [--data-dir PATH]
 
-Reads the P(all) that training stored in `<model>.validation_predictions.csv` and
-`<model>.external_predictions.csv` (no model run is needed), checks the validation cells are the
-ones `<model>.split.csv` lists, fits the temperature and the conformal scores on the held-out
-subjects, and rewrites the sidecar atomically with its SHA-256 unchanged.
+Fits the temperature and the conformal scores on the P(all) that training stored in
+`<model>.calibration_predictions.csv` (the calibration subjects; no model run is needed), after checking
+those cells are the ones `<model>.split.csv` lists as calibration; reports them on
+`<model>.tuning_predictions.csv` and `<model>.external_predictions.csv` too, and rewrites the sidecar
+atomically with its SHA-256 unchanged. A model trained before the three roles has one held-out set,
+`<model>.validation_predictions.csv` (the "validation" side): it is used, with a note that those subjects
+also chose the epoch.
 """
 from __future__ import annotations
 
@@ -18,12 +21,16 @@ import numpy as np
 
 from core import config
 from core.data.labels import label_codes
+from core.data.sides import CALIBRATION, EXTERNAL, TUNING, VALIDATION
 from core.errors import LeukemiaAppError, ModelError
 from core.model.store import read_sidecar, write_sidecar
 from core.reporting.calibration_fit import HeldOutSet, calibrate_held_out, summary_line
-from core.reporting.sidecar import artifact
+from core.reporting.sidecar import PREDICTIONS_SUFFIXES, artifact
 
-PREDICTIONS = {"validation": ".validation_predictions.csv", "external": ".external_predictions.csv"}
+# Every set a model's sidecar may evaluate -> its predictions CSV; "validation": models from before the roles.
+PREDICTIONS = {**PREDICTIONS_SUFFIXES, VALIDATION: ".validation_predictions.csv"}
+OLDER_NOTE = ("note: this model was trained before the three roles: its one held-out set (validation) also chose the "
+              "epoch, so the calibration is fitted on subjects that model selection saw. Retrain to separate them.")
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -51,26 +58,47 @@ def relative_path(path: Path, roots: list[Path]) -> str:
     return next((str(path.relative_to(root)) for root in roots if path.is_relative_to(root)), str(path))
 
 
-def check_split(metadata: dict, model_path: Path, validation_csv: Path, data_dir: Path | None) -> None:
-    """Refuse predictions whose cells are not the split's validation cells (paths relative to the data folder)."""
+def fitted_set(metadata: dict) -> str:
+    """"calibration" for a model with the three roles, "validation" for an older one.
+
+    Raises:
+        ModelError: the sidecar holds no evaluation of either.
+    """
+    evaluations = metadata.get("evaluation") or {}
+    found = next((name for name in (CALIBRATION, VALIDATION) if name in evaluations), None)
+    if found is None:
+        raise ModelError(f"The sidecar evaluates no calibration subjects (it has {sorted(evaluations) or 'no sets'}): "
+                         "retrain with `python train.py`.")
+    return found
+
+
+def check_split(metadata: dict, model_path: Path, predictions_csv: Path, data_dir: Path | None, side: str = CALIBRATION) -> None:
+    """Refuse predictions whose cells are not the split's `side` cells (paths relative to the data folder)."""
     split_csv = model_path.with_name((metadata.get("split") or {}).get("files_csv") or artifact(model_path, ".split.csv").name)
-    listed = {row["path"] for row in read_rows(split_csv) if row.get("side") == "validation"}
+    listed = {row["path"] for row in read_rows(split_csv) if row.get("side") == side}
     roots = [Path(root) for root in (data_dir, (metadata.get("data") or {}).get("root")) if root]
-    predicted = [relative_path(Path(row["path"]), roots) for row in read_rows(validation_csv)]
+    predicted = [relative_path(Path(row["path"]), roots) for row in read_rows(predictions_csv)]
     if set(predicted) != listed:
-        raise ModelError(f"{validation_csv.name} holds {len(predicted)} cells but {split_csv.name} lists {len(listed)} validation "
+        raise ModelError(f"{predictions_csv.name} holds {len(predicted)} cells but {split_csv.name} lists {len(listed)} {side} "
                          f"cells, and they differ: these predictions are not this model's. Pass --data-dir when the sidecar records no data folder.")
+
+
+def stored_sets(metadata: dict, model_path: Path, fit_set: str) -> dict[str, Path]:
+    """{set name: predictions CSV} for the fitted set and every other evaluated set whose CSV is there."""
+    names = (fit_set, *(name for name in (TUNING, EXTERNAL) if name != fit_set))
+    return {name: artifact(model_path, PREDICTIONS[name]) for name in names
+            if name == fit_set or (name in metadata["evaluation"] and artifact(model_path, PREDICTIONS[name]).is_file())}
 
 
 def calibrate_model(model_path: Path, data_dir: Path | None = None) -> dict:
     """Add the calibration and conformal keys to a model's sidecar; returns the new metadata."""
     metadata, warnings = read_sidecar(model_path)
-    if warnings or "validation" not in (metadata.get("evaluation") or {}):
+    if warnings or not metadata.get("evaluation"):
         raise ModelError(f"{config.sidecar_path(model_path).name} is missing or holds no evaluation: retrain with `python train.py`.")
-    validation_csv = artifact(model_path, PREDICTIONS["validation"])
-    check_split(metadata, model_path, validation_csv, data_dir)
-    held_out = {name: held_out_set(artifact(model_path, suffix)) for name, suffix in PREDICTIONS.items()
-                if name == "validation" or (name in metadata["evaluation"] and artifact(model_path, suffix).is_file())}
+    fit_set = fitted_set(metadata)
+    files = stored_sets(metadata, model_path, fit_set)
+    check_split(metadata, model_path, files[fit_set], data_dir, fit_set)
+    held_out = {name: held_out_set(path) for name, path in files.items()}
     seed = int((metadata.get("arguments") or {}).get("seed", 0))
     try:
         keys = calibrate_held_out(metadata["evaluation"], held_out, seed)
@@ -94,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"calibrate: error: {error}", file=sys.stderr)
         return 2
     temperature = metadata["calibration"]["temperature"]
-    print(f"Wrote calibration (T = {temperature:.3f}) and conformal scores to {config.sidecar_path(arguments.model)}.")
+    if fitted_set(metadata) == VALIDATION:
+        print(OLDER_NOTE)
+    print(f"Wrote calibration (T = {temperature:.3f}, fitted on the {metadata['calibration']['fitted_on']}) and conformal "
+          f"scores to {config.sidecar_path(arguments.model)}.")
     summary = summary_line(metadata["evaluation"].get("external") or {})
-    print(f"External set, {summary}." if summary else "No external set: coverage is reported on the validation split only.")
+    print(f"External set, {summary}." if summary else "No external set: coverage is reported on the held-out subjects only.")
     return 0
 
 

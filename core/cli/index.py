@@ -3,10 +3,11 @@
     python -m core.cli.index --model models/leukemia_resnet50.keras --data-dir data/C-NMC_Leukemia
 
 For models trained before the index existed (training now writes it). The split CSV beside
-the model (`<stem>.split.csv`) says which files were train and validation; those cells are
-passed through the training pipeline (no augmentation), `<stem>.index.npz` is written beside
-the model and the sidecar gains its "embedding_index" entry. Exit status 0, or 2 with one
-line saying what was wrong.
+the model (`<stem>.split.csv`) says which files were train and which held out (tuning and
+calibration; an older model's one "validation" side); those cells are passed through the
+training pipeline (no augmentation), `<stem>.index.npz` is written beside the model and the
+sidecar gains its "embedding_index" entry, its OOD threshold set on the calibration cells only
+(an older model's held-out cells). Exit status 0, or 2 with one line saying what was wrong.
 """
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from pathlib import Path
 from core.errors import LeukemiaAppError, ModelError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads: its start-up lines would bury the one-line error.
-SIDES = ("train", "validation")
+# Split CSV side -> index side: the held-out roles (and an older model's "validation") are the index's "validation".
+INDEX_SIDES = {"train": "train", "tuning": "validation", "calibration": "validation", "validation": "validation"}
 
 
-def read_split_records(model_path: Path, root: Path) -> dict:
-    """{"train": [ImageRecord...], "validation": [...]} from `<stem>.split.csv`, paths under `root`.
+def read_split_records(model_path: Path, root: Path) -> tuple[dict, list | None]:
+    """({"train": [ImageRecord...], "validation": [held-out...]}, the calibration records or None) from `<stem>.split.csv`.
+
+    The calibration records set the OOD threshold; None for a split CSV from before the roles (its held-out cells do).
 
     Raises:
         ModelError: no split CSV, a malformed one, or a listed file missing under `root`.
@@ -33,21 +37,26 @@ def read_split_records(model_path: Path, root: Path) -> dict:
 
     split_csv = model_path.with_name(model_path.stem + ".split.csv")
     if not split_csv.is_file():
-        raise ModelError(f"No split file {split_csv.name} beside the model: without it the train and validation cells are unknown. Retrain the model.")
-    records: dict[str, list] = {side: [] for side in SIDES}
+        raise ModelError(f"No split file {split_csv.name} beside the model: without it the train and held-out cells are unknown. Retrain the model.")
+    records: dict[str, list] = {"train": [], "validation": []}
+    calibration = []
     with open(split_csv, newline="") as handle:
         rows = list(csv.DictReader(handle))
     if rows and not {"path", "subject", "label", "side"} <= set(rows[0]):
         raise ModelError(f"{split_csv.name} lacks the columns path, subject, label and side; found {sorted(rows[0])}.")
     for row in rows:
-        if row["side"] in records:
-            records[row["side"]].append(ImageRecord(root / row["path"], row["side"], row["label"] or None, row["subject"] or None))
-    missing = [record.path for side in SIDES for record in records[side] if not record.path.is_file()]
+        if row["side"] in INDEX_SIDES:
+            record = ImageRecord(root / row["path"], row["side"], row["label"] or None, row["subject"] or None)
+            records[INDEX_SIDES[row["side"]]].append(record)
+            calibration += [record] if row["side"] == "calibration" else []
+    missing = [record.path for found in records.values() for record in found if not record.path.is_file()]
     if missing:
         raise ModelError(f"{len(missing)} file(s) listed in {split_csv.name} are not under {root} (first: {missing[0]}). Pass the --data-dir the model was trained on.")
     if not records["train"] or not records["validation"]:
-        raise ModelError(f"{split_csv.name} lists {len(records['train'])} train and {len(records['validation'])} validation cells; both are needed.")
-    return records
+        raise ModelError(f"{split_csv.name} lists {len(records['train'])} train and {len(records['validation'])} held-out cells; both are needed.")
+    if any(row["side"] == "tuning" for row in rows) and not calibration:
+        raise ModelError(f"{split_csv.name} lists tuning cells but no calibration cells, whose distances set the OOD threshold. Retrain the model.")
+    return records, (calibration or None)
 
 
 def rebuild(model_path: Path, data_dir: Path, batch_size: int) -> dict:
@@ -58,10 +67,10 @@ def rebuild(model_path: Path, data_dir: Path, batch_size: int) -> dict:
 
     loaded = load_classifier(model_path)
     root = find_dataset_root(data_dir)
-    records = read_split_records(loaded.path, root)
+    records, calibration = read_split_records(loaded.path, root)
     # The sidecar as written (not the defaults `load_classifier` fills in), plus the input size it was loaded at.
     saved = {**read_sidecar(loaded.path)[0], "image_size": loaded.image_size}
-    metadata = attach_index(loaded.model, loaded.path, saved, records, root, batch_size)
+    metadata = attach_index(loaded.model, loaded.path, saved, records, root, batch_size, threshold_records=calibration)
     return metadata[SIDECAR_KEY]
 
 

@@ -2,11 +2,13 @@
 
     python -m core.cli.subjects --model models/leukemia_resnet50.keras [--data-dir PATH]
 
-Reads the P(all) that training stored in `<model>.validation_predictions.csv` and
-`<model>.external_predictions.csv` (no model run is needed), checks the validation cells are the
-ones `<model>.split.csv` lists, answers each held-out and external subject from its cells with the
-model's threshold and temperature, and rewrites the sidecar's "subject_evaluation" atomically with
-its SHA-256 unchanged. Prints one line per subject and a summary per set.
+Reads the P(all) that training stored in `<model>.tuning_predictions.csv`,
+`<model>.calibration_predictions.csv` and `<model>.external_predictions.csv` (no model run is needed),
+checks the calibration cells are the ones `<model>.split.csv` lists, answers each held-out subject
+(tuning and calibration pooled) and each external subject from its cells with the model's threshold
+and temperature, and rewrites the sidecar's "subject_evaluation" atomically with its SHA-256 unchanged.
+A model trained before the three roles has one held-out set (`<model>.validation_predictions.csv`),
+used with a note. Prints one line per subject and a summary per set.
 """
 from __future__ import annotations
 
@@ -19,12 +21,13 @@ from core import config
 from core.data.labels import display_name, label_codes
 from core.errors import LeukemiaAppError, ModelError
 from core.model.store import read_sidecar, write_sidecar
-from core.reporting.sidecar import artifact
 from core.reporting.subject_evaluation import SET_KEYS, subject_evaluation, summary_line
-from core.cli.calibrate import PREDICTIONS, check_split, read_rows
+from core.cli.calibrate import OLDER_NOTE, check_split, fitted_set, read_rows, stored_sets
+from core.data.sides import VALIDATION
 from core.model import patient
 
 SET_WORDS = {"held_out": "Held-out subjects", "external": "External set"}
+SET_ORDER = ("tuning", "calibration", VALIDATION, "external")
 
 
 def predictions(path: Path) -> tuple[list[float], list[int], list[str | None]]:
@@ -45,12 +48,13 @@ def evaluate_model(model_path: Path, data_dir: Path | None = None) -> dict[str, 
         ModelError: no sidecar or evaluation, predictions of another split, unreadable CSVs, or no subject to evaluate.
     """
     metadata, warnings = read_sidecar(model_path)
-    evaluations = metadata.get("evaluation") or {}
-    if warnings or "validation" not in evaluations or "threshold" not in metadata:
+    if warnings or not metadata.get("evaluation") or "threshold" not in metadata:
         raise ModelError(f"{config.sidecar_path(model_path).name} is missing or holds no evaluation: retrain with `python train.py`.")
-    check_split(metadata, model_path, artifact(model_path, PREDICTIONS["validation"]), data_dir)
-    sets = {name: predictions(artifact(model_path, suffix)) for name, suffix in PREDICTIONS.items()
-            if name == "validation" or (name in evaluations and artifact(model_path, suffix).is_file())}
+    fit_set = fitted_set(metadata)
+    files = stored_sets(metadata, model_path, fit_set)
+    check_split(metadata, model_path, files[fit_set], data_dir, fit_set)
+    # Training's order: the tuning subjects, then the calibration subjects (pooled into "held_out"), then the external set.
+    sets = {name: predictions(files[name]) for name in sorted(files, key=SET_ORDER.index)}
     temperature = (metadata.get("calibration") or {}).get("temperature")
     seed = int((metadata.get("arguments") or {}).get("seed", 0))
     try:
@@ -92,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     except (LeukemiaAppError, OSError) as error:
         print(f"subjects: error: {error}", file=sys.stderr)
         return 2
+    if fitted_set(metadata) == VALIDATION:
+        print(OLDER_NOTE)
     print("\n".join(report_lines(metadata["subject_evaluation"])))
     print(f"Wrote the subject-level evaluation to {config.sidecar_path(arguments.model)}.")
     return 0

@@ -18,14 +18,12 @@ import numpy as np
 
 from core.data.index import ImageRecord
 from core.data.labels import ALL, HEM
-from core.data.sides import (EXTERNAL, SEEN_IN_TRAINING, SIDE_NAMES, VALIDATION, Sample, SplitSides,
-                             real_cell_samples, side_of_record)
+from core.data.sides import HELD_OUT_SIDES, SEEN_IN_TRAINING, Sample, SplitSides, real_cell_samples, side_of_record
 
 REAL, HELD_OUT = "real", "held_out"
 SOURCES = (REAL, HELD_OUT)
 SOURCE_NAMES = {REAL: "Real cells (C-NMC 2019, shipped with the app)",
                 HELD_OUT: "Held-out subjects and the external set of the dataset in use"}
-HELD_OUT_SIDES = (SIDE_NAMES[VALIDATION], SIDE_NAMES[EXTERNAL])
 
 
 def held_out_cells(records: Iterable[ImageRecord], sides: SplitSides | None) -> list[Sample]:

@@ -1,10 +1,15 @@
 """Which side of a model's training an image was on, in the words people read, and the samples that teach.
 
 A trained model has a split CSV beside it (`<model stem>.split.csv`, columns path,subject,label,side,
-paths relative to the dataset root, sides "train" / "validation" / "external"). A sample whose subject
-was seen in training tells little about the model; held-out subjects and the external set do. Without
-a split CSV the C-NMC folder is all we know: the labelled validation folder is the external set (as in
-`core.data.splits.external_test_set`), and a training fold is named as such.
+paths relative to the dataset root). Its side column gives each image's role: "train" (fitted on),
+"tuning" (chose the epoch, the checkpoint and the learning-rate schedule), "calibration" (set the
+decision threshold, the temperature, the conformal scores and the OOD threshold) or "external"; models
+trained before the roles existed wrote "validation" for one held-out side that did both jobs. A sample
+whose subject was seen in training tells little about the model; held-out subjects and the external set
+do. To a reader tuning and calibration subjects are both "held-out subjects": `ROLE_NAMES` adds the role
+where it matters (the model card, the training log). Without a split CSV the C-NMC folder is all we know:
+the labelled validation folder is the external set (as in `core.data.splits.external_test_set`), and a
+training fold is named as such.
 """
 from __future__ import annotations
 
@@ -19,11 +24,32 @@ from core.data.index import ImageRecord
 from core.data.labels import LABELS
 from core.data.names import natural_sort_key
 
-TRAIN, VALIDATION, EXTERNAL = "train", "validation", "external"
+TRAIN, TUNING, CALIBRATION, EXTERNAL = "train", "tuning", "calibration", "external"
+VALIDATION = "validation"  # The one held-out side of models trained before the roles (and C-NMC's folder name).
+ROLES = (TRAIN, TUNING, CALIBRATION)  # The roles of the training folds' subjects, in the split CSV's order.
+HELD_OUT_ROLES = (TUNING, CALIBRATION, VALIDATION)  # Split CSV sides whose subjects the model never trained on.
 # The words people read for the data splits, everywhere: "validation" is C-NMC's folder name and Keras' val_ prefix only.
 HELD_OUT_SUBJECTS, EXTERNAL_SET = "held-out subjects", "external set"
-SIDE_NAMES = {TRAIN: "seen in training", VALIDATION: HELD_OUT_SUBJECTS, EXTERNAL: EXTERNAL_SET}
-SET_TITLES = {  # The two evaluated sets of a model card, and the explorer's held-out sets.
+SIDE_NAMES = {TRAIN: "seen in training", TUNING: HELD_OUT_SUBJECTS, CALIBRATION: HELD_OUT_SUBJECTS,
+              VALIDATION: HELD_OUT_SUBJECTS, EXTERNAL: EXTERNAL_SET}
+# What each held-out role was used for, said where it matters (which figures are in-sample for what).
+ROLE_NAMES = {TUNING: "tuning subjects", CALIBRATION: "calibration subjects", VALIDATION: HELD_OUT_SUBJECTS,
+              EXTERNAL: EXTERNAL_SET}
+ROLE_JOBS = {
+    TRAIN: "the weights were fitted on them",
+    TUNING: "early stopping, the checkpoint kept and the learning-rate schedule",
+    CALIBRATION: "the decision threshold, the temperature, the conformal scores and the OOD threshold",
+    VALIDATION: "early stopping, the checkpoint, the learning-rate schedule, the threshold, the temperature, "
+                "the conformal scores and the OOD threshold (a model trained before the roles)",
+}
+def set_words(name: str) -> str:
+    """An evaluated set in a sentence: "held-out tuning subjects", "held-out subjects" (older models), "external set"."""
+    return f"held-out {ROLE_NAMES[name]}" if name in (TUNING, CALIBRATION) else ROLE_NAMES.get(name, name)
+
+
+SET_TITLES = {  # The evaluated sets of a model card, and the explorer's held-out sets.
+    TUNING: "Held-out subjects: tuning (chose the epoch kept)",
+    CALIBRATION: "Held-out subjects: calibration (set the threshold, temperature and conformal scores)",
     VALIDATION: "Held-out subjects (training-fold subjects kept out of training)",
     EXTERNAL: "External set (C-NMC's labelled validation_data folder: other patients)",
 }
@@ -87,15 +113,19 @@ class SplitSides:
         """The lengths of the stored path keys, shortest first (computed once: `side_of` runs per record)."""
         return sorted({len(key) for key in self.sides})
 
-    def side_of(self, path: str | Path) -> str | None:
-        """The side words for an image path (absolute or relative; matched on its trailing parts), or None."""
+    def role_of(self, path: str | Path) -> str | None:
+        """The split CSV's side code for an image path ("train", "tuning", "calibration", ...), or None."""
         parts = Path(path).parts
         for length in self._key_lengths:
             side = self.sides.get(tuple(parts[-length:]))
             if side is not None:
-                return SIDE_NAMES[side]
+                return side
         return None
 
+    def side_of(self, path: str | Path) -> str | None:
+        """The side words for an image path (absolute or relative; matched on its trailing parts), or None."""
+        role = self.role_of(path)
+        return None if role is None else SIDE_NAMES[role]
 
     def side_of_stem(self, stem: str) -> str | None:
         """The side words for a file of that name whatever its folder and suffix (a shipped real cell), or None."""
@@ -165,19 +195,22 @@ class SubjectCells:
         label: "all" or "hem": a subject is an ALL patient or a healthy donor.
         side: `SIDE_NAMES` words, "held-out subjects" or "external set".
         paths: its image files, in index order.
+        role: the split CSV's side code ("tuning", "calibration", "validation" for an older model,
+            "external"), for where the role matters (`ROLE_NAMES`); None when the CSV does not list it.
     """
 
     subject: str
     label: str
     side: str
     paths: tuple[Path, ...]
+    role: str | None = None
 
 
 def held_out_subjects(records: Iterable[ImageRecord], sides: SplitSides | None) -> list[SubjectCells]:
-    """The subjects the model never trained on (validation side of its split CSV, or the external set).
+    """The subjects the model never trained on (tuning and calibration sides of its split CSV, or the external set).
 
     Records without a subject or label are left out; a subject with cells of both labels is left out
-    too (a subject has one diagnosis). Ordered held-out validation first, then by subject name.
+    too (a subject has one diagnosis). Ordered held-out subjects first, then by subject name.
     """
     grouped: dict[tuple[str, str], list[ImageRecord]] = {}
     for record in records:
@@ -188,5 +221,7 @@ def held_out_subjects(records: Iterable[ImageRecord], sides: SplitSides | None) 
     for (side, subject), cells in grouped.items():
         found = {cell.label for cell in cells}
         if len(found) == 1:
-            subjects.append(SubjectCells(subject, found.pop(), side, tuple(Path(cell.path) for cell in cells)))
+            role = sides.role_of(cells[0].path) if sides is not None else None
+            subjects.append(SubjectCells(subject, found.pop(), side, tuple(Path(cell.path) for cell in cells),
+                                         role or (EXTERNAL if side == SIDE_NAMES[EXTERNAL] else None)))
     return sorted(subjects, key=lambda cells: (HELD_OUT_SIDES.index(cells.side), natural_sort_key(cells.subject)))

@@ -1,12 +1,23 @@
-"""Train/validation splits of indexed C-NMC records: by subject (honest) or by image (the original).
+"""Splits of indexed C-NMC training-fold records into three roles: by subject (honest) or by image (the original).
 
-C-NMC has many images per subject (9 to 757). A random image split puts images of the same
-patient on both sides, so validation accuracy measures recognising patients as much as cells.
-`subject_split` keeps every subject on one side; `image_split` reproduces the original method's
-stratified random 80/20 image split, for comparison.
+Every record of the training folds gets one role (`core.data.sides.ROLES`):
+- train: the weights are fitted on it;
+- tuning: early stopping, the checkpoint kept and the learning-rate schedule read it;
+- calibration: the decision threshold, the temperature, the conformal scores and the OOD threshold are set on it.
+Model selection and calibration on the same cells would break the exchangeability the conformal guarantee rests
+on, so the two held-out roles never share a subject.
+
+C-NMC has many images per subject (9 to 757). A random image split puts images of the same patient in every
+role, so held-out accuracy measures recognising patients as much as cells. `subject_split` keeps every subject
+in one role; `image_split` reproduces the original method's stratified random image split, cut three ways.
+
+>>> split = subject_split(records, tuning_fraction=0.15, calibration_fraction=0.15, seed=0)  # doctest: +SKIP
+>>> split.subjects()["calibration"]  # doctest: +SKIP
+['H5', 'H13', ...]
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,32 +28,44 @@ from sklearn.model_selection import train_test_split
 from core.data.index import DatasetIndex, ImageRecord
 from core.data.labels import LABELS
 from core.data.names import natural_sort_key
+from core.data.sides import CALIBRATION, ROLES, TRAIN, TUNING
+
+CANDIDATE_SHUFFLES = 64  # Seeded shuffles of a label's subjects among which `subject_split` keeps the most even.
 
 
 @dataclass(frozen=True)
 class Split:
-    """Two disjoint lists of records; `kind` is "subject" or "image", `seed` made it."""
+    """Three disjoint lists of records, one per role; `kind` is "subject" or "image", `seed` made it."""
 
     train: list[ImageRecord]
-    validation: list[ImageRecord]
+    tuning: list[ImageRecord]
+    calibration: list[ImageRecord]
     kind: str
     seed: int
 
+    @property
+    def held_out(self) -> list[ImageRecord]:
+        """The tuning then the calibration records: the held-out subjects (to a reader) of the training folds."""
+        return [*self.tuning, *self.calibration]
+
+    def roles(self) -> dict[str, list[ImageRecord]]:
+        """{"train": [...], "tuning": [...], "calibration": [...]}: the records of each role."""
+        return {TRAIN: self.train, TUNING: self.tuning, CALIBRATION: self.calibration}
+
     def subjects(self) -> dict[str, list[str]]:
-        """{"train": [...], "validation": [...]}: the subject ids on each side, naturally sorted."""
-        sides = {"train": self.train, "validation": self.validation}
-        return {
-            side: sorted({record.subject for record in records if record.subject}, key=natural_sort_key)
-            for side, records in sides.items()
-        }
+        """{"train": [...], "tuning": [...], "calibration": [...]}: each role's subject ids, naturally sorted."""
+        return {role: sorted({record.subject for record in records if record.subject}, key=natural_sort_key)
+                for role, records in self.roles().items()}
 
 
-def _check_fraction(validation_fraction: float) -> None:
-    """Raise a ValueError unless 0 < validation_fraction < 1."""
-    if not 0 < validation_fraction < 1:
-        raise ValueError(
-            f"validation_fraction must lie strictly between 0 and 1 (e.g. 0.2); got {validation_fraction!r}."
-        )
+def _check_fractions(tuning_fraction: float, calibration_fraction: float) -> None:
+    """Raise a ValueError unless both fractions lie in (0, 1) and leave some records for training."""
+    for name, value in (("tuning_fraction", tuning_fraction), ("calibration_fraction", calibration_fraction)):
+        if not 0 < value < 1:
+            raise ValueError(f"{name} must lie strictly between 0 and 1 (e.g. 0.15); got {value!r}.")
+    if tuning_fraction + calibration_fraction >= 1:
+        raise ValueError(f"tuning_fraction + calibration_fraction must stay below 1 so that some subjects are trained on; "
+                         f"got {tuning_fraction!r} + {calibration_fraction!r}.")
 
 
 def _check_labelled(records: Sequence[ImageRecord], need_subjects: bool) -> None:
@@ -58,11 +81,11 @@ def _check_labelled(records: Sequence[ImageRecord], need_subjects: bool) -> None
             )
 
 
-def _subjects_by_label(records: Sequence[ImageRecord]) -> dict[str, Counter]:
-    """For each label, the image count of each of its subjects.
+def _subjects_by_label(records: Sequence[ImageRecord]) -> dict[str, list[str]]:
+    """For each label, its subjects, naturally sorted.
 
     Raises:
-        ValueError: a subject has images of both labels, or a label has fewer than 2 subjects.
+        ValueError: a subject has images of both labels, or a label has fewer than 3 subjects (one per role).
     """
     labels_of_subject: dict[str, set[str]] = {}
     for record in records:
@@ -73,89 +96,103 @@ def _subjects_by_label(records: Sequence[ImageRecord]) -> dict[str, Counter]:
             f"Subject(s) {mixed} have images of both labels, but a subject has one diagnosis: "
             "look for files of theirs in the wrong all/ or hem/ folder."
         )
-    counts = {label: Counter() for label in LABELS}
-    for record in records:
-        counts[record.label][record.subject] += 1
-    too_few = {label: sorted(subjects) for label, subjects in counts.items() if len(subjects) < 2}
+    subjects = {label: sorted({r.subject for r in records if r.label == label}, key=natural_sort_key) for label in LABELS}
+    too_few = {label: found for label, found in subjects.items() if len(found) < len(ROLES)}
     if too_few:
         raise ValueError(
-            f"A subject split needs at least 2 subjects of each label, so both sides see both classes; "
-            f"these labels have fewer: {too_few}. Add subjects, or use image_split."
+            f"A subject split needs at least {len(ROLES)} subjects of each label, so that train, tuning and calibration "
+            f"each see both classes; these labels have fewer: {too_few}. Add subjects, or use image_split."
         )
-    return counts
+    return subjects
 
 
-def _pick_validation_subjects(
-    image_counts: Counter, validation_fraction: float, rng: np.random.Generator
-) -> set[str]:
-    """Subjects of one label whose images add up to about `validation_fraction` of that label.
+def role_counts(subjects: int, tuning_fraction: float, calibration_fraction: float) -> tuple[int, int]:
+    """(tuning, calibration) subject counts for one label: each fraction of `subjects`, rounded half up, at least 1.
 
-    The subjects are visited in a seeded random order; each one joins the validation side when
-    that brings the image total closer to the target. At least one subject ends on each side.
+    When rounding would leave no subject for training, the larger held-out role gives one back.
+
+    >>> role_counts(26, 0.15, 0.15)  # C-NMC's healthy donors
+    (4, 4)
     """
-    subjects = sorted(image_counts, key=natural_sort_key)
-    order = [subjects[position] for position in rng.permutation(len(subjects))]
-    target = validation_fraction * sum(image_counts.values())
-    chosen: list[str] = []
-    total = 0
-    for subject in order:
-        if abs(total + image_counts[subject] - target) < abs(total - target):
-            chosen.append(subject)
-            total += image_counts[subject]
-    if not chosen:
-        chosen.append(min(order, key=lambda subject: image_counts[subject]))
-    if len(chosen) == len(subjects):
-        chosen.pop()
-    return set(chosen)
+    tuning = max(1, math.floor(tuning_fraction * subjects + 0.5))
+    calibration = max(1, math.floor(calibration_fraction * subjects + 0.5))
+    while tuning + calibration >= subjects and max(tuning, calibration) > 1:
+        if tuning >= calibration:
+            tuning -= 1
+        else:
+            calibration -= 1
+    return tuning, calibration
 
 
-def subject_split(records: Sequence[ImageRecord], validation_fraction: float = 0.2, seed: int = 0) -> Split:
-    """Split records so that no subject appears on both sides, stratified by label.
+def subject_split(records: Sequence[ImageRecord], tuning_fraction: float, calibration_fraction: float,
+                  seed: int = 0) -> Split:
+    """Split records into train, tuning and calibration so that no subject is in two roles, stratified by label.
 
-    Each label's subjects are split separately, aiming at `validation_fraction` of that label's
-    images, so both sides hold both classes. The result depends only on the records' subjects,
-    labels and `seed`, not on their order; each side keeps the input order.
+    Each label's subjects are dealt separately: about `tuning_fraction` of them to tuning and
+    `calibration_fraction` to calibration (`role_counts`), the rest to train, so every role holds both
+    classes. Fractions are of subjects first: the subject is the unit new patients resemble. Which subjects
+    go where is a seeded shuffle, the one of CANDIDATE_SHUFFLES that brings each held-out role's share of
+    the label's images closest to its fraction too (C-NMC's subjects range from 9 to 757 images). The result depends only on the records' subjects, labels and `seed`,
+    not on their order; each role keeps the input order.
 
     Raises:
-        ValueError: a bad fraction, a record without label or subject, a subject with both
-            labels, or fewer than 2 subjects of a label.
+        ValueError: bad fractions, a record without label or subject, a subject with both labels, or fewer
+            than 3 subjects of a label.
     """
-    _check_fraction(validation_fraction)
+    _check_fractions(tuning_fraction, calibration_fraction)
     _check_labelled(records, need_subjects=True)
     rng = np.random.default_rng(seed)
-    validation_subjects: set[str] = set()
-    image_counts = _subjects_by_label(records)
-    for label in LABELS:
-        validation_subjects |= _pick_validation_subjects(image_counts[label], validation_fraction, rng)
-    return Split(
-        train=[record for record in records if record.subject not in validation_subjects],
-        validation=[record for record in records if record.subject in validation_subjects],
-        kind="subject",
-        seed=seed,
-    )
+    images = Counter(record.subject for record in records)
+    role_of: dict[str, str] = {}
+    for label, subjects in _subjects_by_label(records).items():
+        counts = role_counts(len(subjects), tuning_fraction, calibration_fraction)
+        role_of.update(_deal_subjects(subjects, images, counts, (tuning_fraction, calibration_fraction), rng))
+    roles = {role: [record for record in records if role_of.get(record.subject, TRAIN) == role] for role in ROLES}
+    return Split(roles[TRAIN], roles[TUNING], roles[CALIBRATION], kind="subject", seed=seed)
 
 
-def image_split(records: Sequence[ImageRecord], validation_fraction: float = 0.2, seed: int = 0) -> Split:
-    """The original method's split: random images, stratified by label (subjects leak across).
+def _deal_subjects(subjects: list[str], images: Counter, counts: tuple[int, int], fractions: tuple[float, float],
+                   rng: np.random.Generator) -> dict[str, str]:
+    """{subject: "tuning" or "calibration"} for one label's subjects; the others train.
+
+    Of CANDIDATE_SHUFFLES seeded shuffles, the one whose two held-out roles' image shares come closest to
+    `fractions` is kept, so a role holding the fixed number of subjects is not, by chance, one subject of
+    757 images or four of 9: every role keeps its subject count and about its share of the cells.
+    """
+    sizes = np.array([images[subject] for subject in subjects], dtype=float) / sum(images[s] for s in subjects)
+    orders = [rng.permutation(len(subjects)) for _ in range(CANDIDATE_SHUFFLES)]
+    tuning, calibration = counts
+
+    def distance(order: np.ndarray) -> float:
+        shares = sizes[order[:tuning]].sum(), sizes[order[tuning:tuning + calibration]].sum()
+        return abs(shares[0] - fractions[0]) + abs(shares[1] - fractions[1])
+
+    best = min(orders, key=distance)  # min keeps the first of equals: the result depends on the seed only.
+    return {**{subjects[p]: TUNING for p in best[:tuning]}, **{subjects[p]: CALIBRATION for p in best[tuning:tuning + calibration]}}
+
+
+def image_split(records: Sequence[ImageRecord], tuning_fraction: float, calibration_fraction: float,
+                seed: int = 0) -> Split:
+    """The original method's split cut three ways: random images, stratified by label (subjects leak across roles).
+
+    `tuning_fraction` and `calibration_fraction` are shares of the images here; a subject's images lie in
+    every role, so neither held-out role measures new patients.
 
     Raises:
-        ValueError: a bad fraction, a record without label, or a label with fewer than 2 images.
+        ValueError: bad fractions, a record without label, or a label with fewer than 3 images.
     """
-    _check_fraction(validation_fraction)
+    _check_fractions(tuning_fraction, calibration_fraction)
     _check_labelled(records, need_subjects=False)
     labels = [record.label for record in records]
-    rare = {label: count for label, count in Counter(labels).items() if count < 2}
+    rare = {label: count for label, count in Counter(labels).items() if count < len(ROLES)}
     if rare:
-        raise ValueError(f"A stratified image split needs at least 2 images per label; got {rare}.")
-    train_positions, validation_positions = train_test_split(
-        np.arange(len(records)), test_size=validation_fraction, random_state=seed, stratify=labels
-    )
-    return Split(
-        train=[records[position] for position in sorted(train_positions)],
-        validation=[records[position] for position in sorted(validation_positions)],
-        kind="image",
-        seed=seed,
-    )
+        raise ValueError(f"A stratified three-way image split needs at least {len(ROLES)} images per label; got {rare}.")
+    positions = np.arange(len(records))
+    rest, calibration = train_test_split(positions, test_size=calibration_fraction, random_state=seed, stratify=labels)
+    train, tuning = train_test_split(rest, test_size=tuning_fraction / (1 - calibration_fraction), random_state=seed,
+                                     stratify=[labels[position] for position in rest])
+    in_order = [[records[position] for position in sorted(chosen)] for chosen in (train, tuning, calibration)]
+    return Split(*in_order, kind="image", seed=seed)
 
 
 def external_test_set(index: DatasetIndex) -> list[ImageRecord]:

@@ -13,8 +13,11 @@ Choices, documented because other modules and tests rely on them:
 - Validation (labelled) and test (unlabelled) each get `max(2, subjects // 4)` further subjects,
   about 2:1 all:hem with at least one of each, disjoint from training and from each other.
 - Each subject gets `images_per_subject` cells +-20 % (uniform, at least 1), like real subjects
-  that contribute different numbers of cells. Validation and test files are numbered in a random
-  order.
+  that contribute different numbers of cells (`training_images_per_subject` for training subjects,
+  when given). Validation and test files are numbered in a random order.
+- `extra_training_subjects` widens the training folds (about 2:1 all:hem, dealt on over the folds)
+  with subjects planned after the validation and test ones, from their own seed: the validation and
+  test sets are then the very same files whatever the number of extra subjects or of training cells.
 - The same seed gives byte-identical files: every subject draws from its own child seed.
 
 Command line: `python -m core.synthetic OUT_DIR ...` (`core.cli.synthetic`).
@@ -56,9 +59,26 @@ class _Subject:
 
 SYNTHETIC_NOTE = """# Synthetic data
 
-Every image in this folder was drawn by `core.data.synthetic` (subjects={subjects}, seed={seed}).
+Every image in this folder was drawn by `core.data.synthetic` ({recipe}).
 It has the C-NMC 2019 layout but holds no real cell: models trained on it learn synthetic cells only.
 """
+
+
+def recipe_text(subjects: int, images_per_subject: int, seed: int, extra_training_subjects: int = 0,
+                training_images_per_subject: int | None = None) -> str:
+    """The arguments that decide every cell, as the marker note records them ("subjects=24, images_per_subject=20, ...")."""
+    return (f"subjects={subjects}, images_per_subject={images_per_subject}, seed={seed}, extra_training_subjects="
+            f"{extra_training_subjects}, training_images_per_subject={training_images_per_subject or images_per_subject}")
+
+
+def recorded_recipe(dataset_root: str | Path) -> str | None:
+    """The `recipe_text` a synthetic folder's marker note records, or None (no marker, or an unreadable one)."""
+    try:
+        note = (Path(dataset_root) / SYNTHETIC_MARKER).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    start, end = note.find("`core.data.synthetic` ("), note.find(").\n")
+    return note[start + len("`core.data.synthetic` ("):end] if start >= 0 and end > start else None
 
 
 def is_synthetic(dataset_root: str | Path) -> bool:
@@ -67,16 +87,22 @@ def is_synthetic(dataset_root: str | Path) -> bool:
 
 
 def generate_dataset(out_dir: str | Path, *, subjects: int = 24, images_per_subject: int = 20,
-                     seed: int = 0, image_size: int = 450, overwrite: bool = False) -> Path:
+                     seed: int = 0, image_size: int = 450, overwrite: bool = False,
+                     extra_training_subjects: int = 0, training_images_per_subject: int | None = None) -> Path:
     """Writes a synthetic C-NMC_Leukemia folder under `out_dir`.
 
     Args:
         out_dir: parent folder; created if missing.
-        subjects: number of training subjects (at least 4).
+        subjects: number of training subjects (at least 4); the validation and test sets get
+            max(2, subjects // 4) subjects each.
         images_per_subject: mean number of cells per subject (at least 1).
         seed: random seed; the same seed gives byte-identical files.
         image_size: side of the square BMP images in pixels (the real data: 450).
         overwrite: replace an existing non-empty `C-NMC_Leukemia` folder instead of refusing.
+        extra_training_subjects: further training subjects, planned after the validation and test
+            subjects so that those stay the same files (the demo widens its training folds so).
+        training_images_per_subject: mean cells per training subject (default: `images_per_subject`);
+            validation and test subjects keep `images_per_subject`.
 
     Returns:
         The path `out_dir/C-NMC_Leukemia`.
@@ -86,10 +112,15 @@ def generate_dataset(out_dir: str | Path, *, subjects: int = 24, images_per_subj
         DatasetError: the target folder exists, is not empty and `overwrite` is False.
         OSError: the folder cannot be created or written.
     """
-    _check_arguments(subjects, images_per_subject, image_size)
+    training_images = training_images_per_subject or images_per_subject
+    _check_arguments(subjects, min(images_per_subject, training_images), image_size)
+    if extra_training_subjects < 0:
+        raise ValueError(f"extra_training_subjects must be 0 or more, got {extra_training_subjects}.")
     root = Path(out_dir).expanduser() / DATASET_FOLDER_NAME
     _prepare_root(root, overwrite)
-    plan = _plan_subjects(np.random.default_rng(seed), subjects, images_per_subject)
+    plan = _plan_subjects(np.random.default_rng(seed), subjects, images_per_subject, training_images)
+    plan += _plan_extra_subjects(np.random.default_rng(np.random.SeedSequence([seed, 2])), plan,
+                                 extra_training_subjects, training_images)
     child_seeds = np.random.SeedSequence(seed).spawn(len(plan))
     numbering = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     evaluation_numbers = {split: iter(numbering.permutation(_count(plan, split)) + 1)
@@ -98,7 +129,8 @@ def generate_dataset(out_dir: str | Path, *, subjects: int = 24, images_per_subj
     for subject, child_seed in zip(plan, child_seeds):
         label_rows += _write_subject(root, subject, np.random.default_rng(child_seed), image_size, evaluation_numbers)
     _write_labels(root / VALIDATION_LABELS, label_rows)
-    (root / SYNTHETIC_MARKER).write_text(SYNTHETIC_NOTE.format(subjects=subjects, seed=seed))
+    recipe = recipe_text(subjects, images_per_subject, seed, extra_training_subjects, training_images_per_subject)
+    (root / SYNTHETIC_MARKER).write_text(SYNTHETIC_NOTE.format(recipe=recipe))
     return root
 
 
@@ -153,7 +185,8 @@ def _class_counts(total: int, minimum_hem: int) -> tuple[int, int]:
     return total - hem, hem
 
 
-def _plan_subjects(rng: np.random.Generator, subjects: int, images_per_subject: int) -> list[_Subject]:
+def _plan_subjects(rng: np.random.Generator, subjects: int, images_per_subject: int,
+                   training_images_per_subject: int | None = None) -> list[_Subject]:
     """Names, classes, splits, folds and cell counts of every subject, training first."""
     evaluation = max(2, subjects // 4)
     counts = {"train": _class_counts(subjects, 3 if subjects >= 6 else 2),
@@ -171,10 +204,26 @@ def _plan_subjects(rng: np.random.Generator, subjects: int, images_per_subject: 
                 prefix = "H" if label == "hem" else ""
                 if split == "train" and label == "hem" and index == 0:
                     prefix = "h"  # The real fold_2 quirk: one healthy subject named UID_h<n>.
-                image_count = max(1, int(round(images_per_subject * rng.uniform(0.8, 1.2))))
+                mean = (training_images_per_subject or images_per_subject) if split == "train" else images_per_subject
+                image_count = max(1, int(round(mean * rng.uniform(0.8, 1.2))))
                 fold = (first_fold + index) % FOLD_COUNT if split == "train" else -1
                 plan.append(_Subject(f"{prefix}{next(numbers)}", label, split, fold, image_count))
     return plan
+
+
+def _plan_extra_subjects(rng: np.random.Generator, plan: list[_Subject], extra: int, images_per_subject: int) -> list[_Subject]:
+    """`extra` further training subjects, about 2:1 all:hem, named above every number `plan` uses, dealt on over the folds."""
+    hem_count = int(round(extra / 3))
+    extras = []
+    for label, count, first_fold in (("all", extra - hem_count, 0), ("hem", hem_count, 2)):
+        mine = [subject for subject in plan if subject.label == label]
+        start = 1 + max((int(subject.name.lstrip("Hh")) for subject in mine), default=0)
+        already = sum(subject.split == "train" for subject in mine)
+        for index, number in enumerate(start + np.sort(rng.choice(2 * count, count, replace=False))):
+            image_count = max(1, int(round(images_per_subject * rng.uniform(0.8, 1.2))))
+            fold = (first_fold + already + index) % FOLD_COUNT
+            extras.append(_Subject(f"{'H' if label == 'hem' else ''}{number}", label, "train", fold, image_count))
+    return extras
 
 
 def _count(plan: list[_Subject], split: str) -> int:

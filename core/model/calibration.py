@@ -137,14 +137,14 @@ class Calibration:
         temperature: T of temperature scaling (1.0 changes nothing).
         scores: {class code: sorted (n,) nonconformity scores of calibrated held-out cells}.
         default_error_rate: the error rate the app starts from (0.05).
-        fitted_on: which data T and the scores came from ("held-out subjects").
+        fitted_on: which data T and the scores came from ("held-out subjects of the calibration role").
         guarantee: what the coverage promise is over.
     """
 
     temperature: float
     scores: dict[str, np.ndarray]
     default_error_rate: float = DEFAULT_ERROR_RATE
-    fitted_on: str = "held-out subjects"
+    fitted_on: str = "held-out subjects of the calibration role"
     guarantee: str = GUARANTEE
 
     @classmethod

@@ -19,7 +19,7 @@ from core.model.evidence import NO_CALIBRATION
 CALIBRATION_MISSING = NO_CALIBRATION  # One wording, from core.model.evidence; takes {path}.
 GUARANTEE_LINE = (
     "Coverage guarantee: at error rate α, at least 1 − α of the cells of each class get a prediction set holding "
-    f"their class, {GUARANTEE}: it assumes new cells are exchangeable with the held-out subjects' cells."
+    f"their class, {GUARANTEE}: it assumes new cells are exchangeable with the calibration subjects' cells (held-out subjects that never chose the epoch)."
 )
 
 
@@ -34,9 +34,9 @@ def calibration_rows(evaluation: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def conformal_rows(calibrated: Calibration, error_rate: float) -> list[dict[str, str]]:
-    """Per class at one error rate: its threshold and the refer rate among the held-out cells of that class.
+    """Per class at one error rate: its threshold and the refer rate among the calibration cells of that class.
 
-    The held-out cells' calibrated P(all) is recovered from their scores (1 - p_all for `all`, p_all for `hem`);
+    The calibration cells' calibrated P(all) is recovered from their scores (1 - p_all for `all`, p_all for `hem`);
     these are the cells the thresholds come from, so the rate is in-sample.
     """
     thresholds, rows = calibrated.thresholds(error_rate), []
@@ -45,7 +45,7 @@ def conformal_rows(calibrated: Calibration, error_rate: float) -> list[dict[str,
         probabilities = 1.0 - scores if label == ALL else scores
         referred = [conformal_decision(float(p), thresholds).decision == REFER for p in probabilities]
         threshold = thresholds[label]
-        rows.append({"Class": display_name(label), "Held-out cells": f"{len(scores):,}",
+        rows.append({"Class": display_name(label), "Calibration cells": f"{len(scores):,}",
                      "Threshold on 1 − p(class)": f"{threshold:.4f}" if math.isfinite(threshold)
                      else f"none: needs at least {minimum_scores(error_rate)} cells, so this class is in every set",
                      "Refer rate": f"{np.mean(referred):.1%}" if referred else NOT_AVAILABLE})
@@ -56,6 +56,6 @@ def temperature_note(temperature: float) -> str | None:
     """A warning when the fitted T sits at a bound of its search: the fit is degenerate, not a finding."""
     low, high = TEMPERATURE_BOUNDS
     if temperature >= high * 0.999:
-        return (f"T reached its upper bound ({high:g}): on the held-out subjects P(ALL) carries almost no information, "
+        return (f"T reached its upper bound ({high:g}): on the calibration subjects P(ALL) carries almost no information, "
                 "so calibration pulls every probability towards the share of ALL cells.")
     return f"T reached its lower bound ({low:g}): the fit is degenerate." if temperature <= low * 1.001 else None

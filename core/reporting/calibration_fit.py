@@ -1,7 +1,9 @@
-"""Fitting the temperature and the conformal scores on held-out subjects, and reporting what they do.
+"""Fitting the temperature and the conformal scores on the calibration subjects, and reporting what they do.
 
 `calibrate_held_out` is the one entry point: training (`core.reporting.sidecar`) and
-`python -m core.cli.calibrate` both call it with the held-out sets' labels, P(all) and subjects.
+`python -m core.cli.calibrate` both call it with the held-out sets' labels, P(all) and subjects. It fits
+on the "calibration" set (the calibration subjects: never used to choose the epoch), or on the one
+"validation" set of a model trained before the roles existed.
 It returns the sidecar's "calibration" and "conformal" keys (read back by
 `core.model.calibration.Calibration.from_metadata`) and adds, to each set's evaluation,
 "calibration" (ECE and Brier before and after, with subject-level 95% CIs, and both reliability
@@ -16,6 +18,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from core.data.labels import ALL, HEM, LABEL_CODES, LABELS
+from core.data.sides import CALIBRATION, HELD_OUT_SUBJECTS, VALIDATION
 from core.model.calibration import (
     DEFAULT_ERROR_RATE, GUARANTEE, REFER, Calibration, calibrated_probability, conformal_decision, logit,
 )
@@ -24,7 +27,9 @@ from core.reporting.evaluation import bootstrap_ci, brier_score, calibration, ex
 ERROR_RATES = (0.01, 0.02, 0.05, 0.1, 0.2)
 TEMPERATURE_BOUNDS = (0.05, 20.0)  # T is searched on log T between these; a T at a bound says the fit is degenerate.
 SCORE_DECIMALS = 6  # Rounding keeps the sidecar small; 1e-6 is far below any threshold that matters.
-METHOD, FITTED_ON = "temperature scaling", "held-out subjects"
+METHOD = "temperature scaling"
+FIT_SETS = {CALIBRATION: "held-out subjects of the calibration role", VALIDATION: HELD_OUT_SUBJECTS}  # Set -> fitted_on words.
+FITTED_ON = FIT_SETS[CALIBRATION]
 IN_SAMPLE_NOTE = ("in-sample: the temperature and the conformal scores were fitted on these cells, "
                   "so these numbers are optimistic; read the external set's")
 
@@ -66,12 +71,12 @@ def nonconformity_scores(labels: np.ndarray, probabilities_calibrated: np.ndarra
             HEM: np.sort(probabilities_calibrated[labels == LABEL_CODES[HEM]])}
 
 
-def sidecar_keys(validation: HeldOutSet) -> dict[str, Any]:
-    """The sidecar's "calibration" and "conformal" keys, fitted on the validation (held-out) subjects."""
-    temperature = fit_temperature(validation.labels, validation.probabilities)
-    scores = nonconformity_scores(np.asarray(validation.labels), np.asarray(calibrated_probability(validation.probabilities, temperature)))
+def sidecar_keys(fitted: HeldOutSet, fitted_on: str = FITTED_ON) -> dict[str, Any]:
+    """The sidecar's "calibration" and "conformal" keys, fitted on one held-out set (the calibration subjects)."""
+    temperature = fit_temperature(fitted.labels, fitted.probabilities)
+    scores = nonconformity_scores(np.asarray(fitted.labels), np.asarray(calibrated_probability(fitted.probabilities, temperature)))
     return {
-        "calibration": {"method": METHOD, "temperature": round(temperature, 6), "fitted_on": FITTED_ON},
+        "calibration": {"method": METHOD, "temperature": round(temperature, 6), "fitted_on": fitted_on},
         "conformal": {"default_error_rate": DEFAULT_ERROR_RATE, "guarantee": GUARANTEE,
                       "scores": {label: [round(float(score), SCORE_DECIMALS) for score in scores[label]] for label in LABELS}},
     }
@@ -111,33 +116,47 @@ def coverage_report(held_out: HeldOutSet, calibrated: Calibration) -> dict[str, 
 
 
 def calibrate_held_out(evaluations: dict[str, dict[str, Any]], held_out: dict[str, HeldOutSet], seed: int) -> dict[str, Any]:
-    """Fit on held_out["validation"], add the calibration and conformal reports to each set's evaluation.
+    """Fit on held_out["calibration"] (an older model's "validation"), add the reports to each set's evaluation.
 
     Args:
         evaluations: {set name: evaluation dict from `core.reporting.evaluation.evaluate`}; changed in place.
-        held_out: {set name: HeldOutSet}, "validation" required ("external" when there is one).
+        held_out: {set name: HeldOutSet}: "calibration" (or, for a model from before the roles, "validation")
+            required; "tuning" and "external" when there are.
         seed: the bootstrap's seed.
 
     Returns:
         The sidecar's {"calibration": ..., "conformal": ...}.
 
     Raises:
-        ValueError: the validation set lacks a class, so nothing can be fitted.
+        ValueError: no set to fit on, or it lacks a class, so nothing can be fitted.
     """
-    keys = sidecar_keys(held_out["validation"])
+    fit_set = fitted_set(held_out)
+    keys = sidecar_keys(held_out[fit_set], FIT_SETS[fit_set])
     calibrated = Calibration.from_metadata(keys)
     for name, held in held_out.items():
         probabilities = np.asarray(held.probabilities, dtype=float)
         before, after = quality(held, probabilities, seed), quality(held, np.asarray(calibrated.probability(probabilities)), seed)
         report = {"temperature": calibrated.temperature, "before": before, "after": after}
         conformal = coverage_report(held, calibrated)
-        if name == "validation":
+        if name == fit_set:
             report["note"] = conformal["note"] = IN_SAMPLE_NOTE
         evaluation = evaluations[name]
         evaluation["calibration"] = {**(evaluation.get("calibration") or {}), **report}
         evaluation["conformal"] = conformal
         evaluation["ece_ci95"], evaluation["brier_ci95"] = before["ece_ci95"], before["brier_ci95"]
     return keys
+
+
+def fitted_set(held_out: dict[str, Any]) -> str:
+    """The name of the set calibration is fitted on: "calibration", or "validation" for a model from before the roles.
+
+    Raises:
+        ValueError: neither is there.
+    """
+    found = next((name for name in FIT_SETS if name in held_out), None)
+    if found is None:
+        raise ValueError(f"Calibration is fitted on the calibration subjects' cells; got only the sets {sorted(held_out)}.")
+    return found
 
 
 def summary_line(evaluation: dict[str, Any], error_rate: float = DEFAULT_ERROR_RATE) -> str | None:

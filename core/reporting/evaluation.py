@@ -17,8 +17,8 @@ from core.data.labels import ALL, HEM, calls_all
 MAX_CURVE_POINTS = 200
 CALIBRATION_BINS = 10
 THRESHOLD_RULE = (
-    "Youden's J on the held-out subjects: the threshold that maximises sensitivity + specificity - 1 "
-    "there, chosen before the external set is seen."
+    "Youden's J on the calibration subjects (held-out subjects that did not choose the epoch): the threshold "
+    "that maximises sensitivity + specificity - 1 there, chosen before the external set is seen."
 )
 
 
@@ -40,9 +40,14 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float(np.clip(thresholds[best], THRESHOLD_MARGIN, 1.0 - THRESHOLD_MARGIN))
 
 
-def thin(values: np.ndarray, keep: np.ndarray) -> list[float]:
+# Rates keep 5 decimals; thresholds 9, since a barely trained model (the dry run) puts every P(all) within 1e-5
+# of another, and thresholds rounded to 5 decimals would merge points the model card's slider must tell apart.
+RATE_DECIMALS, THRESHOLD_DECIMALS = 5, 9
+
+
+def thin(values: np.ndarray, keep: np.ndarray, decimals: int = RATE_DECIMALS) -> list[float]:
     """Round and subsample a curve for storage in JSON."""
-    return [round(float(value), 5) for value in values[keep]]
+    return [round(float(value), decimals) for value in values[keep]]
 
 
 def curve_indices(length: int) -> np.ndarray:
@@ -54,14 +59,14 @@ def roc_points(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[
     """ROC curve points: fpr, tpr and the thresholds (infinity stored as 1.0)."""
     fpr, tpr, thresholds = metrics.roc_curve(labels, probabilities)
     keep = curve_indices(len(fpr))
-    return {"fpr": thin(fpr, keep), "tpr": thin(tpr, keep), "thresholds": thin(np.minimum(thresholds, 1.0), keep)}
+    return {"fpr": thin(fpr, keep), "tpr": thin(tpr, keep), "thresholds": thin(np.minimum(thresholds, 1.0), keep, THRESHOLD_DECIMALS)}
 
 
 def pr_points(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[float]]:
     """Precision-recall curve points for the positive class (all)."""
     precision, recall, thresholds = metrics.precision_recall_curve(labels, probabilities)
     keep = curve_indices(len(thresholds))
-    return {"precision": thin(precision[:-1], keep), "recall": thin(recall[:-1], keep), "thresholds": thin(thresholds, keep)}
+    return {"precision": thin(precision[:-1], keep), "recall": thin(recall[:-1], keep), "thresholds": thin(thresholds, keep, THRESHOLD_DECIMALS)}
 
 
 def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray) -> float:
@@ -195,7 +200,7 @@ def evaluate(labels: Sequence[int], probabilities: Sequence[float], subjects: Se
         labels: (N,) ints, 1 = all, 0 = hem.
         probabilities: (N,) floats, the model's P(all).
         subjects: (N,) subject ids, for the cluster bootstrap and per-subject accuracy.
-        threshold: decision threshold on P(all), chosen on the validation split.
+        threshold: decision threshold on P(all), chosen on the calibration subjects.
     """
     labels = np.asarray(labels, dtype=int)
     probabilities = np.asarray(probabilities, dtype=float)

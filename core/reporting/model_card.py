@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from core.data.labels import format_threshold
+from core.data.sides import CALIBRATION, EXTERNAL, ROLE_JOBS, ROLES, SET_TITLES, TRAIN, TUNING, VALIDATION
 
 NOT_AVAILABLE = "not available"
 METRICS = (
@@ -139,26 +140,54 @@ def sha_status(recorded: str | None, actual: str | None) -> str:
 
 
 def split_facts(metadata: dict[str, Any]) -> list[tuple[str, str]]:
-    """The training data and its train/validation split as (field, value) text pairs."""
-    split, data = metadata.get("split") or {}, metadata.get("data") or {}
+    """The training data and its split into roles as (field, value) text pairs (older sidecars: train/held-out)."""
+    split, data, roles = metadata.get("split") or {}, metadata.get("data") or {}, metadata.get("split_roles")
     kind = {
-        "subject": "subject-level: no person's cells are on both sides, so scores reflect new patients",
-        "image": "image-level: one person's cells can be on both sides, so scores are optimistic",
+        "subject": "subject-level: no person's cells are in two roles, so held-out scores reflect new patients",
+        "image": "image-level: one person's cells are in every role, so held-out scores are optimistic",
     }.get(split.get("kind"), NOT_AVAILABLE)
     synthetic = data.get("synthetic")
-    return [
+    facts = [
         ("Data", "synthetic demo cells" if synthetic else "C-NMC 2019 training folds" if synthetic is False else NOT_AVAILABLE),
         ("Data folder", str(data.get("root") or NOT_AVAILABLE)),
         ("Data fingerprint", str(data.get("fingerprint") or NOT_AVAILABLE)),
         ("Split", kind),
         ("Split seed", str(split.get("seed", NOT_AVAILABLE))),
-        ("Training subjects", _count_of(split.get("train_subjects"))),
-        ("Held-out subjects", _count_of(split.get("validation_subjects"))),
-        ("Training images", _count_of(split.get("train_images"))),
-        ("Held-out subjects' images", _count_of(split.get("validation_images"))),
-        ("External set images (C-NMC's validation_data folder)", _count_of(split.get("external_images"))),
-        ("Split file", str(split.get("files_csv") or NOT_AVAILABLE)),
     ]
+    if isinstance(roles, dict):
+        facts += [(f"{ROLE_TITLES[role]} subjects" + (f" ({ROLE_JOBS[role]})" if role != TRAIN else ""), _count_of(roles.get(role)))
+                  for role in ROLES]
+        facts += [("Training images" if role == TRAIN else f"{ROLE_TITLES[role]} subjects' images",
+                   _count_of(split.get(f"{role}_images"))) for role in ROLES]
+    else:  # A model trained before the roles: one held-out side did every job.
+        facts += [("Training subjects", _count_of(split.get("train_subjects"))),
+                  ("Held-out subjects", _count_of(split.get("validation_subjects"))),
+                  ("Training images", _count_of(split.get("train_images"))),
+                  ("Held-out subjects' images", _count_of(split.get("validation_images")))]
+    return facts + [("External set images (C-NMC's validation_data folder)", _count_of(split.get("external_images"))),
+                    ("Split file", str(split.get("files_csv") or NOT_AVAILABLE))]
+
+
+ROLE_TITLES = {TRAIN: "Training", TUNING: "Tuning", CALIBRATION: "Calibration"}
+# Which figures of each evaluated set are in-sample, and for what: the model card's caption per set.
+SET_NOTES = {
+    TUNING: ("In-sample for model selection: these subjects chose the epoch kept and the learning-rate schedule, so its "
+             "metrics lean optimistic; its calibration and coverage figures do not (the temperature and the conformal "
+             "scores never saw them)."),
+    CALIBRATION: ("In-sample for the threshold, the temperature, the conformal scores and the OOD threshold: these "
+                  "subjects set them, so the threshold's metrics, the calibration and the coverage here are optimistic; "
+                  "model selection never saw them."),
+    VALIDATION: ("In-sample for every choice: these subjects chose the epoch and set the threshold, the temperature and "
+                 "the conformal scores (a model trained before the three roles), so every figure here is optimistic."),
+    EXTERNAL: "Clean: no choice was made on the external set, so its figures are the ones to quote.",
+}
+
+
+def in_sample_rows(metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per evaluated set: what it was used for and which of its figures are in-sample (`SET_NOTES`)."""
+    names = [TUNING, CALIBRATION] if isinstance(metadata.get("split_roles"), dict) else [VALIDATION]
+    return [{"Set": SET_TITLES[name].split(" (")[0], "Used for": ROLE_JOBS.get(name, "no choice: evaluation only"), "Its figures": SET_NOTES[name]}
+            for name in (*names, EXTERNAL)]
 
 
 def _count_of(value: Any) -> str:

@@ -1,10 +1,14 @@
 """After training: evaluate on held-out data, then write the model, its sidecar and CSVs.
 
 Files written next to the model (`models/leukemia_resnet50.keras`):
-- `.json`: the sidecar (the model card's data: metrics, history, split, provenance);
-- `.split.csv`: every image used, with its side (train / validation / external);
-- `.validation_predictions.csv`, `.external_predictions.csv`: P(all) per held-out image (raw, before
-  calibration: `python -m core.cli.calibrate` refits the sidecar's calibration from them).
+- `.json`: the sidecar (the model card's data: metrics, history, split and its roles, provenance);
+- `.split.csv`: every image used, with its role (train / tuning / calibration / external);
+- `.tuning_predictions.csv`, `.calibration_predictions.csv`, `.external_predictions.csv`: P(all) per
+  held-out image (raw, before calibration: `python -m core.cli.calibrate` refits the sidecar's
+  calibration from the calibration subjects' file).
+
+The decision threshold, the temperature and the conformal scores come from the calibration subjects
+only; the tuning subjects chose the epoch (`core.training.run`); the external set chose nothing.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-from core.data.sides import SPLIT_CSV_SUFFIX
+from core.data.sides import CALIBRATION, EXTERNAL, SPLIT_CSV_SUFFIX, TUNING
 from core.data.index import DatasetIndex, ImageRecord
 from core.data.labels import label_codes
 from core.data.splits import Split
@@ -34,6 +38,8 @@ DEMO_NOTE = (
     "Its metrics describe synthetic data only and say nothing about real blood cells."
 )
 VERSION = "1.0"
+PREDICTIONS_SUFFIXES = {TUNING: ".tuning_predictions.csv", CALIBRATION: ".calibration_predictions.csv",
+                        EXTERNAL: ".external_predictions.csv"}  # Evaluated set -> its predictions CSV beside the model.
 PROBABILITY_DECIMALS = 6  # The predictions CSVs' precision; calibration is fitted on these very values, so
 # `python -m core.cli.calibrate` reproduces from the CSVs exactly what training wrote.
 
@@ -45,11 +51,12 @@ class TrainingRun:
     Attributes:
         options: the run's `TrainOptions` as JSON values (`output`, `image_size`, `seed`, `demo`,
             `weights` among them).
-        index, split, external: the indexed data, the train/validation split and the external set.
+        index, split, external: the indexed data, the three-role split and the external set.
         history: per-epoch metrics, keyed by metric, plus "phase" (one entry per epoch).
         precision: the Keras dtype policy ("float32" or "mixed_float16").
         replicas: devices the distribution strategy trained on.
         seconds: wall-clock training time.
+        notes: warnings about the split (too few calibration cells of a class), for the model card.
     """
 
     options: dict[str, Any]
@@ -60,6 +67,7 @@ class TrainingRun:
     precision: str
     replicas: int
     seconds: float
+    notes: tuple[str, ...] = ()
 
     @property
     def output(self) -> Path:
@@ -120,33 +128,28 @@ def library_versions() -> dict[str, str]:
 
 
 def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord], predict: Callable, seed: int) -> tuple[float, dict[str, Any], dict[str, Any]]:
-    """Threshold from the validation split, metrics on validation and the external set, then calibration.
+    """Threshold, temperature and conformal scores from the calibration subjects; metrics on every held-out set.
 
     Returns:
-        (threshold, {set name: evaluation}, the sidecar's calibration and conformal keys (left out
-        when the validation split lacks a class, so that nothing could be fitted) and its
-        "subject_evaluation", from the same stored P(all) as calibration).
+        (threshold, {"tuning" / "calibration" / "external": evaluation}, the sidecar's calibration and
+        conformal keys (left out when the calibration subjects lack a class, so that nothing could be
+        fitted) and its "subject_evaluation", from the same stored P(all) as calibration).
     """
-    probabilities = predict(split.validation)
-    labels = label_codes(r.label for r in split.validation)
-    threshold = choose_threshold(labels, probabilities)
-    held_out = {"validation": HeldOutSet(labels, as_stored(probabilities), [r.subject for r in split.validation])}
-    evaluations = {"validation": evaluate(labels, probabilities, held_out["validation"].subjects, threshold, seed)}
-    write_predictions_csv(artifact(output, ".validation_predictions.csv"), split.validation, probabilities)
-    evaluations["validation"]["predictions_csv"] = artifact(output, ".validation_predictions.csv").name
-    if external:
-        external_probabilities = predict(external)
-        held_out["external"] = HeldOutSet(label_codes(r.label for r in external), as_stored(external_probabilities),
-                                          [r.subject or "unknown" for r in external])
-        evaluations["external"] = evaluate(held_out["external"].labels, external_probabilities, held_out["external"].subjects, threshold, seed)
-        write_predictions_csv(artifact(output, ".external_predictions.csv"), external, external_probabilities)
-        evaluations["external"]["predictions_csv"] = artifact(output, ".external_predictions.csv").name
+    records = {name: found for name, found in ((TUNING, split.tuning), (CALIBRATION, split.calibration), (EXTERNAL, external)) if found}
+    probabilities = {name: predict(found) for name, found in records.items()}
+    held_out = {name: HeldOutSet(label_codes(r.label for r in found), as_stored(probabilities[name]), [r.subject or "unknown" for r in found])
+                for name, found in records.items()}
+    threshold = choose_threshold(held_out[CALIBRATION].labels, probabilities[CALIBRATION])
+    evaluations = {}
+    for name, found in records.items():
+        evaluations[name] = evaluate(held_out[name].labels, probabilities[name], held_out[name].subjects, threshold, seed)
+        write_predictions_csv(artifact(output, PREDICTIONS_SUFFIXES[name]), found, probabilities[name])
+        evaluations[name]["predictions_csv"] = artifact(output, PREDICTIONS_SUFFIXES[name]).name
     try:
         calibration_keys = calibrate_held_out(evaluations, held_out, seed)
-    except ValueError:  # One class among the held-out subjects: the card says calibration is missing.
+    except ValueError:  # One class among the calibration subjects: the card says calibration is missing.
         calibration_keys = {}
-    names = {"validation": [r.subject for r in split.validation], "external": [r.subject for r in external]}
-    by_subject = subject_evaluation({name: (held.probabilities, held.labels, names[name]) for name, held in held_out.items()},
+    by_subject = subject_evaluation({name: (held.probabilities, held.labels, [r.subject for r in records[name]]) for name, held in held_out.items()},
                                     threshold, (calibration_keys.get("calibration") or {}).get("temperature"), split.kind, seed)
     return threshold, evaluations, {**calibration_keys, **({"subject_evaluation": by_subject} if by_subject else {})}
 
@@ -162,9 +165,8 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
     options, output, index, split, external = run.options, run.output, run.index, run.split, run.external
     output.parent.mkdir(parents=True, exist_ok=True)
     threshold, evaluations, calibration_keys = held_out_evaluations(output, split, external, predict, options["seed"])
-    write_split_csv(artifact(output, SPLIT_CSV_SUFFIX), {"train": split.train, "validation": split.validation, "external": external}, index.root)
-    subjects = split.subjects()
-    used = [*split.train, *split.validation, *external]
+    write_split_csv(artifact(output, SPLIT_CSV_SUFFIX), {**split.roles(), EXTERNAL: external}, index.root)
+    used = [*split.train, *split.held_out, *external]
     synthetic = is_synthetic(index.root)
     epochs_run = len(run.history.get("loss", []))
     metadata = {
@@ -178,10 +180,12 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
         "weights": options["weights"],
         "arguments": dict(options),
         "data": {"root": str(index.root), "fingerprint": data_fingerprint(used, Path(index.root)), "synthetic": synthetic},
-        "split": {"kind": split.kind, "seed": split.seed, "train_subjects": subjects["train"],
-                  "validation_subjects": subjects["validation"], "train_images": len(split.train),
-                  "validation_images": len(split.validation), "external_images": len(external),
-                  "files_csv": artifact(output, SPLIT_CSV_SUFFIX).name},
+        "split": {"kind": split.kind, "seed": split.seed, "tuning_fraction": options.get("tuning_fraction"),
+                  "calibration_fraction": options.get("calibration_fraction"),
+                  **{f"{role}_images": len(records) for role, records in split.roles().items()},
+                  "external_images": len(external), "files_csv": artifact(output, SPLIT_CSV_SUFFIX).name,
+                  "notes": list(run.notes)},
+        "split_roles": split.subjects(),
         "history": run.history,
         "evaluation": evaluations,
         **calibration_keys,

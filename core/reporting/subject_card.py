@@ -15,9 +15,20 @@ from core.model import patient
 from core.reporting.model_card import format_interval, format_number
 
 SET_TITLES = {
-    "held_out": "Held-out subjects (validation split of the training folds)",
+    "held_out": "Held-out subjects (tuning and calibration subjects of the training folds)",
     "external": "External set (C-NMC's labelled validation set, other patients)",
 }
+# Why the held-out subjects' figures are optimistic, and by how much each role's subjects are in-sample.
+HELD_OUT_NOTE = ("The held-out subjects pool both held-out roles: the tuning subjects chose the epoch kept, and the "
+                 "calibration subjects set the threshold and the temperature that answer every subject here, so both "
+                 "are in-sample for one job. Only the external set's figures are clean.")
+OLDER_HELD_OUT_NOTE = ("These held-out subjects both chose the epoch kept and set the threshold and the temperature "
+                       "(a model trained before the three roles): in-sample for both. Only the external set's figures are clean.")
+
+
+def held_out_note(metadata: dict[str, Any]) -> str:
+    """Which jobs the held-out subjects did: the two roles' note, or the older models' (one set did every job)."""
+    return HELD_OUT_NOTE if isinstance(metadata.get("split_roles"), dict) else OLDER_HELD_OUT_NOTE
 METHOD = (
     "Each subject's cells are pooled into one subject score with the {rule} (the cells' P(ALL), temperature-scaled "
     "when the model is calibrated); the subject is answered ALL when the score reaches the model's threshold. "

@@ -9,7 +9,10 @@ score: the cell-level evaluation runs no scope check and no conformal refer, so 
      "held_out": {"rows", "summary", "rules", "cells_needed", "stable_after"},   # subject split only
      "external": {...same keys...}}                                              # when it has subjects
 
-"held_out" is left out for an image split (its validation subjects were seen in training), and
+"held_out" pools the tuning and the calibration subjects (a model from before the roles: its one
+"validation" set): more subjects than either role alone, each in-sample for one job (the tuning subjects
+chose the epoch, the calibration subjects set the threshold and the temperature that answer them here).
+It is left out for an image split (its held-out images come from subjects seen in training), and
 "external" when the external set has no labelled cells with known subjects; a set that cannot be
 evaluated by subject (one subject with cells of both labels) gets a line in "notes" instead.
 """
@@ -24,7 +27,8 @@ from core.data import labels
 from core.model import patient
 from core.reporting import subjects
 
-SET_KEYS = {"validation": "held_out", "external": "external"}  # Evaluation set name -> sidecar key.
+# Evaluation set name -> sidecar key; the held-out roles pool into one key.
+SET_KEYS = {"tuning": "held_out", "calibration": "held_out", "validation": "held_out", "external": "external"}
 AUC_ROUNDS = 1000
 
 
@@ -80,21 +84,34 @@ def subject_evaluation(sets: dict[str, tuple[Sequence[float], Sequence[int], Seq
     """The sidecar's "subject_evaluation" key, or None when no set can be evaluated by subject.
 
     Args:
-        sets: {"validation" / "external": ((N,) raw P(ALL), (N,) label codes, (N,) subjects or None)}.
+        sets: {"tuning" / "calibration" / "external" (an older model: "validation" / "external"):
+            ((N,) raw P(ALL), (N,) label codes, (N,) subjects or None)}; the held-out ones are pooled.
         split_kind: the run's split ("subject" or "image"); an image split has no held-out subjects.
     """
     result: dict[str, Any] = {"rule": patient.DEFAULT_RULE}
-    for name, (probabilities, codes, names) in sets.items():
-        if name not in SET_KEYS or (name == "validation" and split_kind != "subject"):
-            continue
+    for key, (probabilities, codes, names) in pooled(sets, split_kind).items():
         try:
             evaluated = evaluate_subjects(probabilities, codes, names, threshold, temperature, seed=seed)
         except ValueError as error:  # A subject with cells of both labels: say so on the card.
-            result.setdefault("notes", []).append(f"{SET_KEYS[name]}: not evaluated by subject ({error})")
+            result.setdefault("notes", []).append(f"{key}: not evaluated by subject ({error})")
             continue
         if evaluated is not None:
-            result[SET_KEYS[name]] = evaluated
+            result[key] = evaluated
     return result if set(result) & set(SET_KEYS.values()) or "notes" in result else None
+
+
+def pooled(sets: dict[str, tuple[Sequence[float], Sequence[int], Sequence[str | None]]],
+           split_kind: str) -> dict[str, tuple[list[float], list[int], list[str | None]]]:
+    """{sidecar key: the cells of every set that maps to it, concatenated in `sets` order}; held-out sets only for a subject split."""
+    found: dict[str, tuple[list[float], list[int], list[str | None]]] = {}
+    for name, (probabilities, codes, names) in sets.items():
+        key = SET_KEYS.get(name)
+        if key is None or (key == "held_out" and split_kind != "subject"):
+            continue
+        into = found.setdefault(key, ([], [], []))
+        for column, values in zip(into, (probabilities, codes, names)):
+            column.extend(values)
+    return found
 
 
 def summary_line(evaluation: dict[str, Any], key: str = "held_out") -> str | None:

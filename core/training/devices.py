@@ -45,7 +45,7 @@ def check_batch_for_replicas(batch_size: int, images: dict[str, int], replicas: 
     Each first batch holds min(batch_size, images in its set).
 
     Args:
-        images: the number of images per set that `fit` reads, e.g. {"training": 800, "validation": 200}.
+        images: the number of images per set that `fit` reads, e.g. {"training": 800, "tuning": 200}.
 
     Raises:
         DeviceSetupError: a first batch is not a multiple of `replicas`.

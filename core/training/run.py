@@ -5,6 +5,7 @@ import errno
 import shutil
 import time
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,7 +15,9 @@ import tensorflow as tf
 
 from core import config
 from core.data.index import ImageRecord
-from core.data.labels import label_codes
+from core.data.labels import LABELS, label_codes
+from core.data.sides import CALIBRATION, ROLE_NAMES, TUNING
+from core.data.splits import Split
 from core.errors import DatasetError
 from core.explain.audit import AUDIT_CELLS, attach_audit
 from core.explain.explainer import Explainer
@@ -25,7 +28,7 @@ from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import EVALUATING_MESSAGE, Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
 from core.training.resume import load_progress, progress_path
-from core.training.selection import class_weights, select_data
+from core.training.selection import calibration_warnings, class_weights, select_data
 from core.training.neighbours import attach_index
 from core.training.devices import check_batch_for_replicas, choose_strategy, configure_precision
 from core.training.freezing import set_bn_momentum
@@ -39,15 +42,18 @@ class TrainResult:
     metadata: dict[str, Any]
 
 
-def datasets(options: TrainOptions, train_records: list[ImageRecord],
-             validation_records: list[ImageRecord]) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """The training and validation tf.data pipelines (crops cached on disk unless dry-run)."""
+def datasets(options: TrainOptions, split: Split) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The pipelines `fit` reads: the train records (shuffled, augmented) and the tuning records (Keras' validation_data).
+
+    The tuning records alone drive early stopping, the checkpoint kept and the learning-rate schedule; the
+    calibration records never reach `fit`. Crops are cached on disk unless dry-run.
+    """
     from core.training.pipeline import make_dataset
 
     cache = None if options.dry_run else (options.cache_dir or artifact(Path(options.output), ".cache"))
-    train = make_dataset([r.path for r in train_records], label_codes(r.label for r in train_records), options.image_size, options.batch_size, True, cache, options.seed)
-    validation = make_dataset([r.path for r in validation_records], label_codes(r.label for r in validation_records), options.image_size, options.batch_size, False, cache)
-    return train, validation
+    train = make_dataset([r.path for r in split.train], label_codes(r.label for r in split.train), options.image_size, options.batch_size, True, cache, options.seed)
+    tuning = make_dataset([r.path for r in split.tuning], label_codes(r.label for r in split.tuning), options.image_size, options.batch_size, False, cache)
+    return train, tuning
 
 
 def predict_records(model: keras.Model, records: list[ImageRecord], options: TrainOptions) -> np.ndarray:
@@ -105,37 +111,38 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
     seed_everything(options.seed)
     index, split, external = select_data(options)
     if options.dry_run:
-        split.train[:] = split.train[: options.batch_size]
-        split.validation[:] = split.validation[: options.batch_size]
-        external = external[: options.batch_size]
-    check_free_space(output, options, len(split.train) + len(split.validation))
-    log(f"Training on {len(split.train)} images, validating on {len(split.validation)} ({split.kind} split, seed {split.seed}); "
-        f"external test set: {len(external)} images.")
+        split, external = dry_run_split(split, options.batch_size), external[: options.batch_size]
+    check_free_space(output, options, len(split.train) + len(split.held_out))
+    log(role_line(split, len(external)))
+    for warning in calibration_warnings(split):
+        log(f"Warning: {warning}")
     precision = configure_precision(options.mixed_precision)
     strategy = choose_strategy()
-    check_batch_for_replicas(options.batch_size, {"training": len(split.train), "validation": len(split.validation)},
+    check_batch_for_replicas(options.batch_size, {"training": len(split.train), "tuning": len(split.tuning)},
                              strategy.num_replicas_in_sync)
-    train_ds, validation_ds = datasets(options, split.train, split.validation)
+    train_ds, tuning_ds = datasets(options, split)
     earlier = load_progress(output, log)
     resumed = Resumed(earlier, earlier.seconds, time.perf_counter())
     with strategy.scope():
         model = build_classifier(options.image_size, weights=options.weights)
         set_bn_momentum(model, options.bn_momentum)
         weights = class_weights(label_codes(r.label for r in split.train))
-        history = run_phases(model, options, train_ds, validation_ds, weights, Hooks(progress, log, extra_callbacks, resumed))
+        history = run_phases(model, options, train_ds, tuning_ds, weights, Hooks(progress, log, extra_callbacks, resumed))
     if progress:
         progress(1.0, EVALUATING_MESSAGE)
     seconds = resumed.earlier_seconds + clock.elapsed()
     run = TrainingRun(options=options_record(options), index=index, split=split, external=external, history=history,
-                      precision=precision, replicas=strategy.num_replicas_in_sync, seconds=seconds)
+                      precision=precision, replicas=strategy.num_replicas_in_sync, seconds=seconds,
+                      notes=tuple(calibration_warnings(split)))
     metadata = evaluate_and_save(model, run, lambda records: predict_records(model, records, options))
-    metadata = attach_index(model, output, metadata, {"train": split.train, "validation": split.validation},
-                            Path(index.root), options.batch_size)
+    metadata = attach_index(model, output, metadata, {"train": split.train, "validation": split.held_out},
+                            Path(index.root), options.batch_size, threshold_records=split.calibration)
     if progress:
         progress(1.0, "Auditing the explanations on held-out cells…")
-    metadata = attach_explanation_audit(model, output, metadata, split.validation, options, log)
+    metadata = attach_explanation_audit(model, output, metadata, split.held_out, options, log)
     progress_path(output).unlink(missing_ok=True)
-    log(f"Saved {options.output} ({seconds:.0f} s). Validation ROC AUC {metadata['evaluation']['validation'].get('roc_auc')}.")
+    aucs = ", ".join(f"{ROLE_NAMES[role]} {metadata['evaluation'][role].get('roc_auc')}" for role in (TUNING, CALIBRATION))
+    log(f"Saved {options.output} ({seconds:.0f} s). Held-out ROC AUC: {aucs}.")
     external_summary = summary_line(metadata["evaluation"].get("external") or {})
     if external_summary:
         log(f"External set, {external_summary}.")
@@ -144,6 +151,23 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
         if line:
             log(f"{words}: {line}.")
     return TrainResult(output, metadata)
+
+
+def role_line(split: Split, external_images: int) -> str:
+    """One log line: images and subjects per role, and the external set's size."""
+    subjects = split.subjects()
+    roles = "; ".join(f"{role} {len(records)} images of {len(subjects[role])} subjects" for role, records in split.roles().items())
+    return f"{split.kind.capitalize()} split (seed {split.seed}): {roles}; external set {external_images} images."
+
+
+def dry_run_split(split: Split, count: int) -> Split:
+    """Each role cut to `count` records taken alternately from each class, so the dry run still calibrates."""
+    def first(records: list[ImageRecord]) -> list[ImageRecord]:
+        by_label = [[record for record in records if record.label == label] for label in LABELS]
+        mixed = [record for pair in zip_longest(*by_label) for record in pair if record is not None]
+        return mixed[:count]
+
+    return Split(first(split.train), first(split.tuning), first(split.calibration), split.kind, split.seed)
 
 
 def attach_explanation_audit(model: keras.Model, output: Path, metadata: dict[str, Any], records: list[ImageRecord],

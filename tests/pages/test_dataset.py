@@ -53,14 +53,15 @@ def model_with_predictions(trained_model_path, trained_sidecar_text, tmp_path_fa
     """The demo run's model and card, with held-out predictions for this module's dataset.
 
     The predictions CSV is written by the trainer's own writer, with P(all) = 1 or 0 so that every
-    even-numbered validation image is predicted wrongly whatever the card's threshold in (0, 1].
+    even-numbered validation image is predicted wrongly whatever the card's threshold in (0, 1]; they stand in for
+    the tuning subjects' predictions, the set the card offers first.
     """
     assert 0 < threshold <= 1
     path = install_model(trained_model_path, tmp_path_factory.mktemp("model"), json.loads(trained_sidecar_text))
     validation = index.by_split("validation")
     probabilities = np.array([1.0 if (record.label == "all") != (number % 2 == 0) else 0.0
                               for number, record in enumerate(validation)])
-    csv_name = json.loads(trained_sidecar_text)["evaluation"]["validation"]["predictions_csv"]
+    csv_name = json.loads(trained_sidecar_text)["evaluation"]["tuning"]["predictions_csv"]
     write_predictions_csv(path.parent / csv_name, validation, probabilities)
     return path
 
@@ -110,7 +111,7 @@ def test_misclassified_section_lists_held_out_mistakes(app, index):
     validation = index.by_split("validation")
     wrong = len(validation[::2])
     assert "Misclassified in the held-out set" in texts(app.header)
-    assert f"{wrong} of {len(validation)} images of the held-out subjects are wrong" in texts(app.caption)
+    assert f"{wrong} of {len(validation)} images of the held-out tuning subjects are wrong" in texts(app.caption)
 
 
 def test_without_a_model_details_still_show_stages(monkeypatch, synthetic_data_root, tmp_path):

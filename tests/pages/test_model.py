@@ -49,7 +49,7 @@ def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
 
 def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_model, trained_sidecar):
     app = open_page(monkeypatch, demo_model)
-    roc_curve = trained_sidecar["evaluation"]["validation"]["roc_curve"]
+    roc_curve = trained_sidecar["evaluation"]["tuning"]["roc_curve"]
 
     def read_out() -> tuple[str, str]:
         sensitivity, specificity = (metric.value for metric in app.metric)
@@ -59,13 +59,13 @@ def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_m
         sensitivity, specificity = model_card.operating_point(roc_curve, threshold)
         return f"{sensitivity:.1%}", f"{specificity:.1%}"
 
-    assert app.slider(key="threshold_validation").value == pytest.approx(round(trained_sidecar["threshold"], 3))
+    assert app.slider(key="threshold_tuning").value == pytest.approx(round(trained_sidecar["threshold"], 3))
     assert read_out() == expected(round(trained_sidecar["threshold"], 3))
-    app.slider(key="threshold_validation").set_value(0.0).run()
+    app.slider(key="threshold_tuning").set_value(0.0).run()
     assert read_out() == ("100.0%", "0.0%")  # flag every cell
-    app.slider(key="threshold_validation").set_value(0.5).run()
+    app.slider(key="threshold_tuning").set_value(0.5).run()
     assert read_out() == expected(0.5)
-    app.slider(key="threshold_validation").set_value(1.0).run()
+    app.slider(key="threshold_tuning").set_value(1.0).run()
     assert read_out() == expected(1.0)
 
 
@@ -119,8 +119,8 @@ def test_no_model_says_how_to_build_one(monkeypatch, tmp_path):
 
 def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, trained_model_path, trained_sidecar, tmp_path):
     sidecar = trained_sidecar
-    sidecar["evaluation"]["validation"].update(balanced_accuracy=float("nan"), roc_auc=None, roc_auc_ci95=None)
-    del sidecar["evaluation"]["validation"]["pr_curve"], sidecar["history"]
+    sidecar["evaluation"]["tuning"].update(balanced_accuracy=float("nan"), roc_auc=None, roc_auc_ci95=None)
+    del sidecar["evaluation"]["tuning"]["pr_curve"], sidecar["history"]
     path = install_model(trained_model_path, tmp_path, json.loads(json.dumps(sidecar)))
     app = open_page(monkeypatch, path)
     assert "not available" in app.table[2].value.to_string()
@@ -180,11 +180,11 @@ def test_explanation_audit_from_training_is_on_the_card_and_its_absence_says_wha
 
 def test_the_confusion_matrix_follows_the_slider_and_every_metric_has_an_interval(monkeypatch, demo_model, trained_sidecar):
     app = open_page(monkeypatch, demo_model)
-    (tn, fp), (fn, tp) = trained_sidecar["evaluation"]["validation"]["confusion_matrix"]
+    (tn, fp), (fn, tp) = trained_sidecar["evaluation"]["tuning"]["confusion_matrix"]
     assert "not available" not in app.table[2].value["95% CI"].to_string()
     confusion = app.get("plotly_chart")[0].proto.spec
     assert f"threshold {format_threshold(trained_sidecar['threshold'])} (the model's)" in confusion
-    app.slider(key="threshold_validation").set_value(0.0).run()  # Every cell called ALL.
+    app.slider(key="threshold_tuning").set_value(0.0).run()  # Every cell called ALL.
     confusion = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert "threshold 0.000" in confusion["layout"]["title"]["text"]
     assert confusion["data"][0]["z"] == [[0, tn + fp], [0, fn + tp]]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from older_models import as_model_from_before_the_roles
 from paths import PROJECT_ROOT
 
 from core import config
@@ -46,13 +47,36 @@ def test_adds_the_keys_and_keeps_the_hash(old_model, trained_sidecar, capsys):
     assert "T = " in capsys.readouterr().out
 
 
-def test_predictions_of_another_split_are_refused(old_model, capsys):
+def test_it_fits_on_the_calibration_subjects_and_on_nothing_else(old_model, trained_sidecar):
+    calibrate.main(["--model", str(old_model)])
+    after = json.loads(config.sidecar_path(old_model).read_text())
+    cells = after["evaluation"]["calibration"]["n_images"]
+    assert sum(map(len, after["conformal"]["scores"].values())) == cells != after["evaluation"]["tuning"]["n_images"] + cells
+    assert after["calibration"]["fitted_on"] == "held-out subjects of the calibration role"
+    assert "in-sample" in after["evaluation"]["calibration"]["conformal"]["note"]
+    assert "note" not in after["evaluation"]["tuning"]["conformal"] and "note" not in after["evaluation"]["external"]["conformal"]
+
+
+@pytest.mark.parametrize("role", ["calibration", "tuning"])
+def test_predictions_of_another_split_are_refused(old_model, capsys, role):
+    """A split CSV whose calibration cells differ from the predictions is refused; the tuning rows play no part."""
     split_csv = old_model.with_name(old_model.stem + ".split.csv")
     lines = split_csv.read_text().splitlines()
-    kept = [line for line in lines if not line.endswith(",validation")]
+    kept = [line for line in lines if not line.endswith(f",{role}")]
     split_csv.write_text("\n".join(kept) + "\n")
-    assert calibrate.main(["--model", str(old_model)]) == 2
-    assert "not this model's" in capsys.readouterr().err
+    assert calibrate.main(["--model", str(old_model)]) == (2 if role == "calibration" else 0)
+    assert ("not this model's" in capsys.readouterr().err) == (role == "calibration")
+
+
+def test_a_model_from_before_the_roles_is_fitted_on_its_validation_set_with_a_note(old_model, trained_sidecar, capsys):
+    as_model_from_before_the_roles(old_model)
+    assert calibrate.main(["--model", str(old_model)]) == 0
+    after = json.loads(config.sidecar_path(old_model).read_text())
+    assert after["calibration"]["temperature"] == trained_sidecar["calibration"]["temperature"]  # the same cells
+    assert after["calibration"]["fitted_on"] == "held-out subjects"
+    assert after["conformal"]["scores"] == trained_sidecar["conformal"]["scores"]
+    out = capsys.readouterr().out
+    assert out.startswith("note: this model was trained before the three roles") and "T = " in out
 
 
 def test_missing_model_files_give_one_line_and_exit_2(tmp_path):

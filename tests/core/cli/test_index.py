@@ -2,6 +2,7 @@
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +15,8 @@ from core.model.embedding import EmbeddingIndex
 SIDECAR_KEYS = {"file", "cells", "dimensions", "ood_k", "ood_percentile", "ood_threshold", "neighbours"}
 
 
-@pytest.fixture
-def old_model(tmp_path, tiny_model_path, synthetic_data_root):
-    """A copy of the tiny model with a split CSV (as training writes it) and no index: a model from before."""
+def model_without_index(tmp_path, tiny_model_path, synthetic_data_root, side_of) -> Path:
+    """A copy of the tiny model with a split CSV whose sides `side_of(subject, first, last)` gives, and no index."""
     model = tmp_path / "old.keras"
     shutil.copy(tiny_model_path, model)
     shutil.copy(config.sidecar_path(tiny_model_path), config.sidecar_path(model))
@@ -25,10 +25,17 @@ def old_model(tmp_path, tiny_model_path, synthetic_data_root):
     with open(tmp_path / "old.split.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "subject", "label", "side"])
-        for number, record in enumerate(training):
-            side = "validation" if record.subject in {training[0].subject, training[-1].subject} else "train"
+        for record in training:
+            side = side_of(record.subject, training[0].subject, training[-1].subject)
             writer.writerow([record.path.relative_to(index.root), record.subject, record.label, side])
     return model
+
+
+@pytest.fixture
+def old_model(tmp_path, tiny_model_path, synthetic_data_root):
+    """A model from before the three roles and the index: its split CSV has one held-out side, "validation"."""
+    return model_without_index(tmp_path, tiny_model_path, synthetic_data_root,
+                               lambda subject, first, last: "validation" if subject in {first, last} else "train")
 
 
 def test_rebuilds_the_index_and_the_sidecar_entry(old_model, synthetic_data_root, capsys):
@@ -47,6 +54,22 @@ def test_rebuilds_the_index_and_the_sidecar_entry(old_model, synthetic_data_root
     scores = [index.ood_score(features, k=entry["ood_k"]) for features in validation]
     assert entry["ood_threshold"] == pytest.approx(np.percentile(scores, 95))
     assert json.loads(capsys.readouterr().out) == entry
+
+
+def test_with_three_roles_only_the_calibration_cells_set_the_ood_threshold(tmp_path, tiny_model_path, synthetic_data_root):
+    roles = {"first": "tuning", "last": "calibration"}
+    model = model_without_index(tmp_path, tiny_model_path, synthetic_data_root, lambda subject, first, last:
+                                roles["first"] if subject == first else roles["last"] if subject == last else "train")
+    assert main(["--model", str(model), "--data-dir", str(synthetic_data_root), "--batch-size", "8"]) == 0
+    entry = json.loads(config.sidecar_path(model).read_text())["embedding_index"]
+    index = EmbeddingIndex.load(model.with_name(entry["file"]), dimensions=2048)
+    with open(model.with_name("old.split.csv")) as handle:
+        sides = {row["path"]: row["side"] for row in csv.DictReader(handle)}
+    assert {sides[file] for file, side in zip(index.files, index.sides) if side == "validation"} == {"tuning", "calibration"}
+    calibration = index.features[[sides[file] == "calibration" for file in index.files]]
+    scores = [index.ood_score(features, k=entry["ood_k"]) for features in calibration]
+    assert entry["ood_threshold"] == pytest.approx(np.percentile(scores, 95))
+    assert entry["ood_threshold_cells"] == len(calibration) and entry["ood_threshold_from"] == "calibration subjects"
 
 
 @pytest.mark.parametrize("problem", ["no split file", "wrong data folder", "no model"])
@@ -71,5 +94,6 @@ def test_training_writes_the_index_and_the_sidecar_entry(trained_model_path, tra
     assert (entry["ood_k"], entry["ood_percentile"], entry["neighbours"]) == (10, 95, 6)
     index = EmbeddingIndex.load(trained_model_path.with_name(entry["file"]), dimensions=entry["dimensions"])
     split = trained_sidecar["split"]
-    assert len(index) == entry["cells"] == split["train_images"] + split["validation_images"]
+    assert len(index) == entry["cells"] == split["train_images"] + split["tuning_images"] + split["calibration_images"]
+    assert entry["ood_threshold_cells"] == split["calibration_images"] and entry["ood_threshold_from"] == "calibration subjects"
     assert 0.0 < entry["ood_threshold"] <= 2.0

@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pytest
+from older_models import as_model_from_before_the_roles
 
 from core import config
 from core.cli import subjects
@@ -35,11 +36,25 @@ def test_reproduces_what_training_wrote_and_keeps_the_hash(old_model, trained_si
         assert f"  {row['subject']}\t{row['cells']} cells\tscore {row['score']:.3f}" in out
 
 
+def test_the_held_out_subjects_are_the_tuning_and_calibration_subjects(old_model, trained_sidecar):
+    assert subjects.main(["--model", str(old_model)]) == 0
+    after = json.loads(config.sidecar_path(old_model).read_text())
+    roles = trained_sidecar["split_roles"]
+    assert {row["subject"] for row in after["subject_evaluation"]["held_out"]["rows"]} == set(roles["tuning"]) | set(roles["calibration"])
+
+
 def test_predictions_of_another_split_are_refused(old_model, capsys):
     split_csv = old_model.with_name(old_model.stem + ".split.csv")
-    split_csv.write_text("\n".join(line for line in split_csv.read_text().splitlines() if not line.endswith(",validation")) + "\n")
+    split_csv.write_text("\n".join(line for line in split_csv.read_text().splitlines() if not line.endswith(",calibration")) + "\n")
     assert subjects.main(["--model", str(old_model)]) == 2
     assert "not this model's" in capsys.readouterr().err
+
+
+def test_a_model_from_before_the_roles_is_answered_from_its_validation_set_with_a_note(old_model, capsys):
+    as_model_from_before_the_roles(old_model)
+    assert subjects.main(["--model", str(old_model)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("note: this model was trained before the three roles") and "Held-out subjects, " in out
 
 
 def test_a_missing_model_is_one_line_and_exit_2(tmp_path, capsys):

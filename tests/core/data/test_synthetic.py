@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
+from core.data.layout import SYNTHETIC_MARKER
 from core.errors import DatasetError
 from core.cli.synthetic import main
-from core.data.synthetic import _plan_subjects, generate_dataset, is_synthetic
+from core.data.synthetic import _plan_subjects, generate_dataset, is_synthetic, recipe_text, recorded_recipe
 from core.data.synthetic_cells import SubjectStyle, make_subject_style, render_cell
 
 TRAINING_NAME = re.compile(r"^UID_(H?\d+|h\d+)_\d+_\d+_(all|hem)\.bmp$")
@@ -164,6 +165,42 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
     first = contents(tmp_path / "a", 7)
     assert first == contents(tmp_path / "b", 7)
     assert first != contents(tmp_path / "c", 8)
+
+
+def test_extra_training_subjects_widen_the_folds_and_leave_the_evaluation_sets_byte_identical(tmp_path):
+    """The demo widens its training folds for three roles; its external set must stay the very same cells."""
+    def files(root: Path, folder: str) -> dict[str, bytes]:
+        return {str(path.relative_to(root)): path.read_bytes() for path in sorted((root / folder).rglob("*")) if path.is_file()}
+
+    base = generate_dataset(tmp_path / "base", subjects=8, images_per_subject=4, seed=5, image_size=64)
+    wide = generate_dataset(tmp_path / "wide", subjects=8, images_per_subject=4, seed=5, image_size=64,
+                            extra_training_subjects=9, training_images_per_subject=2)
+    for folder in ("validation_data", "testing_data"):
+        assert files(base, folder) == files(wide, folder), folder
+    subjects = {(subject_of(path.name).upper(), path.parent.name, path.parts[-3]) for path in training_files(wide)}
+    assert len({name for name, _, _ in subjects}) == 8 + 9, "every extra subject has a name of its own"
+    assert sum(label == "hem" for _, label, _ in subjects) == 3 + 3  # about 2:1 all:hem among the extras too
+    assert len({fold for _, _, fold in subjects}) == 3 and len(training_files(wide)) < len(training_files(base)) + 9 * 4
+    training = {subject_of(path.name).upper() for path in training_files(wide)}
+    assert not training & {subject_of(row["Patient_ID"]).upper() for row in read_labels(wide)}
+    assert recorded_recipe(wide) == "subjects=8, images_per_subject=4, seed=5, extra_training_subjects=9, training_images_per_subject=2"
+    assert recorded_recipe(base) == recipe_text(8, 4, 5) and recorded_recipe(tmp_path) is None
+
+
+def test_demo_data_of_an_older_recipe_is_drawn_again(tmp_path, monkeypatch):
+    """A data/demo from before the three roles (24 subjects) would leave too few for them: it is regenerated."""
+    from core.data import synthetic
+    from core.training import demo
+
+    monkeypatch.setattr(demo, "DEMO_DATA", {**demo.DEMO_DATA, "images_per_subject": 1, "training_images_per_subject": 1})
+    monkeypatch.setattr(synthetic, "generate_dataset", lambda *args, **kwargs: generate_dataset(*args, image_size=64, **kwargs))
+    older = generate_dataset(tmp_path, subjects=4, images_per_subject=1, image_size=64)
+    root = demo.ensure_demo_data(tmp_path)
+    assert root == older and recorded_recipe(root) == recipe_text(24, 1, 0, 18, 1)
+    assert len({subject_of(path.name) for path in training_files(root)}) == 42
+    stamp = (root / SYNTHETIC_MARKER).stat().st_mtime_ns
+    assert demo.ensure_demo_data(tmp_path) == root  # the current recipe is kept as it is
+    assert (root / SYNTHETIC_MARKER).stat().st_mtime_ns == stamp
 
 
 def test_generation_is_fast_enough(tmp_path):

@@ -60,6 +60,23 @@ def test_calibrate_held_out_writes_keys_and_improves_external_ece():
                                                                                         held_out["validation"].probabilities), rel=1e-5)
 
 
+def test_calibration_is_fitted_on_the_calibration_subjects_not_on_the_tuning_ones():
+    """The tuning subjects chose the epoch: a fit that read them would break the conformal guarantee's exchangeability."""
+    rng = np.random.default_rng(3)
+    held_out = {"tuning": synthetic_set(rng, 800, 0.5), "calibration": synthetic_set(rng, 600, 2.5), "external": synthetic_set(rng, 700, 2.5)}
+    evaluations = {name: evaluate(held.labels, held.probabilities, held.subjects, 0.5) for name, held in held_out.items()}
+    keys = calibrate_held_out(evaluations, held_out, seed=0)
+    calibration = held_out["calibration"]
+    assert keys["calibration"]["temperature"] == pytest.approx(fit_temperature(calibration.labels, calibration.probabilities), rel=1e-5)
+    assert keys["calibration"]["fitted_on"] == "held-out subjects of the calibration role" == Calibration(1.0, {}).fitted_on
+    scores = keys["conformal"]["scores"]
+    assert (len(scores[ALL]), len(scores[HEM])) == (int(calibration.labels.sum()), int((calibration.labels == 0).sum()))
+    assert "in-sample" in evaluations["calibration"]["conformal"]["note"]
+    assert "note" not in evaluations["tuning"]["conformal"] and "note" not in evaluations["external"]["conformal"]
+    with pytest.raises(ValueError, match="calibration subjects"):
+        calibrate_held_out({"tuning": evaluations["tuning"]}, {"tuning": held_out["tuning"]}, seed=0)
+
+
 def test_the_real_trainer_writes_calibration_and_conformal_keys(trained_sidecar, demo_run):
     calibrated = Calibration.from_metadata(trained_sidecar)
     assert calibrated is not None and calibrated.temperature > 0

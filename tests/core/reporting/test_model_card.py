@@ -23,7 +23,7 @@ def sidecar(trained_sidecar_text) -> dict:
 
 @pytest.fixture(scope="module")
 def evaluation(sidecar) -> dict:
-    return sidecar["evaluation"]["validation"]
+    return sidecar["evaluation"]["calibration"]
 
 
 def test_trade_off_is_monotonic_sensitivity_falls_specificity_rises(evaluation):
@@ -100,9 +100,12 @@ def test_split_facts(sidecar):
     facts = dict(model_card.split_facts(sidecar))
     split = sidecar["split"]
     assert facts["Split"].startswith("subject-level")
-    assert facts["Training subjects"] == f"{len(split['train_subjects']):,}"
-    assert facts["Held-out subjects"] == f"{len(split['validation_subjects']):,}"
+    roles = sidecar["split_roles"]
+    assert facts["Training subjects"] == f"{len(roles['train']):,}"
+    tuning, calibration = (next(value for key, value in facts.items() if key.startswith(f"{role} subjects (")) for role in ("Tuning", "Calibration"))
+    assert (tuning, calibration) == (f"{len(roles['tuning']):,}", f"{len(roles['calibration']):,}")
     assert facts["Training images"] == f"{split['train_images']:,}"
+    assert facts["Calibration subjects' images"] == f"{split['calibration_images']:,}"
     assert facts["External set images (C-NMC's validation_data folder)"] == f"{split['external_images']:,}"
     assert facts["Data"] == "synthetic demo cells" and facts["Data folder"] == sidecar["data"]["root"]
     real_data = dict(model_card.split_facts({**sidecar, "data": {**sidecar["data"], "synthetic": False}}))
@@ -110,6 +113,19 @@ def test_split_facts(sidecar):
     image_level = dict(model_card.split_facts({"split": {"kind": "image"}, "data": {"synthetic": True}}))
     assert "optimistic" in image_level["Split"] and image_level["Data"] == "synthetic demo cells"
     assert set(dict(model_card.split_facts({})).values()) == {model_card.NOT_AVAILABLE}
+    older = dict(model_card.split_facts({"split": {"train_subjects": ["1", "2"], "validation_subjects": ["3"]}}))
+    assert older["Held-out subjects"] == "1" and older["Training subjects"] == "2"  # a sidecar from before the roles
+
+
+def test_the_card_says_which_figures_are_in_sample_for_which_role(sidecar):
+    rows = {row["Set"]: row for row in model_card.in_sample_rows(sidecar)}
+    assert list(rows) == ["Held-out subjects: tuning", "Held-out subjects: calibration", "External set"]
+    assert "model selection" in rows["Held-out subjects: tuning"]["Its figures"]
+    assert all(word in rows["Held-out subjects: calibration"]["Its figures"] for word in ("threshold", "temperature", "conformal", "OOD"))
+    assert rows["External set"]["Its figures"].startswith("Clean")
+    older = [row["Set"] for row in model_card.in_sample_rows({key: value for key, value in sidecar.items() if key != "split_roles"})]
+    assert older == ["Held-out subjects", "External set"]
+    assert set(sidecar["evaluation"]) <= set(model_card.SET_NOTES)
 
 
 def test_identity_facts_show_not_available_for_missing_fields(sidecar):

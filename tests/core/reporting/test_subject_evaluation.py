@@ -54,6 +54,16 @@ def test_an_image_split_has_no_held_out_subjects_and_the_key_passes_the_schema()
     assert subject_evaluation.subject_evaluation({"validation": cells}, 0.5, None, "image") is None
 
 
+def test_the_tuning_and_calibration_subjects_pool_into_the_held_out_subjects():
+    probabilities, codes, names = _cells()
+    half = len(names) // 2
+    pooled = subject_evaluation.subject_evaluation({"tuning": (probabilities[:half], codes[:half], names[:half]),
+                                                    "calibration": (probabilities[half:], codes[half:], names[half:])},
+                                                   0.5, 1.3, "subject")
+    assert pooled == subject_evaluation.subject_evaluation({"validation": (probabilities, codes, names)}, 0.5, 1.3, "subject")
+    check_subject_evaluation({"subject_evaluation": pooled}, "test.json")
+
+
 def test_a_subject_with_both_labels_becomes_a_note_not_a_crash():
     probabilities, codes, names = _cells()
     codes[0] = 1 - codes[0]
@@ -73,7 +83,7 @@ def test_the_demo_run_writes_a_subject_evaluation_that_passes_the_schema(trained
     found = trained_sidecar["subject_evaluation"]
     check_subject_evaluation(trained_sidecar, "demo sidecar")
     assert found["rule"] == "mean_log_odds" and found["held_out"]["rows"]
-    validation_subjects = set(trained_sidecar["split"]["validation_subjects"])
-    assert {row["subject"] for row in found["held_out"]["rows"]} <= validation_subjects
+    roles = trained_sidecar["split_roles"]
+    assert {row["subject"] for row in found["held_out"]["rows"]} == set(roles["tuning"]) | set(roles["calibration"])
     cells = sum(row["cells"] for row in found["held_out"]["rows"])
-    assert cells == trained_sidecar["evaluation"]["validation"]["n_images"]
+    assert cells == sum(trained_sidecar["evaluation"][role]["n_images"] for role in ("tuning", "calibration"))
