@@ -6,7 +6,7 @@ With all their cells, the rules often answer every subject alike (the sidecar's 
 they differ when a subject has few cells. For each rule of `core.model.patient.RULES` and each
 size, every held-out and external subject is answered from `--repeats` random subsets of that many
 of its cells (`core.reporting.subjects.cells_needed_curve`, the model's threshold and temperature),
-from the P(all) stored in `<model>.validation_predictions.csv` and `.external_predictions.csv`
+from the P(all) stored in `<model>.tuning_predictions.csv`, `.calibration_predictions.csv` and `.external_predictions.csv`
 (no model run). Prints one JSON object: {set: {rule: [{cells, subjects, accuracy, roc_auc}, ...]}}.
 The figures are counts over random subsets, not timings: machine load does not change them.
 """
@@ -26,7 +26,11 @@ from core.model.store import read_sidecar  # noqa: E402
 from core.reporting import subjects  # noqa: E402
 from core.reporting.sidecar import artifact  # noqa: E402
 
-SETS = {"held-out subjects": ".validation_predictions.csv", "external set": ".external_predictions.csv"}
+# The tuning and calibration subjects are both held-out subjects (in-sample for model selection and for the threshold
+# and calibration respectively); a model trained before the roles has one validation set instead.
+SETS = {"tuning subjects": ".tuning_predictions.csv", "calibration subjects": ".calibration_predictions.csv",
+        "held-out subjects (a model trained before the roles)": ".validation_predictions.csv",
+        "external set": ".external_predictions.csv"}
 
 
 def compare(model_path: Path, sizes: list[int], repeats: int) -> dict:

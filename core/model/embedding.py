@@ -8,8 +8,9 @@ their exact distance (so an indexed cell finds itself at distance 0, not at floa
 
 The OOD score of a cell is its distance to its k-th nearest TRAINING cell (a k-NN
 density score, Sun et al. 2022, "Out-of-distribution detection with deep nearest
-neighbors"). The threshold is a percentile of the validation cells' scores, so about
-(100 - percentile)% of held-out in-distribution cells are flagged by construction.
+neighbors"). The threshold is a percentile of the calibration subjects' cells' scores (the
+index's "validation" side holds the held-out cells), so about (100 - percentile)% of held-out
+in-distribution cells are flagged by construction.
 """
 from __future__ import annotations
 

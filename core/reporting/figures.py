@@ -88,10 +88,10 @@ def phase_starts(phases: list[str]) -> list[tuple[int, str]]:
 
 
 def training_figure(history: dict[str, list]) -> go.Figure:
-    """Loss and ROC AUC per epoch, training and validation, with a line where fine-tuning begins."""
+    """Loss and ROC AUC per epoch, training and tuning subjects (Keras' val_ curves), with a line where fine-tuning begins."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "ROC AUC"))
     for column, metric in enumerate(("loss", "auc"), start=1):
-        for prefix, color, name in (("", TRAIN_COLOR, "training"), ("val_", VALIDATION_COLOR, "held-out subjects")):
+        for prefix, color, name in (("", TRAIN_COLOR, "training"), ("val_", VALIDATION_COLOR, "tuning subjects")):
             values = history.get(prefix + metric) or []
             if values:
                 figure.add_trace(go.Scatter(
@@ -101,7 +101,7 @@ def training_figure(history: dict[str, list]) -> go.Figure:
     for index, phase in phase_starts(history.get("phase") or []):
         figure.add_vline(x=index + 0.5, line=REFERENCE_LINE, annotation_text=f"{phase} starts")
     figure.update_xaxes(title_text="epoch")
-    return figure.update_layout(title="Loss and ROC AUC per epoch (dotted: training, solid: held-out subjects)")
+    return figure.update_layout(title="Loss and ROC AUC per epoch (dotted: training, solid: tuning subjects, which chose the epoch)")
 
 
 def reliability_before_after_figure(report: dict[str, Any]) -> go.Figure:
