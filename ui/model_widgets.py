@@ -149,7 +149,10 @@ def conformal_ui(metadata: dict) -> None:
         st.info(calibration_card.CALIBRATION_MISSING.format(path=state.model_path()), icon=":material/info:")
         return
     st.markdown(f"P(ALL) is calibrated by temperature scaling (T = {calibrated.temperature:.3f}, fitted on the "
-                f"{calibrated.fitted_on}). A cell whose prediction set holds both classes, or neither, is referred to a person.")
+                f"{calibrated.fitted_on}). **The prediction set decides:** a cell is answered ALL or Healthy only when "
+                "its set holds exactly that class and the cell is in scope and in distribution; a set of both classes, "
+                "or of neither, is referred to a person, and the threshold's label is shown beside it as secondary "
+                "information only.")
     if calibration_card.temperature_note(calibrated.temperature):
         st.warning(calibration_card.temperature_note(calibrated.temperature))
     error_rate = state.error_rate()
