@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import config
 from ui.kept_uploads import KeptUpload, bounded_uploads
+from ui.navigation import DEFAULT_SCREEN, SCREENS
 
 
 def kept(name: str, size: int = 1) -> KeptUpload:
@@ -37,12 +38,14 @@ def cells(synthetic_data_root) -> list[bytes]:
     return [path.read_bytes() for path in sorted((synthetic_data_root / "training_data").rglob("*.bmp"))[:3]]
 
 
-def test_uploads_and_results_survive_a_page_change_and_can_be_cleared(app, cells):
+def test_uploads_and_results_survive_a_tour_of_every_page_and_can_be_cleared(app, cells):
     upload(app, [("a.bmp", cells[0]), ("b.bmp", cells[1])])
     assert list(app.dataframe[0].value["file"]) == ["a.bmp", "b.bmp"]
-    app.switch_page("app_pages/explain.py").run()
-    assert not app.exception
-    app.switch_page("app_pages/classify.py").run()
+    for screen in SCREENS:
+        if screen is not DEFAULT_SCREEN:
+            app.switch_page(screen.script).run()
+            assert not app.exception, screen.title
+    app.switch_page(DEFAULT_SCREEN.script).run()
     assert not app.exception and list(app.dataframe[0].value["file"]) == ["a.bmp", "b.bmp"]
     assert texts(app.subheader)[-1].startswith("b.bmp: ")
     next(button for button in app.button if button.label == "Clear uploads").click().run()
