@@ -144,7 +144,7 @@ def subject_split(records: Sequence[ImageRecord], tuning_fraction: float, calibr
     rng = np.random.default_rng(seed)
     images = Counter(record.subject for record in records)
     role_of: dict[str, str] = {}
-    for label, subjects in _subjects_by_label(records).items():
+    for subjects in _subjects_by_label(records).values():
         counts = role_counts(len(subjects), tuning_fraction, calibration_fraction)
         role_of.update(_deal_subjects(subjects, images, counts, (tuning_fraction, calibration_fraction), rng))
     roles = {role: [record for record in records if role_of.get(record.subject, TRAIN) == role] for role in ROLES}

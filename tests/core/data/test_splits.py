@@ -7,7 +7,6 @@ import pytest
 
 from core.data.index import DatasetIndex, ImageRecord
 from core.data.splits import Split, external_test_set, image_split, role_counts, subject_split
-from paths import FILE_LIST
 
 
 

@@ -9,7 +9,7 @@ from core import config
 from core.data import labels
 from core.errors import ModelError
 from core.model.network import LOGIT_LAYER, build_classifier, to_model_array
-from core.model.store import base_metadata, load_classifier, save_model
+from core.model.store import load_classifier
 
 
 @pytest.fixture(scope="module")
