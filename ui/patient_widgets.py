@@ -26,7 +26,7 @@ from core.reporting.patient_cells import analyse_in_batches, assess_cells
 from core.reporting.patient_summary import PatientCell
 from ui import cache, cohort_cache, navigation, patient_uploads, state
 from ui.classify_widgets import UPLOAD_TYPES
-from ui.frame import plain
+from ui.messages import plain
 
 FILES, FOLDER, SUBJECT = "Files or a zip of them", "A folder", "A held-out subject of the dataset"
 BATCH_SIZE = 32  # Cells per cached call and progress step.

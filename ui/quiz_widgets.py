@@ -24,7 +24,7 @@ from core.reporting.quiz import SCORING_NOTE, answer_from, comparison_notes, sco
 from core.reporting.quiz_summary import answer_rows, summary_csv, summary_html
 from ui import cache, explain_cache, state
 from ui.classify_widgets import process_file
-from ui.frame import plain
+from ui.messages import plain
 from ui.result_widgets import render_qualifications
 
 SOURCE_WIDGET_KEY = "quiz_source_input"
