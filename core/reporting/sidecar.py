@@ -136,7 +136,9 @@ def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord]
         fitted) and its "subject_evaluation", from the same stored P(all) as calibration).
     """
     records = {name: found for name, found in ((TUNING, split.tuning), (CALIBRATION, split.calibration), (EXTERNAL, external)) if found}
-    probabilities = {name: predict(found) for name, found in records.items()}
+    # P(all) as the predictions CSVs store them (6 decimals): the threshold, the card's counts and the explorer's
+    # mistakes then rest on the same values, even for a saturated model whose threshold is 0.999999.
+    probabilities = {name: as_stored(predict(found)) for name, found in records.items()}
     held_out = {name: HeldOutSet(label_codes(r.label for r in found), as_stored(probabilities[name]), [r.subject or "unknown" for r in found])
                 for name, found in records.items()}
     threshold = choose_threshold(held_out[CALIBRATION].labels, probabilities[CALIBRATION])

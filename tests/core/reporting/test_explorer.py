@@ -200,7 +200,7 @@ def test_full_size_records_are_summarised_without_touching_files(real_file_recor
     assert explorer.chance_baseline(summary) == pytest.approx(7272 / 10_661)
 
 
-@pytest.mark.parametrize("held_out_set", ["validation", "external"])
+@pytest.mark.parametrize("held_out_set", ["tuning", "calibration", "external"])
 def test_the_trainers_predictions_agree_with_its_model_card(trained_model_path, trained_sidecar, held_out_set):
     """The explorer's mistakes in a real run's predictions CSV are the card's off-diagonal counts."""
     evaluation = trained_sidecar["evaluation"][held_out_set]
