@@ -12,7 +12,7 @@ from core.data.labels import label_codes
 from core.data.splits import Split
 from core.reporting.calibration_fit import fit_temperature
 from core.reporting.evaluation import choose_threshold
-from core.reporting.sidecar import held_out_evaluations
+from core.reporting.sidecar import as_stored, held_out_evaluations
 
 
 def role_records(role: str, subjects: dict[str, int]) -> list[ImageRecord]:
@@ -38,7 +38,7 @@ def fake_predict(records: list[ImageRecord]) -> np.ndarray:
 def test_threshold_and_calibration_are_fitted_on_the_calibration_subjects_only(split, tmp_path):
     external = role_records("external", {"9": 20, "H9": 20})
     threshold, evaluations, keys = held_out_evaluations(tmp_path / "m.keras", split, external, fake_predict, seed=0)
-    calibration = fake_predict(split.calibration), label_codes(r.label for r in split.calibration)
+    calibration = as_stored(fake_predict(split.calibration)), label_codes(r.label for r in split.calibration)  # as the CSVs hold them
     assert threshold == choose_threshold(calibration[1], calibration[0]) > 0.5
     assert threshold != choose_threshold(label_codes(r.label for r in split.tuning), fake_predict(split.tuning))
     assert keys["calibration"]["temperature"] == pytest.approx(fit_temperature(calibration[1], calibration[0]), rel=1e-4)
