@@ -1,6 +1,7 @@
 """Classify: upload cell images (or pick samples) and see the answer, how it was reached and how sure it is."""
 import streamlit as st
 
+from core.errors import LeukemiaAppError
 from ui import cache, classify_widgets, first_launch, messages, result_widgets, state
 
 st.title("Classify a cell")
@@ -20,6 +21,15 @@ def classify_page() -> None:
     if not items:
         st.info("Upload one or more images, or choose sample cells, to see the model's answer.", icon=":material/upload:")
         return
+    try:  # New images take one turn among all sessions' for the rest of the run: their answers, then the report.
+        with cache.turns_for_this_run():
+            render_answers(items, classifier)
+    except LeukemiaAppError as error:  # The report's turn did not come.
+        messages.show_error(error, icon=":material/hourglass:")
+
+
+def render_answers(items: list, classifier) -> None:
+    """Classify each image, then draw the errors, the table and the details of the one chosen."""
     outcomes = classify_widgets.process_all(items, classifier)
     for outcome in outcomes:
         if outcome.error:

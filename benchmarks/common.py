@@ -72,6 +72,23 @@ def sample_bytes() -> bytes:
     return cv2.imencode(".bmp", image_rgb[:, :, ::-1])[1].tobytes()
 
 
+def large_png(number: int, side: int) -> bytes:
+    """A bright disk on black, placed by `number`: a distinct side x side grayscale picture in a small PNG.
+
+    At 6000 px (36 MP, the largest accepted) the file is about 172 KB and decodes to about 100 MB of RGB.
+    """
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (side, side))
+    offset = 200 + 23 * number
+    ImageDraw.Draw(image).ellipse((offset, offset, offset + side // 3, offset + side // 3), fill=180)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def full_size_classifier(image_size: int = 224):
     """A randomly initialised ResNet50 classifier, saved and loaded as the app does: speed does not depend on the weights."""
     from core.model.inference import Classifier

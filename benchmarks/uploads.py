@@ -16,10 +16,9 @@ SIDE = 6000
 BOUND_MIB = 2.5 * 1024
 
 CHILD = """
-import gc, io
-from PIL import Image, ImageDraw
+import gc
 from streamlit.logger import set_log_level
-from benchmarks.common import full_size_classifier
+from benchmarks.common import full_size_classifier, large_png
 from ui.classify_widgets import process_upload
 from ui import cache
 
@@ -28,15 +27,6 @@ set_log_level("error")
 def rss_mib():
     status = Path("/proc/self/status").read_text()
     return round(int(status.split("VmRSS:")[1].split()[0]) / 1024, 1)
-
-def large_png(number, side):
-    # A bright disk on black, placed differently each time: a distinct 36 MP picture in a small file.
-    image = Image.new("L", (side, side))
-    offset = 200 + 23 * number
-    ImageDraw.Draw(image).ellipse((offset, offset, offset + side // 3, offset + side // 3), fill=180)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
 
 uploads, side = int(sys.argv[1]), int(sys.argv[2])
 classifier = full_size_classifier()

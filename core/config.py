@@ -37,9 +37,18 @@ SCOPE_MASK_FRACTION = (0.01, 0.75)
 # Upload safety limits.
 ACCEPTED_FORMATS: tuple[str, ...] = ("BMP", "PNG", "JPEG", "TIFF")
 MAX_FILE_BYTES = 20 * 1024 * 1024
-# A decode briefly holds the whole image (Pillow's 4 bytes a pixel, then 3 in the array): about 250 MB at
-# 6000 x 6000, the largest accepted. It is then downscaled at once to MAX_DECODED_SIDE, so nothing keeps it.
+# A decode briefly holds the whole image (Pillow's image, its RGB copy at 4 bytes a pixel, then 3 in the array):
+# about 350 MB at 6000 x 6000, the largest accepted (measured: 343 MiB for a grayscale PNG). It is then downscaled
+# at once to MAX_DECODED_SIDE, so nothing keeps it.
 MAX_PIXELS = 36_000_000
+# The pixels all decodes of the process may hold at once (core.imaging.gate): one image of the largest size, or
+# many small ones; the others wait their turn, in arrival order, up to DECODE_WAIT_S. A server's sessions decode in
+# threads of one process, so without it 30 sessions sending 36 MP images at once would hold 10 GB.
+MAX_DECODING_PIXELS = MAX_PIXELS
+# New images decoded and analysed at once in the app, all sessions together (ui.cache.image_turn): the model answers
+# one at a time, so two keep it busy, and the others wait holding only their upload's bytes, up to DECODE_WAIT_S.
+IMAGES_AT_ONCE = 2
+DECODE_WAIT_S = 180.0
 MAX_DECODED_SIDE = 2048  # Pixels; a C-NMC cell image is 450 x 450 and the model sees at most 1,024.
 # What the app's process-wide caches of uploads may hold, in bytes of arrays (ui/cache.py); oldest dropped first.
 DECODED_CACHE_BYTES = 256 * 1024 * 1024  # Decoded images, at most 12 MB each after downscaling.
@@ -47,9 +56,15 @@ ANALYSIS_CACHE_BYTES = 256 * 1024 * 1024  # Per-image results: three (H, W) uint
 HEATMAP_CACHE_BYTES = 64 * 1024 * 1024  # (S, S) float32 heatmaps: 0.2 MB at 224 px.
 REPORT_CACHE_BYTES = 64 * 1024 * 1024  # HTML reports, made before their download button is drawn.
 SAMPLE_CACHE_BYTES = 64 * 1024 * 1024  # The Dataset explorer's preprocessing stages of a file, without a model.
-# What one session keeps of its uploads while it moves between pages (ui/state.py); oldest dropped first.
+# What one session keeps of its uploads while it moves between pages (ui/kept_uploads.py); oldest dropped first.
 SESSION_MAX_UPLOADS = 50
 SESSION_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# What all sessions keep between runs, together (ui/server_memory.py): their kept uploads' bytes and the decoded
+# image each last classified (12 MB at 2,048 px a side). The entries of the sessions idle longest go first, and
+# their pages say what was let go.
+SESSION_STORE_BYTES = 256 * 1024 * 1024
+# The server's allocations of this size or more are mapped on their own and handed back when freed (ui/server_memory.py).
+MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
 MIN_SIDE_PIXELS = 32
 # One person's cells on the Patient page, all files and zips together, zips unpacked. A C-NMC subject has 9 to
 # 757 cells (subject 51) of 608,454 bytes each as BMP (450 x 450, 24-bit), at most 461 MB: the limits admit the

@@ -58,17 +58,28 @@ class ByteBudgetCache:
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """The cached value for `key`, or `compute()` kept under it (exceptions propagate and nothing is kept)."""
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key][0]
-        value = compute()
-        self._keep(key, value, array_bytes(value))
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
         return value
 
-    def _keep(self, key: Hashable, value: Any, size: int) -> None:
+    def get(self, key: Hashable) -> Any | None:
+        """The value kept under `key`, now the most recently used, or None when it is not (or no longer) kept."""
+        with self._lock:
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key][0]
+
+    def put(self, key: Hashable, value: Any) -> bool:
+        """Keep `value` under `key` as the most recently used, dropping the least recently used past the budget.
+
+        Returns False, keeping nothing, for a value larger than the whole budget.
+        """
+        size = array_bytes(value)
         if size > self.budget_bytes:
-            return
+            return False
         with self._lock:
             if key in self._entries:
                 self._total -= self._entries.pop(key)[1]
@@ -76,6 +87,13 @@ class ByteBudgetCache:
             self._total += size
             while self._total > self.budget_bytes:
                 self._total -= self._entries.popitem(last=False)[1][1]
+        return True
+
+    def discard(self, key: Hashable) -> None:
+        """Forget `key`'s value, if it is kept."""
+        with self._lock:
+            if key in self._entries:
+                self._total -= self._entries.pop(key)[1]
 
     def clear(self) -> None:
         with self._lock:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +24,12 @@ import streamlit as st
 
 from core import config
 from core.data.index_stamp import index_stamp
-from core.errors import LeukemiaAppError
+from core.errors import ImageLoadError, LeukemiaAppError
 from core.imaging.decode import load_image
+from core.imaging.gate import TurnGate, TurnTimeout
 from core.imaging.preprocess import preprocess_cell
 from core.reporting import explorer
-from ui import state
+from ui import server_memory, state
 from ui.byte_cache import ByteBudgetCache
 
 
@@ -119,7 +123,12 @@ def get_dataset_index():
 
 @st.cache_resource
 def upload_caches() -> dict[str, ByteBudgetCache]:
-    """The process-wide caches of per-image results, each bounded by bytes (`core.config`), shared by every session."""
+    """The process-wide caches of per-image results, each bounded by bytes (`core.config`), shared by every session.
+
+    Made before the first image is decoded, which is when the allocator is told to hand large buffers back
+    (`ui.server_memory.return_large_buffers`): without it, buffers freed in one session's thread stayed resident.
+    """
+    server_memory.return_large_buffers()
     return {"decoded": ByteBudgetCache(config.DECODED_CACHE_BYTES), "analysis": ByteBudgetCache(config.ANALYSIS_CACHE_BYTES),
             "heatmap": ByteBudgetCache(config.HEATMAP_CACHE_BYTES), "report": ByteBudgetCache(config.REPORT_CACHE_BYTES),
             "samples": ByteBudgetCache(config.SAMPLE_CACHE_BYTES)}
@@ -144,11 +153,94 @@ def model_key(classifier) -> str:
     return f"{classifier.loaded.path}:{classifier.loaded.sha256}:{classifier.loaded.sidecar_sha256}"
 
 
+@st.cache_resource
+def _image_turns() -> TurnGate:
+    """The process-wide turns of new images (one per server, shared by every session)."""
+    return TurnGate(config.IMAGES_AT_ONCE)
+
+
+_TURN = threading.local()  # .held: this thread holds a turn; .scope: the page run's ExitStack that keeps it.
+
+
+@contextmanager
+def image_turn(what: str) -> Iterator[None]:
+    """Wait for a turn among every session's new images (`config.IMAGES_AT_ONCE` at a time), and hold it for the block.
+
+    The model answers one image at a time, so sessions queued for it each held their decoded image, its stages,
+    its batch and the report's masked copies (30 sessions at once: about 900 MB). Waiting here, before decoding,
+    they hold only their upload's bytes. A turn taken inside a turn of the same thread is that turn; one taken
+    inside `turns_for_this_run` is kept until that block ends.
+
+    Raises:
+        ImageLoadError: the turn did not come within `config.DECODE_WAIT_S`; `what` names the images in the message.
+    """
+    scope = getattr(_TURN, "scope", None)
+    if not getattr(_TURN, "held", False) and scope is not None:
+        scope.enter_context(_held_turn(what))
+    with nullcontext() if getattr(_TURN, "held", False) else _held_turn(what):
+        yield
+
+
+@contextmanager
+def turns_for_this_run() -> Iterator[None]:
+    """Keep the first image turn this block takes until it ends: a page's new answers, then its report, in one turn.
+
+    Taken in two turns, every session's reports queued behind every session's answers, with 30 sessions' answers
+    held meanwhile. A run whose images are all in the caches takes no turn and waits for none.
+    """
+    _TURN.scope = ExitStack()
+    try:
+        with _TURN.scope:
+            yield
+    finally:
+        _TURN.scope = None
+
+
+@contextmanager
+def _held_turn(what: str) -> Iterator[None]:
+    try:
+        with _image_turns().holding(1, config.DECODE_WAIT_S):
+            _TURN.held = True
+            try:
+                yield
+            finally:
+                _TURN.held = False
+                server_memory.hand_back_free_memory()  # The image's buffers are freed now: give their pages back.
+    except TurnTimeout as error:
+        raise ImageLoadError(f"The server is busy with other sessions' images, and {what} waited "
+                             f"{config.DECODE_WAIT_S:.0f} s for a turn. Try again in a minute.") from error
+
+
+def is_new(digest: str, name: str, classifier) -> bool:
+    """Whether the image of this SHA-256 still has to be decoded or analysed for this model (not both in the caches)."""
+    return (upload_caches()["decoded"].get((digest, name)) is None
+            or upload_caches()["analysis"].get((digest, model_key(classifier))) is None)
+
+
+def decode_and_analyze(data: bytes, digest: str, name: str, classifier):
+    """(DecodedImage, CellAnalysis) of uploaded bytes of SHA-256 `digest`, from the caches or in a turn (`image_turn`).
+
+    Raises:
+        LeukemiaAppError: the file cannot be decoded or preprocessed, or its turn did not come.
+    """
+    with image_turn(f"'{name}'") if is_new(digest, name, classifier) else nullcontext():
+        decoded = decode_upload(data, name)
+        return decoded, _analysis(digest, model_key(classifier), classifier, decoded.image_rgb)
+
+
 def analyze_image(digest: str, model: str, classifier, image_rgb: np.ndarray):
-    """CellAnalysis of one decoded image, cached on (content digest, model key) within a byte budget.
+    """CellAnalysis of one decoded image, cached on (content digest, model key) within a byte budget; a miss waits its turn.
 
     `digest` identifies the pixels and `model` the classifier, so neither array nor model is hashed.
     """
+    analysis = upload_caches()["analysis"].get((digest, model))
+    if analysis is None:
+        with image_turn("the image"):
+            analysis = _analysis(digest, model, classifier, image_rgb)
+    return analysis
+
+
+def _analysis(digest: str, model: str, classifier, image_rgb: np.ndarray):
     from core.model.analysis import analyze_cell
 
     return upload_caches()["analysis"].get_or_compute((digest, model), lambda: analyze_cell(classifier, image_rgb))
@@ -161,8 +253,11 @@ def report_html(key: tuple, make) -> bytes:
     when a later run replaces the button, so a click just after the selection changed found nothing
     ("MediaFileStorageError: Deferred file ... not found"). A static download survives one cleanup.
     """
-    with st.spinner("Writing the report…"):
-        return upload_caches()["report"].get_or_compute(key, lambda: make().encode("utf-8"))
+    report = upload_caches()["report"].get(key)
+    if report is None:
+        with st.spinner("Writing the report…"), image_turn("the report"):
+            report = upload_caches()["report"].get_or_compute(key, lambda: make().encode("utf-8"))
+    return report
 
 
 @st.cache_resource

@@ -52,8 +52,7 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
     """Decode, classify, scope-check and assess one file; cached by content and model. Never raises."""
     digest = cache.content_digest(data)
     try:
-        decoded = cache.decode_upload(data, name)
-        analysis = cache.analyze_image(digest, cache.model_key(classifier), classifier, decoded.image_rgb)
+        decoded, analysis = cache.decode_and_analyze(data, digest, name, classifier)
     except LeukemiaAppError as error:
         message = str(error) if name in str(error) else f"{name}: {error}"
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)

@@ -16,7 +16,7 @@ from core.explain.heatmaps import heatmap_on_original, overlay
 from core.imaging.encode import png_bytes
 from ui import cache, explain_cache, state
 from ui.classify_widgets import UPLOAD_TYPES, sample_option, sample_records
-from ui.messages import show_error
+from ui.messages import show_error, show_info
 
 TARGET_NAMES = DISPLAY_NAMES
 MAIN_WIDTH = 380  # on-screen pixels
@@ -44,10 +44,14 @@ class Options(NamedTuple):
 
 def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None] | None:
     """The image to explain as (name, content digest, (H, W, 3) uint8 RGB, sample side or None), or None."""
-    last = st.session_state.get(state.LAST_IMAGE_KEY)
-    source = st.radio("Image", ([LAST_IMAGE] if last else []) + [UPLOAD, SAMPLE], horizontal=True, key="explain_source")
+    last = state.last_image()
+    if last is not None and last.image_rgb is None:
+        show_info(f"The image last classified, {last.name}, was let go to keep the server's memory within bounds for "
+                  "all sessions. Classify it again, or upload it here.", icon=":material/info:")
+    offered = last is not None and last.image_rgb is not None
+    source = st.radio("Image", ([LAST_IMAGE] if offered else []) + [UPLOAD, SAMPLE], horizontal=True, key="explain_source")
     if source == LAST_IMAGE:
-        return last["name"], last["digest"], last["image_rgb"], last.get("side")
+        return last.name, last.digest, last.image_rgb, last.side
     if source == UPLOAD:
         upload = st.file_uploader("Upload a cell image (BMP, PNG, JPEG or TIFF)", type=UPLOAD_TYPES, key="explain_upload")
         decoded = None if upload is None else decode_ui(upload.name, upload.getvalue())

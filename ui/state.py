@@ -9,15 +9,17 @@ from __future__ import annotations
 import secrets
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
 
 from core import config
+from ui import server_memory
 
 MODEL_PATH_KEY = "model_path"
 DATA_DIR_KEY = "data_dir"
-LAST_IMAGE_KEY = "last_image"  # dict(name, image_rgb, digest, side) of the image last classified
+LAST_IMAGE_KEY = "last_image"  # dict(name, digest, side) of the image last classified (its array: ui.server_memory)
 MODEL_ERROR_KEY = "model_error"  # why the model could not be loaded, or None
 DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or None
 ERROR_RATE_KEY = "error_rate_percent"  # the conformal error rate the user chose, in percent (copied from the widget)
@@ -31,7 +33,7 @@ QUIZ_SEED_KEY = "quiz_seed"  # the random seed of this round's draw (new at ever
 QUIZ_CELLS_KEY = "quiz_cells"  # (source, [Sample]) drawn for this round, or None before the draw
 QUIZ_ANSWERS_KEY = "quiz_answers"  # [core.reporting.quiz.QuizAnswer] of the cells answered, in order
 QUIZ_REVEALED_KEY = "quiz_revealed"  # True while the last answered cell's truth is shown
-UPLOADS_KEY = "kept_uploads"  # [KeptUpload] the user uploaded on Classify this session, oldest first (bounded)
+UPLOADS_KEY = "kept_uploads"  # [ui.kept_uploads.UploadName] uploaded on Classify this session, oldest first (bounded)
 UPLOADER_SEEN_KEY = "uploader_seen"  # {(name, digest)} the Classify uploader held on its last run
 UPLOADER_GENERATION_KEY = "uploader_generation"  # bumped by "Clear uploads" to give the uploader a new, empty widget
 UPLOAD_NOTICE_KEY = "upload_notice"  # the sentence saying which uploads were dropped to stay in bounds, or None
@@ -79,9 +81,33 @@ def dataset_error() -> str | None:
     return st.session_state.get(DATASET_ERROR_KEY)
 
 
+class LastImage(NamedTuple):
+    """The image last classified: its name, SHA-256, (H, W, 3) uint8 RGB (None once the server let it go), sample side."""
+
+    name: str
+    digest: str
+    image_rgb: np.ndarray | None
+    side: str | None
+
+
 def remember_image(name: str, image_rgb: np.ndarray, digest: str, side: str | None = None) -> None:
-    """Carry the image last classified, and its sample side (None for an upload), to the Explain page (this session only)."""
-    st.session_state[LAST_IMAGE_KEY] = {"name": name, "image_rgb": image_rgb, "digest": digest, "side": side}
+    """Carry the image last classified, and its sample side (None for an upload), to the Explain page (this session only).
+
+    The array goes to the server-wide store (`ui.server_memory`), bounded for all sessions together; session
+    state keeps its name, digest and side, so that the Explain page can say which image was let go.
+    """
+    server_memory.keep(session_token(), LAST_IMAGE_KEY, (digest, image_rgb))
+    st.session_state[LAST_IMAGE_KEY] = {"name": name, "digest": digest, "side": side}
+
+
+def last_image() -> LastImage | None:
+    """The image last classified in this session, or None when there was none; its `image_rgb` is None once let go."""
+    last = st.session_state.get(LAST_IMAGE_KEY)
+    if last is None:
+        return None
+    kept = server_memory.fetch(session_token(), LAST_IMAGE_KEY)
+    image_rgb = kept[1] if kept is not None and kept[0] == last["digest"] else None
+    return LastImage(last["name"], last["digest"], image_rgb, last.get("side"))
 
 
 def session_token() -> str:

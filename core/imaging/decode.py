@@ -2,7 +2,8 @@
 
 Checks run cheapest first, and nothing is decoded before the header has been checked:
 file size, format (by content, never by file name), pixel count and side length, then a
-full decode, EXIF orientation and conversion to 8-bit RGB. Every failure is an
+full decode, EXIF orientation and conversion to 8-bit RGB (through the process's one `gate.DECODE_GATE`, which
+bounds the pixels all threads decode at once). Every failure is an
 `ImageLoadError` whose message says what was wrong and what to do.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PIL import Image, ImageOps
 
 from core import config
 from core.errors import ImageLoadError
+from core.imaging import gate
 from core.imaging.pixels import refusal, to_rgb_array
 
 # Some cameras write MPO (multi-picture JPEG); its first picture is an ordinary JPEG.
@@ -74,15 +76,27 @@ def _decode(pil_image: Image.Image, label: str) -> DecodedImage:
     _check_dimensions(pil_image.width, pil_image.height, label)
     warnings = _page_warnings(pil_image, format_name)
     try:
-        pil_image.load()  # Decode every pixel now, so that truncation is an error here.
+        with gate.DECODE_GATE.holding(pil_image.width * pil_image.height, config.DECODE_WAIT_S):
+            _load_pixels(pil_image, format_name, label)
+            warnings += _apply_orientation(pil_image)
+            image_rgb, note = downscaled(to_rgb_array(pil_image, label), label)
+    except gate.TurnTimeout as error:
+        raise refusal(
+            f"The server is busy decoding other large images, and {label} waited {config.DECODE_WAIT_S:.0f} s for "
+            "its turn. Try again in a minute, or upload a crop around the cell."
+        ) from error
+    return DecodedImage(image_rgb, format_name, tuple(warnings + note))
+
+
+def _load_pixels(pil_image: Image.Image, format_name: str, label: str) -> None:
+    """Decode every pixel now, so that truncation is an error here."""
+    try:
+        pil_image.load()
     except Exception as error:
         raise refusal(
             f"{label} looks like a {format_name} file but is truncated or damaged. "
             "Copy or export the original file again and retry."
         ) from error
-    warnings += _apply_orientation(pil_image)
-    image_rgb, note = downscaled(to_rgb_array(pil_image, label), label)
-    return DecodedImage(image_rgb, format_name, tuple(warnings + note))
 
 
 def downscaled(image_rgb: np.ndarray, label: str) -> tuple[np.ndarray, list[str]]:

@@ -1,15 +1,18 @@
 """The Explain page through Streamlit's AppTest, with the session's tiny 64-px model."""
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from apptest_helpers import texts
 from streamlit.testing.v1 import AppTest
 
 from core.data.synthetic_cells import make_subject_style, render_cell
-from ui.state import LAST_IMAGE_KEY
+from ui import server_memory
+from ui.state import LAST_IMAGE_KEY, SESSION_TOKEN_KEY
 from paths import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT
@@ -24,11 +27,19 @@ def cell_rgb() -> np.ndarray:
 
 
 def open_page(monkeypatch, model_path: Path, data_dir: Path, last_image: dict | None = None) -> AppTest:
+    """The Explain page, with `last_image` (name, digest, image_rgb) left as Classify leaves it, when given.
+
+    Its array goes to the server-wide store (`ui.server_memory`), as `ui.state.remember_image` puts it; a
+    `last_image` without "image_rgb" is one the server let go.
+    """
     monkeypatch.setenv("LEUKEMIA_MODEL", str(model_path))
     monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(data_dir))
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     if last_image is not None:
-        at.session_state[LAST_IMAGE_KEY] = last_image
+        at.session_state[SESSION_TOKEN_KEY] = token = uuid.uuid4().hex
+        if "image_rgb" in last_image:
+            server_memory.keep(token, LAST_IMAGE_KEY, (last_image["digest"], last_image["image_rgb"]))
+        at.session_state[LAST_IMAGE_KEY] = {"name": last_image["name"], "digest": last_image["digest"], "side": None}
     return at.run()
 
 
@@ -42,6 +53,13 @@ def test_without_a_model_it_says_how_to_get_one(monkeypatch, tmp_path):
 def test_without_an_image_it_asks_for_one(monkeypatch, tiny_model_path, tmp_path):
     at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data")
     assert not at.exception and not at.image
+    assert at.radio(key="explain_source").options == ["Upload an image", "A sample cell"]
+
+
+def test_a_last_image_the_server_let_go_is_named_and_not_offered(monkeypatch, tiny_model_path, tmp_path):
+    at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data", {"name": "gone_cell.bmp", "digest": "d2" * 32})
+    assert not at.exception and not at.image
+    assert any("gone_cell.bmp" in text and "Classify it again" in text for text in texts(at.info))
     assert at.radio(key="explain_source").options == ["Upload an image", "A sample cell"]
 
 
