@@ -21,6 +21,8 @@ Sections and goals:
             one compiled forward pass (<= 1.5)
   uploads   server memory after 100 distinct uploads decoding to 6000 x 6000 px, through the Classify page's
             `process_upload` with a 224 px ResNet50 loaded (resident and peak <= 2.5 GB)
+  sessions  a real server's peak memory while 30 browser sessions at once each upload a distinct PNG decoding
+            to 6000 x 6000 px, with a 224 px ResNet50 (<= 2.5 GB; every session answered or told why not)
   hostile   `python -m core.predict` on each hostile model file (bad sidecar fields, 12,000 px input,
             300 MB sidecar, padded config.json, SHA-256 mismatch, Markdown class name): exit 2, one
             line on stderr, no traceback, peak < 1.8 GB
@@ -45,14 +47,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks import app, explanations, hostile, inputs, model_card, neighbours, patient, training, uploads  # noqa: E402
+from benchmarks import (  # noqa: E402
+    app, explanations, hostile, inputs, model_card, neighbours, patient, sessions, training, uploads,
+)
 
 BENCHES = {
     "classify": app.bench_classify, "app": app.bench_app, "decode": inputs.bench_decode, "index": inputs.bench_index,
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
     "neighbours": neighbours.bench_neighbours, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
-    "uploads": uploads.bench_uploads, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
+    "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
 }
 
 

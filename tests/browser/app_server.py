@@ -29,10 +29,11 @@ NOTICE_TEXT = "For research and education only"
 
 @dataclass(frozen=True)
 class RunningApp:
-    """A started server: its base URL (no trailing slash) and the file its output goes to."""
+    """A started server: its base URL (no trailing slash), the file its output goes to and its process id."""
 
     url: str
     log_path: Path
+    pid: int = 0  # For reading the server's own memory (/proc/PID/status), as benchmarks/sessions.py does.
 
 
 def free_port() -> int:
@@ -111,7 +112,7 @@ def serving(model_path: Path, data_dir: Path, log_path: Path, warm_up_with=None)
     reader.start()
     try:
         wait_until_listening(process, reader, ready, log_path)
-        app = RunningApp(f"http://127.0.0.1:{port}", log_path)
+        app = RunningApp(f"http://127.0.0.1:{port}", log_path, process.pid)
         if warm_up_with is not None:
             warm_up(warm_up_with, app.url)
         yield app
