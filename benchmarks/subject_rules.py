@@ -24,7 +24,7 @@ from core.cli.subjects import predictions  # noqa: E402
 from core.model import patient  # noqa: E402
 from core.model.store import read_sidecar  # noqa: E402
 from core.reporting import subjects  # noqa: E402
-from core.reporting.sidecar import artifact  # noqa: E402
+from core.training.sidecar import artifact  # noqa: E402
 
 # The tuning and calibration subjects are both held-out subjects (in-sample for model selection and for the threshold
 # and calibration respectively); a model trained before the roles has one validation set instead.

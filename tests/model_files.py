@@ -35,7 +35,7 @@ def install_demo_model(model_path: Path, folder: Path, data_root: Path, extra: d
     from core.data.index import index_dataset
     from core.data.sides import split_csv_path
     from core.model.store import base_metadata
-    from core.reporting.sidecar import write_split_csv
+    from core.training.sidecar import write_split_csv
 
     path = install_model(model_path, folder, {**base_metadata(64), "is_demo": True, **(extra or {})})
     index = index_dataset(data_root)

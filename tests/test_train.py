@@ -181,7 +181,7 @@ def test_fit_trains_on_the_train_role_and_stops_early_on_the_tuning_role_only(tr
 def test_threshold_temperature_conformal_and_ood_threshold_come_from_the_calibration_cells(trained):
     from core.cli.calibrate import held_out_set
     from core.model.embedding import EmbeddingIndex
-    from core.reporting.calibration_fit import fit_temperature
+    from core.training.calibration_fit import fit_temperature
     from core.reporting.evaluation import choose_threshold
 
     metadata, folder = trained.metadata, trained.model_path.parent

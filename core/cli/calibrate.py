@@ -24,8 +24,8 @@ from core.data.labels import label_codes
 from core.data.sides import CALIBRATION, EXTERNAL, TUNING, VALIDATION
 from core.errors import LeukemiaAppError, ModelError
 from core.model.store import read_sidecar, write_sidecar
-from core.reporting.calibration_fit import HeldOutSet, calibrate_held_out, summary_line
-from core.reporting.sidecar import PREDICTIONS_SUFFIXES, artifact
+from core.training.calibration_fit import HeldOutSet, calibrate_held_out, summary_line
+from core.training.sidecar import PREDICTIONS_SUFFIXES, artifact
 
 # Every set a model's sidecar may evaluate -> its predictions CSV; "validation": models from before the roles.
 PREDICTIONS = {**PREDICTIONS_SUFFIXES, VALIDATION: ".validation_predictions.csv"}

@@ -13,7 +13,7 @@ class y has y in its set with probability >= 1 - alpha, as long as it is exchang
 held-out cells of class y: the guarantee is over cells of exchangeable subjects, not over patients.
 A set of one class is an answer; a set of both or of neither is "refer".
 
-The sidecar keys read here are written by `core.reporting.calibration_fit`.
+The sidecar keys read here are written by `core.training.calibration_fit`.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ REFER = "refer"  # The decision when the prediction set is not a single class.
 BOTH_CLASSES, NO_CLASS = "both classes are plausible", "neither class is plausible"
 DEFAULT_ERROR_RATE = 0.05
 GUARANTEE = "over cells of exchangeable subjects, not over patients"
+TEMPERATURE_BOUNDS = (0.05, 20.0)  # T is fitted on log T between these; a T at a bound says the fit is degenerate.
 PROBABILITY_FLOOR = 1e-7  # P(all) is clipped to [floor, 1 - floor] so that p = 0 or 1 has a finite logit.
 
 

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.data.labels import ALL, LABELS, display_name
-from core.model.calibration import GUARANTEE, REFER, Calibration, conformal_decision, minimum_scores
-from core.reporting.calibration_fit import TEMPERATURE_BOUNDS
+from core.model.calibration import GUARANTEE, REFER, TEMPERATURE_BOUNDS, Calibration, conformal_decision, minimum_scores
 from core.reporting.model_card import NOT_AVAILABLE, format_interval, format_number
 from core.model.evidence import NO_CALIBRATION
 

@@ -1,7 +1,7 @@
 """The sidecar's "subject_evaluation": subject-level answers on the held-out subjects and the external set.
 
 Built from the cell-level P(ALL) that the cell-level evaluation already computed (no second model
-pass), by training (`core.reporting.sidecar`) and by `python -m core.cli.subjects` for older models,
+pass), by training (`core.training.sidecar`) and by `python -m core.cli.subjects` for older models,
 which reads the same values back from the predictions CSVs. Every cell of a subject enters the
 score: the cell-level evaluation runs no scope check and no conformal refer, so none is left out.
 

@@ -16,7 +16,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from core.reporting.sidecar import artifact
+from core.training.sidecar import artifact
 from core.training.freezing import freeze_base
 from core.training.options import EPOCH_END_PREFIX, Progress, TrainOptions
 from core.training.resume import ProgressRecorder, ResumableEarlyStopping, RunProgress, save_progress

@@ -17,7 +17,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from core.reporting.sidecar import artifact
+from core.training.sidecar import artifact
 
 
 @dataclass

@@ -22,9 +22,9 @@ from core.errors import DatasetError
 from core.explain.audit import AUDIT_CELLS, attach_audit
 from core.explain.explainer import Explainer
 from core.model.network import build_classifier
-from core.reporting.calibration_fit import summary_line
+from core.training.calibration_fit import summary_line
 from core.reporting import subject_evaluation
-from core.reporting.sidecar import TrainingRun, artifact, evaluate_and_save
+from core.training.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import EVALUATING_MESSAGE, Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
 from core.training.resume import load_progress, progress_path

@@ -15,7 +15,7 @@ from core.data.index import index_dataset
 from core.data.labels import format_threshold
 from core.data.summary import summarize
 from core.reporting import explorer
-from core.reporting.sidecar import write_predictions_csv
+from core.training.sidecar import write_predictions_csv
 
 PAGE = PROJECT_ROOT / "app_pages" / "dataset.py"
 TIMEOUT_S = 60

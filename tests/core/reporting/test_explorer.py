@@ -11,7 +11,7 @@ from core.data.index import ImageRecord, index_dataset
 from core.data.summary import summarize
 from core.data.sides import SPLIT_NAMES
 from core.reporting import explorer, explorer_figures
-from core.reporting.sidecar import write_predictions_csv
+from core.training.sidecar import write_predictions_csv
 
 SMALL_TREE = {
     "training_data/fold_0/all": ["UID_1_1_1_all.bmp", "UID_1_1_2_all.bmp", "UID_1_2_1_all.bmp", "UID_10_1_1_all.bmp"],

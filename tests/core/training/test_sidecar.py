@@ -1,4 +1,4 @@
-"""core.reporting.sidecar: the threshold and the calibration come from the calibration subjects; every set is evaluated."""
+"""core.training.sidecar: the threshold and the calibration come from the calibration subjects; every set is evaluated."""
 from __future__ import annotations
 
 import csv
@@ -10,9 +10,9 @@ import pytest
 from core.data.index import ImageRecord
 from core.data.labels import label_codes
 from core.data.splits import Split
-from core.reporting.calibration_fit import fit_temperature
+from core.training.calibration_fit import fit_temperature
 from core.reporting.evaluation import choose_threshold
-from core.reporting.sidecar import as_stored, held_out_evaluations
+from core.training.sidecar import as_stored, held_out_evaluations
 
 
 def role_records(role: str, subjects: dict[str, int]) -> list[ImageRecord]:

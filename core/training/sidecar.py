@@ -29,7 +29,7 @@ from core.data.labels import label_codes
 from core.data.splits import Split
 from core.data.synthetic import is_synthetic
 from core.model.store import base_metadata, save_model
-from core.reporting.calibration_fit import HeldOutSet, calibrate_held_out
+from core.training.calibration_fit import HeldOutSet, calibrate_held_out
 from core.reporting.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
 from core.reporting.subject_evaluation import subject_evaluation
 

@@ -1,4 +1,4 @@
-"""Tests for core.reporting.calibration_fit: the fit, the reports, and the keys the real trainer writes."""
+"""Tests for core.training.calibration_fit: the fit, the reports, and the keys the real trainer writes."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import pytest
 
 from core.data.labels import ALL, HEM
 from core.model.calibration import Calibration
-from core.reporting.calibration_fit import ERROR_RATES, HeldOutSet, calibrate_held_out, fit_temperature, summary_line
+from core.training.calibration_fit import ERROR_RATES, HeldOutSet, calibrate_held_out, fit_temperature, summary_line
 from core.reporting.evaluation import evaluate
 
 

@@ -1,6 +1,6 @@
 """Fitting the temperature and the conformal scores on the calibration subjects, and reporting what they do.
 
-`calibrate_held_out` is the one entry point: training (`core.reporting.sidecar`) and
+`calibrate_held_out` is the one entry point: training (`core.training.sidecar`) and
 `python -m core.cli.calibrate` both call it with the held-out sets' labels, P(all) and subjects. It fits
 on the "calibration" set (the calibration subjects: never used to choose the epoch), or on the one
 "validation" set of a model trained before the roles existed.
@@ -20,12 +20,11 @@ from scipy.optimize import minimize_scalar
 from core.data.labels import ALL, HEM, LABEL_CODES, LABELS
 from core.data.sides import CALIBRATION, HELD_OUT_SUBJECTS, VALIDATION
 from core.model.calibration import (
-    DEFAULT_ERROR_RATE, GUARANTEE, REFER, Calibration, calibrated_probability, conformal_decision, logit,
+    DEFAULT_ERROR_RATE, GUARANTEE, REFER, TEMPERATURE_BOUNDS, Calibration, calibrated_probability, conformal_decision, logit,
 )
 from core.reporting.evaluation import bootstrap_ci, brier_score, calibration, expected_calibration_error
 
 ERROR_RATES = (0.01, 0.02, 0.05, 0.1, 0.2)
-TEMPERATURE_BOUNDS = (0.05, 20.0)  # T is searched on log T between these; a T at a bound says the fit is degenerate.
 SCORE_DECIMALS = 6  # Rounding keeps the sidecar small; 1e-6 is far below any threshold that matters.
 METHOD = "temperature scaling"
 FIT_SETS = {CALIBRATION: "held-out subjects of the calibration role", VALIDATION: HELD_OUT_SUBJECTS}  # Set -> fitted_on words.
