@@ -1,7 +1,7 @@
 """The Patient page's analysis: 300 cells of one person at 224 px, batched, against one by one.
 
 The cells are 450 x 450 BMPs like C-NMC's (synthetic cells, 30 distinct ones repeated; nothing is
-cached between them), run as the page runs them (`core.reporting.patient_cells.analyse_in_batches`, batches of
+cached between them), run as the page runs them (`core.subjects.cells.analyse_in_batches`, batches of
 32 cells, the next one decoded while the model runs, then `assess_cells`): decode, preprocess, forward passes of the classifier's
 `many_batch_size` cells (32) in the classifier's `batch_precision` (bfloat16 on a CPU with native
 support, `core.model.fast_batches`), scope check, assessment. The same 32 cells are also
@@ -127,7 +127,7 @@ def bench_patient(results: dict) -> None:
     """
     from core.imaging.decode import load_image
     from core.imaging.preprocess import preprocess_cell
-    from core.reporting.patient_cells import analyse_in_batches, assess_cells, assess_patient_cells
+    from core.subjects.cells import analyse_in_batches, assess_cells, assess_patient_cells
 
     files = cell_files()
     classifier = with_recheck_share(full_size_classifier(), files)

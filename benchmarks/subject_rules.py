@@ -3,9 +3,9 @@
     python benchmarks/subject_rules.py --model models/leukemia_resnet50.keras [--sizes 1 2 5 10] [--repeats 200]
 
 With all their cells, the rules often answer every subject alike (the sidecar's "rules" says so);
-they differ when a subject has few cells. For each rule of `core.model.patient.RULES` and each
+they differ when a subject has few cells. For each rule of `core.subjects.rules.RULES` and each
 size, every held-out and external subject is answered from `--repeats` random subsets of that many
-of its cells (`core.reporting.subjects.cells_needed_curve`, the model's threshold and temperature),
+of its cells (`core.subjects.cohort.cells_needed_curve`, the model's threshold and temperature),
 from the P(all) stored in `<model>.tuning_predictions.csv`, `.calibration_predictions.csv` and `.external_predictions.csv`
 (no model run). Prints one JSON object: {set: {rule: [{cells, subjects, accuracy, roc_auc}, ...]}}.
 The figures are counts over random subsets, not timings: machine load does not change them.
@@ -21,9 +21,9 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from core.cli.subjects import predictions  # noqa: E402
-from core.model import patient  # noqa: E402
+from core.subjects import rules  # noqa: E402
 from core.model.store import read_sidecar  # noqa: E402
-from core.reporting import subjects  # noqa: E402
+from core.subjects import cohort  # noqa: E402
 from core.training.sidecar import artifact  # noqa: E402
 
 # The tuning and calibration subjects are both held-out subjects (in-sample for model selection and for the threshold
@@ -43,10 +43,10 @@ def compare(model_path: Path, sizes: list[int], repeats: int) -> dict:
             continue
         probabilities, codes, names = predictions(artifact(model_path, suffix))
         known = [i for i, subject in enumerate(names) if subject]
-        grouped = subjects.group_cells([probabilities[i] for i in known], [codes[i] for i in known], [names[i] for i in known])
+        grouped = cohort.group_cells([probabilities[i] for i in known], [codes[i] for i in known], [names[i] for i in known])
         result[name] = {rule: [{key: point[key] for key in ("cells", "subjects", "accuracy", "roc_auc")} for point in
-                               subjects.cells_needed_curve(grouped, float(metadata["threshold"]), rule, temperature, sizes, repeats)]
-                        for rule in patient.RULES}
+                               cohort.cells_needed_curve(grouped, float(metadata["threshold"]), rule, temperature, sizes, repeats)]
+                        for rule in rules.RULES}
     return result
 
 

@@ -126,6 +126,11 @@ def allow_modified_model() -> bool:
     return os.environ.get("LEUKEMIA_ALLOW_MODIFIED_MODEL", "") == "1"
 
 
+# How one answer about a subject is made from many of their cells (`core.subjects.rules`, which says what
+# each rule does); named here, below the model layer, because a sidecar's subject evaluation names them too.
+SUBJECT_RULES: tuple[str, ...] = ("mean_log_odds", "mean_probability", "share_above_threshold")
+DEFAULT_SUBJECT_RULE = "mean_log_odds"
+
 BATCH_PRECISIONS = ("auto", "float32", "bfloat16")
 
 

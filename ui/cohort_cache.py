@@ -41,7 +41,7 @@ def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], 
                   _prepared=None, _on_miss=None) -> list:
     """`AnalysedCell`s of one batch of files, cached on (model, names, content digests).
 
-    Forward passes of `Classifier.many_batch_size` cells (`core.reporting.patient_cells.analyse_prepared`);
+    Forward passes of `Classifier.many_batch_size` cells (`core.subjects.cells.analyse_prepared`);
     the bytes stay out of the key (leading underscore): the digests identify them. The assessment, which
     depends on the error rate, is made afterwards from these.
 
@@ -51,7 +51,7 @@ def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], 
         _on_miss: called first when the batch is not cached (the page starts preparing the next batch then,
             so that it is ready when the model is done with this one).
     """
-    from core.reporting.patient_cells import analyse_prepared, prepare_files
+    from core.subjects.cells import analyse_prepared, prepare_files
 
     if _on_miss is not None:
         _on_miss()

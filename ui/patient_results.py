@@ -1,8 +1,8 @@
 """The Patient page's results: the answer about the person, the cells' P(ALL), the running estimate,
 the gallery of cells (each one click from Explain) and the report downloads.
 
-Functions named `render_...` draw; the numbers come from `core.model.patient` and the sentences from
-`core.reporting.patient_summary`, the same ones the HTML report and the CSV use.
+Functions named `render_...` draw; the numbers come from `core.subjects.rules` and the sentences from
+`core.subjects.summary`, the same ones the HTML report and the CSV use.
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import streamlit as st
 
 from core.data.labels import display_name
 from core.model.assessment import answer_text
-from core.model.patient import SubjectAnswer, answer_subject, running_scores, usable_probabilities
-from core.reporting.patient_figures import distribution_figure, running_figure
-from core.reporting.patient_report import build_patient_report
-from core.reporting.patient_summary import (
+from core.subjects.rules import SubjectAnswer, answer_subject, running_scores, usable_probabilities
+from core.reporting.subject_figures import distribution_figure, running_figure
+from core.reporting.subject_report import build_patient_report
+from core.subjects.summary import (
     answer_sentences, by_probability, cell_flag_words, csv_text, headline, stability_sentence,
 )
 from ui import cache

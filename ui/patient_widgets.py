@@ -7,7 +7,7 @@ several subjects get a warning naming them and a choice: all of them as one pers
 They are analysed a batch at a time (`ui.cohort_cache.patient_batch`: one cached call per 32 cells,
 no round trip to the page per cell, no test-time augmentation; the model's pass takes
 `Classifier.many_batch_size` cells at once, and the next batch is decoded meanwhile,
-`core.reporting.patient_cells.analyse_in_batches`) under a progress bar, and the result is kept in
+`core.subjects.cells.analyse_in_batches`) under a progress bar, and the result is kept in
 the session (`ui.state.remember_patient`) so that a visit to the Explain page and back finds it again.
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ from core.data.names import describe, group_by_subject, natural_sort_key
 from core.data.sides import held_out_subjects
 from core.errors import ArchiveError
 from core.imaging.archive import check_person_total
-from core.reporting.patient_cells import analyse_in_batches, assess_cells
-from core.reporting.patient_summary import PatientCell
+from core.subjects.cells import analyse_in_batches, assess_cells
+from core.subjects.summary import PatientCell
 from ui import cache, cohort_cache, navigation, patient_uploads, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.messages import plain

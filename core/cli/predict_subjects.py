@@ -2,7 +2,7 @@
 
 A file named like C-NMC's training cells (`UID_{subject}_{image}_{cell}_{class}`, any image suffix) belongs to
 that subject; any other file to its folder (named by the folder's name, or by its path where two
-folders share a name). Each subject is answered by `core.model.patient.answer_subject` (mean
+folders share a name). Each subject is answered by `core.subjects.rules.answer_subject` (mean
 log-odds of the usable cells, a 95% bootstrap interval over them; refer and out-of-scope cells are
 counted and left out). Files that failed keep their own ERROR line and count for no subject.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from core.data.names import parse_training_name
-from core.model import patient
+from core.subjects import rules
 from core.reporting.spreadsheet import safe_row
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def mixed_folder_notes(paths: Sequence[str]) -> list[str]:
     return notes
 
 
-def answer_subjects(results: Sequence[FileResult], classifier: Classifier) -> list[patient.SubjectAnswer]:
+def answer_subjects(results: Sequence[FileResult], classifier: Classifier) -> list[rules.SubjectAnswer]:
     """One `SubjectAnswer` per subject, in order of first appearance; failed files are left out."""
     calibration = classifier.evidence.calibration
     temperature = calibration.temperature if calibration is not None else None
@@ -85,14 +85,14 @@ def answer_subjects(results: Sequence[FileResult], classifier: Classifier) -> li
     for result, subject in zip(results, subject_names([result.path for result in results])):
         if result.assessment is not None:
             grouped.setdefault(subject, []).append(result.assessment)
-    return [patient.answer_subject(subject, assessments, classifier.loaded.threshold, temperature=temperature)
+    return [rules.answer_subject(subject, assessments, classifier.loaded.threshold, temperature=temperature)
             for subject, assessments in grouped.items()]
 
 
 SUBJECT_FLAGS = ("demo_model", "no_usable_cell", "interval_crosses_threshold", "cells_left_out")
 
 
-def subject_flags(answer: patient.SubjectAnswer, is_demo: bool) -> tuple[str, ...]:
+def subject_flags(answer: rules.SubjectAnswer, is_demo: bool) -> tuple[str, ...]:
     """The names of the subject's limits (`SUBJECT_FLAGS` order), the ones the Patient page words in `answer_sentences`."""
     crosses = answer.interval is not None and answer.interval[0] < answer.decision_threshold <= answer.interval[1]
     applies = {"demo_model": is_demo, "no_usable_cell": answer.score is None, "interval_crosses_threshold": crosses,
@@ -100,7 +100,7 @@ def subject_flags(answer: patient.SubjectAnswer, is_demo: bool) -> tuple[str, ..
     return tuple(name for name in SUBJECT_FLAGS if applies[name])
 
 
-def subject_line(answer: patient.SubjectAnswer, is_demo: bool = False) -> str:
+def subject_line(answer: rules.SubjectAnswer, is_demo: bool = False) -> str:
     """subject, answer, score, interval, cell counts and flags, tab-separated."""
     score = "-" if answer.score is None else f"{answer.score:.4f}"
     interval = "-" if answer.interval is None else f"{answer.interval[0]:.4f}-{answer.interval[1]:.4f}"
@@ -108,9 +108,9 @@ def subject_line(answer: patient.SubjectAnswer, is_demo: bool = False) -> str:
     return f"{answer.subject}\t{answer.answer}\t{score}\t{interval}\t{cells}\t{','.join(subject_flags(answer, is_demo)) or '-'}"
 
 
-def subject_row(answer: patient.SubjectAnswer, cell_columns: Sequence[str], is_demo: bool = False) -> list[str]:
+def subject_row(answer: rules.SubjectAnswer, cell_columns: Sequence[str], is_demo: bool = False) -> list[str]:
     """The CSV row of one subject: answer, flags and sentences in the cell columns of those names, the rest in SUBJECT_COLUMNS."""
-    from core.reporting.patient_summary import answer_sentences
+    from core.subjects.summary import answer_sentences
 
     filled = {"answer": answer.answer, "flags": ",".join(subject_flags(answer, is_demo)),
               "qualifications": " ".join(answer_sentences(answer, is_demo))}
@@ -122,7 +122,7 @@ def subject_row(answer: patient.SubjectAnswer, cell_columns: Sequence[str], is_d
             str(answer.cells_used), str(answer.cells_referred), str(answer.cells_out_of_scope)]
 
 
-def write_csv(path: Path, results: Sequence[FileResult], answers: Sequence[patient.SubjectAnswer],
+def write_csv(path: Path, results: Sequence[FileResult], answers: Sequence[rules.SubjectAnswer],
               cell_columns: Sequence[str], is_demo: bool = False) -> None:
     """Cell rows (every file, failed ones with their error) then subject rows, in one CSV."""
     with open(path, "w", newline="") as handle:

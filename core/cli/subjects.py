@@ -21,10 +21,10 @@ from core import config
 from core.data.labels import display_name, label_codes
 from core.errors import LeukemiaAppError, ModelError
 from core.model.store import read_sidecar, write_sidecar
-from core.reporting.subject_evaluation import SET_KEYS, subject_evaluation, summary_line
+from core.subjects.evaluation import SET_KEYS, subject_evaluation, summary_line
 from core.cli.calibrate import OLDER_NOTE, check_split, fitted_set, read_rows, stored_sets
 from core.data.sides import VALIDATION
-from core.model import patient
+from core.subjects import rules
 
 SET_WORDS = {"held_out": "Held-out subjects", "external": "External set"}
 SET_ORDER = ("tuning", "calibration", VALIDATION, "external")
@@ -75,7 +75,7 @@ def report_lines(found: dict[str, Any]) -> list[str]:
     for key in SET_KEYS.values():
         if key not in found:
             continue
-        lines.append(f"{SET_WORDS[key]}, {patient.RULE_NAMES[found['rule']]}:")
+        lines.append(f"{SET_WORDS[key]}, {rules.RULE_NAMES[found['rule']]}:")
         for row in found[key]["rows"]:
             low, high = row["interval"]
             lines.append(f"  {row['subject']}\t{row['cells']} cells\tscore {row['score']:.3f} ({low:.3f}-{high:.3f})\t"

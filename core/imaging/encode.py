@@ -18,3 +18,13 @@ def png_bytes(image: np.ndarray) -> bytes:
     if not ok:
         raise ValueError(f"Could not encode an image of shape {image.shape} as PNG.")
     return encoded.tobytes()
+
+
+def thumbnail(image_rgb: np.ndarray, side: int) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> at most (side, side, 3), aspect kept, area-averaged; never enlarged."""
+    height, width = image_rgb.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1:
+        return image_rgb.copy()
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)

@@ -1,4 +1,4 @@
-"""The sidecar's optional "subject_evaluation" key (`core.reporting.subject_evaluation`), checked for sane types.
+"""The sidecar's optional "subject_evaluation" key (`core.subjects.evaluation`), checked for sane types.
 
 A model without the key is an older model and passes; a key that is there must hold what the model
 card and the patient view read: scores and intervals in [0, 1], answers "all"/"hem", counts as whole
@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from core.config import SUBJECT_RULES
 from core.data import labels
 from core.errors import ModelError
-from core.model import patient
 
 FIELD = "subject_evaluation"
 SETS = ("held_out", "external")
@@ -92,7 +92,7 @@ def _set(found: Any, path: str) -> None:
         _row(row, f"{path}.rows[{index}]")
     _summary(found.get("summary"), f"{path}.summary")
     for rule, summary in _of(dict, found.get("rules", {}), f"{path}.rules").items():
-        if rule not in patient.RULES:
+        if rule not in SUBJECT_RULES:
             raise _Refusal(f"{path}.rules", f"names an unknown rule {rule!r:.40}")
         _summary(summary, f"{path}.rules.{rule}")
     for index, point in enumerate(_of(list, found.get("cells_needed", []), f"{path}.cells_needed")):
@@ -110,8 +110,8 @@ def check_subject_evaluation(metadata: dict[str, Any], source: str) -> None:
         return
     try:
         found = _of(dict, metadata[FIELD], FIELD)
-        if found.get("rule") not in patient.RULES:
-            raise _Refusal(f"{FIELD}.rule", f"must be one of {list(patient.RULES)}, not {found.get('rule')!r:.40}")
+        if found.get("rule") not in SUBJECT_RULES:
+            raise _Refusal(f"{FIELD}.rule", f"must be one of {list(SUBJECT_RULES)}, not {found.get('rule')!r:.40}")
         for key in SETS:
             if key in found:
                 _set(found[key], f"{FIELD}.{key}")

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from core.data import labels
@@ -19,6 +18,7 @@ from core.data.labels import UNLABELED
 from core.data.layout import TRAINING_FOLDS
 from core.data.index import ImageRecord
 from core.data.names import natural_sort_key
+from core.imaging import encode
 
 THUMBNAIL_SIDE = 128
 PREDICTION_COLUMNS = ("path", "subject", "label", "probability_all")
@@ -99,13 +99,8 @@ def page_items(items: Sequence, page: int, per_page: int) -> list:
 
 
 def thumbnail(image_rgb: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> at most (side, side, 3), aspect kept, area-averaged; never enlarged."""
-    height, width = image_rgb.shape[:2]
-    scale = side / max(height, width)
-    if scale >= 1:
-        return image_rgb.copy()
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
+    """(H, W, 3) uint8 RGB -> the explorer's thumbnail: at most (side, side, 3), aspect kept; never enlarged."""
+    return encode.thumbnail(image_rgb, side)
 
 
 def read_predictions(csv_path: Path) -> list[dict]:

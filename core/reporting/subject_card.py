@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from core.data.labels import display_name
-from core.model import patient
+from core.subjects import rules
 from core.reporting.model_card import format_interval, format_number
 
 SET_TITLES = {
@@ -43,7 +43,7 @@ CURVE_NAMES = {"accuracy": "accuracy (answer = truth)", "roc_auc": "ROC AUC over
 
 def method_text(rule: str) -> str:
     """How subjects are answered, naming the rule in words."""
-    return METHOD.format(rule=patient.RULE_NAMES.get(rule, rule))
+    return METHOD.format(rule=rules.RULE_NAMES.get(rule, rule))
 
 
 def few_subjects_text(summary: dict[str, Any]) -> str:
@@ -83,12 +83,12 @@ def _auc_interval_words(interval: Any) -> str:
     return " (bootstrap over subjects)"
 
 
-def rule_rows(rules: dict[str, dict[str, Any]], chosen: str) -> list[dict[str, str]]:
+def rule_rows(compared: dict[str, dict[str, Any]], chosen: str) -> list[dict[str, str]]:
     """One text row per aggregation rule, the chosen one marked."""
-    return [{"Rule": patient.RULE_NAMES.get(rule, rule) + (" (used)" if rule == chosen else ""),
+    return [{"Rule": rules.RULE_NAMES.get(rule, rule) + (" (used)" if rule == chosen else ""),
              "Subjects right": f"{summary.get('correct')} of {summary.get('subjects')}",
              "Accuracy (95% CI)": f"{format_number(summary.get('accuracy'))} ({format_interval(summary.get('accuracy_ci'))})",
-             "ROC AUC": format_number(summary.get("roc_auc"))} for rule, summary in rules.items()]
+             "ROC AUC": format_number(summary.get("roc_auc"))} for rule, summary in compared.items()]
 
 
 def stable_text(found: dict[str, Any], share: float = 0.95) -> str | None:

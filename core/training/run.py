@@ -23,7 +23,7 @@ from core.explain.audit import AUDIT_CELLS, attach_audit
 from core.explain.explainer import Explainer
 from core.model.network import build_classifier
 from core.training.calibration_fit import summary_line
-from core.reporting import subject_evaluation
+from core.subjects import evaluation
 from core.training.sidecar import TrainingRun, artifact, evaluate_and_save
 from core.training.options import EVALUATING_MESSAGE, Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
@@ -147,7 +147,7 @@ def _train(options: TrainOptions, progress: Progress | None, log: Callable[[str]
     if external_summary:
         log(f"External set, {external_summary}.")
     for key, words in (("held_out", "Held-out subjects"), ("external", "External set subjects")):
-        line = subject_evaluation.summary_line(metadata.get("subject_evaluation") or {}, key)
+        line = evaluation.summary_line(metadata.get("subject_evaluation") or {}, key)
         if line:
             log(f"{words}: {line}.")
     return TrainResult(output, metadata)

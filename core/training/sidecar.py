@@ -31,7 +31,7 @@ from core.data.synthetic import is_synthetic
 from core.model.store import base_metadata, save_model
 from core.training.calibration_fit import HeldOutSet, calibrate_held_out
 from core.reporting.evaluation import THRESHOLD_RULE, choose_threshold, evaluate
-from core.reporting.subject_evaluation import subject_evaluation
+from core.subjects.evaluation import subject_evaluation
 
 DEMO_NOTE = (
     "Demo model: trained from random weights on SYNTHETIC cells drawn by this project's generator. "

@@ -12,7 +12,7 @@ from streamlit_page import RESULT_TIMEOUT_MS, download, open_app, wait_idle
 
 from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
-from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE
+from core.subjects.summary import DEMO_PATIENT_SENTENCE
 
 try:
     from playwright.sync_api import expect

@@ -18,7 +18,7 @@ from model_files import install_demo_model
 
 from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
-from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE
+from core.subjects.summary import DEMO_PATIENT_SENTENCE
 from paths import REAL_CELLS
 from requirements import require
 
@@ -31,7 +31,7 @@ CELLS_USED = re.compile(r"\d+ of (\d+)")
 @pytest.fixture(scope="module")
 def patient_model(tiny_model_path, synthetic_data_root, tmp_path_factory):
     """The tiny model as a demo model, half its training subjects held out, stable after 5 cells."""
-    from core.reporting.subject_evaluation import evaluate_subjects
+    from core.subjects.evaluation import evaluate_subjects
 
     # Three subjects' cells, evaluated for real so the sidecar passes its schema; then "stable after 5 cells".
     held_out_evaluation = evaluate_subjects([0.9, 0.8, 0.7, 0.2, 0.3, 0.1, 0.6, 0.95], [1, 1, 1, 0, 0, 0, 1, 1],

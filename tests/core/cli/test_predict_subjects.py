@@ -4,8 +4,8 @@ import re
 import shutil
 
 from core.cli import predict, predict_subjects
-from core.model import patient
-from core.reporting.patient_summary import DEMO_PATIENT_SENTENCE, NO_CELLS_SENTENCE
+from core.subjects import rules
+from core.subjects.summary import DEMO_PATIENT_SENTENCE, NO_CELLS_SENTENCE
 from paths import REAL_CELLS
 from requirements import require
 
@@ -51,7 +51,7 @@ def test_one_line_per_subject_and_bad_files_keep_their_own(tiny_model_path, synt
 
 
 def test_a_subject_without_usable_cells_reads_refer_with_dashes():
-    answer = patient.SubjectAnswer("H3", "refer", None, None, 0.5, patient.DEFAULT_RULE, 0, 1, 2)
+    answer = rules.SubjectAnswer("H3", "refer", None, None, 0.5, rules.DEFAULT_RULE, 0, 1, 2)
     assert predict_subjects.subject_line(answer) == "H3\trefer\t-\t-\tused=0,referred=1,out_of_scope=2\tno_usable_cell,cells_left_out"
     row = dict(zip(["level", "subject", *predict.CSV_COLUMNS, *predict_subjects.SUBJECT_COLUMNS],
                    predict_subjects.subject_row(answer, predict.CSV_COLUMNS, is_demo=True)))

@@ -26,7 +26,7 @@ from core.model.embedding import EmbeddingIndex
 from core.model.evidence import ModelEvidence
 from core.model.inference import Classifier, dihedral_views
 from core.model.store import load_classifier
-from core.reporting.patient_cells import assess_patient_cells
+from core.subjects.cells import assess_patient_cells
 
 ERROR_RATE = 0.05
 SCORES = 100  # per class; at 5% the conformal threshold is the 96th smallest

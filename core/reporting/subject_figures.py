@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.data import labels
-from core.model.patient import RULE_NAMES
+from core.subjects.rules import RULE_NAMES
 from core.reporting.figures import MODEL_COLOR, REFERENCE_LINE
 
 ANSWER_COLORS = {"ALL": "#c0392b", "Healthy": "#2e86c1", "Refer": "#999999"}
@@ -38,7 +38,7 @@ def running_figure(running: np.ndarray, decision_threshold: float, rule: str) ->
     """The subject score after the first 1, 2, ..., n usable cells, with the subject-level threshold.
 
     Args:
-        running: (n,) subject scores in [0, 1] (`core.model.patient.running_scores`).
+        running: (n,) subject scores in [0, 1] (`core.subjects.rules.running_scores`).
         decision_threshold: the score at and above which the subject is answered ALL.
         rule: the aggregation rule, named on the axis.
     """

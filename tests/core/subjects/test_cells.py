@@ -9,7 +9,7 @@ import pytest
 
 from core.model.inference import Classifier
 from core.model.store import load_classifier
-from core.reporting import patient_cells
+from core.subjects import cells as subject_cells
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,9 @@ def files(synthetic_data_root) -> list[tuple[str, str, bytes]]:
 
 
 def test_batches_give_what_one_call_gives_in_order_with_the_errors_named(classifier, files):
-    whole = patient_cells.analyse_files(classifier, files)
+    whole = subject_cells.analyse_files(classifier, files)
     batches = [files[:3], files[3:6], files[6:]]
-    batched = [cell for cells in patient_cells.analyse_in_batches(classifier, batches) for cell in cells]
+    batched = [cell for cells in subject_cells.analyse_in_batches(classifier, batches) for cell in cells]
     assert [cell.name for cell in batched] == [name for name, _, _ in files]
     assert batched[3].analysis is None and "broken.bmp" in batched[3].error
     assert batched[6].analysis is None and "blank.png" in batched[6].error  # no cell found: the others carry on
@@ -47,8 +47,8 @@ def test_batches_give_what_one_call_gives_in_order_with_the_errors_named(classif
 def test_the_next_batch_is_prepared_only_when_this_one_is_computed(classifier, files, monkeypatch):
     """A cached batch (its analysis never calls on_miss) starts nothing: a rerun does not decode every file again."""
     prepared_batches = []
-    real_prepare = patient_cells.prepare_files
-    monkeypatch.setattr(patient_cells, "prepare_files",
+    real_prepare = subject_cells.prepare_files
+    monkeypatch.setattr(subject_cells, "prepare_files",
                         lambda batch, size: prepared_batches.append([name for name, _, _ in batch]) or real_prepare(batch, size))
     batches = [files[:3], files[3:6], files[6:]]
 
@@ -56,9 +56,9 @@ def test_the_next_batch_is_prepared_only_when_this_one_is_computed(classifier, f
         if batch is batches[0]:
             return ["cached"]  # a hit: neither prepares nor calls on_miss
         on_miss()
-        return patient_cells.analyse_prepared(classifier, prepared())
+        return subject_cells.analyse_prepared(classifier, prepared())
 
-    results = list(patient_cells.analyse_in_batches(classifier, batches, analyse))
+    results = list(subject_cells.analyse_in_batches(classifier, batches, analyse))
     assert results[0] == ["cached"] and len(results[1]) == 3 and len(results[2]) == 3
     # Batch 1 prepared itself (nothing was ahead); its miss prepared batch 2 in the thread, meanwhile.
     assert sorted(prepared_batches) == sorted([[name for name, _, _ in batches[1]], [name for name, _, _ in batches[2]]])
@@ -77,8 +77,8 @@ def test_cells_are_assessed_against_the_index_as_one_by_one(classifier, files):
                                  ["S1"] * cells, ["train"] * 20 + ["validation"] * 10)
     indexed = Classifier(classifier.loaded)
     indexed.evidence = dataclasses.replace(indexed.evidence, index=index, ood_threshold=0.9)
-    analysed = patient_cells.analyse_files(indexed, files)
-    assessed = patient_cells.assess_cells(indexed, analysed, files)
+    analysed = subject_cells.analyse_files(indexed, files)
+    assessed = subject_cells.assess_cells(indexed, analysed, files)
     assert [cell.error is None for cell in assessed] == [cell.analysis is not None for cell in analysed]
     for cell, one in zip(assessed, analysed):
         if one.analysis is None:

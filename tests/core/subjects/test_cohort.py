@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core.data import labels
-from core.reporting import subjects
+from core.subjects import cohort
 
 
 def _cells(seed=0, per_subject=30):
@@ -21,38 +21,38 @@ def _cells(seed=0, per_subject=30):
 
 def test_group_cells_refuses_a_subject_with_both_labels():
     with pytest.raises(ValueError, match="both labels"):
-        subjects.group_cells([0.1, 0.9], [0, 1], ["A", "A"])
+        cohort.group_cells([0.1, 0.9], [0, 1], ["A", "A"])
     with pytest.raises(ValueError, match="one entry per cell"):
-        subjects.group_cells([0.1], [0, 1], ["A", "B"])
+        cohort.group_cells([0.1], [0, 1], ["A", "B"])
 
 
 def test_clopper_pearson_matches_known_values():
     # 7 of 10: the exact 95% interval is [0.3475, 0.9333] (standard tables).
-    low, high = subjects.clopper_pearson(7, 10)
+    low, high = cohort.clopper_pearson(7, 10)
     assert low == pytest.approx(0.3475, abs=1e-4) and high == pytest.approx(0.9333, abs=1e-4)
-    assert subjects.clopper_pearson(5, 5)[1] == 1.0 and subjects.clopper_pearson(0, 0) is None
+    assert cohort.clopper_pearson(5, 5)[1] == 1.0 and cohort.clopper_pearson(0, 0) is None
 
 
 def test_subject_table_and_summary():
-    grouped = subjects.group_cells(*_cells())
-    rows = subjects.subject_table(grouped, threshold=0.5)
+    grouped = cohort.group_cells(*_cells())
+    rows = cohort.subject_table(grouped, threshold=0.5)
     assert len(rows) == 12 and all(row["cells"] == 30 for row in rows)
     assert {row["truth"] for row in rows} == {labels.ALL, labels.HEM}
-    summary = subjects.summarise(rows)
+    summary = cohort.summarise(rows)
     assert summary["subjects"] == 12 and summary["accuracy"] == 1.0 and summary["roc_auc"] == 1.0
     assert summary["accuracy_ci"][0] < 1.0
 
 
 def test_every_rule_is_compared():
-    comparison = subjects.compare_rules(subjects.group_cells(*_cells()), threshold=0.5)
+    comparison = cohort.compare_rules(cohort.group_cells(*_cells()), threshold=0.5)
     assert set(comparison) == {"mean_log_odds", "mean_probability", "share_above_threshold"}
 
 
 def test_more_cells_agree_more_with_the_final_answer():
-    curve = subjects.cells_needed_curve(subjects.group_cells(*_cells()), threshold=0.5)
+    curve = cohort.cells_needed_curve(cohort.group_cells(*_cells()), threshold=0.5)
     sizes = [point["cells"] for point in curve]
     assert sizes == [1, 2, 5, 10, 20]  # No subject has 50 cells.
     agreement = [point["agreement"] for point in curve]
     assert agreement[0] < agreement[-1] and agreement[-1] >= 0.95
-    assert subjects.stable_after(curve) in sizes[1:]
-    assert subjects.stable_after(curve, share=1.01) is None
+    assert cohort.stable_after(curve) in sizes[1:]
+    assert cohort.stable_after(curve, share=1.01) is None

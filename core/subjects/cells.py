@@ -17,12 +17,12 @@ import numpy as np
 
 from core.errors import ImageLoadError, PreprocessingError
 from core.imaging.decode import load_image
+from core.imaging.encode import thumbnail
 from core.imaging.preprocess import PreprocessResult, preprocess_cell
 from core.imaging.scope import assess_scope
 from core.model.analysis import CellAnalysis, analyze_scoped
 from core.model.answering import assess_settled
-from core.reporting.explorer import thumbnail
-from core.reporting.patient_summary import PatientCell
+from core.subjects.summary import PatientCell
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
     from core.model.inference import Classifier

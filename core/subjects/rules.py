@@ -24,12 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.config import DEFAULT_SUBJECT_RULE, SUBJECT_RULES
 from core.data import labels
 from core.model.calibration import calibrated_probability, logit
 
-MEAN_LOG_ODDS, MEAN_PROBABILITY, SHARE_ABOVE_THRESHOLD = "mean_log_odds", "mean_probability", "share_above_threshold"
-RULES = (MEAN_LOG_ODDS, MEAN_PROBABILITY, SHARE_ABOVE_THRESHOLD)
-DEFAULT_RULE = MEAN_LOG_ODDS
+MEAN_LOG_ODDS, MEAN_PROBABILITY, SHARE_ABOVE_THRESHOLD = SUBJECT_RULES
+RULES = SUBJECT_RULES
+DEFAULT_RULE = DEFAULT_SUBJECT_RULE
 RULE_NAMES = {
     MEAN_LOG_ODDS: "mean log-odds of the cells",
     MEAN_PROBABILITY: "mean P(ALL) of the cells",

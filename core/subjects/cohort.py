@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import beta
 
 from core.data import labels
-from core.model import patient
+from core.subjects import rules
 
 STABLE_SHARE = 0.95  # "Stable": this share of held-out subjects already got their all-cells answer.
 CURVE_REPEATS = 50
@@ -65,14 +65,14 @@ def _auc(truths: np.ndarray, scores: np.ndarray) -> float | None:
     return pairwise_auc(np.asarray(truths), np.asarray(scores, dtype=float)) if len(set(truths.tolist())) == 2 else None
 
 
-def subject_table(grouped: dict[str, tuple[np.ndarray, int]], threshold: float, rule: str = patient.DEFAULT_RULE,
+def subject_table(grouped: dict[str, tuple[np.ndarray, int]], threshold: float, rule: str = rules.DEFAULT_RULE,
                   temperature: float | None = None) -> list[dict[str, Any]]:
     """One row per subject: cells, score, its 95% interval over the cells, answer and truth ("all" or "hem")."""
-    cut = patient.decision_threshold(threshold, rule, temperature)
+    cut = rules.decision_threshold(threshold, rule, temperature)
     rows = []
     for subject, (cells, code) in grouped.items():
-        score = patient.subject_score(cells, threshold, rule, temperature)
-        low, high = patient.score_interval(cells, threshold, rule, temperature)
+        score = rules.subject_score(cells, threshold, rule, temperature)
+        low, high = rules.score_interval(cells, threshold, rule, temperature)
         answer = labels.ALL if score >= cut else labels.HEM
         rows.append({"subject": subject, "cells": int(cells.size), "score": score, "interval": [low, high],
                      "answer": answer, "truth": labels.CLASS_NAMES[code]})
@@ -91,13 +91,13 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def compare_rules(grouped: dict[str, tuple[np.ndarray, int]], threshold: float,
                   temperature: float | None = None) -> dict[str, dict[str, Any]]:
-    """{rule: `summarise` of its subject table} for every rule in `core.model.patient.RULES`."""
-    return {rule: summarise(subject_table(grouped, threshold, rule, temperature)) for rule in patient.RULES}
+    """{rule: `summarise` of its subject table} for every rule in `core.subjects.rules.RULES`."""
+    return {rule: summarise(subject_table(grouped, threshold, rule, temperature)) for rule in rules.RULES}
 
 
 def cells_needed_curve(grouped: dict[str, tuple[np.ndarray, int]], threshold: float,
-                       rule: str = patient.DEFAULT_RULE, temperature: float | None = None,
-                       sizes: Sequence[int] = patient.CELLS_NEEDED_SIZES, repeats: int = CURVE_REPEATS,
+                       rule: str = rules.DEFAULT_RULE, temperature: float | None = None,
+                       sizes: Sequence[int] = rules.CELLS_NEEDED_SIZES, repeats: int = CURVE_REPEATS,
                        seed: int = 0) -> list[dict[str, Any]]:
     """Subject-level accuracy, AUC and agreement with the all-cells answer from random subsets of cells.
 
@@ -110,8 +110,8 @@ def cells_needed_curve(grouped: dict[str, tuple[np.ndarray, int]], threshold: fl
         class), agreement (share of answers equal to the subject's all-cells answer).
     """
     rng = np.random.default_rng(seed)
-    cut = patient.decision_threshold(threshold, rule, temperature)
-    final = {s: patient.subject_score(c, threshold, rule, temperature) >= cut for s, (c, _) in grouped.items()}
+    cut = rules.decision_threshold(threshold, rule, temperature)
+    final = {s: rules.subject_score(c, threshold, rule, temperature) >= cut for s, (c, _) in grouped.items()}
     curve = []
     for size in sizes:
         eligible = [(s, c, code) for s, (c, code) in grouped.items() if c.size >= size]
@@ -119,9 +119,9 @@ def cells_needed_curve(grouped: dict[str, tuple[np.ndarray, int]], threshold: fl
             continue
         scores = np.empty((repeats, len(eligible)))
         for column, (_, cells, _) in enumerate(eligible):
-            values = patient.cell_values(cells, threshold, rule, temperature)
+            values = rules.cell_values(cells, threshold, rule, temperature)
             picks = np.argsort(rng.random((repeats, cells.size)), axis=1)[:, :size]
-            scores[:, column] = patient.score_from_mean(values[picks].mean(axis=1), rule)
+            scores[:, column] = rules.score_from_mean(values[picks].mean(axis=1), rule)
         truths = np.asarray([code == labels.LABEL_CODES[labels.ALL] for _, _, code in eligible])
         answered_all = scores >= cut
         finals = np.asarray([final[s] for s, _, _ in eligible])

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from core.data import labels
-from core.model import patient
-from core.reporting import subjects
+from core.subjects import rules
+from core.subjects import cohort
 
 # Evaluation set name -> sidecar key; the held-out roles pool into one key.
 SET_KEYS = {"tuning": "held_out", "calibration": "held_out", "validation": "held_out", "external": "external"}
@@ -43,7 +43,7 @@ def auc_interval(rows: list[dict[str, Any]], rounds: int = AUC_ROUNDS, seed: int
     if len(set(truths.tolist())) < 2:
         return None
     picks = np.random.default_rng(seed).integers(0, len(rows), size=(rounds, len(rows)))
-    aucs = [subjects.pairwise_auc(truths[pick], scores[pick]) for pick in picks if 0 < truths[pick].sum() < len(rows)]
+    aucs = [cohort.pairwise_auc(truths[pick], scores[pick]) for pick in picks if 0 < truths[pick].sum() < len(rows)]
     if len(aucs) < 20:
         return None
     low, high = np.percentile(aucs, [2.5, 97.5])
@@ -52,7 +52,7 @@ def auc_interval(rows: list[dict[str, Any]], rounds: int = AUC_ROUNDS, seed: int
 
 def evaluate_subjects(probabilities_all: Sequence[float], label_codes: Sequence[int],
                       subject_names: Sequence[str | None], threshold: float, temperature: float | None = None,
-                      rule: str = patient.DEFAULT_RULE, seed: int = 0) -> dict[str, Any] | None:
+                      rule: str = rules.DEFAULT_RULE, seed: int = 0) -> dict[str, Any] | None:
     """One set's subject-level evaluation, or None when no cell has a known subject.
 
     Args:
@@ -68,14 +68,14 @@ def evaluate_subjects(probabilities_all: Sequence[float], label_codes: Sequence[
     known = [i for i, name in enumerate(subject_names) if name]
     if not known:
         return None
-    grouped = subjects.group_cells([float(probabilities_all[i]) for i in known],
+    grouped = cohort.group_cells([float(probabilities_all[i]) for i in known],
                                    [int(label_codes[i]) for i in known], [str(subject_names[i]) for i in known])
-    rows = subjects.subject_table(grouped, threshold, rule, temperature)
-    summary = subjects.summarise(rows)
+    rows = cohort.subject_table(grouped, threshold, rule, temperature)
+    summary = cohort.summarise(rows)
     summary["roc_auc_ci"] = auc_interval(rows, seed=seed)
-    curve = subjects.cells_needed_curve(grouped, threshold, rule, temperature, seed=seed)
-    return {"rows": rows, "summary": summary, "rules": subjects.compare_rules(grouped, threshold, temperature),
-            "cells_needed": curve, "stable_after": subjects.stable_after(curve)}
+    curve = cohort.cells_needed_curve(grouped, threshold, rule, temperature, seed=seed)
+    return {"rows": rows, "summary": summary, "rules": cohort.compare_rules(grouped, threshold, temperature),
+            "cells_needed": curve, "stable_after": cohort.stable_after(curve)}
 
 
 def subject_evaluation(sets: dict[str, tuple[Sequence[float], Sequence[int], Sequence[str | None]]],
@@ -88,7 +88,7 @@ def subject_evaluation(sets: dict[str, tuple[Sequence[float], Sequence[int], Seq
             ((N,) raw P(ALL), (N,) label codes, (N,) subjects or None)}; the held-out ones are pooled.
         split_kind: the run's split ("subject" or "image"); an image split has no held-out subjects.
     """
-    result: dict[str, Any] = {"rule": patient.DEFAULT_RULE}
+    result: dict[str, Any] = {"rule": rules.DEFAULT_RULE}
     for key, (probabilities, codes, names) in pooled(sets, split_kind).items():
         try:
             evaluated = evaluate_subjects(probabilities, codes, names, threshold, temperature, seed=seed)

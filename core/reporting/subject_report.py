@@ -14,9 +14,9 @@ from typing import Any
 from core import config
 from core.data import labels
 from core.model.assessment import answer_text
-from core.model.patient import SubjectAnswer
+from core.subjects.rules import SubjectAnswer
 from core.reporting.html_report import STYLE, _rows, model_rows, png_data_uri
-from core.reporting.patient_summary import PatientCell, answer_sentences, by_probability, cell_flag_words, headline
+from core.subjects.summary import PatientCell, answer_sentences, by_probability, cell_flag_words, headline
 
 CELL_STYLE = "td img{width:64px;height:64px;background:#000;image-rendering:pixelated}"
 
@@ -59,7 +59,7 @@ def build_patient_report(answer: SubjectAnswer, cells: Sequence[PatientCell], mo
     """The whole report for one person as an HTML string.
 
     Args:
-        answer: the subject-level answer (`core.model.patient.answer_subject`).
+        answer: the subject-level answer (`core.subjects.rules.answer_subject`).
         cells: every cell given, assessed or failed, each with its (T, T, 3) uint8 RGB thumbnail.
         model_metadata: the model's sidecar; `is_demo` adds the demo caveat.
         model_sha256: the SHA-256 of the model file actually used.

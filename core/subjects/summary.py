@@ -16,8 +16,8 @@ import numpy as np
 from core import config
 from core.data import labels
 from core.model.assessment import DEMO_SENTENCE, Assessment, answer_text, flags
-from core.model.patient import RULE_NAMES, SubjectAnswer
-from core.reporting.subjects import STABLE_SHARE
+from core.subjects.rules import RULE_NAMES, SubjectAnswer
+from core.subjects.cohort import STABLE_SHARE
 
 INTERVAL_MEANING = ("The interval comes from resampling this person's cells: it says how much the answer depends on "
                     "which cells were imaged, not how likely the person is to have ALL.")

@@ -10,10 +10,10 @@ import pytest
 from core import config
 from core.data import labels
 from core.model.assessment import Assessment
-from core.model.patient import answer_subject, running_scores
-from core.reporting.patient_figures import distribution_figure, running_figure
-from core.reporting.patient_report import build_patient_report
-from core.reporting.patient_summary import (
+from core.subjects.rules import answer_subject, running_scores
+from core.reporting.subject_figures import distribution_figure, running_figure
+from core.reporting.subject_report import build_patient_report
+from core.subjects.summary import (
     DEMO_PATIENT_SENTENCE, INTERVAL_MEANING, NO_CELLS_SENTENCE, PatientCell, answer_sentences, csv_text, stability_sentence,
 )
 
