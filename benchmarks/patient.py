@@ -127,7 +127,7 @@ def bench_patient(results: dict) -> None:
     """
     from core.imaging.decode import load_image
     from core.imaging.preprocess import preprocess_cell
-    from core.subjects.cells import analyse_in_batches, assess_cells, assess_patient_cells
+    from core.subjects.cells import analyse_in_batches, assess_cells, assess_subject_cells
 
     files = cell_files()
     classifier = with_recheck_share(full_size_classifier(), files)
@@ -139,13 +139,13 @@ def bench_patient(results: dict) -> None:
         analysed = [cell for cells in analyse_in_batches(classifier, batches) for cell in cells]
         return assess_cells(classifier, analysed, files)
 
-    assess_patient_cells(classifier, files[:BATCH_SIZE], batch_size=classifier.many_batch_size)  # Trace the pass once.
+    assess_subject_cells(classifier, files[:BATCH_SIZE], batch_size=classifier.many_batch_size)  # Trace the pass once.
     with RecheckCounter() as rechecked:
         total = timed(batched)
     few = files[:COMPARED_CELLS]
     compared = interleaved_medians({
-        "batched": lambda: assess_patient_cells(classifier, few, batch_size=COMPARED_CELLS),
-        "one_by_one": lambda: assess_patient_cells(classifier, few, batch_size=1),
+        "batched": lambda: assess_subject_cells(classifier, few, batch_size=COMPARED_CELLS),
+        "one_by_one": lambda: assess_subject_cells(classifier, few, batch_size=1),
     }, repeats=3, warmup=1)
     preprocessing = timed(lambda: [preprocess_cell(load_image(data).image_rgb) for _, _, data in files]) / CELLS
     inputs = np.stack([preprocess_cell(load_image(data).image_rgb).model_input for _, _, data in files])

@@ -12,7 +12,7 @@ from core.data.labels import display_name
 from core.model.assessment import answer_text
 from core.subjects.rules import SubjectAnswer, answer_subject, running_scores, usable_probabilities
 from core.reporting.subject_figures import distribution_figure, running_figure
-from core.reporting.subject_report import build_patient_report
+from core.reporting.subject_report import build_subject_report
 from core.subjects.summary import (
     answer_sentences, by_probability, cell_flag_words, csv_text, headline, stability_sentence,
 )
@@ -95,7 +95,7 @@ def render_downloads(view: PatientView, answer: SubjectAnswer, classifier) -> No
     stability = stability_sentence(cache.model_sidecar()[0], answer.cells_used)
 
     def report() -> str:
-        return build_patient_report(answer, view.cells, loaded.metadata, loaded.sha256, stability, view.dataset_label)
+        return build_subject_report(answer, view.cells, loaded.metadata, loaded.sha256, stability, view.dataset_label)
 
     stem = f"patient-{view.key[1][0][:12] if view.key[1] else 'none'}"
     left, right = st.columns(2)

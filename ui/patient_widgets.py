@@ -23,7 +23,7 @@ from core.data.sides import held_out_subjects
 from core.errors import ArchiveError
 from core.imaging.archive import check_person_total
 from core.subjects.cells import analyse_in_batches, assess_cells
-from core.subjects.summary import PatientCell
+from core.subjects.summary import SubjectCell
 from ui import cache, cohort_cache, navigation, patient_uploads, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.messages import plain
@@ -52,7 +52,7 @@ class PatientView:
     """One person's assessed cells, as kept in the session (no image bytes: thumbnails and server paths only)."""
 
     subject: str
-    cells: list[PatientCell]
+    cells: list[SubjectCell]
     side: str | None
     dataset_label: str | None
     paths: dict[str, Path]  # content digest -> file on the server (held-out subjects), for Explain later
@@ -202,7 +202,7 @@ def analyse(patient: PatientInput, classifier) -> PatientView:
     return view
 
 
-def explain_cell(cell: PatientCell, view: PatientView, patient: PatientInput | None) -> None:
+def explain_cell(cell: SubjectCell, view: PatientView, patient: PatientInput | None) -> None:
     """Hand one cell to the Explain page (as Classify's "Explain this answer" does) and go there."""
     files = zip(patient.digests, patient.files) if patient else []
     data = next((data for digest, (_, data) in files if digest == cell.digest), None)

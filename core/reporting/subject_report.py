@@ -16,12 +16,12 @@ from core.data import labels
 from core.model.assessment import answer_text
 from core.subjects.rules import SubjectAnswer
 from core.reporting.html_report import STYLE, _rows, model_rows, png_data_uri
-from core.subjects.summary import PatientCell, answer_sentences, by_probability, cell_flag_words, headline
+from core.subjects.summary import SubjectCell, answer_sentences, by_probability, cell_flag_words, headline
 
 CELL_STYLE = "td img{width:64px;height:64px;background:#000;image-rendering:pixelated}"
 
 
-def _cell_row(cell: PatientCell) -> str:
+def _cell_row(cell: SubjectCell) -> str:
     found = cell.assessment
     picture = "" if cell.thumbnail_rgb is None else f'<img src="{png_data_uri(cell.thumbnail_rgb)}" alt="">'
     return (f"<tr><td>{picture}</td><td><code>{html.escape(cell.name)}</code></td>"
@@ -29,7 +29,7 @@ def _cell_row(cell: PatientCell) -> str:
             f"<td>{html.escape(', '.join(cell_flag_words(found)) or '-')}</td></tr>")
 
 
-def cells_table(cells: Sequence[PatientCell]) -> str:
+def cells_table(cells: Sequence[SubjectCell]) -> str:
     """Every assessed cell, most ALL-like first, with its thumbnail; then the files that failed."""
     rows = "".join(_cell_row(cell) for cell in by_probability(cells))
     table = ("<table><tr><th></th><th>file</th><th>answer</th><th>P(ALL)</th><th>limits</th></tr>"
@@ -54,7 +54,7 @@ def subject_rows(answer: SubjectAnswer, dataset_label: str | None) -> list[tuple
     return rows
 
 
-def build_patient_report(answer: SubjectAnswer, cells: Sequence[PatientCell], model_metadata: Mapping[str, Any],
+def build_subject_report(answer: SubjectAnswer, cells: Sequence[SubjectCell], model_metadata: Mapping[str, Any],
                          model_sha256: str, stability: str | None = None, dataset_label: str | None = None) -> str:
     """The whole report for one person as an HTML string.
 

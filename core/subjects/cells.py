@@ -1,4 +1,4 @@
-"""Many files of one person in, one `PatientCell` per file out: decode, batched analysis, assessment.
+"""Many files of one person in, one `SubjectCell` per file out: decode, batched analysis, assessment.
 
 The same path as the Classify page (decode -> preprocess -> measure -> settle -> assess,
 `core.model.answering`) except that the model sees the cells in batches, one forward pass per
@@ -22,7 +22,7 @@ from core.imaging.preprocess import PreprocessResult, preprocess_cell
 from core.imaging.scope import assess_scope
 from core.model.analysis import CellAnalysis, analyze_scoped
 from core.model.answering import assess_settled
-from core.subjects.summary import PatientCell
+from core.subjects.summary import SubjectCell
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
     from core.model.inference import Classifier
@@ -152,7 +152,7 @@ def analyse_in_batches(classifier: Classifier, batches: Sequence[Sequence[tuple[
 
 
 def assess_cells(classifier: Classifier, analysed: Sequence[AnalysedCell], files: Sequence[tuple[str, str, bytes]],
-                 sample_side: str | None = None, error_rate: float | None = None) -> list[PatientCell]:
+                 sample_side: str | None = None, error_rate: float | None = None) -> list[SubjectCell]:
     """Each analysed cell's `Assessment` on the one path (`core.model.answering.assess_settled`), at the user's error rate.
 
     Cells whose bfloat16 values lie near a decision boundary at this error rate are decoded again from
@@ -175,12 +175,12 @@ def assess_cells(classifier: Classifier, analysed: Sequence[AnalysedCell], files
     _, assessments = assess_settled(classifier, [analysed[position].analysis for position in usable], model_inputs,
                                     error_rate, [sample_side] * len(usable))
     by_position = dict(zip(usable, assessments))
-    return [PatientCell(cell.name, cell.digest, cell.thumbnail_rgb, by_position[position])
-            if position in by_position else PatientCell(cell.name, cell.digest, error=cell.error)
+    return [SubjectCell(cell.name, cell.digest, cell.thumbnail_rgb, by_position[position])
+            if position in by_position else SubjectCell(cell.name, cell.digest, error=cell.error)
             for position, cell in enumerate(analysed)]
 
 
-def assess_patient_cells(classifier: Classifier, files: Sequence[tuple[str, str, bytes]], sample_side: str | None = None,
-                         error_rate: float | None = None, batch_size: int = 32) -> list[PatientCell]:
-    """`analyse_files` then `assess_cells`: every file of one person, one `PatientCell` each, in order."""
+def assess_subject_cells(classifier: Classifier, files: Sequence[tuple[str, str, bytes]], sample_side: str | None = None,
+                         error_rate: float | None = None, batch_size: int = 32) -> list[SubjectCell]:
+    """`analyse_files` then `assess_cells`: every file of one person, one `SubjectCell` each, in order."""
     return assess_cells(classifier, analyse_files(classifier, files, batch_size), files, sample_side, error_rate)

@@ -21,7 +21,7 @@ from core.subjects.cohort import STABLE_SHARE
 
 INTERVAL_MEANING = ("The interval comes from resampling this person's cells: it says how much the answer depends on "
                     "which cells were imaged, not how likely the person is to have ALL.")
-DEMO_PATIENT_SENTENCE = f"{DEMO_SENTENCE} Its answer about a person whose real cells were uploaded means nothing."
+DEMO_SUBJECT_SENTENCE = f"{DEMO_SENTENCE} Its answer about a person whose real cells were uploaded means nothing."
 NO_CELLS_SENTENCE = "No cell could be used (every cell was referred, out of scope or unreadable): refer to a person."
 # Per-cell flags in short words; "demo_model" applies to every cell and is said once for the subject.
 CELL_FLAG_WORDS = {"real_cell_on_demo_model": "real cell, demo model", "out_of_scope": "out of scope",
@@ -32,7 +32,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
-class PatientCell:
+class SubjectCell:
     """One cell of the person: its file, a thumbnail and its assessment, or why it could not be read.
 
     Attributes:
@@ -71,7 +71,7 @@ def answer_sentences(answer: SubjectAnswer, is_demo: bool) -> list[str]:
         sentences.append(f"Left out of the answer: {answer.cells_referred} cell(s) referred (both answers possible) "
                          f"and {answer.cells_out_of_scope} out of scope (unlike the cells the model learned).")
     if is_demo:
-        sentences.append(DEMO_PATIENT_SENTENCE)
+        sentences.append(DEMO_SUBJECT_SENTENCE)
     return sentences + [config.DISCLAIMER]
 
 
@@ -98,7 +98,7 @@ def cell_flag_words(assessment: Assessment) -> list[str]:
     return [CELL_FLAG_WORDS[name] for name in flags(assessment) if name in CELL_FLAG_WORDS]
 
 
-def by_probability(cells: Sequence[PatientCell]) -> list[PatientCell]:
+def by_probability(cells: Sequence[SubjectCell]) -> list[SubjectCell]:
     """The assessed cells, most ALL-like first (P(ALL) descending)."""
     return sorted((cell for cell in cells if cell.assessment is not None), key=lambda cell: -cell.assessment.probability_all)
 
@@ -108,7 +108,7 @@ def escape_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def cell_row(subject: str, cell: PatientCell) -> dict[str, Any]:
+def cell_row(subject: str, cell: SubjectCell) -> dict[str, Any]:
     """One CSV row: the cell's answer, P(ALL), whether it entered the subject's answer, its limits or error."""
     found = cell.assessment
     used = found is not None and not found.out_of_scope and found.answer != labels.REFER
@@ -120,11 +120,11 @@ def cell_row(subject: str, cell: PatientCell) -> dict[str, Any]:
             "error": cell.error or ""}
 
 
-def csv_text(subject: str, cells: Sequence[PatientCell]) -> str:
+def csv_text(subject: str, cells: Sequence[SubjectCell]) -> str:
     """Every cell as CSV, in the order given; every text field escaped against spreadsheet formulas."""
     rows = [cell_row(subject, cell) for cell in cells]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(cell_row(subject, PatientCell("", ""))))
+    writer = csv.DictWriter(buffer, fieldnames=list(cell_row(subject, SubjectCell("", ""))))
     writer.writeheader()
     writer.writerows({key: escape_formula(value) for key, value in row.items()} for row in rows)
     return buffer.getvalue()

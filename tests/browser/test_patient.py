@@ -12,7 +12,7 @@ from streamlit_page import RESULT_TIMEOUT_MS, download, open_app, wait_idle
 
 from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
-from core.subjects.summary import DEMO_PATIENT_SENTENCE
+from core.subjects.summary import DEMO_SUBJECT_SENTENCE
 
 try:
     from playwright.sync_api import expect
@@ -56,6 +56,6 @@ def test_a_zip_a_folder_and_a_held_out_subject_are_answered(page, demo_server, s
     box.get_by_role("button", name="Open").click()  # the selectbox's own opener, not its label
     page.get_by_role("option").filter(has_text=HELD_OUT_SUBJECTS).first.click()
     expect(page.get_by_text("Label in the dataset")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
-    expect(page.get_by_test_id("stAlert").filter(has_text=DEMO_PATIENT_SENTENCE)).to_be_visible()
+    expect(page.get_by_test_id("stAlert").filter(has_text=DEMO_SUBJECT_SENTENCE)).to_be_visible()
     report = download(page, "Download the report (HTML)", tmp_path / "patient.html")
-    assert config.DISCLAIMER in report and DEMO_PATIENT_SENTENCE in report and 'src="data:image/png;base64,' in report
+    assert config.DISCLAIMER in report and DEMO_SUBJECT_SENTENCE in report and 'src="data:image/png;base64,' in report

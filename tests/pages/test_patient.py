@@ -18,7 +18,7 @@ from model_files import install_demo_model
 
 from core.data.sides import HELD_OUT_SUBJECTS
 from core import config
-from core.subjects.summary import DEMO_PATIENT_SENTENCE
+from core.subjects.summary import DEMO_SUBJECT_SENTENCE
 from paths import REAL_CELLS
 from requirements import require
 
@@ -67,7 +67,7 @@ def test_a_held_out_subject_gets_one_answer_with_its_limits(patient_app):
     assert metrics["Answer about the person"] in ("ALL", "Healthy", "Refer")
     assert re.fullmatch(r"\d+ of \d+", metrics["Cells used"])
     warning = " ".join(texts(at.warning))
-    assert DEMO_PATIENT_SENTENCE in warning and config.DISCLAIMER in warning
+    assert DEMO_SUBJECT_SENTENCE in warning and config.DISCLAIMER in warning
     captions = " ".join(texts(at.caption))
     assert "95% of held-out subjects already got their final answer" in captions
     assert "Label in the dataset" in captions

@@ -5,7 +5,7 @@ import shutil
 
 from core.cli import predict, predict_subjects
 from core.subjects import rules
-from core.subjects.summary import DEMO_PATIENT_SENTENCE, NO_CELLS_SENTENCE
+from core.subjects.summary import DEMO_SUBJECT_SENTENCE, NO_CELLS_SENTENCE
 from paths import REAL_CELLS
 from requirements import require
 
@@ -57,7 +57,7 @@ def test_a_subject_without_usable_cells_reads_refer_with_dashes():
                    predict_subjects.subject_row(answer, predict.CSV_COLUMNS, is_demo=True)))
     assert (row["level"], row["subject"], row["answer"]) == ("subject", "H3", "refer")
     assert row["flags"] == "demo_model,no_usable_cell,cells_left_out"
-    assert DEMO_PATIENT_SENTENCE in row["qualifications"] and NO_CELLS_SENTENCE in row["qualifications"]
+    assert DEMO_SUBJECT_SENTENCE in row["qualifications"] and NO_CELLS_SENTENCE in row["qualifications"]
     assert [row[column] for column in predict_subjects.SUBJECT_COLUMNS] == ["", "", "", "0", "1", "2"]
 
 

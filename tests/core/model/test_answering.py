@@ -26,7 +26,7 @@ from core.model.embedding import EmbeddingIndex
 from core.model.evidence import ModelEvidence
 from core.model.inference import Classifier, dihedral_views
 from core.model.store import load_classifier
-from core.subjects.cells import assess_patient_cells
+from core.subjects.cells import assess_subject_cells
 
 ERROR_RATE = 0.05
 SCORES = 100  # per class; at 5% the conformal threshold is the 96th smallest
@@ -102,7 +102,7 @@ def answers_on_every_path(loaded, threshold, evidence, cell_paths, monkeypatch) 
         "explain (one view)": [summary(answering.answer_analysis(float32, analyze_cell(float32, image, with_tta=False),
                                                                  ERROR_RATE)[1]) for image in images],
         "patient (bfloat16 batches)": [summary(cell.assessment) for cell in
-                                       assess_patient_cells(fast, files, error_rate=ERROR_RATE, batch_size=8)],
+                                       assess_subject_cells(fast, files, error_rate=ERROR_RATE, batch_size=8)],
         "core.predict": [summary(result.assessment) for result in command_line],
         "core.predict --tta": [summary(result.assessment) for result in
                                classify_files(float32, cell_paths, with_tta=True, error_rate=ERROR_RATE)],

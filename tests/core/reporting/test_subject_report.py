@@ -12,26 +12,26 @@ from core.data import labels
 from core.model.assessment import Assessment
 from core.subjects.rules import answer_subject, running_scores
 from core.reporting.subject_figures import distribution_figure, running_figure
-from core.reporting.subject_report import build_patient_report
+from core.reporting.subject_report import build_subject_report
 from core.subjects.summary import (
-    DEMO_PATIENT_SENTENCE, INTERVAL_MEANING, NO_CELLS_SENTENCE, PatientCell, answer_sentences, csv_text, stability_sentence,
+    DEMO_SUBJECT_SENTENCE, INTERVAL_MEANING, NO_CELLS_SENTENCE, SubjectCell, answer_sentences, csv_text, stability_sentence,
 )
 
 THUMB = np.full((8, 8, 3), 90, np.uint8)
 
 
-def cell(name: str, probability: float, scope: tuple[str, ...] = (), answer: str | None = None) -> PatientCell:
+def cell(name: str, probability: float, scope: tuple[str, ...] = (), answer: str | None = None) -> SubjectCell:
     label = labels.label_for(probability, 0.5)
     found = Assessment(answer or (labels.REFER if scope else label), label, probability, 0.5, None, None, False,
                        scope, is_demo=True)
-    return PatientCell(name, "d" * 64, THUMB, found)
+    return SubjectCell(name, "d" * 64, THUMB, found)
 
 
 @pytest.fixture
-def cells() -> list[PatientCell]:
+def cells() -> list[SubjectCell]:
     return [cell("=HYPERLINK(1).png", 0.9), cell("b.png", 0.8), cell("<script>c</script>.png", 0.7),
             cell("odd.png", 0.6, scope=("too dark",)), cell("amb.png", 0.55, answer=labels.REFER),
-            PatientCell("-broken.png", "e" * 64, error="-broken.png could not be read.")]
+            SubjectCell("-broken.png", "e" * 64, error="-broken.png could not be read.")]
 
 
 def test_the_answer_says_its_interval_what_was_left_out_and_its_limits(cells):
@@ -40,7 +40,7 @@ def test_the_answer_says_its_interval_what_was_left_out_and_its_limits(cells):
     assert answer.answer == labels.ALL and answer.cells_used == 3
     assert "From 3 cell(s), the mean log-odds of the cells gives" in text and "95% interval" in text and INTERVAL_MEANING in text
     assert "1 cell(s) referred" in text and "1 out of scope" in text
-    assert DEMO_PATIENT_SENTENCE in text and config.DISCLAIMER in text
+    assert DEMO_SUBJECT_SENTENCE in text and config.DISCLAIMER in text
 
 
 def test_stability_comes_from_the_sidecar_and_is_silent_without_it():
@@ -63,7 +63,7 @@ def test_the_csv_escapes_formulas_in_every_text_field(cells):
 
 def test_the_html_report_is_self_contained_and_escapes_names(cells):
     answer = answer_subject("<b>P1</b>", [c.assessment for c in cells if c.assessment], 0.5)
-    report = build_patient_report(answer, cells, {"is_demo": True, "model_name": "demo"}, "f" * 64,
+    report = build_subject_report(answer, cells, {"is_demo": True, "model_name": "demo"}, "f" * 64,
                                   stability="With 12 cells, ...", dataset_label=labels.ALL)
     assert "<script>" not in report and "&lt;script&gt;" in report and "<b>P1</b>" not in report
     assert report.count('src="data:image/png;base64,') == 5  # One thumbnail per assessed cell.
@@ -86,5 +86,5 @@ def test_a_person_without_a_usable_cell_is_referred_on_every_surface():
     answer = answer_subject("P2", [c.assessment for c in cells], 0.5)
     assert answer.answer == labels.REFER and answer.score is None
     assert NO_CELLS_SENTENCE in answer_sentences(answer, is_demo=False)
-    report = build_patient_report(answer, cells, {}, "f" * 64)
+    report = build_subject_report(answer, cells, {}, "f" * 64)
     assert "Answer about the person: Refer" in report and NO_CELLS_SENTENCE in report
