@@ -24,7 +24,7 @@ from core.cli.subjects import predictions  # noqa: E402
 from core.subjects import rules  # noqa: E402
 from core.model.store import read_sidecar  # noqa: E402
 from core.subjects import cohort  # noqa: E402
-from core.training.sidecar import artifact  # noqa: E402
+from core.config import beside_model  # noqa: E402
 
 # The tuning and calibration subjects are both held-out subjects (in-sample for model selection and for the threshold
 # and calibration respectively); a model trained before the roles has one validation set instead.
@@ -39,9 +39,9 @@ def compare(model_path: Path, sizes: list[int], repeats: int) -> dict:
     temperature = (metadata.get("calibration") or {}).get("temperature")
     result = {}
     for name, suffix in SETS.items():
-        if not artifact(model_path, suffix).is_file():
+        if not beside_model(model_path, suffix).is_file():
             continue
-        probabilities, codes, names = predictions(artifact(model_path, suffix))
+        probabilities, codes, names = predictions(beside_model(model_path, suffix))
         known = [i for i, subject in enumerate(names) if subject]
         grouped = cohort.group_cells([probabilities[i] for i in known], [codes[i] for i in known], [names[i] for i in known])
         result[name] = {rule: [{key: point[key] for key in ("cells", "subjects", "accuracy", "roc_auc")} for point in

@@ -144,6 +144,21 @@ def batch_precision_setting() -> str:
     return value if value in BATCH_PRECISIONS else "auto"
 
 
-def sidecar_path(model_path: Path) -> Path:
+# What travels beside a model `<stem>.keras`, each at `<stem><suffix>` (`beside_model`); the held-out
+# predictions' suffixes are `core.training.sidecar.PREDICTIONS_SUFFIXES`.
+SIDECAR_SUFFIX = ".json"  # the metadata the app reads (`core.model.store`)
+SPLIT_CSV_SUFFIX = ".split.csv"  # each file's role: training, tuning, calibration, external (`core.data.sides`)
+INDEX_SUFFIX = ".index.npz"  # the known cells' features (`core.training.neighbours`)
+BEST_CHECKPOINT_SUFFIX, LOG_SUFFIX = ".best.keras", ".log.csv"  # training's checkpoint and epoch log
+CACHE_SUFFIX, BACKUP_SUFFIX, PROGRESS_SUFFIX = ".cache", ".backup", ".progress.json"  # a run's cache and resume state
+
+
+def beside_model(model_path: str | Path, suffix: str) -> Path:
+    """The file beside a model with this suffix: `models/x.keras`, ".split.csv" -> `models/x.split.csv`."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + suffix)
+
+
+def sidecar_path(model_path: str | Path) -> Path:
     """The metadata JSON that travels with a model: same name, `.json` suffix."""
-    return Path(model_path).with_suffix(".json")
+    return beside_model(model_path, SIDECAR_SUFFIX)

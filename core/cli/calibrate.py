@@ -25,7 +25,7 @@ from core.data.sides import CALIBRATION, EXTERNAL, TUNING, VALIDATION
 from core.errors import LeukemiaAppError, ModelError
 from core.model.store import read_sidecar, write_sidecar
 from core.training.calibration_fit import HeldOutSet, calibrate_held_out, summary_line
-from core.training.sidecar import PREDICTIONS_SUFFIXES, artifact
+from core.training.sidecar import PREDICTIONS_SUFFIXES
 
 # Every set a model's sidecar may evaluate -> its predictions CSV; "validation": models from before the roles.
 PREDICTIONS = {**PREDICTIONS_SUFFIXES, VALIDATION: ".validation_predictions.csv"}
@@ -74,7 +74,7 @@ def fitted_set(metadata: dict) -> str:
 
 def check_split(metadata: dict, model_path: Path, predictions_csv: Path, data_dir: Path | None, side: str = CALIBRATION) -> None:
     """Refuse predictions whose cells are not the split's `side` cells (paths relative to the data folder)."""
-    split_csv = model_path.with_name((metadata.get("split") or {}).get("files_csv") or artifact(model_path, ".split.csv").name)
+    split_csv = model_path.with_name((metadata.get("split") or {}).get("files_csv") or config.beside_model(model_path, config.SPLIT_CSV_SUFFIX).name)
     listed = {row["path"] for row in read_rows(split_csv) if row.get("side") == side}
     roots = [Path(root) for root in (data_dir, (metadata.get("data") or {}).get("root")) if root]
     predicted = [relative_path(Path(row["path"]), roots) for row in read_rows(predictions_csv)]
@@ -86,8 +86,8 @@ def check_split(metadata: dict, model_path: Path, predictions_csv: Path, data_di
 def stored_sets(metadata: dict, model_path: Path, fit_set: str) -> dict[str, Path]:
     """{set name: predictions CSV} for the fitted set and every other evaluated set whose CSV is there."""
     names = (fit_set, *(name for name in (TUNING, EXTERNAL) if name != fit_set))
-    return {name: artifact(model_path, PREDICTIONS[name]) for name in names
-            if name == fit_set or (name in metadata["evaluation"] and artifact(model_path, PREDICTIONS[name]).is_file())}
+    return {name: config.beside_model(model_path, PREDICTIONS[name]) for name in names
+            if name == fit_set or (name in metadata["evaluation"] and config.beside_model(model_path, PREDICTIONS[name]).is_file())}
 
 
 def calibrate_model(model_path: Path, data_dir: Path | None = None) -> dict:

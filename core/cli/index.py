@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.data.sides import split_csv_path
 from core.errors import LeukemiaAppError, ModelError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads: its start-up lines would bury the one-line error.
@@ -35,7 +36,7 @@ def read_split_records(model_path: Path, root: Path) -> tuple[dict, list | None]
     """
     from core.data.index import ImageRecord
 
-    split_csv = model_path.with_name(model_path.stem + ".split.csv")
+    split_csv = split_csv_path(model_path)
     if not split_csv.is_file():
         raise ModelError(f"No split file {split_csv.name} beside the model: without it the train and held-out cells are unknown. Retrain the model.")
     records: dict[str, list] = {"train": [], "validation": []}

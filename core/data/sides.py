@@ -56,7 +56,7 @@ SET_TITLES = {  # The evaluated sets of a model card, and the explorer's held-ou
 SPLIT_NAMES = {"validation": "external set (validation_data)", "test": "unlabeled test set"}  # C-NMC folders beyond the folds.
 SEEN_IN_TRAINING = SIDE_NAMES[TRAIN]
 REAL_CELLS = "real cells (C-NMC 2019)"
-SPLIT_CSV_SUFFIX = ".split.csv"
+SPLIT_CSV_SUFFIX = config.SPLIT_CSV_SUFFIX
 REAL_CELLS_DIR = config.PROJECT_ROOT / "data" / "real_cells"
 REAL_CELLS_CSV = "labels.csv"
 # The order samples are offered in: what the model never saw first, what it trained on last.
@@ -79,8 +79,7 @@ class Sample:
 
 def split_csv_path(model_path: str | Path) -> Path:
     """`models/leukemia_resnet50.keras` -> `models/leukemia_resnet50.split.csv`."""
-    model_path = Path(model_path)
-    return model_path.with_name(model_path.stem + SPLIT_CSV_SUFFIX)
+    return config.beside_model(model_path, SPLIT_CSV_SUFFIX)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from core.config import INDEX_SUFFIX, beside_model
 from core.data.index import ImageRecord
 from core.model.embedding import NEIGHBOURS, OOD_K, OOD_PERCENTILE, TRAIN_SIDE, VALIDATION_SIDE, EmbeddingIndex, ood_threshold
 from core.model.network import POOL_LAYER, with_features
@@ -51,7 +52,7 @@ def threshold_rows(held_out: Sequence[ImageRecord], threshold_records: Sequence[
 
 def index_path(model_path: Path) -> Path:
     """models/leukemia_resnet50.keras -> models/leukemia_resnet50.index.npz."""
-    return Path(model_path).with_name(Path(model_path).stem + ".index.npz")
+    return beside_model(model_path, INDEX_SUFFIX)
 
 
 def build_index(features: dict[str, np.ndarray], records: dict[str, Sequence[ImageRecord]], root: Path) -> EmbeddingIndex:

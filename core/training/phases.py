@@ -16,7 +16,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from core.training.sidecar import artifact
+from core.config import BACKUP_SUFFIX, BEST_CHECKPOINT_SUFFIX, LOG_SUFFIX, beside_model
 from core.training.freezing import freeze_base
 from core.training.options import EPOCH_END_PREFIX, Progress, TrainOptions
 from core.training.resume import ProgressRecorder, ResumableEarlyStopping, RunProgress, save_progress
@@ -65,11 +65,11 @@ def make_callbacks(options: TrainOptions, phase: str, summary: EpochSummary, hoo
     return [
         keras.callbacks.BackupAndRestore(str(backup_folder(output, phase))),
         ResumableEarlyStopping(earlier, monitor="val_auc", mode="max", patience=options.patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(str(artifact(output, ".best.keras")), monitor="val_auc", mode="max", save_best_only=True,
+        keras.callbacks.ModelCheckpoint(str(beside_model(output, BEST_CHECKPOINT_SUFFIX)), monitor="val_auc", mode="max", save_best_only=True,
                                         initial_value_threshold=max(earlier) if earlier else None),
         ProgressRecorder(output, hooks.run.progress, phase, hooks.run.earlier_seconds, hooks.run.session_start),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, options.patience // 2), min_lr=1e-6),
-        keras.callbacks.CSVLogger(str(artifact(output, ".log.csv")), append=True),
+        keras.callbacks.CSVLogger(str(beside_model(output, LOG_SUFFIX)), append=True),
         summary,
         *hooks.extra,
     ]
@@ -77,7 +77,7 @@ def make_callbacks(options: TrainOptions, phase: str, summary: EpochSummary, hoo
 
 def backup_folder(output: Path, phase: str) -> Path:
     """Where Keras' BackupAndRestore keeps the interrupted state of one phase."""
-    return artifact(Path(output), ".backup") / phase.replace(" ", "_")
+    return beside_model(output, BACKUP_SUFFIX) / phase.replace(" ", "_")
 
 
 @dataclass(frozen=True)

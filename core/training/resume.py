@@ -17,7 +17,8 @@ from typing import Callable
 import keras
 import numpy as np
 
-from core.training.sidecar import artifact
+from core.config import PROGRESS_SUFFIX, beside_model
+
 
 
 @dataclass
@@ -41,7 +42,7 @@ class RunProgress:
 
 
 def progress_path(output: Path) -> Path:
-    return artifact(Path(output), ".progress.json")
+    return beside_model(output, PROGRESS_SUFFIX)
 
 
 def load_progress(output: Path, log: Callable[[str], None]) -> RunProgress:

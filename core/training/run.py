@@ -24,7 +24,7 @@ from core.explain.explainer import Explainer
 from core.model.network import build_classifier
 from core.training.calibration_fit import summary_line
 from core.subjects import evaluation
-from core.training.sidecar import TrainingRun, artifact, evaluate_and_save
+from core.training.sidecar import TrainingRun, evaluate_and_save
 from core.training.options import EVALUATING_MESSAGE, Progress, TrainOptions
 from core.training.phases import Hooks, Resumed, Stopwatch, run_phases
 from core.training.resume import load_progress, progress_path
@@ -50,7 +50,7 @@ def datasets(options: TrainOptions, split: Split) -> tuple[tf.data.Dataset, tf.d
     """
     from core.training.pipeline import make_dataset
 
-    cache = None if options.dry_run else (options.cache_dir or artifact(Path(options.output), ".cache"))
+    cache = None if options.dry_run else (options.cache_dir or config.beside_model(options.output, config.CACHE_SUFFIX))
     train = make_dataset([r.path for r in split.train], label_codes(r.label for r in split.train), options.image_size, options.batch_size, True, cache, options.seed)
     tuning = make_dataset([r.path for r in split.tuning], label_codes(r.label for r in split.tuning), options.image_size, options.batch_size, False, cache)
     return train, tuning

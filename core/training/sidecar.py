@@ -23,7 +23,8 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-from core.data.sides import CALIBRATION, EXTERNAL, SPLIT_CSV_SUFFIX, TUNING
+from core.config import SPLIT_CSV_SUFFIX, beside_model
+from core.data.sides import CALIBRATION, EXTERNAL, TUNING
 from core.data.index import DatasetIndex, ImageRecord
 from core.data.labels import label_codes
 from core.data.splits import Split
@@ -72,11 +73,6 @@ class TrainingRun:
     @property
     def output(self) -> Path:
         return Path(self.options["output"])
-
-
-def artifact(output: Path, suffix: str) -> Path:
-    """A file next to the model: models/leukemia_resnet50<suffix>."""
-    return output.with_name(output.stem + suffix)
 
 
 def data_fingerprint(records: Sequence[ImageRecord], root: Path) -> str:
@@ -145,8 +141,8 @@ def held_out_evaluations(output: Path, split: Split, external: list[ImageRecord]
     evaluations = {}
     for name, found in records.items():
         evaluations[name] = evaluate(held_out[name].labels, probabilities[name], held_out[name].subjects, threshold, seed)
-        write_predictions_csv(artifact(output, PREDICTIONS_SUFFIXES[name]), found, probabilities[name])
-        evaluations[name]["predictions_csv"] = artifact(output, PREDICTIONS_SUFFIXES[name]).name
+        write_predictions_csv(beside_model(output, PREDICTIONS_SUFFIXES[name]), found, probabilities[name])
+        evaluations[name]["predictions_csv"] = beside_model(output, PREDICTIONS_SUFFIXES[name]).name
     try:
         calibration_keys = calibrate_held_out(evaluations, held_out, seed)
     except ValueError:  # One class among the calibration subjects: the card says calibration is missing.
@@ -167,7 +163,7 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
     options, output, index, split, external = run.options, run.output, run.index, run.split, run.external
     output.parent.mkdir(parents=True, exist_ok=True)
     threshold, evaluations, calibration_keys = held_out_evaluations(output, split, external, predict, options["seed"])
-    write_split_csv(artifact(output, SPLIT_CSV_SUFFIX), {**split.roles(), EXTERNAL: external}, index.root)
+    write_split_csv(beside_model(output, SPLIT_CSV_SUFFIX), {**split.roles(), EXTERNAL: external}, index.root)
     used = [*split.train, *split.held_out, *external]
     synthetic = is_synthetic(index.root)
     epochs_run = len(run.history.get("loss", []))
@@ -185,7 +181,7 @@ def evaluate_and_save(model: keras.Model, run: TrainingRun, predict: Callable) -
         "split": {"kind": split.kind, "seed": split.seed, "tuning_fraction": options.get("tuning_fraction"),
                   "calibration_fraction": options.get("calibration_fraction"),
                   **{f"{role}_images": len(records) for role, records in split.roles().items()},
-                  "external_images": len(external), "files_csv": artifact(output, SPLIT_CSV_SUFFIX).name,
+                  "external_images": len(external), "files_csv": beside_model(output, SPLIT_CSV_SUFFIX).name,
                   "notes": list(run.notes)},
         "split_roles": split.subjects(),
         "history": run.history,
