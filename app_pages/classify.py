@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.errors import LeukemiaAppError
-from ui import cache, classify_widgets, first_launch, messages, result_widgets, state
+from ui import cache, classify_widgets, first_launch, image_cache, messages, result_widgets, state
 
 st.title("Classify a cell")
 st.caption(
@@ -22,7 +22,7 @@ def classify_page() -> None:
         st.info("Upload one or more images, or choose sample cells, to see the model's answer.", icon=":material/upload:")
         return
     try:  # New images take one turn among all sessions' for the rest of the run: their answers, then the report.
-        with cache.turns_for_this_run():
+        with image_cache.turns_for_this_run():
             render_answers(items, classifier)
     except LeukemiaAppError as error:  # The report's turn did not come.
         messages.show_error(error, icon=":material/hourglass:")

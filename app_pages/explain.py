@@ -4,7 +4,7 @@ import streamlit as st
 from core.errors import LeukemiaAppError
 from core.model.answering import answer_analysis, explained_class
 from core.model.assessment import answer_text
-from ui import cache, explain_cache, explain_widgets, first_launch, result_widgets, state
+from ui import cache, explain_cache, explain_widgets, first_launch, image_cache, result_widgets, state
 from ui.messages import plain, show_error
 
 st.title("Explain an answer")
@@ -28,7 +28,7 @@ def explain_page() -> None:
         return
     name, digest, image_rgb, side = chosen
     try:
-        analysis = cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
+        analysis = image_cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
     except LeukemiaAppError as error:
         show_error(f"{name}: {error}", icon=":material/error:")
         return

@@ -20,7 +20,7 @@ import gc
 from streamlit.logger import set_log_level
 from benchmarks.common import full_size_classifier, large_png
 from ui.classify_widgets import process_upload
-from ui import cache
+from ui import cache, image_cache
 
 set_log_level("error")
 
@@ -40,7 +40,7 @@ for number in range(uploads):
         errors.append(outcome.error)
 seconds = time.perf_counter() - start
 gc.collect()
-caches = cache.upload_caches()
+caches = image_cache.upload_caches()
 print(json.dumps({"baseline_mib": baseline, "rss_mib": rss_mib(), "peak_mib": peak_mib(), "seconds": round(seconds, 1),
                   "file_kib_max": round(max(sizes) / 1024, 1), "errors": errors[:3],
                   "cache_entries": {name: len(kept) for name, kept in caches.items()},

@@ -45,12 +45,12 @@ MAX_PIXELS = 36_000_000
 # many small ones; the others wait their turn, in arrival order, up to DECODE_WAIT_S. A server's sessions decode in
 # threads of one process, so without it 30 sessions sending 36 MP images at once would hold 10 GB.
 MAX_DECODING_PIXELS = MAX_PIXELS
-# New images decoded and analysed at once in the app, all sessions together (ui.cache.image_turn): the model answers
+# New images decoded and analysed at once in the app, all sessions together (ui.image_cache.image_turn): the model answers
 # one at a time, so two keep it busy, and the others wait holding only their upload's bytes, up to DECODE_WAIT_S.
 IMAGES_AT_ONCE = 2
 DECODE_WAIT_S = 180.0
 MAX_DECODED_SIDE = 2048  # Pixels; a C-NMC cell image is 450 x 450 and the model sees at most 1,024.
-# What the app's process-wide caches of uploads may hold, in bytes of arrays (ui/cache.py); oldest dropped first.
+# What the app's process-wide caches of uploads may hold, in bytes of arrays (ui/image_cache.py); oldest dropped first.
 DECODED_CACHE_BYTES = 256 * 1024 * 1024  # Decoded images, at most 12 MB each after downscaling.
 ANALYSIS_CACHE_BYTES = 256 * 1024 * 1024  # Per-image results: three (H, W) uint8 stages and the model input.
 HEATMAP_CACHE_BYTES = 64 * 1024 * 1024  # (S, S) float32 heatmaps: 0.2 MB at 224 px.

@@ -22,7 +22,7 @@ from core.model.answering import answer_analysis
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.model.decision import prediction_set_text
 from core.reporting.spreadsheet import safe_cell
-from ui import cache, kept_uploads, state
+from ui import cache, image_cache, kept_uploads, state
 from ui.messages import show_error, show_info
 
 LOGGER = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
     """Decode, classify, scope-check and assess one file; cached by content and model. Never raises."""
     digest = cache.content_digest(data)
     try:
-        decoded, analysis = cache.decode_and_analyze(data, digest, name, classifier)
+        decoded, analysis = image_cache.decode_and_analyze(data, digest, name, classifier)
     except LeukemiaAppError as error:
         message = str(error) if name in str(error) else f"{name}: {error}"
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)

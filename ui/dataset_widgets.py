@@ -17,7 +17,7 @@ from core.model.assessment import answer_text
 from core.reporting import explorer
 from core.data.index import DatasetIndex, ImageRecord
 from core.errors import ModelError
-from ui import cache, classify_widgets, result_widgets, state
+from ui import cache, classify_widgets, image_cache, result_widgets, state
 from ui.messages import plain, show_error, show_info
 
 PER_PAGE = 12
@@ -60,7 +60,7 @@ def sample_ui(record: ImageRecord) -> None:
     st.caption(f"{split} · class {display_name(record.label)} · subject {record.subject or 'unknown'}")
     classifier = cache.get_classifier() if state.model_path().is_file() else None
     if classifier is None:
-        image_rgb, stages, error = cache.sample_stages(str(record.path), cache.file_stamp(record.path))
+        image_rgb, stages, error = image_cache.sample_stages(str(record.path), cache.file_stamp(record.path))
         if error:
             show_error(error)
             return

@@ -13,7 +13,8 @@ import numpy as np
 import streamlit as st
 
 from core import config
-from ui.cache import model_key, settle_garbage_collector, upload_caches
+from ui.cache import model_key, settle_garbage_collector
+from ui.image_cache import upload_caches
 
 LOGGER = logging.getLogger(__name__)
 ANSWER_OVERLAY_OPACITY = 0.45  # Weight of the heatmap's colours over the model input in `answer_gradcam`.

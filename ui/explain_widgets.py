@@ -14,7 +14,7 @@ from core.errors import LeukemiaAppError
 from core.explain.explainer import LAYERS, METHOD_NAMES, METHODS
 from core.explain.heatmaps import heatmap_on_original, overlay
 from core.imaging.encode import png_bytes
-from ui import cache, explain_cache, state
+from ui import cache, explain_cache, image_cache, state
 from ui.classify_widgets import UPLOAD_TYPES, sample_option, sample_records
 from ui.messages import show_error, show_info
 
@@ -76,7 +76,7 @@ def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None] | Non
 def decode_ui(name: str, data: bytes) -> tuple[str, str, np.ndarray] | None:
     """Decode uploaded or sample bytes; a bad file shows its reason and gives None."""
     try:
-        return name, cache.content_digest(data), cache.decode_upload(data, name).image_rgb
+        return name, cache.content_digest(data), image_cache.decode_upload(data, name).image_rgb
     except LeukemiaAppError as error:
         show_error(error, icon=":material/error:")
         return None

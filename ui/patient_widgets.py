@@ -24,7 +24,7 @@ from core.errors import ArchiveError
 from core.imaging.archive import check_person_total
 from core.subjects.cells import analyse_in_batches, assess_cells
 from core.subjects.summary import SubjectCell
-from ui import cache, cohort_cache, navigation, patient_uploads, state
+from ui import cache, cohort_cache, image_cache, navigation, patient_uploads, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.messages import plain
 
@@ -211,5 +211,5 @@ def explain_cell(cell: SubjectCell, view: PatientView, patient: PatientInput | N
     if data is None:
         st.info("Upload this person's cells again to explain one of them.", icon=":material/upload:")
         return
-    state.remember_image(cell.name, cache.decode_upload(data, cell.name).image_rgb, cell.digest, view.side)
+    state.remember_image(cell.name, image_cache.decode_upload(data, cell.name).image_rgb, cell.digest, view.side)
     st.switch_page(navigation.by_title("Explain").script)

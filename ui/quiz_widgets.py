@@ -22,7 +22,7 @@ from core.errors import LeukemiaAppError
 from core.model.assessment import answer_text
 from core.reporting.quiz import SCORING_NOTE, answer_from, comparison_notes, score_rows
 from core.reporting.quiz_summary import answer_rows, summary_csv, summary_html
-from ui import cache, explain_cache, state
+from ui import cache, explain_cache, image_cache, state
 from ui.classify_widgets import process_file
 from ui.messages import plain
 from ui.result_widgets import render_qualifications
@@ -74,7 +74,7 @@ def _decoded(sample: Sample):
     """The cell's (H, W, 3) uint8 RGB pixels, or None after showing why it could not be read."""
     try:
         data = Path(sample.path).read_bytes()
-        return cache.decode_upload(data, Path(sample.path).name).image_rgb
+        return image_cache.decode_upload(data, Path(sample.path).name).image_rgb
     except OSError as error:
         st.error(f"This cell could not be read ({error.strerror}). Restart the quiz to draw other cells.")
     except LeukemiaAppError as error:

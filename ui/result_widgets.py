@@ -14,7 +14,7 @@ from core.data.sides import SIDE_NAMES
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.model.decision import prediction_set_text
 from core.reporting.html_report import build_report
-from ui import cache, explain_cache, navigation, state
+from ui import cache, explain_cache, image_cache, navigation, state
 from ui.classify_widgets import UploadOutcome
 from ui.messages import plain
 
@@ -79,7 +79,7 @@ def render_stages(outcome: UploadOutcome) -> None:
 
 
 def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], str]:
-    """A no-argument function that writes the HTML report (`ui.cache.report_html` calls it once per image and model)."""
+    """A no-argument function that writes the HTML report (`ui.image_cache.report_html` calls it once per image and model)."""
 
     def make() -> str:
         overlay_rgb, note = heatmap_overlay(classifier, explainer, outcome) if explainer is not None else (None, None)
@@ -132,7 +132,7 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
         st.caption(f"Sample: {outcome.sample_side}.")
     left, right = st.columns(2)
     report_key = (cache.model_key(classifier), outcome.digest, outcome.name, outcome.sample_side, state.error_rate())
-    report = cache.report_html(report_key, report_maker(outcome, classifier, report_explainer(classifier)))
+    report = image_cache.report_html(report_key, report_maker(outcome, classifier, report_explainer(classifier)))
     left.download_button("Download a report (HTML)", report, file_name=f"report-{outcome.digest[:12]}.html",
                          mime="text/html", icon=":material/download:", on_click="ignore", key="report_download")
     right.page_link(navigation.by_title("Explain").script, label="Explain this answer (Grad-CAM)", icon=":material/visibility:")

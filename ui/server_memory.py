@@ -10,7 +10,7 @@ and ask for it again (`ui.kept_uploads`, `ui.state.last_image`).
 The allocator is the other half of a server-wide bound: glibc keeps freed memory in per-thread arenas, and
 Streamlit runs each session's script in a thread of its own, so the buffers that one session's image freed stayed
 resident. `return_large_buffers` maps buffers of 4 MB and more on their own (unmapped when freed) and
-`hand_back_free_memory` returns the arenas' free pages after each image's turn (`ui.cache.image_turn`).
+`hand_back_free_memory` returns the arenas' free pages after each image's turn (`ui.image_cache.image_turn`).
 Measured by benchmarks/sessions.py (30 sessions at once, each a distinct 36 MP PNG, 224 px ResNet50), the server
 peaked at 4,804 MiB with the decode gate alone, 2,794 MiB with the store and the mmap threshold too, 2,666 MiB
 with the image turns too, and 2,333 MiB with the trim after each turn too (2,573 MiB with the trim but not the
@@ -57,7 +57,7 @@ def hand_back_free_memory() -> None:
 
     Buffers under the mmap threshold (model inputs, tensors, PNG buffers) freed by a session's thread stay in its
     arena, scattered among live ones: after 30 sessions, one call handed back 440 MiB (2,379 to 1,938 MiB resident).
-    `ui.cache.image_turn` calls it as each turn ends, when an image's work has freed its buffers.
+    `ui.image_cache.image_turn` calls it as each turn ends, when an image's work has freed its buffers.
     """
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -5,7 +5,7 @@ about 350 MB for a 36 MP image, the largest accepted, before it is downscaled. A
 their scripts in threads of one process, so 30 sessions each decoding such an image at once would need 10 GB.
 `DECODE_GATE` lets decodes of at most `config.MAX_DECODING_PIXELS` in all run together and queues the others in
 arrival order (so a large image is not starved by a stream of small ones); one image larger than the whole
-budget runs alone. The app gives whole images their turns the same way (`ui.cache.image_turn`).
+budget runs alone. The app gives whole images their turns the same way (`ui.image_cache.image_turn`).
 
 >>> gate = TurnGate(36_000_000)
 >>> with gate.holding(4_000_000, timeout_s=60):

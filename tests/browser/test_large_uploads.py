@@ -1,6 +1,6 @@
 """Three browser sessions at once each upload a small PNG that decodes to 6000 x 6000 px (36 MP, the largest accepted).
 
-The server decodes them in turns (`core.imaging.gate`, `ui.cache.image_turn`) and keeps what the sessions carry
+The server decodes them in turns (`core.imaging.gate`, `ui.image_cache.image_turn`) and keeps what the sessions carry
 between pages in one store for all of them (`ui.server_memory`): each session still gets its own answer, or a
 clear message naming its file, and finds its own image on the Explain page. All uploads are sent before any
 answer is awaited, so the three script runs overlap on the server.

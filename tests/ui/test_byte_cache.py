@@ -44,15 +44,15 @@ def test_arrays_inside_results_are_counted():
 
 
 def test_the_apps_upload_cache_stays_within_its_budget(monkeypatch):
-    from ui import cache
+    from ui import image_cache
 
     monkeypatch.setattr(config, "DECODED_CACHE_BYTES", 30 * MB)
-    cache.upload_caches.clear()
+    image_cache.upload_caches.clear()
     try:
         for number in range(6):  # Each decodes to 3000 x 3000 - number, then is downscaled to 2048 px a side.
-            decoded = cache.decode_upload(blank_bilevel_png(3000 - number, 3000), f"large-{number}.png")
+            decoded = image_cache.decode_upload(blank_bilevel_png(3000 - number, 3000), f"large-{number}.png")
             assert max(decoded.image_rgb.shape) == config.MAX_DECODED_SIDE and "downscaled" in decoded.warnings[-1]
-        decoded_cache = cache.upload_caches()["decoded"]
+        decoded_cache = image_cache.upload_caches()["decoded"]
         assert decoded_cache.total_bytes <= 30 * MB and len(decoded_cache) == 2  # 12.6 MB each.
     finally:
-        cache.upload_caches.clear()
+        image_cache.upload_caches.clear()
