@@ -59,6 +59,7 @@ def test_every_page_runs_inside_the_entrypoints_frame(app, page):
     assert app.sidebar.number_input, f"{page} lacks the sidebar's error rate"
 
 
+@pytest.mark.slow
 def test_upload_shows_answer_threshold_and_uncertainty(app, cell_bytes):
     upload(app, [("cell_one.bmp", cell_bytes)])
     assert not app.exception and not app.error

@@ -45,6 +45,7 @@ def says_all(text: str) -> bool:
     return all(sentence in text for sentence in RISKY_SENTENCES)
 
 
+@pytest.mark.slow
 def test_every_surface_qualifies_the_risky_answer(demo_app, gray_cell_png):
     from ui import cache, classify_widgets, result_widgets
 
@@ -67,6 +68,7 @@ def test_every_surface_qualifies_the_risky_answer(demo_app, gray_cell_png):
     assert says_all(" ".join(texts(at.subheader) + texts(at.warning))), "Explain's headline"
 
 
+@pytest.mark.slow
 def test_a_real_sample_on_the_demo_model_says_it_is_unlike_what_the_model_learned(demo_app):
     picker = demo_app.multiselect(key="classify_samples")
     real = [option for option in picker.options if REAL_CELLS in option]

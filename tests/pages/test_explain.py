@@ -50,6 +50,7 @@ def test_without_a_model_it_says_how_to_get_one(monkeypatch, tmp_path):
     assert not at.image
 
 
+@pytest.mark.slow
 def test_without_an_image_it_asks_for_one(monkeypatch, tiny_model_path, tmp_path):
     at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data")
     assert not at.exception and not at.image
@@ -63,6 +64,7 @@ def test_a_last_image_the_server_let_go_is_named_and_not_offered(monkeypatch, ti
     assert at.radio(key="explain_source").options == ["Upload an image", "A sample cell"]
 
 
+@pytest.mark.slow
 def test_last_classified_image_gets_heatmaps_comparison_and_sanity_check(monkeypatch, tiny_model_path, tmp_path, cell_rgb):
     last = {"name": "last_cell.bmp", "image_rgb": cell_rgb, "digest": "d1" * 32}
     at = open_page(monkeypatch, tiny_model_path, tmp_path / "no_data", last)
@@ -97,6 +99,7 @@ def test_corrupt_upload_shows_the_reason(monkeypatch, tiny_model_path, tmp_path)
     assert any("broken.bmp" in error.value.replace("\\", "") for error in at.error)
 
 
+@pytest.mark.slow
 def test_image_classified_in_the_app_is_explained_after_switching_page(monkeypatch, tiny_model_path, tmp_path, cell_rgb):
     monkeypatch.setenv("LEUKEMIA_MODEL", str(tiny_model_path))
     monkeypatch.setenv("LEUKEMIA_DATA_DIR", str(tmp_path / "no_data"))

@@ -28,6 +28,7 @@ def first_launch(monkeypatch, fake_build_env, synthetic_data_root):
     return model_path, fake_build_env / "release", fake_build_env / "calls.txt"
 
 
+@pytest.mark.slow
 def test_first_launch_offers_the_demo_build_and_carries_on(first_launch, cell_bytes):
     model_path, release, calls = first_launch
     at = open_app()
@@ -75,6 +76,7 @@ def test_a_failed_build_says_why_and_offers_a_retry(monkeypatch, fake_build_env,
     assert at.button[0].label == "Build the demo model"
 
 
+@pytest.mark.slow
 def test_while_building_every_page_says_so_with_the_step(monkeypatch, fake_build_env, synthetic_data_root):
     """Explain, Model card and Dataset explorer in another session say "being built", not "there is no model"."""
     from ui import demo_build

@@ -38,6 +38,7 @@ def cells(synthetic_data_root) -> list[bytes]:
     return [path.read_bytes() for path in sorted((synthetic_data_root / "training_data").rglob("*.bmp"))[:3]]
 
 
+@pytest.mark.slow
 def test_uploads_and_results_survive_a_tour_of_every_page_and_can_be_cleared(app, cells):
     upload(app, [("a.bmp", cells[0]), ("b.bmp", cells[1])])
     assert list(app.dataframe[0].value["file"]) == ["a.bmp", "b.bmp"]

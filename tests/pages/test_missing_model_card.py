@@ -31,6 +31,7 @@ def bare_model(tiny_model_path, tmp_path):
     return install_model(tiny_model_path, tmp_path / "models", sidecar=None)
 
 
+@pytest.mark.slow
 def test_a_sidecar_without_a_threshold_counts_as_missing(tiny_model_path, tmp_path):
     metadata = json.loads(config.sidecar_path(tiny_model_path).read_text())
     del metadata["threshold"]
@@ -47,6 +48,7 @@ def test_core_predict_flags_every_line_and_csv_row(bare_model, cell, tmp_path, c
     assert NO_MODEL_CARD_SENTENCE in row["qualifications"]
 
 
+@pytest.mark.slow
 def test_every_app_surface_says_the_threshold_is_unknown(monkeypatch, bare_model, cell, synthetic_data_root):
     from ui import cache, classify_widgets, result_widgets
 

@@ -74,6 +74,7 @@ def test_a_held_out_subject_gets_one_answer_with_its_limits(patient_app):
     assert len(at.get("plotly_chart")) == 2
 
 
+@pytest.mark.slow
 def test_a_cell_of_the_gallery_opens_in_explain(patient_app, monkeypatch):
     from ui import explain_widgets
 

@@ -60,6 +60,7 @@ def answer_one(at, number: int, call: str) -> None:
     assert any("The model:** " in text for text in texts(at.markdown))
 
 
+@pytest.mark.slow
 def test_ten_cells_reach_the_summary_and_restart_starts_over(quiz):
     assert any(config.DISCLAIMER in text for text in texts(quiz.caption)), "the frame on a page opened directly"
     notes = " ".join(texts(quiz.warning))

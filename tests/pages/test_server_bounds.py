@@ -29,6 +29,7 @@ def sessions(monkeypatch, tiny_model_path, synthetic_data_root):
     server_memory._store.clear()
 
 
+@pytest.mark.slow
 def test_sessions_keep_names_and_the_server_keeps_the_bytes_within_its_bound(sessions):
     for number, app in enumerate(sessions):
         upload(app, [(f"large-{number}.png", large_png(number, 3000))])

@@ -74,6 +74,7 @@ FREED_AFTER_DECODES = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator and /proc are Linux's")
 def test_buffers_freed_by_session_threads_go_back_to_the_system():
     """Six threads decode a 36 MP image each (one at a time, by the gate) and drop it: little stays resident.

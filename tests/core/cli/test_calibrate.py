@@ -79,6 +79,7 @@ def test_a_model_from_before_the_roles_is_fitted_on_its_validation_set_with_a_no
     assert out.startswith("note: this model was trained before the three roles") and "T = " in out
 
 
+@pytest.mark.slow
 def test_missing_model_files_give_one_line_and_exit_2(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "core.cli.calibrate", "--model", str(tmp_path / "none.keras")],
                                cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)

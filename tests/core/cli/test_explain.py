@@ -33,6 +33,7 @@ def run(capsys, *argv):
     return status, captured.out.strip().splitlines(), captured.err
 
 
+@pytest.mark.slow
 def test_writes_overlay_heatmap_and_exact_model_input(capsys, tiny_model_path, images, tmp_path):
     good, corrupt = images
     status, lines, _ = run(capsys, "--model", tiny_model_path, "--method", "gradcam++", "--target", "hem",
@@ -52,6 +53,7 @@ def test_writes_overlay_heatmap_and_exact_model_input(capsys, tiny_model_path, i
     assert not (tmp_path / "out" / "corrupt.heatmap.npy").exists()
 
 
+@pytest.mark.slow
 def test_all_good_files_exit_zero_and_share_no_names(capsys, tiny_model_path, images, tmp_path):
     good, _ = images
     status, lines, _ = run(capsys, "--model", tiny_model_path, "--method", "layercam", "--layer", "conv4_block6_out",
@@ -82,6 +84,7 @@ def test_help_says_what_the_input_file_holds(capsys):
     assert "float32 array exactly as fed to the model" in " ".join(capsys.readouterr().out.split())
 
 
+@pytest.mark.slow
 def test_gradcam_answer_and_map_come_from_one_pass_and_explain_the_predicted_class(capsys, tiny_model_path, images,
                                                                                   tmp_path, monkeypatch):
     """By default the map is of the predicted class, and the same gradient pass gave that answer:

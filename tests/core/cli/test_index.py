@@ -38,6 +38,7 @@ def old_model(tmp_path, tiny_model_path, synthetic_data_root):
                                lambda subject, first, last: "validation" if subject in {first, last} else "train")
 
 
+@pytest.mark.slow
 def test_rebuilds_the_index_and_the_sidecar_entry(old_model, synthetic_data_root, capsys):
     sha256_before = json.loads(config.sidecar_path(old_model).read_text())["sha256"]
     assert main(["--model", str(old_model), "--data-dir", str(synthetic_data_root), "--batch-size", "8"]) == 0
@@ -56,6 +57,7 @@ def test_rebuilds_the_index_and_the_sidecar_entry(old_model, synthetic_data_root
     assert json.loads(capsys.readouterr().out) == entry
 
 
+@pytest.mark.slow
 def test_with_three_roles_only_the_calibration_cells_set_the_ood_threshold(tmp_path, tiny_model_path, synthetic_data_root):
     roles = {"first": "tuning", "last": "calibration"}
     model = model_without_index(tmp_path, tiny_model_path, synthetic_data_root, lambda subject, first, last:

@@ -15,6 +15,7 @@ from core.model.calibration import conformal_thresholds
 FORMATS_ADVICE = "Only BMP, PNG, JPEG or TIFF files are accepted: save or export the image as one and try again."
 
 
+@pytest.mark.slow
 def test_each_file_gets_a_line_and_bad_files_do_not_stop_the_others(tiny_model_path, synthetic_data_root, tmp_path, capsys):
     good = sorted((synthetic_data_root / "training_data").rglob("*.bmp"))[:2]
     corrupt = tmp_path / "corrupt.bmp"
@@ -50,6 +51,7 @@ def test_no_images_found_is_an_error(tiny_model_path, tmp_path, capsys):
     assert "no image files" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_runs_as_a_module_without_traceback(tiny_model_path, tmp_path):
     missing = tmp_path / "missing.bmp"
     result = subprocess.run([sys.executable, "-m", "core.cli.predict", "--model", str(tiny_model_path), str(missing)],

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from paths import PROJECT_ROOT
 
 from core.cli.quiet import START_UP_NOISE, filtered_stderr
@@ -14,6 +15,7 @@ START_UP_MARKERS = ("absl::InitializeLog", "cpu_feature_guard.cc", "To enable th
                     "oneDNN", "cuda", "cuInit")
 
 
+@pytest.mark.slow
 def test_predict_on_a_cell_prints_no_tensorflow_start_up_lines(tiny_model_path, synthetic_data_root):
     cell = next((synthetic_data_root / "training_data").rglob("*.bmp"))
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}  # As a user runs it.

@@ -19,6 +19,7 @@ def test_every_method_is_audited_and_gradient_cams_on_every_layer():
     assert len(set(pairs)) == len(pairs)
 
 
+@pytest.mark.slow
 def test_audit_rows_hold_areas_scores_and_the_sanity_check_in_range(explainer, cell):
     audit = audit_explanations(explainer, [preprocess_cell(cell, SIZE)],
                                [("gradcam", config.LAST_CONV_LAYER), ("layercam", config.LAST_CONV_LAYER)])

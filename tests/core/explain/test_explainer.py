@@ -15,7 +15,16 @@ from core.explain.sanity import rank_correlation, randomized_explainer, randomiz
 from explain_inputs import SIZE, log_odds_score
 
 
-@pytest.mark.parametrize("method", METHODS)
+# Score-CAM (one pass per channel) and SmoothGrad (one gradient per noisy copy) take seconds each: the slow part.
+SLOW_METHODS = ("scorecam", "smoothgrad")
+
+
+def with_slow_marked(methods):
+    """The method names as pytest params, the slow methods marked `slow`."""
+    return [pytest.param(method, marks=pytest.mark.slow) if method in SLOW_METHODS else method for method in methods]
+
+
+@pytest.mark.parametrize("method", with_slow_marked(METHODS))
 def test_heatmap_is_square_float32_in_unit_range(explainer, cell, method):
     heatmap = explainer.explain(cell, method)
     assert heatmap.shape == (SIZE, SIZE) and heatmap.dtype == np.float32
@@ -24,7 +33,7 @@ def test_heatmap_is_square_float32_in_unit_range(explainer, cell, method):
 
 
 @pytest.mark.parametrize("predicted", ["all", "hem"])
-@pytest.mark.parametrize("method", ["gradcam", "scorecam"])
+@pytest.mark.parametrize("method", with_slow_marked(["gradcam", "scorecam"]))
 def test_defaults_are_gradcam_for_the_predicted_class_on_the_last_conv_layer(model, explainer, cell, scaled, predicted, method):
     """`explain`'s default target is the predicted class (the CLI's --target default too; it used to be "all"):
     explaining the predicted class explicitly equals the default, for one-pass gradient maps and the others."""
@@ -155,6 +164,7 @@ def test_rank_correlation_of_a_flat_map_is_nan():
 # Sanity check, thread safety, speed helper.
 
 
+@pytest.mark.slow
 def test_randomized_copy_changes_only_the_top_and_the_heatmap(model, explainer, cell):
     copy = randomized_top_copy(model)
     def kernels(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +211,7 @@ def test_explain_waits_for_the_shared_lock_and_goes_on_once_it_is_free(model, ex
     np.testing.assert_allclose(results[0], expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_four_threads_at_once_match_serial_results(explainer, cell):
     jobs = [(method, target) for method in ("gradcam", "gradcam++", "layercam", "scorecam") for target in ("all", "hem")]
     serial = [explainer.explain(cell, method, target) for method, target in jobs]

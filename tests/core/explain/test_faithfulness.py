@@ -113,6 +113,7 @@ def test_a_known_own_probability_leaves_the_image_out_of_the_batch():
     np.testing.assert_allclose(result.insertion[:-1], np.minimum(np.arange(16), 8) / 8)
 
 
+@pytest.mark.slow
 def test_in_bfloat16_the_curves_start_at_the_float32_answer_without_another_pass(model, cell, monkeypatch):
     """Fast batches (forced here, emulated where the CPU lacks them): the masked copies in bfloat16, the image float32."""
     from explain_inputs import SIZE

@@ -46,6 +46,7 @@ def test_compiled_gradient_cams_match_tf_keras_vis(explainer, cell, scaled, meth
         np.testing.assert_allclose(ours, expected, atol=2e-3)
 
 
+@pytest.mark.slow
 def test_compiled_scorecam_matches_tf_keras_vis_on_the_two_logit_view(explainer, cell, scaled):
     from tf_keras_vis.scorecam import Scorecam
     from tf_keras_vis.utils.scores import CategoricalScore

@@ -113,6 +113,7 @@ def answers_on_every_path(loaded, threshold, evidence, cell_paths, monkeypatch) 
     }
 
 
+@pytest.mark.slow
 def test_every_path_gives_the_same_answers_at_boundaries_placed_between_bfloat16_and_float32(
         tiny_model_path, model_inputs, cell_paths, monkeypatch):
     loaded = load_classifier(tiny_model_path)
@@ -140,6 +141,7 @@ def test_every_path_gives_the_same_answers_at_boundaries_placed_between_bfloat16
         assert answer == labels.REFER or (prediction_set == (answer,) and not reasons)
 
 
+@pytest.mark.slow
 def test_boundaries_between_batched_and_alone_float32_give_one_answer(tiny_model_path, model_inputs, cell_paths, monkeypatch):
     loaded = load_classifier(tiny_model_path)
     float32 = classifier_for(loaded, "float32", monkeypatch)
@@ -153,6 +155,7 @@ def test_boundaries_between_batched_and_alone_float32_give_one_answer(tiny_model
         assert answers == paths["classify (8 views)"], f"{name} answers differently from Classify"
 
 
+@pytest.mark.slow
 def test_settle_runs_again_only_cells_near_a_boundary(tiny_model_path, model_inputs, cell_paths, monkeypatch):
     loaded = load_classifier(tiny_model_path)
     reference = classifier_for(loaded, "float32", monkeypatch).exact_values(model_inputs)[1]

@@ -49,6 +49,7 @@ def test_the_twin_computes_in_bfloat16_without_batchnorm_but_keeps_its_head_floa
     np.testing.assert_allclose(got, expected, atol=0.05)  # 8 bits of mantissa: close, not equal (0.023 seen on a random model)
 
 
+@pytest.mark.slow
 def test_fast_values_are_bfloat16_values_close_to_float32(loaded, inputs, monkeypatch):
     """`fast=True` gives the twin's values, not float32 ones (decisions on them go through `core.model.answering.settle`)."""
     reference = Classifier(loaded).probabilities(inputs)
@@ -77,6 +78,7 @@ def test_float32_setting_and_cpus_without_native_bfloat16_keep_float32(loaded, m
     assert config.batch_precision_setting() == "auto"
 
 
+@pytest.mark.slow
 def test_a_model_that_cannot_be_rebuilt_runs_in_float32(loaded, inputs, monkeypatch):
     classifier = forced_classifier(loaded, monkeypatch)
 

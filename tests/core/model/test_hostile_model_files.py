@@ -82,6 +82,7 @@ def test_an_oversized_sidecar_is_refused_without_being_read(tiny_model_path, tmp
     assert MAX_SIDECAR_BYTES < 300 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_a_padded_config_is_refused_from_the_declared_size(tiny_model_path, tmp_path, capsys):
     path = copy_model(tiny_model_path, tmp_path)
     with zipfile.ZipFile(path) as archive:
@@ -93,6 +94,7 @@ def test_a_padded_config_is_refused_from_the_declared_size(tiny_model_path, tmp_
     assert_refused_everywhere(path, capsys, "config.json declares 20 MB")
 
 
+@pytest.mark.slow
 def test_a_huge_input_is_refused_before_the_model_is_built(tiny_model_path, tmp_path, capsys):
     path = copy_model(tiny_model_path, tmp_path)
     with zipfile.ZipFile(path) as archive:
@@ -116,6 +118,7 @@ def test_a_good_sidecar_passes_unchanged(tiny_model_path):
     assert validate_sidecar(dict(metadata), "x.json") == metadata
 
 
+@pytest.mark.slow
 def test_a_layer_class_outside_the_allowed_ones_is_refused_before_keras(tiny_model_path, tmp_path, capsys, monkeypatch):
     import keras
 

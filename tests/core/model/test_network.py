@@ -49,6 +49,7 @@ def test_save_then_load_round_trip_checks_sha(tiny_model_path):
     assert loaded.sha256_matches is True and loaded.image_size == 64 and loaded.threshold == 0.5
 
 
+@pytest.mark.slow
 def test_tampered_file_is_refused_unless_explicitly_allowed(tiny_model_path, tmp_path, monkeypatch):
     copy = tmp_path / "copy.keras"
     copy.write_bytes(tiny_model_path.read_bytes())

@@ -40,6 +40,7 @@ def test_every_model_card_field_present_and_sane(held_out):
     assert len(result["roc_curve"]["fpr"]) <= MAX_CURVE_POINTS
 
 
+@pytest.mark.slow
 def test_always_all_baseline_matches_the_dataset_fact():
     # C-NMC training folds: 7,272 all and 3,389 hem -> always "all" scores 68.2%.
     labels = np.array([1] * 7272 + [0] * 3389)
@@ -101,6 +102,7 @@ def test_card_scores_match_scikit_learn(held_out):
     assert scores["brier"] == pytest.approx(metrics.brier_score_loss(labels, probabilities))
 
 
+@pytest.mark.slow
 def test_every_card_metric_gets_a_subject_bootstrap_interval(held_out):
     from core.reporting.evaluation import CARD_METRICS
 

@@ -31,6 +31,7 @@ def test_fit_refuses_one_class():
         fit_temperature(np.ones(10, dtype=int), np.full(10, 0.9))
 
 
+@pytest.mark.slow
 def test_calibrate_held_out_writes_keys_and_improves_external_ece():
     rng = np.random.default_rng(2)
     held_out = {"validation": synthetic_set(rng, 1500, 2.5), "external": synthetic_set(rng, 1500, 2.5)}
@@ -60,6 +61,7 @@ def test_calibrate_held_out_writes_keys_and_improves_external_ece():
                                                                                         held_out["validation"].probabilities), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_calibration_is_fitted_on_the_calibration_subjects_not_on_the_tuning_ones():
     """The tuning subjects chose the epoch: a fit that read them would break the conformal guarantee's exchangeability."""
     rng = np.random.default_rng(3)

@@ -35,6 +35,7 @@ def fake_predict(records: list[ImageRecord]) -> np.ndarray:
     return np.clip(centre + np.where(codes == 1, 0.15, -0.15) + rng.normal(0, 0.08, len(records)), 0.001, 0.999)
 
 
+@pytest.mark.slow
 def test_threshold_and_calibration_are_fitted_on_the_calibration_subjects_only(split, tmp_path):
     external = role_records("external", {"9": 20, "H9": 20})
     threshold, evaluations, keys = held_out_evaluations(tmp_path / "m.keras", split, external, fake_predict, seed=0)
