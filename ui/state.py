@@ -1,6 +1,6 @@
 """The one place session state is defined: every key a user carries between pages, set up once.
 
-`init_session_state` runs in the entrypoint (and in `ui.frame.ensure_frame` on a deep link);
+`init_session_state` runs in the entrypoint, which every page run passes through (deep links too, under `st.navigation`);
 everything else reads and writes the keys through the functions here, and the uploads kept across
 pages through `ui.kept_uploads`.
 """
