@@ -18,8 +18,7 @@ from core.explain.explainer import GRADIENT_CAMS, LAYERS, METHODS, Explainer
 from core.explain.heatmaps import overlay
 from core.imaging.encode import png_bytes
 from core.imaging.decode import load_image
-from core.imaging.preprocess import preprocess_cell
-from core.imaging.scope import assess_scope
+from core.imaging.prepare import prepare_cell
 from core.model.analysis import BATCHED, CellAnalysis, analyze_cell
 from core.model.answering import answer_analysis, explained_class
 from core.model.assessment import Assessment
@@ -81,11 +80,10 @@ def analyze_and_explain(classifier: Classifier, explainer: Explainer, image_rgb:
         analysis, assessment = answer_analysis(classifier, analyze_cell(classifier, image_rgb, with_tta=False))
         target = args.target or explained_class(assessment)
         return analysis, assessment, explainer.explain(analysis.stages.model_input, args.method, target, args.layer)
-    stages = preprocess_cell(image_rgb, classifier.image_size)
-    gradient_pass = explainer.gradient_pass(stages.model_input, args.layer)
+    cell = prepare_cell(image_rgb, classifier.image_size)
+    gradient_pass = explainer.gradient_pass(cell.stages.model_input, args.layer)
     features = gradient_pass.features if classifier.evidence.index is not None else None
-    measured = CellAnalysis(classifier.decide(gradient_pass.probability_all), stages, tuple(assess_scope(image_rgb, stages)),
-                            features, BATCHED)
+    measured = CellAnalysis(classifier.decide(gradient_pass.probability_all), cell.stages, cell.scope_reasons, features, BATCHED)
     analysis, assessment = answer_analysis(classifier, measured)
     return analysis, assessment, explainer.cam(gradient_pass, args.method, args.target or explained_class(assessment))
 

@@ -106,17 +106,14 @@ def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool
     Without TTA the good files run as float32 batches; with it each file runs its 8 views as one batch.
     """
     from core.imaging.decode import load_image
-    from core.imaging.preprocess import preprocess_cell
-    from core.imaging.scope import assess_scope
-    from core.model.answering import PreparedCell, answer_cells
+    from core.imaging.prepare import PreparedCell, prepare_cell
+    from core.model.answering import answer_cells
 
     results: list[FileResult] = []
     prepared: list[tuple[int, PreparedCell]] = []  # (position in results, the cell before the model)
     for path in paths:
         try:
-            image_rgb = load_image(path).image_rgb
-            stages = preprocess_cell(image_rgb, classifier.image_size)
-            prepared.append((len(results), PreparedCell(stages, tuple(assess_scope(image_rgb, stages)))))
+            prepared.append((len(results), prepare_cell(load_image(path).image_rgb, classifier.image_size)))
             results.append(FileResult(str(path)))
         except LeukemiaAppError as error:
             results.append(FileResult(str(path), error=str(error)))

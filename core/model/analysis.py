@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.imaging.preprocess import PreprocessResult, preprocess_cell
-from core.imaging.scope import assess_scope
+from core.imaging.prepare import prepare_cell
+from core.imaging.preprocess import PreprocessResult
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
     from core.model.inference import Classifier, Prediction
@@ -52,8 +52,8 @@ def analyze_cell(classifier: Classifier, image_rgb: np.ndarray, with_tta: bool =
     Raises:
         PreprocessingError: the image is blank or uniform (no cell to find).
     """
-    stages = preprocess_cell(image_rgb, classifier.image_size)
-    return analyze_views(classifier, stages, tuple(assess_scope(image_rgb, stages)), with_tta)
+    cell = prepare_cell(image_rgb, classifier.image_size)
+    return analyze_views(classifier, cell.stages, cell.scope_reasons, with_tta)
 
 
 def analyze_views(classifier: Classifier, stages: PreprocessResult, scope_reasons: tuple[str, ...],
@@ -73,33 +73,15 @@ def analyze_views(classifier: Classifier, stages: PreprocessResult, scope_reason
                         BATCHED if with_tta else EXACT)
 
 
-def analyze_preprocessed(classifier: Classifier, images_rgb: Sequence[np.ndarray],
-                         stages: Sequence[PreprocessResult], batch_size: int = 32, fast: bool = True) -> list[CellAnalysis]:
-    """Many cells at once, without TTA: one forward pass per batch of `batch_size` model inputs.
-
-    P(all) and the features equal `analyze_cell(classifier, image_rgb, with_tta=False)`'s up to
-    rounding: the batches run in `classifier.batch_precision` (bfloat16 on a CPU that computes it
-    natively; see `core.model.fast_batches`). The answers are equal too once
-    `core.model.answering.settle` has run again the cells that lie near a decision boundary. The
-    patient view uses this: 8 views per cell would cost 8 passes per cell, and the subject-level
-    answer already averages over many cells.
-
-    Args:
-        images_rgb: N decoded (H, W, 3) uint8 RGB images (for the scope check).
-        stages: their N `preprocess_cell` results; `model_input` is (S, S, 3) uint8 RGB.
-    """
-    if len(images_rgb) != len(stages):
-        raise ValueError(f"Got {len(images_rgb)} images but {len(stages)} preprocessing results; pass one per image.")
-    scopes = [tuple(assess_scope(image_rgb, stage)) for image_rgb, stage in zip(images_rgb, stages)]
-    return analyze_scoped(classifier, stages, scopes, batch_size, fast)
-
-
 def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], scope_reasons: Sequence[tuple[str, ...]],
                    batch_size: int = 32, fast: bool = True) -> list[CellAnalysis]:
-    """`analyze_preprocessed` once each cell's scope check is done (`assess_scope`): the model's part only.
+    """Many prepared cells at once (`core.imaging.prepare`), without TTA: one forward pass per batch of `batch_size`.
 
-    The patient view checks the next cells' scope while the model runs on these. `fast`: the batches
-    run in `classifier.batch_precision` (FAST where that is bfloat16); otherwise float32 (BATCHED).
+    P(all) and the features equal `analyze_cell(classifier, image_rgb, with_tta=False)`'s up to rounding;
+    the answers are equal too once `core.model.answering.settle` has run again the cells near a decision
+    boundary. The patient view prepares the next cells while the model runs on these. `fast`: the
+    batches run in `classifier.batch_precision` (FAST where that is bfloat16, `core.model.fast_batches`);
+    otherwise float32 (BATCHED).
     """
     if len(scope_reasons) != len(stages):
         raise ValueError(f"Got {len(scope_reasons)} scope checks but {len(stages)} preprocessing results; pass one per image.")

@@ -18,13 +18,13 @@ natively), `python -m core.predict` (both modes), the Quiz and the reports all a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.data import labels
-from core.imaging.preprocess import PreprocessResult
+from core.imaging.prepare import PreparedCell
 from core.model.analysis import BATCHED, EXACT, FAST, CellAnalysis, analyze_scoped, analyze_views
 from core.model.assessment import Assessment, Neighbourhood, assess
 from core.model.calibration import logit
@@ -49,19 +49,6 @@ BATCHED_LOGIT_MARGIN, BATCHED_RELATIVE_MARGIN, BATCHED_OOD_MARGIN = 1e-3, 1e-5, 
 # (log-odds margin, relative margin, OOD-score margin) per way of computing, below EXACT.
 MARGINS = {FAST: (FAST_LOGIT_MARGIN, FAST_RELATIVE_MARGIN, FAST_OOD_MARGIN),
            BATCHED: (BATCHED_LOGIT_MARGIN, BATCHED_RELATIVE_MARGIN, BATCHED_OOD_MARGIN)}
-
-
-@dataclass(frozen=True)
-class PreparedCell:
-    """One cell before the model: its preprocessing stages and its scope check.
-
-    Attributes:
-        stages: `preprocess_cell`'s result; `stages.model_input` is (S, S, 3) uint8 RGB.
-        scope_reasons: `assess_scope`'s sentences; empty when the image looks like a C-NMC input.
-    """
-
-    stages: PreprocessResult
-    scope_reasons: tuple[str, ...] = ()
 
 
 def measure(classifier: Classifier, cells: Sequence[PreparedCell], with_tta: bool = False,

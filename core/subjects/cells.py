@@ -18,8 +18,8 @@ import numpy as np
 from core.errors import ImageLoadError, PreprocessingError
 from core.imaging.decode import load_image
 from core.imaging.encode import thumbnail
-from core.imaging.preprocess import PreprocessResult, preprocess_cell
-from core.imaging.scope import assess_scope
+from core.imaging.prepare import prepare_cell
+from core.imaging.preprocess import PreprocessResult
 from core.model.analysis import CellAnalysis, analyze_scoped
 from core.model.answering import assess_settled
 from core.subjects.summary import SubjectCell
@@ -79,12 +79,11 @@ def prepare_files(files: Sequence[tuple[str, str, bytes]], image_size: int) -> l
     prepared = []
     for name, digest, data in files:
         try:
-            image_rgb = load_image(data, name=name).image_rgb
-            stages = preprocess_cell(image_rgb, image_size)
+            cell = prepare_cell(load_image(data, name=name).image_rgb, image_size)
         except (ImageLoadError, PreprocessingError) as error:
             prepared.append(PreparedFile(name, digest, error=_named(name, error)))
             continue
-        prepared.append(PreparedFile(name, digest, stages, tuple(assess_scope(image_rgb, stages))))
+        prepared.append(PreparedFile(name, digest, cell.stages, cell.scope_reasons))
     return prepared
 
 

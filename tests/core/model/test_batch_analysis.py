@@ -6,8 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.imaging.preprocess import preprocess_cell
-from core.model.analysis import analyze_cell, analyze_preprocessed
+from core.imaging.prepare import prepare_cell
+from core.model.analysis import analyze_cell, analyze_scoped
 from core.model.evidence import ModelEvidence
 from core.model.inference import Classifier
 from core.model.store import load_classifier
@@ -38,9 +38,9 @@ def assert_same(batched, single):
 
 
 def analyze_all(classifier, images_rgb, batch_size=32):
-    """Preprocess each image, then `analyze_preprocessed` them all."""
-    return analyze_preprocessed(classifier, images_rgb, [preprocess_cell(image, classifier.image_size) for image in images_rgb],
-                                batch_size)
+    """Prepare each image, then `analyze_scoped` them all."""
+    prepared = [prepare_cell(image, classifier.image_size) for image in images_rgb]
+    return analyze_scoped(classifier, [cell.stages for cell in prepared], [cell.scope_reasons for cell in prepared], batch_size)
 
 
 def test_batched_equals_one_by_one_over_several_batches(classifier, cells):
@@ -62,9 +62,10 @@ def test_with_an_index_the_features_come_from_the_same_pass(classifier, cells):
 
 
 def test_nothing_in_nothing_out_and_mismatched_inputs_refused(classifier, cells):
-    assert analyze_preprocessed(classifier, [], []) == []
+    assert analyze_scoped(classifier, [], []) == []
+    stages = [prepare_cell(image, classifier.image_size).stages for image in cells[:2]]
     with pytest.raises(ValueError, match="one per image"):
-        analyze_preprocessed(classifier, cells[:2], [])
+        analyze_scoped(classifier, stages, [])
 
 
 def test_cells_go_through_the_model_one_batch_per_pass(classifier, cells, monkeypatch):
