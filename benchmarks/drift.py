@@ -2,8 +2,9 @@
 
     python benchmarks/drift.py --model models/leukemia_resnet50.keras DIR_OR_IMAGE...
 
-The margins of `core.model.answering` (`MARGINS`: a base and a relative log-odds margin, and an
-OOD-score margin, per way of computing) must stay above what this prints: a value within its margin of a decision
+The margins of `core.model.answering` (`logit_margin`: for bfloat16, twice the drift measured in the band of
+the boundary's |log-odds|; for float32 batches, a base and a relative log-odds margin; and an OOD-score
+margin per way of computing) must stay above what this prints: a value within its margin of a decision
 boundary is run again alone, so only a drift larger than the margin could change an answer.
 Printed as JSON: per way of computing (bfloat16 batches of 32, float32 batches of 32, float32 views
 of 8), the largest change in log-odds of P(all) and in the OOD score, and the margin beside it.
@@ -85,16 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     reference_logits, reference_ood = np.asarray(logit(exact)), ood_scores(classifier, exact_features)
     views = [classifier.values(dihedral_views(model_input)) for model_input in inputs]
     view_features = None if exact_features is None else np.stack([features[0] for features, _ in views])
+    batched_margins = {"log_odds": [answering.BATCHED_LOGIT_MARGIN, answering.BATCHED_RELATIVE_MARGIN], "ood": answering.BATCHED_OOD_MARGIN}
     figures = {
         "cells": int(len(inputs)),
         "bfloat16_batches_of_32": {**drift(classifier, inputs, reference_logits, reference_ood,
                                            *classifier.values(inputs, 32, fast=True)),
-                                   "margins": answering.MARGINS[answering.FAST]},
+                                   "margins": {"log_odds_at_|boundary|": {f"{size:g}": round(answering.logit_margin(answering.FAST, size), 3)
+                                                                          for size in (0, 1, 2, 4, 6, 8, 12, 16)},
+                                               "ood": answering.FAST_OOD_MARGIN}},
         "float32_batches_of_32": {**drift(classifier, inputs, reference_logits, reference_ood, *classifier.values(inputs, 32)),
-                                  "margins": answering.MARGINS[answering.BATCHED]},
+                                  "margins": batched_margins},
         "float32_views_of_8": {**drift(classifier, inputs, reference_logits, reference_ood, view_features,
                                        np.asarray([probabilities[0] for _, probabilities in views])),
-                               "margins": answering.MARGINS[answering.BATCHED]},
+                               "margins": batched_margins},
         "batch_precision": classifier.batch_precision,
     }
     print(json.dumps(figures, indent=2))

@@ -32,7 +32,7 @@ PATIENT_GOAL_SECONDS = 10.0
 SUBJECTS_GOAL_SECONDS = 1.0  # The held-out subjects offered, over a C-NMC-sized index (every rerun of the page).
 COMPARED_CELLS = 32  # Batched against one by one on one batch's worth, timed round by round.
 # Share of cells run again in float32 on the demo model at 5%, near any of its four boundaries (the
-# threshold, both conformal thresholds, the OOD threshold; `core.model.answering.MARGINS`): measured
+# threshold, both conformal thresholds, the OOD threshold; `core.model.answering.logit_margin`): measured
 # on its external set's synthetic cells (see the README's "One answer" section). Rounded up to
 # whole distinct cells.
 RECHECK_SHARE = 62 / 109  # the three-role demo model's external set at 5%
@@ -85,7 +85,7 @@ def with_recheck_share(classifier, files: list[tuple[str, str, bytes]], share: f
     near = min(max(math.ceil(share * len(log_odds)), 1), len(log_odds) - 1)
     middle, threshold_log_odds = (log_odds[near - 1] + log_odds[near]) / 2, 0.0
     for _ in range(50):  # The margin grows with the boundary's |log-odds|: t = middle + margin(t), a contraction.
-        threshold_log_odds = middle + answering.FAST_LOGIT_MARGIN + answering.FAST_RELATIVE_MARGIN * abs(threshold_log_odds)
+        threshold_log_odds = middle + answering.logit_margin(answering.FAST, threshold_log_odds)
     loaded = classifier.loaded
     metadata = {**loaded.metadata, "threshold": float(1 / (1 + np.exp(-threshold_log_odds)))}
     adjusted = Classifier(dataclasses.replace(loaded, metadata=metadata))

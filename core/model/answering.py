@@ -37,18 +37,41 @@ if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
 # measured by benchmarks/drift.py on two demo models (the idle-machine figures are in the README):
 # - bfloat16 batches (folded twin): over 515 cells (the three-role demo model's external set, the
 #   251 real C-NMC cells, 155 other synthetic cells) the log-odds moved by at most 0.14 where
-#   |log-odds| < 2, 0.26 where < 4, 0.38 where < 8 and 0.87 anywhere; beyond |log-odds| 1 by at most
-#   8.4% of it; the OOD score by at most 0.027 (0.0045 on the earlier demo model, 406 cells).
+#   |log-odds| < 2, 0.26 where < 4, 0.38 where < 8 and 0.87 anywhere (at most 11% of |log-odds|
+#   beyond 8); the OOD score by at most 0.027 (0.0045 on the earlier demo model, 406 cells).
 # - float32 batches of 32 or views of 8: the log-odds by at most 2.5e-5 (4.1e-6 relative), the OOD
 #   score by at most 7.3e-7.
-# A value is run again when a boundary b lies within base + relative * |b| of its log-odds (or
-# the OOD threshold within the OOD margin of its score): about twice what was measured for
-# bfloat16, forty times or more for float32.
-FAST_LOGIT_MARGIN, FAST_RELATIVE_MARGIN, FAST_OOD_MARGIN = 0.3, 0.17, 0.055
+# A bfloat16 value is run again when a boundary b lies within SAFETY times the drift measured in the
+# band of |b| + that margin (`logit_margin`: the exact value across b from the cell's lies in that band);
+# a float32 batch's when b lies within base + relative * |b|; the OOD score within its margin of the
+# OOD threshold. Each margin is about twice what was measured for bfloat16, forty times or more for float32.
+FAST_DRIFT_BANDS = ((2.0, 0.14), (4.0, 0.26), (8.0, 0.38))  # (|log-odds| below, the largest bfloat16 drift seen)
+FAST_RELATIVE_DRIFT = 0.11  # beyond the last band, the drift seen relative to |log-odds|
+SAFETY = 2.0
+FAST_OOD_MARGIN = 0.055
 BATCHED_LOGIT_MARGIN, BATCHED_RELATIVE_MARGIN, BATCHED_OOD_MARGIN = 1e-3, 1e-5, 1e-4
-# (log-odds margin, relative margin, OOD-score margin) per way of computing, below EXACT.
-MARGINS = {FAST: (FAST_LOGIT_MARGIN, FAST_RELATIVE_MARGIN, FAST_OOD_MARGIN),
-           BATCHED: (BATCHED_LOGIT_MARGIN, BATCHED_RELATIVE_MARGIN, BATCHED_OOD_MARGIN)}
+OOD_MARGINS = {FAST: FAST_OOD_MARGIN, BATCHED: BATCHED_OOD_MARGIN}
+
+
+def fast_drift(log_odds: float) -> float:
+    """The largest bfloat16 drift in log-odds measured for cells at this |log-odds| (`FAST_DRIFT_BANDS`)."""
+    size = abs(log_odds)
+    for below, drift in FAST_DRIFT_BANDS:
+        if size < below:
+            return drift
+    return FAST_RELATIVE_DRIFT * size
+
+
+def logit_margin(exactness: int, boundary: float) -> float:
+    """How near (in log-odds) a value computed this way must lie to `boundary` to be run again more exactly.
+
+    A FAST value f whose exact value e lies across b has |f - b| <= |f - e| <= drift(|e|), with |e| within
+    that drift of |b|: the margin is SAFETY times the drift of the band reached from |b| by one margin.
+    """
+    if exactness == FAST:
+        first = SAFETY * fast_drift(boundary)
+        return SAFETY * fast_drift(abs(boundary) + first)
+    return BATCHED_LOGIT_MARGIN + BATCHED_RELATIVE_MARGIN * abs(boundary)
 
 
 def measure(classifier: Classifier, cells: Sequence[PreparedCell], with_tta: bool = False,
@@ -86,18 +109,17 @@ def near_boundary(analyses: Sequence[CellAnalysis], ood_scores: Sequence[float |
     """Positions of the cells, not EXACT, whose values lie within their margin (`MARGINS`) of a boundary.
 
     Args:
-        boundaries: log-odds of raw P(all) (`logit_boundaries`); a boundary b has the margin base + relative * |b|.
+        boundaries: log-odds of raw P(all) (`logit_boundaries`); each has the margin `logit_margin` for the cell.
         ood_scores: each cell's OOD score, or None; compared with `ood_threshold` (None: no index).
     """
     near = []
     for position, (analysis, score) in enumerate(zip(analyses, ood_scores)):
         if analysis.exactness >= EXACT:
             continue
-        logit_margin, relative_margin, ood_margin = MARGINS[analysis.exactness]
         value = float(logit(analysis.prediction.probability_all))
-        close = bool(np.any(np.abs(boundaries - value) < logit_margin + relative_margin * np.abs(boundaries)))
+        close = any(abs(boundary - value) < logit_margin(analysis.exactness, boundary) for boundary in boundaries)
         if score is not None and ood_threshold is not None:
-            close = close or abs(score - ood_threshold) < ood_margin
+            close = close or abs(score - ood_threshold) < OOD_MARGINS[analysis.exactness]
         if close:
             near.append(position)
     return near

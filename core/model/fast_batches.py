@@ -10,7 +10,7 @@ stay float32; the head's logit and sigmoid are float32 layers. The answer for on
 Classify, the model card's evaluation and training never use it.
 
 bfloat16 keeps 8 bits of mantissa, so P(ALL) and the features move a little: a cell whose bfloat16
-log-odds lie within the measured drift's margin (`core.model.answering.MARGINS`) of any decision
+log-odds lie within the measured drift's margin (`core.model.answering.logit_margin`) of any decision
 boundary (the threshold, either conformal threshold), or whose OOD score lies within its margin of
 the OOD threshold, is run again in float32 (`core.model.answering.settle`), so a cell's answer is
 the answer of the cell run alone in float32.

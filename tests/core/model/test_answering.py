@@ -166,7 +166,7 @@ def test_settle_runs_again_only_cells_near_a_boundary(tiny_model_path, model_inp
         classifier = classifier_for(loaded, "bfloat16", monkeypatch, threshold=threshold)
         measured = answering.measure(classifier, prepared, fast=True)
         settled, _ = answering.settle(classifier, measured, lambda positions: model_inputs[list(positions)])
-        margin = answering.FAST_LOGIT_MARGIN + answering.FAST_RELATIVE_MARGIN * abs(threshold_logit)
+        margin = answering.logit_margin(FAST, threshold_logit)
         for row, (before, after) in enumerate(zip(measured, settled)):
             close = abs(float(logit(before.prediction.probability_all)) - threshold_logit) < margin
             # Far cells keep their bfloat16 values; near ones run in float32 (alone too when still within 1e-3).
@@ -184,11 +184,30 @@ def test_boundaries_are_in_log_odds_with_a_margin_that_grows_with_them():
 
         return CellAnalysis(Prediction(labels.label_for(probability, 0.5), probability, 0.5), None, (), None, exactness)
 
-    cells = [analysis(sigmoid(0.2), FAST), analysis(sigmoid(0.4), FAST), analysis(sigmoid(6.9), FAST),
+    cells = [analysis(sigmoid(0.2), FAST), analysis(sigmoid(0.4), FAST), analysis(sigmoid(6.7), FAST),
              analysis(sigmoid(7.5), FAST), analysis(sigmoid(0.0005), BATCHED), analysis(sigmoid(0.01), BATCHED),
              analysis(sigmoid(0.0), EXACT)]
-    # 0.3 + 0.14 * 6 = 1.14 around 6: 6.9 is near, 7.5 is not; a batched float32 value only within 1e-3.
+    # bfloat16: 2 x 0.14 around 0, 2 x 0.38 around 6 (the band below 8): 6.7 is near, 7.5 is not;
+    # a batched float32 value only within 1e-3.
     assert answering.near_boundary(cells, [None] * len(cells), boundaries, None) == [0, 2, 4]
+
+
+@pytest.mark.parametrize("boundary", [-9.0, -4.8, -2.1, -0.3, 0.0, 1.45, 1.9, 2.4, 3.9, 4.79, 7.7, 8.0, 12.0, 16.0])
+def test_a_bfloat16_value_that_drifted_as_far_as_measured_across_a_boundary_is_run_again(boundary):
+    """Wherever the exact value e lies across b, a FAST value f with |f - e| up to the drift measured at |e| is near b."""
+    from core.model.analysis import CellAnalysis
+    from core.model.inference import Prediction
+
+    for side in (-1.0, 1.0):
+        for step in np.linspace(1e-6, 1.0, 60):
+            exact = boundary + side * step
+            drift = answering.fast_drift(exact)
+            if drift < step:
+                continue  # Too far from b for its measured drift to carry it across.
+            fast = exact - side * drift  # drifted across b by as much as was ever measured there
+            cell = CellAnalysis(Prediction(labels.label_for(sigmoid(fast), 0.5), sigmoid(fast), 0.5), None, (), None, FAST)
+            assert answering.near_boundary([cell], [None], np.array([boundary]), None) == [0], (boundary, exact, fast)
+    assert answering.logit_margin(FAST, boundary) >= 2 * answering.fast_drift(boundary)
 
 
 def test_the_conformal_boundaries_are_where_the_set_changes():
