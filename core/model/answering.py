@@ -41,6 +41,10 @@ if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
 #   8.4% of it; the OOD score by at most 0.027 (0.0045 on the earlier demo model, 406 cells).
 # - float32 batches of 32 or views of 8: the log-odds by at most 2.5e-5 (4.1e-6 relative), the OOD
 #   score by at most 7.3e-7.
+# The OOD margins are those of the older OOD score, the k-NN distance on pooled features (a model
+# indexed before the stain and texture statistics). The statistics score is computed from the model
+# input, not from the pass, so it does not drift at all (0 in every column of benchmarks/drift.py);
+# `settle` checks it against no margin.
 # A value is run again when a boundary b lies within base + relative * |b| of its log-odds (or
 # the OOD threshold within the OOD margin of its score): about twice what was measured for
 # bfloat16, forty times or more for float32.
@@ -117,13 +121,18 @@ def near_boundary(analyses: Sequence[CellAnalysis], ood_scores: Sequence[float |
 
 
 def neighbourhoods(analyses: Sequence[CellAnalysis], evidence: ModelEvidence | None) -> list[Neighbourhood | None]:
-    """Each analysis' (similar cells, OOD score) from one `query_many` of the model's index; None where there is none to ask."""
+    """Each analysis' (similar cells, OOD score) from one `query_many` of the model's index; None where there is none to ask.
+
+    The OOD score is `ModelEvidence.ood_scores`': the stain and texture distance, or an older model's k-NN distance.
+    """
     asked = [position for position, analysis in enumerate(analyses) if analysis.features is not None]
     answers: list[Neighbourhood | None] = [None] * len(analyses)
     if evidence is None or evidence.index is None or not asked:
         return answers
-    for position, answer in zip(asked, evidence.index.query_many(np.stack([analyses[position].features for position in asked]))):
-        answers[position] = answer
+    found = evidence.index.query_many(np.stack([analyses[position].features for position in asked]))
+    scores = evidence.ood_scores([analyses[position].cell_statistics() for position in asked], [score for _, score in found])
+    for position, (similar, _), score in zip(asked, found, scores):
+        answers[position] = (similar, score)
     return answers
 
 
@@ -166,8 +175,9 @@ def settle(classifier: Classifier, analyses: Sequence[CellAnalysis], model_input
     boundaries = logit_boundaries(classifier.threshold, evidence, error_rate)
     settled, around = list(analyses), neighbourhoods(analyses, evidence)
     for _ in range(2):
+        # The stain and texture score comes from the model input alone, so no pass moves it: only the older k-NN score is rechecked.
         near = near_boundary(settled, [None if found is None else found[1] for found in around], boundaries,
-                             evidence.ood_threshold)
+                             evidence.ood_threshold if evidence.ood_score_drifts else None)
         if not near:
             break
         settled = rerun(classifier, settled, near, model_inputs)
