@@ -28,6 +28,7 @@ from core.imaging.preprocess import PreprocessResult
 from core.model.analysis import BATCHED, EXACT, FAST, CellAnalysis, analyze_scoped, analyze_views
 from core.model.assessment import Assessment, Neighbourhood, assess
 from core.model.calibration import logit
+from core.model.embedding import OOD_K
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
     from core.model.evidence import ModelEvidence
@@ -129,7 +130,8 @@ def neighbourhoods(analyses: Sequence[CellAnalysis], evidence: ModelEvidence | N
     answers: list[Neighbourhood | None] = [None] * len(analyses)
     if evidence is None or evidence.index is None or not asked:
         return answers
-    found = evidence.index.query_many(np.stack([analyses[position].features for position in asked]))
+    found = evidence.index.query_many(np.stack([analyses[position].features for position in asked]),
+                                      ood_k=OOD_K if evidence.ood_statistics is None else None)
     scores = evidence.ood_scores([analyses[position].cell_statistics() for position in asked], [score for _, score in found])
     for position, (similar, _), score in zip(asked, found, scores):
         answers[position] = (similar, score)

@@ -112,3 +112,15 @@ def test_a_statistics_score_at_the_threshold_runs_nothing_again_but_the_older_sc
         classifier.evidence, rerun[:] = evidence, []
         answering.settle(classifier, [analysis], lambda positions: None)
         assert rerun[:1] == expected
+
+
+def test_many_cells_get_their_statistics_scores_and_the_same_neighbours_as_one_query():
+    index, gaussian = small_index(), StatisticsGaussian.fit(*two_classes())
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(7, 4)).astype(np.float32)
+    statistics = rng.normal(size=(7, STATISTICS)) * 5
+    analyses = [CellAnalysis(Prediction(labels.ALL, 0.9, 0.5), None, (), row, statistics=cell) for row, cell in zip(features, statistics)]
+    found = answering.neighbourhoods(analyses, ModelEvidence(index=index, ood_threshold=1.0, ood_statistics=gaussian))
+    assert [score for _, score in found] == pytest.approx(list(gaussian.scores(statistics)))
+    assert [similar for similar, _ in found] == [index.query(row)[0] for row in features]
+    assert [score for _, score in index.query_many(features, ood_k=None)] == [None] * 7
