@@ -15,11 +15,10 @@ from typing import Any
 
 from core.data import labels
 from core.data.sides import REAL_CELLS, SEEN_IN_TRAINING
-from core.model import decision
+from core.model import decision, ood
 from core.model.analysis import CellAnalysis
 from core.model.calibration import ConformalAnswer
 from core.model.evidence import ModelEvidence
-from core.model.ood import OOD_PERCENTILE
 from core.model.sidecar_schema import CARD_UNKNOWN_KEY
 
 NO_MODEL_CARD_SENTENCE = ("This model has no model card (its metadata file is missing or records no threshold): "
@@ -34,12 +33,7 @@ CONFORMAL_REFER_SENTENCE = "Both answers are possible at the chosen error rate: 
 CONFORMAL_EMPTY_SENTENCE = "Neither answer is plausible at the chosen error rate (an empty prediction set): refer."
 OUT_OF_DISTRIBUTION_SENTENCE = ("This cell is unlike the cells the model learned (its distance to the known cells "
                                 "passes the model's out-of-distribution threshold): refer.")
-# With the score and its threshold: `ood_sentence(assessment)` words it for the score the model uses.
-OUT_OF_DISTRIBUTION_SCORED = ("This cell is unlike the cells the model learned: its {what} is {score:.{digits}f}, above the "
-                              "model's out-of-distribution threshold {threshold:.{digits}f} (which {share} of the calibration "
-                              "subjects' cells pass): refer.")
-OOD_SCORE_WORDS = {True: ("stain and texture distance to the training cells", 1),  # (what, digits) by "uses the statistics"
-                   False: ("distance to the known cells", 3)}
+# With the score and its threshold, `ood_sentence(assessment)` says it with the numbers (`core.model.ood.refer_sentence`).
 THRESHOLD_DIFFERS_SENTENCE = ("The model card's threshold alone would give the other class; the answer follows the "
                               "prediction set, which holds one class only.")
 SEEN_IN_TRAINING_SENTENCE = ("This sample's subject was seen in training: the answer shows what the model "
@@ -68,7 +62,7 @@ class Assessment:
         refer_reasons: `core.model.decision.REFER_REASONS` that apply; empty for an answer.
         ood_score, ood_flag: out-of-distribution score and whether it passes the sidecar's threshold, or None.
         ood_threshold: that threshold, or None without an index of known cells.
-        ood_statistics: the score is the stain and texture distance (`core.model.ood`); False: an older
+        ood_from_statistics: the score is the stain and texture distance (`core.model.ood`); False: an older
             model's distance to the known cells' features.
         similar_cells: the nearest training cells from the embedding index; empty without one.
         card_unknown: the model came without a sidecar, or one without a threshold (`CARD_UNKNOWN_KEY`).
@@ -88,12 +82,12 @@ class Assessment:
     conformal_decision: str | None = None
     ood_score: float | None = None
     ood_flag: bool | None = None
-    ood_threshold: float | None = None
-    ood_statistics: bool = False
     similar_cells: tuple = ()
     card_unknown: bool = False
     prediction_set: tuple[str, ...] | None = None
     refer_reasons: tuple[str, ...] = ()
+    ood_threshold: float | None = None
+    ood_from_statistics: bool = False
 
     @property
     def out_of_scope(self) -> bool:
@@ -169,7 +163,8 @@ def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str
         probability_all_calibrated=calibrated, conformal_decision=None if conformal is None else conformal.decision,
         ood_score=ood_score, ood_flag=ood_flag, similar_cells=similar,
         ood_threshold=None if ood_flag is None else evidence.ood_threshold,
-        ood_statistics=ood_flag is not None and evidence.ood_statistics is not None, card_unknown=bool(metadata.get(CARD_UNKNOWN_KEY)),
+        ood_from_statistics=ood_flag is not None and evidence.ood_statistics is not None,
+        card_unknown=bool(metadata.get(CARD_UNKNOWN_KEY)),
         prediction_set=prediction_set, refer_reasons=decided.reasons,
     )
 
@@ -215,18 +210,14 @@ def ood_sentence(assessment: Assessment) -> str:
     """Why a cell is referred as unlike the known cells: its OOD score against the model's threshold, in one sentence."""
     if assessment.ood_score is None or assessment.ood_threshold is None:
         return OUT_OF_DISTRIBUTION_SENTENCE
-    what, digits = OOD_SCORE_WORDS[assessment.ood_statistics]
-    return OUT_OF_DISTRIBUTION_SCORED.format(what=what, score=assessment.ood_score, threshold=assessment.ood_threshold,
-                                             digits=digits, share=f"{100 - OOD_PERCENTILE:g}%")
+    return ood.refer_sentence(assessment.ood_score, assessment.ood_threshold, assessment.ood_from_statistics)
 
 
 def ood_score_text(assessment: Assessment) -> str:
     """"41.2 against the threshold 18.1: unlike the cells the model learned", for a table row; "" without a score."""
     if assessment.ood_score is None:
         return ""
-    digits = OOD_SCORE_WORDS[assessment.ood_statistics][1]
-    against = "" if assessment.ood_threshold is None else f" against the threshold {assessment.ood_threshold:.{digits}f}"
-    return f"{assessment.ood_score:.{digits}f}{against}" + (": unlike the cells the model learned" if assessment.ood_flag else "")
+    return ood.score_text(assessment.ood_score, assessment.ood_threshold, bool(assessment.ood_flag), assessment.ood_from_statistics)
 
 
 def qualifications(assessment: Assessment) -> tuple[str, ...]:

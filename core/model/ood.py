@@ -33,6 +33,11 @@ ENTRY_KEY = "ood_statistics"  # in the sidecar's "embedding_index" entry
 # Also there: {"calibration subjects": [scores], "stain_hue=10": [scores], ...}, for the model card's chart.
 DISTRIBUTION_KEY, IN_DISTRIBUTION = "ood_distribution", "calibration subjects"
 MAX_CLASSES = 8
+# How sentences name the score, and its decimals, by whether it is this score (True) or an older index's k-NN distance.
+SCORE_WORDS = {True: ("stain and texture distance to the training cells", 1), False: ("distance to the known cells", 3)}
+REFER_SENTENCE = ("This cell is unlike the cells the model learned: its {what} is {score:.{digits}f}, above the model's "
+                  "out-of-distribution threshold {threshold:.{digits}f} (which {share:g}% of the calibration subjects' "
+                  "cells pass): refer.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,3 +106,20 @@ def threshold_of(scores: np.ndarray, percentile: float = OOD_PERCENTILE) -> floa
     if scores.size == 0:
         raise ValueError("No calibration cell to set the OOD threshold from.")
     return float(np.percentile(scores, percentile))
+
+
+def refer_sentence(score: float, threshold: float, statistics: bool) -> str:
+    """The sentence every surface gives a cell referred as out of distribution: its score against the threshold.
+
+    Args:
+        statistics: the score is this module's stain and texture distance; False: an older index's k-NN distance.
+    """
+    what, digits = SCORE_WORDS[statistics]
+    return REFER_SENTENCE.format(what=what, score=score, threshold=threshold, digits=digits, share=100 - OOD_PERCENTILE)
+
+
+def score_text(score: float, threshold: float | None, flagged: bool, statistics: bool) -> str:
+    """"41.2 against the threshold 19.4: unlike the cells the model learned" (a report's table row)."""
+    digits = SCORE_WORDS[statistics][1]
+    against = "" if threshold is None else f" against the threshold {threshold:.{digits}f}"
+    return f"{score:.{digits}f}{against}" + (": unlike the cells the model learned" if flagged else "")
