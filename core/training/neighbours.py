@@ -88,11 +88,17 @@ def attach_index(model: keras.Model, model_path: Path, metadata: dict[str, Any],
     index.save(target)
     held_out = features[VALIDATION_SIDE]
     chosen = threshold_rows(records[VALIDATION_SIDE], threshold_records)
+    neighbour_threshold = ood_threshold(index, held_out[chosen], OOD_K, OOD_PERCENTILE)
+    try:
+        ood_fields = fit_ood(records[TRAIN_SIDE], [records[VALIDATION_SIDE][row] for row in chosen], image_size)
+    except ValueError as error:  # too few cells to fit the statistics (a dry run): the k-NN score, and why
+        ood_fields = {"ood_threshold": neighbour_threshold, "ood_percentile": OOD_PERCENTILE,
+                      "ood_threshold_cells": int(len(chosen)), "ood_statistics_missing": str(error)}
     entry = {"file": target.name, "cells": len(index), "dimensions": index.dimensions, "ood_k": OOD_K,
-             "neighbour_ood_threshold": ood_threshold(index, held_out[chosen], OOD_K, OOD_PERCENTILE),
+             "neighbour_ood_threshold": neighbour_threshold,
              "ood_threshold_from": THRESHOLD_FROM if threshold_records is not None else OLDER_THRESHOLD_FROM,
              "neighbours": NEIGHBOURS, "train_cells": int(len(index.train_rows)), "validation_cells": int(len(held_out)),
-             **fit_ood(records[TRAIN_SIDE], [records[VALIDATION_SIDE][row] for row in chosen], image_size)}
+             **ood_fields}
     metadata = {**metadata, SIDECAR_KEY: entry}
     write_sidecar(Path(model_path), metadata)
     return metadata

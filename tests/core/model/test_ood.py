@@ -124,3 +124,4 @@ def test_many_cells_get_their_statistics_scores_and_the_same_neighbours_as_one_q
     assert [score for _, score in found] == pytest.approx(list(gaussian.scores(statistics)))
     assert [similar for similar, _ in found] == [index.query(row)[0] for row in features]
     assert [score for _, score in index.query_many(features, ood_k=None)] == [None] * 7
+
