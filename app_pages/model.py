@@ -36,6 +36,8 @@ def render_model_page() -> None:
         st.header("Calibration and when to refer", anchor=False)
         model_widgets.conformal_ui(metadata)
     subject_evaluation_ui(metadata)
+    st.header("Out of distribution: cells unlike the known ones", anchor=False)
+    model_widgets.ood_ui(metadata)
     st.header("Explanations: how faithful each method is", anchor=False)
     audit_widgets.explanation_audit_ui(metadata)
     if (metadata.get("history") or {}).get("loss"):

@@ -4,8 +4,9 @@
         [--real-cells ../shared/data/real_cells] [--hostile-each 10]
 
 Every image goes through the app's path: `core.imaging.decode.load_image` on the file's bytes,
-`core.imaging.preprocess.model_input_for`, then `Classifier.features_and_probabilities`; it is
-flagged when its OOD score exceeds the sidecar's "ood_threshold". An image that preprocessing
+`core.imaging.preprocess.preprocess_cell`, then `Classifier.features_and_probabilities`; its OOD
+score is the model's (`ModelEvidence.ood_scores`: the stain and texture distance, or an older index's
+k-NN distance), flagged when it exceeds the sidecar's "ood_threshold". An image that preprocessing
 refuses (no cell found) is counted as refused, not as scored. Prints one JSON object.
 """
 from __future__ import annotations
@@ -94,14 +95,16 @@ class Scorer:
         """The OOD score of one encoded image, or None when preprocessing finds no cell."""
         from core.errors import PreprocessingError
         from core.imaging.decode import load_image
-        from core.imaging.preprocess import model_input_for
+        from core.imaging.preprocess import preprocess_cell
+        from core.imaging.statistics import statistics_of
 
         try:
-            model_input = model_input_for(load_image(data).image_rgb, self.classifier.image_size)
+            stages = preprocess_cell(load_image(data).image_rgb, self.classifier.image_size)
         except PreprocessingError:
             return None
-        features, _ = self.classifier.features_and_probabilities(model_input[None])
-        return self.index.ood_score(features[0], self.entry["ood_k"])
+        features, _ = self.classifier.features_and_probabilities(stages.model_input[None])
+        neighbour = self.index.ood_score(features[0], self.entry["ood_k"])
+        return self.classifier.evidence.ood_scores([statistics_of(stages)], [neighbour])[0]  # the model's own score
 
     def summary(self, sources: list[bytes]) -> dict:
         scores = [self.score(data) for data in sources]
@@ -136,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     real = sorted(args.real_cells.glob("*.png"))
     results = {
-        "threshold": scorer.entry["ood_threshold"], "ood_k": scorer.entry["ood_k"], "indexed_cells": len(scorer.index),
+        "threshold": scorer.entry["ood_threshold"], "ood_score": scorer.entry.get("ood_score", "k-NN distance"),
+        "indexed_cells": len(scorer.index),
         "external_synthetic": scorer.summary([path.read_bytes() for path in external]),
         "hostile": {kind: scorer.summary([png_bytes(image) for image in images]) for kind, images in hostile.items()},
         "real_cells": scorer.summary([path.read_bytes() for path in real]),

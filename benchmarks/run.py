@@ -15,6 +15,10 @@ Sections and goals:
   explain   Grad-CAM and Grad-CAM++ / forward pass (<= 1.5), Score-CAM (<= 1.5 s), SmoothGrad (<= 3 s)
   neighbours one query of a 10,000-cell index at D = 2048: six nearest cells and the OOD score (<= 20 ms);
             features + P(all) / P(all) alone on a TTA batch of 8
+  ood_query one query for 300 cells (their similar cells from a 10,000-cell index at D = 2048, and their stain and
+            texture OOD scores) (<= 0.2 s); the statistics of one 224 px cell
+  ood_scores the OOD study (benchmarks/ood_scores.py) on $LEUKEMIA_OOD_MODEL / $LEUKEMIA_OOD_DATA: AUROC and
+            FPR95 of each candidate score per shift, and the external set's false-flag rate (<= 5%)
   patient   the Patient page's analysis of 300 cells at 224 px, batched (<= 10 s), per cell, against one by one
   faithfulness  one heatmap's deletion and insertion curves, 16 steps each in one batch, at 224 px (<= 1 s)
   explain_cli `python -m core.explain --method gradcam` on 100 images, files written: per extra image /
@@ -48,13 +52,13 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import (  # noqa: E402
-    app, explanations, hostile, inputs, model_card, neighbours, patient, sessions, training, uploads,
+    app, explanations, hostile, inputs, model_card, neighbours, ood_scores, patient, sessions, training, uploads,
 )
 
 BENCHES = {
     "classify": app.bench_classify, "app": app.bench_app, "decode": inputs.bench_decode, "index": inputs.bench_index,
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
-    "neighbours": neighbours.bench_neighbours, "patient": patient.bench_patient,
+    "neighbours": neighbours.bench_neighbours, "ood_query": neighbours.bench_ood_query, "ood_scores": ood_scores.bench_ood_scores, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
     "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
 }

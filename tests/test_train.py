@@ -198,7 +198,10 @@ def test_threshold_temperature_conformal_and_ood_threshold_come_from_the_calibra
     rows = [row for row, file in enumerate(index.files) if file in calibration_files]
     assert entry["ood_threshold_cells"] == len(rows) == len(calibration_files) < int((index.sides == "validation").sum())
     distances = [index.ood_score(features, entry["ood_k"]) for features in index.features[rows]]
-    assert entry["ood_threshold"] == pytest.approx(float(np.percentile(distances, entry["ood_percentile"])), abs=1e-6)
+    assert entry["neighbour_ood_threshold"] == pytest.approx(float(np.percentile(distances, entry["ood_percentile"])), abs=1e-6)
+    scores = entry["ood_distribution"]["calibration subjects"]  # the statistics score: the calibration cells' only
+    assert len(scores) == len(calibration_files)
+    assert entry["ood_threshold"] == pytest.approx(float(np.percentile(scores, entry["ood_percentile"])), abs=1e-3)
 
 
 class Interrupt(Exception):

@@ -9,7 +9,7 @@ from core.errors import ModelError
 from core.model.calibration import Calibration
 from core.data.labels import THRESHOLD_DIGITS, display_name, format_threshold
 from core.data.sides import SET_TITLES
-from core.reporting import calibration_card, figures, model_card
+from core.reporting import calibration_card, figures, model_card, ood_card
 from core.reporting.operating_points import GRID_STEP
 from ui import cache, state
 from ui.messages import plain, show_error
@@ -160,3 +160,17 @@ def conformal_ui(metadata: dict) -> None:
     st.table(pd.DataFrame(calibration_card.conformal_rows(calibrated, error_rate)).set_index("Class"))
     st.caption(calibration_card.GUARANTEE_LINE + " Refer rates here are on the cells the thresholds come from"
                f" (the {calibrated.fitted_on}): in-sample.")
+
+
+def ood_ui(metadata: dict) -> None:
+    """What makes a cell "unlike the known cells", and its score's distribution for in-distribution and shifted cells."""
+    entry = metadata.get("embedding_index")
+    st.markdown(ood_card.ood_text(entry))
+    rows = ood_card.shift_rows(entry) if isinstance(entry, dict) else []
+    if not rows:
+        return
+    st.plotly_chart(ood_card.ood_figure(entry))
+    st.table(pd.DataFrame(rows).set_index("cells"))
+    st.caption("Shifted: the calibration cells with another stain (hue turned), blurred, saved as JPEG, or imaged at "
+               "a lower scale, each at a middle strength (`core.imaging.shifts`). The calibration cells also set the "
+               "threshold, so their flagged share is 5% by construction; the README's study checks it on the external set.")

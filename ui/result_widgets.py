@@ -13,6 +13,7 @@ from core.model.answering import explained_class
 from core.data.sides import SIDE_NAMES
 from core.model.assessment import Assessment, answer_text, qualifications
 from core.model.decision import prediction_set_text
+from core.model.evidence import OLDER_OOD_CHECK
 from core.reporting.html_report import build_report
 from ui import cache, explain_cache, image_cache, navigation, state
 from ui.classify_widgets import UploadOutcome
@@ -145,6 +146,8 @@ def render_similar_cells(assessment: Assessment, classifier) -> None:
             st.caption(plain(note))
         return
     st.markdown("**Similar known cells** (nearest in the network's feature space; explanation by example, not proof)")
+    if classifier.evidence.ood_statistics is None:  # an index from before the stain and texture check: say how to add it
+        st.caption(plain(OLDER_OOD_CHECK.format(path=classifier.loaded.path)))
     root = Path(str(classifier.loaded.metadata.get("data", {}).get("root", "")))
     for column, cell in zip(st.columns(len(assessment.similar_cells)), assessment.similar_cells):
         path = root / cell.file

@@ -6,8 +6,9 @@ For models trained before the index existed (training now writes it). The split 
 the model (`<stem>.split.csv`) says which files were train and which held out (tuning and
 calibration; an older model's one "validation" side); those cells are passed through the
 training pipeline (no augmentation), `<stem>.index.npz` is written beside the model and the
-sidecar gains its "embedding_index" entry, its OOD threshold set on the calibration cells only
-(an older model's held-out cells). Exit status 0, or 2 with one line saying what was wrong.
+sidecar gains its "embedding_index" entry: the training cells' stain and texture statistics that the
+OOD score compares a cell with (`core.training.ood_fit`), and its OOD threshold, set on the calibration
+cells only (an older model's held-out cells). Run it again on a model indexed before the statistics. Exit status 0, or 2 with one line saying what was wrong.
 """
 from __future__ import annotations
 

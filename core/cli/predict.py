@@ -15,8 +15,10 @@ split CSV beside the model), out_of_distribution, conformal_empty, threshold_dif
 writes the same with the full sentences: file,label,probability_all,answer,conformal_set,ood_score,
 out_of_distribution,flags,qualifications,error (`core.model.assessment`). conformal_set is the
 prediction set at the error rate (`all|hem`, `all`, `hem`, or empty for the empty set; blank where
-the model has no conformal scores), ood_score the distance to the known cells (blank without an
-index), out_of_distribution "yes"/"no" (blank without an index). Every answer comes from the one
+the model has no conformal scores), ood_score the cell's OOD score (`core.model.ood`: its stain and
+texture distance to the training cells; for an index built before that, its distance to the known
+cells' features; blank without an index), out_of_distribution "yes"/"no" (the score above the
+sidecar's threshold; blank without an index), the qualifications saying both numbers. Every answer comes from the one
 path of the app (`core.model.answering.answer_cells`), so it is the answer Classify gives. A file
 that fails prints `ERROR` and a readable reason on its line and the others carry on. The
 exit status is 0 only when every file succeeded (1 when some failed, 2 for usage errors).

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.imaging.prepare import prepare_cell
 from core.imaging.preprocess import PreprocessResult
+from core.imaging.statistics import statistics_of
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
     from core.model.inference import Classifier, Prediction
@@ -33,6 +34,8 @@ class CellAnalysis:
         exactness: how P(all) and the features were computed (`core.model.answering`): FAST (a bfloat16
             batch), BATCHED (float32 in a batch) or EXACT (float32, the cell alone: the reference every
             decision near a boundary is taken on).
+        statistics: the cell's stain and texture statistics (`core.imaging.statistics`), (16,) float64,
+            when the model's OOD score uses them; they come from the model input, not the model's pass.
     """
 
     prediction: Prediction
@@ -40,10 +43,17 @@ class CellAnalysis:
     scope_reasons: tuple[str, ...]
     features: np.ndarray | None = None  # (D,) float32 pooled features of the original view, when the model has an index.
     exactness: int = BATCHED
+    statistics: np.ndarray | None = None
 
     @property
     def in_scope(self) -> bool:
         return not self.scope_reasons
+
+    def cell_statistics(self) -> np.ndarray | None:
+        """`statistics`, or `statistics_of(stages)` for an analysis built without them; None with neither."""
+        if self.statistics is not None or self.stages is None:
+            return self.statistics
+        return statistics_of(self.stages)
 
 
 def analyze_cell(classifier: Classifier, image_rgb: np.ndarray, with_tta: bool = True) -> CellAnalysis:
@@ -70,7 +80,12 @@ def analyze_views(classifier: Classifier, stages: PreprocessResult, scope_reason
     features, probabilities = classifier.values(views)  # One pass: answer and, with an index, features.
     prediction = classifier.decide(float(probabilities[0]), probabilities if with_tta else None)
     return CellAnalysis(prediction, stages, scope_reasons, None if features is None else features[0],
-                        BATCHED if with_tta else EXACT)
+                        BATCHED if with_tta else EXACT, statistics_for(classifier, stages))
+
+
+def statistics_for(classifier: Classifier, stages: PreprocessResult) -> np.ndarray | None:
+    """The cell's `statistics_of` where the model's OOD score reads them (its index has the statistics), else None."""
+    return statistics_of(stages) if classifier.evidence.ood_statistics is not None else None
 
 
 def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], scope_reasons: Sequence[tuple[str, ...]],
@@ -91,5 +106,6 @@ def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], s
     features, probabilities = classifier.values(model_inputs, batch_size, fast=fast)
     exactness = FAST if fast and classifier.batch_precision == "bfloat16" else BATCHED  # read after the pass: it may fall back
     rows: Sequence[np.ndarray | None] = [None] * len(stages) if features is None else list(features)
-    return [CellAnalysis(classifier.decide(float(probability)), stage, reasons, feature, exactness)
+    return [CellAnalysis(classifier.decide(float(probability)), stage, reasons, feature, exactness,
+                         statistics_for(classifier, stage))
             for stage, reasons, probability, feature in zip(stages, scope_reasons, probabilities, rows)]

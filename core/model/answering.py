@@ -28,6 +28,7 @@ from core.imaging.prepare import PreparedCell
 from core.model.analysis import BATCHED, EXACT, FAST, CellAnalysis, analyze_scoped, analyze_views
 from core.model.assessment import Assessment, Neighbourhood, assess
 from core.model.calibration import logit
+from core.model.embedding import OOD_K
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
     from core.model.evidence import ModelEvidence
@@ -45,6 +46,10 @@ if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
 # band of |b| + that margin (`logit_margin`: the exact value across b from the cell's lies in that band);
 # a float32 batch's when b lies within base + relative * |b|; the OOD score within its margin of the
 # OOD threshold. Each margin is about twice what was measured for bfloat16, forty times or more for float32.
+# The OOD margins are those of the older OOD score, the k-NN distance on pooled features (a model
+# indexed before the stain and texture statistics). The statistics score is computed from the model
+# input, not from the pass, so it does not drift at all (0 in every column of benchmarks/drift.py);
+# `settle` checks it against no margin.
 FAST_DRIFT_BANDS = ((2.0, 0.14), (4.0, 0.26), (8.0, 0.38))  # (|log-odds| below, the largest bfloat16 drift seen)
 FAST_RELATIVE_DRIFT = 0.11  # beyond the last band, the drift seen relative to |log-odds|
 SAFETY = 2.0
@@ -106,7 +111,7 @@ def logit_boundaries(threshold: float, evidence: ModelEvidence | None, error_rat
 
 def near_boundary(analyses: Sequence[CellAnalysis], ood_scores: Sequence[float | None], boundaries: np.ndarray,
                   ood_threshold: float | None) -> list[int]:
-    """Positions of the cells, not EXACT, whose values lie within their margin (`MARGINS`) of a boundary.
+    """Positions of the cells, not EXACT, whose values lie within their margin (`logit_margin`, `OOD_MARGINS`) of a boundary.
 
     Args:
         boundaries: log-odds of raw P(all) (`logit_boundaries`); each has the margin `logit_margin` for the cell.
@@ -126,13 +131,19 @@ def near_boundary(analyses: Sequence[CellAnalysis], ood_scores: Sequence[float |
 
 
 def neighbourhoods(analyses: Sequence[CellAnalysis], evidence: ModelEvidence | None) -> list[Neighbourhood | None]:
-    """Each analysis' (similar cells, OOD score) from one `query_many` of the model's index; None where there is none to ask."""
+    """Each analysis' (similar cells, OOD score) from one `query_many` of the model's index; None where there is none to ask.
+
+    The OOD score is `ModelEvidence.ood_scores`': the stain and texture distance, or an older model's k-NN distance.
+    """
     asked = [position for position, analysis in enumerate(analyses) if analysis.features is not None]
     answers: list[Neighbourhood | None] = [None] * len(analyses)
     if evidence is None or evidence.index is None or not asked:
         return answers
-    for position, answer in zip(asked, evidence.index.query_many(np.stack([analyses[position].features for position in asked]))):
-        answers[position] = answer
+    found = evidence.index.query_many(np.stack([analyses[position].features for position in asked]),
+                                      ood_k=OOD_K if evidence.ood_statistics is None else None)
+    scores = evidence.ood_scores([analyses[position].cell_statistics() for position in asked], [score for _, score in found])
+    for position, (similar, _), score in zip(asked, found, scores):
+        answers[position] = (similar, score)
     return answers
 
 
@@ -175,8 +186,9 @@ def settle(classifier: Classifier, analyses: Sequence[CellAnalysis], model_input
     boundaries = logit_boundaries(classifier.threshold, evidence, error_rate)
     settled, around = list(analyses), neighbourhoods(analyses, evidence)
     for _ in range(2):
+        # The stain and texture score comes from the model input alone, so no pass moves it: only the older k-NN score is rechecked.
         near = near_boundary(settled, [None if found is None else found[1] for found in around], boundaries,
-                             evidence.ood_threshold)
+                             evidence.ood_threshold if evidence.ood_score_drifts else None)
         if not near:
             break
         settled = rerun(classifier, settled, near, model_inputs)

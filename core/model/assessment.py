@@ -15,7 +15,7 @@ from typing import Any
 
 from core.data import labels
 from core.data.sides import REAL_CELLS, SEEN_IN_TRAINING
-from core.model import decision
+from core.model import decision, ood
 from core.model.analysis import CellAnalysis
 from core.model.calibration import ConformalAnswer
 from core.model.evidence import ModelEvidence
@@ -33,6 +33,7 @@ CONFORMAL_REFER_SENTENCE = "Both answers are possible at the chosen error rate: 
 CONFORMAL_EMPTY_SENTENCE = "Neither answer is plausible at the chosen error rate (an empty prediction set): refer."
 OUT_OF_DISTRIBUTION_SENTENCE = ("This cell is unlike the cells the model learned (its distance to the known cells "
                                 "passes the model's out-of-distribution threshold): refer.")
+# With the score and its threshold, `ood_sentence(assessment)` says it with the numbers (`core.model.ood.refer_sentence`).
 THRESHOLD_DIFFERS_SENTENCE = ("The model card's threshold alone would give the other class; the answer follows the "
                               "prediction set, which holds one class only.")
 SEEN_IN_TRAINING_SENTENCE = ("This sample's subject was seen in training: the answer shows what the model "
@@ -60,6 +61,9 @@ class Assessment:
             or None without conformal scores.
         refer_reasons: `core.model.decision.REFER_REASONS` that apply; empty for an answer.
         ood_score, ood_flag: out-of-distribution score and whether it passes the sidecar's threshold, or None.
+        ood_threshold: that threshold, or None without an index of known cells.
+        ood_from_statistics: the score is the stain and texture distance (`core.model.ood`); False: an older
+            model's distance to the known cells' features.
         similar_cells: the nearest training cells from the embedding index; empty without one.
         card_unknown: the model came without a sidecar, or one without a threshold (`CARD_UNKNOWN_KEY`).
     """
@@ -82,6 +86,8 @@ class Assessment:
     card_unknown: bool = False
     prediction_set: tuple[str, ...] | None = None
     refer_reasons: tuple[str, ...] = ()
+    ood_threshold: float | None = None
+    ood_from_statistics: bool = False
 
     @property
     def out_of_scope(self) -> bool:
@@ -123,8 +129,11 @@ def _embedding_evidence(analysis: CellAnalysis, evidence: ModelEvidence | None,
     """(OOD score, OOD flag, similar cells), or (None, None, ()) when the model has no index of known cells."""
     if evidence is None or evidence.index is None or analysis.features is None:
         return None, None, ()
-    similar, score = evidence.index.query(analysis.features) if neighbourhood is None else neighbourhood
-    return score, bool(score > evidence.ood_threshold), similar
+    if neighbourhood is None:
+        similar, neighbour_score = evidence.index.query(analysis.features)
+        neighbourhood = similar, evidence.ood_scores([analysis.cell_statistics()], [neighbour_score])[0]
+    similar, score = neighbourhood
+    return score, None if score is None else bool(score > evidence.ood_threshold), similar
 
 
 def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str | None = None,
@@ -152,7 +161,10 @@ def assess(analysis: CellAnalysis, metadata: Mapping[str, Any], sample_side: str
         tta_mean=prediction.tta_mean, tta_std=prediction.tta_std, views_disagree=views_disagree(prediction),
         scope_reasons=tuple(analysis.scope_reasons), is_demo=bool(metadata.get("is_demo")), sample_side=sample_side,
         probability_all_calibrated=calibrated, conformal_decision=None if conformal is None else conformal.decision,
-        ood_score=ood_score, ood_flag=ood_flag, similar_cells=similar, card_unknown=bool(metadata.get(CARD_UNKNOWN_KEY)),
+        ood_score=ood_score, ood_flag=ood_flag, similar_cells=similar,
+        ood_threshold=None if ood_flag is None else evidence.ood_threshold,
+        ood_from_statistics=ood_flag is not None and evidence.ood_statistics is not None,
+        card_unknown=bool(metadata.get(CARD_UNKNOWN_KEY)),
         prediction_set=prediction_set, refer_reasons=decided.reasons,
     )
 
@@ -194,6 +206,21 @@ def flags(assessment: Assessment) -> tuple[str, ...]:
     return tuple(name for name in FLAG_SENTENCES if applies[name])
 
 
+def ood_sentence(assessment: Assessment) -> str:
+    """Why a cell is referred as unlike the known cells: its OOD score against the model's threshold, in one sentence."""
+    if assessment.ood_score is None or assessment.ood_threshold is None:
+        return OUT_OF_DISTRIBUTION_SENTENCE
+    return ood.refer_sentence(assessment.ood_score, assessment.ood_threshold, assessment.ood_from_statistics)
+
+
+def ood_score_text(assessment: Assessment) -> str:
+    """"41.2 against the threshold 18.1: unlike the cells the model learned", for a table row; "" without a score."""
+    if assessment.ood_score is None:
+        return ""
+    return ood.score_text(assessment.ood_score, assessment.ood_threshold, bool(assessment.ood_flag), assessment.ood_from_statistics)
+
+
 def qualifications(assessment: Assessment) -> tuple[str, ...]:
     """The sentences every surface shows beside the answer, most important first; empty when none apply."""
-    return tuple(FLAG_SENTENCES[name] for name in flags(assessment))
+    return tuple(ood_sentence(assessment) if name == "out_of_distribution" else FLAG_SENTENCES[name]
+                 for name in flags(assessment))

@@ -28,7 +28,7 @@ TRAIN_SIDE, VALIDATION_SIDE = "train", "validation"
 NEIGHBOURS = 6
 OOD_K = 10
 OOD_PERCENTILE = 95
-QUERY_CHUNK = 128  # queries per matrix product in `query_many`: a (N, 128) float32 block, 5 MB for 10,000 cells
+QUERY_CHUNK = 320  # queries per matrix product in `query_many`: the Patient page's 300 cells at once; a (N, 320) float32 block, 13 MB for 10,000 cells
 # An index of all of C-NMC's ~10,700 labelled cells at D = 2048 is ~90 MB; refuse anything far larger.
 MAX_INDEX_BYTES = 1 << 30
 _TEXT_COLUMNS = ("files", "labels", "subjects", "sides")
@@ -176,28 +176,53 @@ class EmbeddingIndex:
         query, similarity = self._similarities(features)
         return self._answer(query, similarity, k, ood_k)
 
-    def query_many(self, features: np.ndarray, k: int = NEIGHBOURS, ood_k: int = OOD_K,
-                   chunk: int = QUERY_CHUNK) -> list[tuple[tuple[Neighbour, ...], float]]:
+    def query_many(self, features: np.ndarray, k: int = NEIGHBOURS, ood_k: int | None = OOD_K,
+                   chunk: int = QUERY_CHUNK) -> list[tuple[tuple[Neighbour, ...], float | None]]:
         """`query` for each row of (M, D) features, `chunk` rows per matrix product over the index.
 
+        `ood_k=None` skips the k-NN distance (None in its place): a model whose OOD score is the
+        stain and texture distance does not need it.
+
         One product reads the (N, D) index once for `chunk` queries where `query` reads it once per
-        query: 300 queries of a 10,000-cell index at D = 2048 took 0.13 s in products against 1.0 s
-        one by one (idle 2-core AMD EPYC).
+        query, and each block's candidates are picked by one `argpartition` along its rows: 300
+        queries of a 10,000-cell index at D = 2048 took 0.20 s in all against 0.28 s in blocks of
+        128 picked query by query (2-core Xeon at load 2.3; `benchmarks/run.py --only ood_query`).
         """
         queries = normalise(np.asarray(features, np.float32))
         if queries.ndim != 2 or queries.shape[1] != self.dimensions:
             raise ValueError(f"Queries need shape (M, {self.dimensions}); got {queries.shape}. Pass the pooled features of the images.")
+        if len(self) == 0 or len(self.train_rows) == 0:
+            return [self.query(query, k, ood_k or OOD_K) for query in queries]  # `query` raises the error for an empty side
         answers = []
         for start in range(0, len(queries), chunk):
             block = queries[start : start + chunk]
-            similarities = self.features @ block.T  # (N, chunk): unit rows, so the cosines
-            answers += [self._answer(query, similarities[:, column], k, ood_k) for column, query in enumerate(block)]
+            # (chunk, N) cosines (unit rows); the product the (N, D) @ (D, chunk) way round is the faster one in BLAS here.
+            similarities = np.ascontiguousarray((self.features @ block.T).T)
+            rows, distances = self._by_distance(block, _top_columns(similarities, k))
+            if ood_k is None:
+                scores = [None] * len(block)
+            else:
+                familiar = self.train_rows[_top_columns(similarities[:, self.train_rows], ood_k)]
+                scores = [float(score) for score in self._by_distance(block, familiar)[1][:, -1]]
+            answers += [(self._neighbours(found, apart), score) for found, apart, score in zip(rows, distances, scores)]
         return answers
+
+    def _by_distance(self, queries: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(M, D) unit queries and (M, k) row numbers each -> those rows and their exact L2 distances, nearest first."""
+        distances = np.linalg.norm(self.features[rows] - queries[:, None, :], axis=2)  # (M, k)
+        order = np.argsort(distances, axis=1, kind="stable")
+        return np.take_along_axis(rows, order, axis=1), np.take_along_axis(distances, order, axis=1)
 
     def _answer(self, query: np.ndarray, similarity: np.ndarray, k: int, ood_k: int) -> tuple[tuple[Neighbour, ...], float]:
         """(the k nearest cells, the OOD score) of a unit (D,) query from its (N,) similarities to every row."""
         neighbours = self._neighbours(*self._nearest_rows(query, similarity, k, None))
         return neighbours, float(self._nearest_rows(query, similarity, ood_k, self.train_rows)[1][-1])
+
+
+def _top_columns(similarities: np.ndarray, k: int) -> np.ndarray:
+    """(M, N) similarities -> (M, min(k, N)) column numbers of each row's k largest, in no particular order."""
+    k = min(k, similarities.shape[1])
+    return np.argpartition(-similarities, k - 1, axis=1)[:, :k]
 
 
 def ood_threshold(index: EmbeddingIndex, validation_features: np.ndarray, k: int = OOD_K, percentile: float = OOD_PERCENTILE) -> float:

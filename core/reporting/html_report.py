@@ -21,8 +21,11 @@ from core.data.sides import SIDE_NAMES
 from core.explain.methods import METHOD_NAMES
 from core.imaging.encode import png_bytes
 from core.model.analysis import CellAnalysis
-from core.model.assessment import DEMO_SENTENCE, Assessment, answer_text, assess, qualifications
+from core.model.assessment import (
+    DEMO_SENTENCE, Assessment, answer_text, assess, ood_score_text, qualifications,
+)
 from core.model.decision import prediction_set_text
+from core.model.ood import SCORE_WORDS
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -65,8 +68,7 @@ def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
     if assessment.prediction_set is not None:
         rows.append(("Prediction set (conformal)", prediction_set_text(assessment.prediction_set)))
     if assessment.ood_score is not None:
-        rows.append(("Distance to known cells (OOD score)",
-                     f"{assessment.ood_score:.3f}" + (": unlike the cells the model learned" if assessment.ood_flag else "")))
+        rows.append(("OOD score (" + SCORE_WORDS[assessment.ood_from_statistics][0] + ")", ood_score_text(assessment)))
     rows.append(("Input in scope", "no: see the warning above" if assessment.scope_reasons else "yes"))
     if assessment.sample_side:
         rows.append(("Sample", assessment.sample_side))

@@ -3,9 +3,11 @@
 `<model stem>.index.npz` holds the pooled features of every training and held-out cell (see
 `core.model.embedding`, whose two sides are "train" and "validation": the held-out subjects, tuning
 and calibration alike); the sidecar's "embedding_index" entry names it and records the OOD
-threshold: the 95th percentile of the calibration subjects' cells' distances to their 10th nearest
-training cell. Only the calibration subjects set it, like every other threshold of the model: the
-tuning subjects chose the epoch. `train` calls `attach_index` after saving; `python -m core.cli.index`
+score's reference and threshold (`core.training.ood_fit`: the training cells' stain and texture
+statistics, and the 95th percentile of the calibration subjects' cells' scores), and, for reference,
+the older score's threshold ("neighbour_ood_threshold": the same percentile of their distances to
+their 10th nearest training cell). Only the calibration subjects set them, like every other
+threshold of the model: the tuning subjects chose the epoch. `train` calls `attach_index` after saving; `python -m core.cli.index`
 calls it for models trained before the index existed (their one held-out side sets the threshold).
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.data.index import ImageRecord
 from core.model.embedding import NEIGHBOURS, OOD_K, OOD_PERCENTILE, TRAIN_SIDE, VALIDATION_SIDE, EmbeddingIndex, ood_threshold
 from core.model.network import POOL_LAYER, with_features
 from core.model.store import write_sidecar
+from core.training.ood_fit import fit_ood
 
 SIDECAR_KEY = "embedding_index"
 THRESHOLD_FROM = "calibration subjects"  # Whose cells set the OOD threshold, as the sidecar says it.
@@ -86,11 +89,17 @@ def attach_index(model: keras.Model, model_path: Path, metadata: dict[str, Any],
     index.save(target)
     held_out = features[VALIDATION_SIDE]
     chosen = threshold_rows(records[VALIDATION_SIDE], threshold_records)
+    neighbour_threshold = ood_threshold(index, held_out[chosen], OOD_K, OOD_PERCENTILE)
+    try:
+        ood_fields = fit_ood(records[TRAIN_SIDE], [records[VALIDATION_SIDE][row] for row in chosen], image_size)
+    except ValueError as error:  # too few cells to fit the statistics (a dry run): the k-NN score, and why
+        ood_fields = {"ood_threshold": neighbour_threshold, "ood_percentile": OOD_PERCENTILE,
+                      "ood_threshold_cells": int(len(chosen)), "ood_statistics_missing": str(error)}
     entry = {"file": target.name, "cells": len(index), "dimensions": index.dimensions, "ood_k": OOD_K,
-             "ood_percentile": OOD_PERCENTILE, "ood_threshold": ood_threshold(index, held_out[chosen], OOD_K, OOD_PERCENTILE),
-             "ood_threshold_cells": int(len(chosen)),
+             "neighbour_ood_threshold": neighbour_threshold,
              "ood_threshold_from": THRESHOLD_FROM if threshold_records is not None else OLDER_THRESHOLD_FROM,
-             "neighbours": NEIGHBOURS, "train_cells": int(len(index.train_rows)), "validation_cells": int(len(held_out))}
+             "neighbours": NEIGHBOURS, "train_cells": int(len(index.train_rows)), "validation_cells": int(len(held_out)),
+             **ood_fields}
     metadata = {**metadata, SIDECAR_KEY: entry}
     write_sidecar(Path(model_path), metadata)
     return metadata

@@ -41,8 +41,8 @@ def test_demo_model_card_renders_every_chart_and_warns(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     assert "Demo model" in texts(app.warning) and "says nothing about real blood cells" in texts(app.warning)
     assert "matches" in texts(app.success)
-    # Confusion, calibration before/after, ROC, PR, coverage, training history; cells needed per subject set.
-    assert len(app.get("plotly_chart")) == 6 + 2
+    # Confusion, calibration before/after, ROC, PR, coverage, training history; cells needed per subject set; OOD scores.
+    assert len(app.get("plotly_chart")) == 6 + 2 + 1
     metrics = app.table[2].value
     assert list(metrics.columns) == ["Model", "95% CI", 'Always "ALL"'] and len(metrics) == 8
 
@@ -72,7 +72,7 @@ def test_threshold_slider_trades_sensitivity_for_specificity(monkeypatch, demo_m
 def test_external_set_can_be_shown(monkeypatch, demo_model):
     app = open_page(monkeypatch, demo_model)
     app.radio(key="model_card_set").set_value("external").run()
-    assert not app.exception and len(app.get("plotly_chart")) == 6 + 2
+    assert not app.exception and len(app.get("plotly_chart")) == 6 + 2 + 1
     assert app.slider(key="threshold_external").value == pytest.approx(round(json.loads(demo_model.with_suffix(".json").read_text())["threshold"], 3))
 
 
@@ -87,7 +87,7 @@ def test_tampered_file_shows_a_sha_mismatch(monkeypatch, trained_model_path, tra
     path.write_bytes(b"not the model that was trained")
     app = open_page(monkeypatch, path)
     assert "does NOT match" in texts(app.error)
-    assert len(app.get("plotly_chart")) == 6 + 2  # the card itself still shows
+    assert len(app.get("plotly_chart")) == 6 + 2 + 1  # the card itself still shows
 
 
 def test_model_without_sidecar_says_what_is_missing(monkeypatch, trained_model_path, tmp_path):
@@ -124,7 +124,7 @@ def test_sidecar_survives_json_with_nan_and_nulls(monkeypatch, trained_model_pat
     path = install_model(trained_model_path, tmp_path, json.loads(json.dumps(sidecar)))
     app = open_page(monkeypatch, path)
     assert "not available" in app.table[2].value.to_string()
-    assert len(app.get("plotly_chart")) == 4 + 2  # confusion, calibration before/after, ROC, coverage; cells needed
+    assert len(app.get("plotly_chart")) == 4 + 2 + 1  # confusion, calibration before/after, ROC, coverage; cells needed; OOD
 
 
 def test_the_sidebar_error_rate_sets_per_class_thresholds_and_states_the_guarantee(monkeypatch, demo_model):
@@ -197,3 +197,15 @@ def test_the_threshold_reads_with_three_decimals_and_its_full_precision_once(mon
     assert shown in identity and (f"stored as {trained_sidecar['threshold']!r}" in identity or float(shown) == trained_sidecar["threshold"])
     rendered = "\n".join(str(element.value) for kind in ("markdown", "caption") for element in getattr(app, kind))
     assert str(round(trained_sidecar["threshold"], 2)) not in rendered.replace(shown, "")
+
+
+def test_the_ood_section_states_the_score_and_its_threshold_or_how_to_update_an_older_index(
+        monkeypatch, trained_model_path, trained_sidecar, tmp_path):
+    entry = trained_sidecar["embedding_index"]
+    app = open_page(monkeypatch, install_model(trained_model_path, tmp_path / "new", trained_sidecar))
+    assert "stain and texture distance" in texts(app.markdown) and f"{entry['ood_threshold']:.1f}" in texts(app.markdown)
+    shifted = [table.value for table in app.table if "AUROC" in table.value.columns]
+    assert len(shifted) == 1 and len(shifted[0]) == len(entry["ood_distribution"])
+    older = {key: value for key, value in entry.items() if key not in ("ood_statistics", "ood_distribution")}
+    app = open_page(monkeypatch, install_model(trained_model_path, tmp_path / "old", {**trained_sidecar, "embedding_index": older}))
+    assert "python -m core.cli.index" in texts(app.markdown) and not any("AUROC" in table.value.columns for table in app.table)

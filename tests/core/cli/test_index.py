@@ -12,7 +12,20 @@ from core.cli.index import main
 from core.data.index import index_dataset
 from core.model.embedding import EmbeddingIndex
 
-SIDECAR_KEYS = {"file", "cells", "dimensions", "ood_k", "ood_percentile", "ood_threshold", "neighbours"}
+SIDECAR_KEYS = {"file", "cells", "dimensions", "ood_k", "ood_percentile", "ood_threshold", "neighbours",
+                "neighbour_ood_threshold", "ood_statistics", "ood_distribution"}
+
+
+def statistics_scores(entry: dict, paths: list[Path], image_size: int) -> np.ndarray:
+    """The OOD scores of these files as the app computes them: decoded, preprocessed, their statistics scored."""
+    from core.imaging.decode import load_image
+    from core.imaging.preprocess import preprocess_cell
+    from core.imaging.statistics import statistics_of
+    from core.model.ood import StatisticsGaussian
+
+    gaussian = StatisticsGaussian.from_entry(entry["ood_statistics"])
+    rows = [statistics_of(preprocess_cell(load_image(path).image_rgb, image_size)) for path in paths]
+    return gaussian.scores(np.stack(rows))
 
 
 def model_without_index(tmp_path, tiny_model_path, synthetic_data_root, side_of) -> Path:
@@ -53,7 +66,10 @@ def test_rebuilds_the_index_and_the_sidecar_entry(old_model, synthetic_data_root
     assert sorted(index.files) == sorted(row["path"] for row in rows)
     validation = index.features[index.sides == "validation"]
     scores = [index.ood_score(features, k=entry["ood_k"]) for features in validation]
-    assert entry["ood_threshold"] == pytest.approx(np.percentile(scores, 95))
+    assert entry["neighbour_ood_threshold"] == pytest.approx(np.percentile(scores, 95))
+    held_out = [synthetic_data_root / file for file, side in zip(index.files, index.sides) if side == "validation"]
+    image_size = json.loads(config.sidecar_path(old_model).read_text())["image_size"]
+    assert entry["ood_threshold"] == pytest.approx(np.percentile(statistics_scores(entry, held_out, image_size), 95))
     assert json.loads(capsys.readouterr().out) == entry
 
 
@@ -70,8 +86,13 @@ def test_with_three_roles_only_the_calibration_cells_set_the_ood_threshold(tmp_p
     assert {sides[file] for file, side in zip(index.files, index.sides) if side == "validation"} == {"tuning", "calibration"}
     calibration = index.features[[sides[file] == "calibration" for file in index.files]]
     scores = [index.ood_score(features, k=entry["ood_k"]) for features in calibration]
-    assert entry["ood_threshold"] == pytest.approx(np.percentile(scores, 95))
+    assert entry["neighbour_ood_threshold"] == pytest.approx(np.percentile(scores, 95))
     assert entry["ood_threshold_cells"] == len(calibration) and entry["ood_threshold_from"] == "calibration subjects"
+    image_size = json.loads(config.sidecar_path(model).read_text())["image_size"]
+    calibration_paths = [synthetic_data_root / file for file in index.files if sides[file] == "calibration"]
+    calibration_scores = statistics_scores(entry, calibration_paths, image_size)
+    assert entry["ood_threshold"] == pytest.approx(np.percentile(calibration_scores, 95))
+    assert entry["ood_distribution"]["calibration subjects"] == pytest.approx(calibration_scores, abs=1e-4)
 
 
 @pytest.mark.parametrize("problem", ["no split file", "wrong data folder", "no model"])
@@ -98,4 +119,5 @@ def test_training_writes_the_index_and_the_sidecar_entry(trained_model_path, tra
     split = trained_sidecar["split"]
     assert len(index) == entry["cells"] == split["train_images"] + split["tuning_images"] + split["calibration_images"]
     assert entry["ood_threshold_cells"] == split["calibration_images"] and entry["ood_threshold_from"] == "calibration subjects"
-    assert 0.0 < entry["ood_threshold"] <= 2.0
+    assert 0.0 < entry["neighbour_ood_threshold"] <= 2.0 and entry["ood_threshold"] > 0.0
+    assert entry["ood_score"] == "stain and texture distance" and len(entry["ood_distribution"]) == 5

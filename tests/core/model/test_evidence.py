@@ -6,8 +6,8 @@ import numpy as np
 from core.data import labels
 from core.model.analysis import CellAnalysis
 from core.model.assessment import (
-    CONFORMAL_REFER_SENTENCE, OUT_OF_DISTRIBUTION_SENTENCE, OUT_OF_SCOPE_SENTENCE, REFER_OUT_OF_SCOPE, answer_text, assess,
-    flags, qualifications,
+    CONFORMAL_REFER_SENTENCE, OUT_OF_SCOPE_SENTENCE, REFER_OUT_OF_SCOPE, answer_text, assess, flags, ood_sentence,
+    qualifications,
 )
 from core.model.calibration import Calibration
 from core.model.embedding import EmbeddingIndex
@@ -43,7 +43,9 @@ def test_a_cell_unlike_the_known_ones_is_referred():
     assessment = assess(analysis_of(0.9, np.eye(DIMENSIONS, dtype=np.float32)[3]), {}, evidence=evidence)
     assert assessment.ood_flag is True and assessment.answer == labels.REFER
     assert assessment.refer_reasons == ("out_of_distribution",) and answer_text(assessment) == REFER_OUT_OF_SCOPE
-    assert OUT_OF_DISTRIBUTION_SENTENCE in qualifications(assessment) and "out_of_distribution" in flags(assessment)
+    assert ood_sentence(assessment) in qualifications(assessment) and "out_of_distribution" in flags(assessment)
+    # The sentence says why: the cell's score against the model's threshold.
+    assert f"{assessment.ood_score:.3f}" in ood_sentence(assessment) and "threshold 0.500" in ood_sentence(assessment)
     assert "out_of_scope" not in flags(assessment)  # the image itself passed the scope check
 
 
