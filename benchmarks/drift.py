@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                                                "ood": answering.FAST_OOD_MARGIN}},
         "float32_batches_of_32": {**drift(classifier, reference, statistics, *classifier.values(inputs, 32)),
                                   "margins": batched_margins},
+        "folded_float32_batches_of_32": {**drift(classifier, reference, statistics, *classifier.folded_values(inputs, 32)),
+                                         "margins": batched_margins},
         "float32_views_of_8": {**drift(classifier, reference, statistics, view_features,
                                        np.asarray([probabilities[0] for _, probabilities in views])),
                                "margins": batched_margins},

@@ -103,3 +103,18 @@ def test_an_explainer_whose_model_cannot_be_rebuilt_runs_in_float32(loaded, inpu
     monkeypatch.setattr(fast_batches, "twin_for", refuse)
     np.testing.assert_allclose(explainer.probabilities(inputs, fast=True), explainer.probabilities(inputs), atol=1e-6)
     assert explainer.batch_precision == "float32"
+
+
+def test_folded_values_are_float32_values_of_a_copy_without_batchnorm(loaded, inputs, monkeypatch):
+    """The reruns' float32 batches (`Classifier.folded_values`) run the folded copy: the model's values, not bfloat16's."""
+    folded = fast_batches.folded_for(loaded.model)
+    assert folded is not None and folded is fast_batches.folded_for(loaded.model)  # one copy per model
+    assert "conv1_bn" not in [layer.name for layer in folded.layers]
+    assert {layer.dtype_policy.name for layer in folded.layers} == {"float32"}
+    classifier = Classifier(loaded)
+    _, reference = classifier.values(inputs)
+    features, probabilities = classifier.folded_values(inputs, batch_size=16)
+    assert features is None  # the tiny model has no index: the plain pass, as `values` runs
+    np.testing.assert_allclose(probabilities, reference, atol=1e-5)
+    monkeypatch.setattr(classifier, "_folded", {False: None})  # a model that could not be folded: the model as saved
+    np.testing.assert_array_equal(classifier.folded_values(inputs)[1], reference)
