@@ -56,8 +56,10 @@ def grow_cells(work_rgb: np.ndarray, nucleus_labels: np.ndarray, red_cell_px: fl
     reach = cv2.dilate(nuclei.astype(np.uint8), _disc(MAX_CYTOPLASM_D * red_cell_px)) > 0
     rim = cv2.dilate(nuclei.astype(np.uint8), _disc(MIN_RIM_D * red_cell_px)) > 0
     region = (rim | (reach & cytoplasm_candidates(work_rgb, nuclei))) | nuclei
+    # Every pixel goes to one nucleus, split along the image's edges where two cells meet; the
+    # cell is then its share of the region. (A seed for the outside would flood pale cytoplasm
+    # before the nucleus' own seed crossed the strong edge around the nucleus.)
     markers = nucleus_labels.astype(np.int32).copy()
-    markers[~region] = count + 1  # The outside: one more seed, so that cells stop at the region's edge.
     gradient = cv2.morphologyEx(cv2.cvtColor(work_rgb, cv2.COLOR_RGB2GRAY), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     cv2.watershed(cv2.cvtColor(gradient, cv2.COLOR_GRAY2BGR), markers)
     cells = np.zeros_like(nucleus_labels)

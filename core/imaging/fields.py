@@ -27,7 +27,7 @@ from core.imaging.cytoplasm import grow_cells
 WORK_RED_CELL_PX = 40.0  # The red-cell diameter the field is resized to before any other step.
 NUCLEUS_CONTRAST = 25.0  # Blue minus red (0-255 scale) a nucleus must exceed the background by.
 LOBE_GAP_D = 0.2  # Radius of the closing that joins the lobes of one nucleus.
-MIN_NUCLEUS_AREA_D2 = 0.2  # Smaller purple objects are platelets or debris (a platelet is about 0.07 D²).
+MIN_NUCLEUS_AREA_D2 = 0.3  # Smaller purple objects are platelets, their clumps or debris (a platelet is about 0.07 D²).
 MIN_SEED_DEPTH_D = 0.25  # A watershed seed is a distance-transform peak at least this deep ...
 MIN_SEED_SPACING_D = 0.9  # ... and at least this far from a deeper one (two cells' nuclei are further apart).
 NECK_RATIO = 0.5  # Parts whose shared border is this deep (relative to the shallower) are one nucleus.
