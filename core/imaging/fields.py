@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.imaging import field_scale
+from core.imaging import field_checks, field_scale
 from core.imaging.cytoplasm import grow_cells
 
+MAX_FIELD_SIDE = 2048  # Longer photos are shrunk to this before the red cells are measured (bounded memory).
 WORK_RED_CELL_PX = 40.0  # The red-cell diameter the field is resized to before any other step.
 NUCLEUS_CONTRAST = 25.0  # Blue minus red (0-255 scale) a nucleus must exceed the background by.
 LOBE_GAP_D = 0.2  # Radius of the closing that joins the lobes of one nucleus.
@@ -78,14 +79,18 @@ def find_white_cells(field_rgb: np.ndarray) -> FieldCells:
         A `FieldCells` whose boxes and masks are in `field_rgb`'s pixels; possibly no cell.
 
     Raises:
-        PreprocessingError: the field is unstained or holds too few cells to measure.
+        PreprocessingError: the field is over-exposed, unstained, out of focus, or holds too few
+            cells to measure.
 
     >>> found = find_white_cells(load_image("field.jpg").image_rgb)  # doctest: +SKIP
     >>> [cell.box for cell in found.whole_cells]  # doctest: +SKIP
     """
-    diameter = field_scale.red_cell_diameter(field_scale.stained_objects(field_rgb))
-    scale = WORK_RED_CELL_PX / diameter
-    work_rgb = _resized(field_rgb, scale)
+    field_checks.check_exposure(field_rgb)
+    bounded_rgb, bound = _bounded(field_rgb)
+    diameter = field_scale.red_cell_diameter(field_scale.stained_objects(bounded_rgb)) / bound
+    scale = WORK_RED_CELL_PX / diameter  # From the given image's pixels to the working scale's.
+    work_rgb = _resized(bounded_rgb, scale / bound)
+    field_checks.check_focus(work_rgb)
     nuclei = split_touching(nucleus_mask(work_rgb))
     labels, nucleus_areas = grow_cells(work_rgb, nuclei, WORK_RED_CELL_PX)
     found = (_found_cell(labels == label, nucleus_areas[label], scale, field_rgb.shape[:2])
@@ -93,6 +98,12 @@ def find_white_cells(field_rgb: np.ndarray) -> FieldCells:
     cells = [cell for cell in found if cell is not None]
     cells.sort(key=lambda cell: (cell.box[1] // max(1, round(diameter)), cell.box[0]))
     return FieldCells(tuple(cells), diameter)
+
+
+def _bounded(field_rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """The field shrunk so that its longer side is at most `MAX_FIELD_SIDE` px, and the factor used (<= 1)."""
+    factor = min(1.0, MAX_FIELD_SIDE / max(field_rgb.shape[:2]))
+    return (field_rgb, 1.0) if factor == 1.0 else (_resized(field_rgb, factor), factor)
 
 
 def _resized(image_rgb: np.ndarray, scale: float) -> np.ndarray:
@@ -193,7 +204,8 @@ def _found_cell(work_mask: np.ndarray, nucleus_area: int, scale: float, shape: t
     height, width = shape
     x0, y0 = max(0, int(xs.min() / scale)), max(0, int(ys.min() / scale))
     x1, y1 = min(width, int(np.ceil((xs.max() + 1) / scale))), min(height, int(np.ceil((ys.max() + 1) / scale)))
-    crop = work_mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.uint8)
-    mask = cv2.resize(crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST) > 0
+    crop = work_mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32)
+    # Linear interpolation and a half-way cut give a smooth outline rather than working-scale steps.
+    mask = cv2.resize(crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) >= 0.5
     touches = bool(ys.min() == 0 or xs.min() == 0 or ys.max() == work_mask.shape[0] - 1 or xs.max() == work_mask.shape[1] - 1)
     return FoundCell((x0, y0, x1, y1), mask, min(1.0, nucleus_area / ys.size), touches)
