@@ -13,7 +13,7 @@ real_cell_on_demo_model, out_of_scope, orientation_unstable (only with --tta, wh
 flips/rotations per image), conformal_refer, seen_in_training (a file listed as "train" in the
 split CSV beside the model), out_of_distribution, conformal_empty, threshold_differs. `--csv`
 writes the same with the full sentences: file,label,probability_all,answer,conformal_set,ood_score,
-out_of_distribution,flags,qualifications,error (`core.model.assessment`). conformal_set is the
+out_of_distribution,flags,qualifications,error,field,box (`core.model.assessment`). conformal_set is the
 prediction set at the error rate (`all|hem`, `all`, `hem`, or empty for the empty set; blank where
 the model has no conformal scores), ood_score the distance to the known cells (blank without an
 index), out_of_distribution "yes"/"no" (blank without an index). Every answer comes from the one
@@ -21,13 +21,15 @@ path of the app (`core.model.answering.answer_cells`), so it is the answer Class
 that fails prints `ERROR` and a readable reason on its line and the others carry on. The
 exit status is 0 only when every file succeeded (1 when some failed, 2 for usage errors).
 `--by-subject` prints one line per subject instead of per image (`core.cli.predict_subjects`).
+A photo of a smear field (a light background) is answered per whole white cell found in it, one line
+each, `FIELD#k`; field and box (x0 y0 x1 y1, the photo's pixels) fill the CSV's last two columns.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
@@ -44,7 +46,7 @@ if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
 IMAGE_SUFFIXES = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 CHUNK_SIZE = 32
 CSV_COLUMNS = ["file", "label", "probability_all", "answer", "conformal_set", "ood_score", "out_of_distribution",
-               "flags", "qualifications", "error"]
+               "flags", "qualifications", "error", "field", "box"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class FileResult:
     path: str
     assessment: Assessment | None = None
     error: str | None = None
+    field: str = ""  # For a cell found in a smear field (path `FIELD#k`): the field's path ...
+    box: tuple[int, int, int, int] | None = None  # ... and its (x0, y0, x1, y1) there, original pixels.
 
     def line(self) -> str:
         if self.error or self.assessment is None:
@@ -69,12 +73,13 @@ class FileResult:
         from core.model.decision import conformal_set_text
 
         found = self.assessment
+        where = [self.field, "" if self.box is None else " ".join(str(edge) for edge in self.box)]
         if found is None:
-            return [self.path, *[""] * (len(CSV_COLUMNS) - 2), self.error or ""]
+            return [self.path, *[""] * (len(CSV_COLUMNS) - 4), self.error or "", *where]
         ood_score = "" if found.ood_score is None else f"{found.ood_score:.6f}"
         ood_flag = "" if found.ood_flag is None else ("yes" if found.ood_flag else "no")
         return [self.path, found.label, f"{found.probability_all:.6f}", found.answer, conformal_set_text(found.prediction_set),
-                ood_score, ood_flag, ",".join(flags(found)), " ".join(qualifications(found)), ""]
+                ood_score, ood_flag, ",".join(flags(found)), " ".join(qualifications(found)), "", *where]
 
 
 def expand_inputs(inputs: Iterable[str]) -> Iterator[Path]:
@@ -103,24 +108,30 @@ def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool
                    sides: SplitSides | None = None, error_rate: float | None = None) -> list[FileResult]:
     """Decode, preprocess and scope-check each file (errors kept per file), then answer them all on the one path.
 
+    A smear field (a light background) gives one result per whole white cell found in it, `FIELD#k`,
+    with its field and box (`core.cli.field_inputs`); any other image is one cell.
+
     Without TTA the good files run as float32 batches; with it each file runs its 8 views as one batch.
     """
-    from core.imaging.decode import load_image
-    from core.imaging.prepare import PreparedCell, prepare_cell
+    from core.cli.field_inputs import prepared_inputs
+    from core.imaging.prepare import PreparedCell
     from core.model.answering import answer_cells
 
     results: list[FileResult] = []
     prepared: list[tuple[int, PreparedCell]] = []  # (position in results, the cell before the model)
     for path in paths:
         try:
-            prepared.append((len(results), prepare_cell(load_image(path).image_rgb, classifier.image_size)))
-            results.append(FileResult(str(path)))
+            inputs = prepared_inputs(path, classifier.image_size)  # One cell, or each whole cell of a field.
         except LeukemiaAppError as error:
             results.append(FileResult(str(path), error=str(error)))
+            continue
+        for item in inputs:
+            prepared.append((len(results), item.cell))
+            results.append(FileResult(item.name, field=item.field, box=item.box))
     cell_sides = [sides.side_of(results[position].path) if sides is not None else None for position, _ in prepared]
     answered = answer_cells(classifier, [cell for _, cell in prepared], error_rate, cell_sides, with_tta=with_tta)
     for (position, _), (_, assessment) in zip(prepared, answered):
-        results[position] = FileResult(results[position].path, assessment)
+        results[position] = replace(results[position], assessment=assessment)
     return results
 
 
