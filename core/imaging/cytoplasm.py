@@ -4,7 +4,7 @@ A white cell's cytoplasm is darker than the background (it absorbs light) yet no
 cell: its blue minus red lies above the midpoint between the red cells' and the background's,
 its green below the midpoint between the background's and the red cells'. Those levels are
 measured on each field. Candidate pixels within `MAX_CYTOPLASM_D` red-cell diameters of a
-nucleus are shared out between nuclei by a watershed seeded on them, and each cell is smoothed
+nucleus go to the nearest nucleus (a Voronoi split), and each cell is smoothed
 to its convex hull (white cells are round, and the hull bridges pale gaps in the cytoplasm).
 """
 from __future__ import annotations
@@ -53,19 +53,31 @@ def grow_cells(work_rgb: np.ndarray, nucleus_labels: np.ndarray, red_cell_px: fl
     if count == 0:
         return nucleus_labels, nucleus_areas
     nuclei = nucleus_labels > 0
-    reach = cv2.dilate(nuclei.astype(np.uint8), _disc(MAX_CYTOPLASM_D * red_cell_px)) > 0
-    rim = cv2.dilate(nuclei.astype(np.uint8), _disc(MIN_RIM_D * red_cell_px)) > 0
+    reach = cv2.dilate(nuclei.astype(np.uint8), field_scale.disc(MAX_CYTOPLASM_D * red_cell_px)) > 0
+    rim = cv2.dilate(nuclei.astype(np.uint8), field_scale.disc(MIN_RIM_D * red_cell_px)) > 0
     region = (rim | (reach & cytoplasm_candidates(work_rgb, nuclei))) | nuclei
-    # Every pixel goes to one nucleus, split along the image's edges where two cells meet; the
-    # cell is then its share of the region. (A seed for the outside would flood pale cytoplasm
-    # before the nucleus' own seed crossed the strong edge around the nucleus.)
-    markers = nucleus_labels.astype(np.int32).copy()
-    gradient = cv2.morphologyEx(cv2.cvtColor(work_rgb, cv2.COLOR_RGB2GRAY), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    cv2.watershed(cv2.cvtColor(gradient, cv2.COLOR_GRAY2BGR), markers)
+    markers = nearest_nucleus(nucleus_labels)
     cells = np.zeros_like(nucleus_labels)
     for label in range(1, count + 1):
-        cells[_hull(_with_nucleus((markers == label) & region, nucleus_labels == label)) & (cells == 0)] = label
+        own = markers == label  # The cell's share of the field; its hull stays inside it too.
+        cells[_hull(_with_nucleus(own & region, nucleus_labels == label)) & own] = label
     return cells, nucleus_areas
+
+
+def nearest_nucleus(nucleus_labels: np.ndarray) -> np.ndarray:
+    """(h, w) int32 nucleus labels -> (h, w) int32, every pixel labelled as its nearest nucleus pixel.
+
+    A Voronoi split between nuclei, which parts touching cells midway between their nuclei. (A
+    watershed on the image's gradient let one nucleus flood the low-gradient background and another
+    cell's pale cytoplasm before that cell's own seed crossed the strong edge around its nucleus.)
+    """
+    nuclei = nucleus_labels > 0
+    _, nearest = cv2.distanceTransformWithLabels((~nuclei).astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    # Each nucleus pixel has its own index in `nearest`; map every index to that pixel's nucleus label.
+    lookup = np.zeros(int(nearest.max()) + 1, np.int32)
+    lookup[nearest[nuclei]] = nucleus_labels[nuclei]
+    return lookup[nearest]
 
 
 def _with_nucleus(cell: np.ndarray, nucleus: np.ndarray) -> np.ndarray:
@@ -83,9 +95,3 @@ def _hull(mask: np.ndarray) -> np.ndarray:
     if points is not None:
         cv2.fillConvexPoly(hull_mask, cv2.convexHull(points), 1)
     return hull_mask > 0
-
-
-def _disc(radius_px: float) -> np.ndarray:
-    """A filled disc structuring element of the given radius (at least 1 px), uint8."""
-    radius = max(1, round(radius_px))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))

@@ -111,3 +111,9 @@ def _too_few_objects() -> PreprocessingError:
         "Too few cells were found in this field to measure their size. "
         "Upload a photo of a blood smear field with red cells around the white cells."
     )
+
+
+def disc(radius_px: float) -> np.ndarray:
+    """A filled disc structuring element of the given radius (at least 1 px), uint8."""
+    radius = max(1, round(radius_px))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))

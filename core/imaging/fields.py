@@ -113,12 +113,6 @@ def _resized(image_rgb: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image_rgb, size, interpolation=interpolation)
 
 
-def disc(radius_px: float) -> np.ndarray:
-    """A filled disc structuring element of the given radius (at least 1 px), uint8."""
-    radius = max(1, round(radius_px))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-
-
 def nucleus_score(work_rgb: np.ndarray) -> np.ndarray:
     """(h, w, 3) uint8 RGB -> (h, w) float32 blue minus red, lightly smoothed; purple-blue nuclei are high."""
     score = work_rgb[..., 2].astype(np.float32) - work_rgb[..., 0].astype(np.float32)
@@ -133,8 +127,8 @@ def nucleus_mask(work_rgb: np.ndarray) -> np.ndarray:
     shifted = np.clip(upper - background, 0, 255).astype(np.uint8).reshape(-1, 1)
     otsu, _ = cv2.threshold(shifted, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU) if upper.size else (0.0, None)
     binary = (score > background + max(float(otsu), NUCLEUS_CONTRAST)).astype(np.uint8)
-    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, disc(0.05 * WORK_RED_CELL_PX))
-    binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, disc(LOBE_GAP_D * WORK_RED_CELL_PX))
+    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, field_scale.disc(0.05 * WORK_RED_CELL_PX))
+    binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, field_scale.disc(LOBE_GAP_D * WORK_RED_CELL_PX))
     binary = field_scale.fill_holes(binary > 0).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     keep = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= MIN_NUCLEUS_AREA_D2 * WORK_RED_CELL_PX ** 2)
@@ -144,7 +138,7 @@ def nucleus_mask(work_rgb: np.ndarray) -> np.ndarray:
 def split_touching(nuclei: np.ndarray) -> np.ndarray:
     """(h, w) bool nuclei -> (h, w) int32 labels 0 (none), 1..n, touching nuclei split by a watershed."""
     distance = cv2.distanceTransform(nuclei.astype(np.uint8), cv2.DIST_L2, 5)  # (h, w) float32 px.
-    spacing = disc(MIN_SEED_SPACING_D * WORK_RED_CELL_PX / 2)
+    spacing = field_scale.disc(MIN_SEED_SPACING_D * WORK_RED_CELL_PX / 2)
     peaks = (distance >= cv2.dilate(distance, spacing)) & (distance >= MIN_SEED_DEPTH_D * WORK_RED_CELL_PX)
     seed_count, markers = cv2.connectedComponents(peaks.astype(np.uint8), connectivity=8)
     outside = seed_count  # One more label for everything off the nuclei.
