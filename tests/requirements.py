@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from paths import FILE_LIST, SAMPLE_CELL, SHARED_DATA
+from paths import BCCD, FILE_LIST, SAMPLE_CELL, SHARED_DATA
 
 SHARED_DATA_HINT = (
     f"it is part of the shared reference data, expected at {SHARED_DATA} beside the checkout "
@@ -49,3 +49,9 @@ def require_file_list() -> None:
 
 def require_sample_cell() -> None:
     require_shared_file(SAMPLE_CELL)
+
+
+def require_bccd_field(stem: str) -> None:
+    """Require one BCCD field and its annotation (`paths.BCCD`, e.g. stem "BloodImage_00000")."""
+    require_shared_file(BCCD / "JPEGImages" / f"{stem}.jpg")
+    require_shared_file(BCCD / "Annotations" / f"{stem}.xml")
