@@ -3,7 +3,8 @@
 A C-NMC-like image (one cell on black) is one cell, named by its path. A smear field or an
 analyser's crop (a light background: `core.imaging.field_cells.looks_like_field`) holds one cell
 per whole white cell found in it, named `FIELD#k` (k from 1, in reading order), each keeping its
-field's path and its box in the original photo's pixels.
+field's path and its box in the original photo's pixels. A found cell that is plainly not lymphoid
+(`core.imaging.lineage`) carries that as a scope finding, so the one decision refers it.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def prepared_inputs(path: Path, image_size: int) -> list[PreparedInput]:
     """
     from core.imaging.decode import load_image
     from core.imaging.field_cells import field_cells, looks_like_field, original_size, scaled_box
+    from core.imaging.lineage import non_lymphoid_reasons
     from core.imaging.prepare import prepare_cell
 
     image_rgb = load_image(path).image_rgb
@@ -46,5 +48,10 @@ def prepared_inputs(path: Path, image_size: int) -> list[PreparedInput]:
         return [PreparedInput(str(path), prepare_cell(image_rgb, image_size))]
     cells, _ = field_cells(image_rgb)
     size = original_size(path, image_rgb.shape[:2])
-    return [PreparedInput(f"{path}#{cell.number}", prepare_cell(cell.cell_rgb, image_size), str(path),
-                          scaled_box(cell.found.box, image_rgb.shape[:2], size)) for cell in cells]
+    return [PreparedInput(f"{path}#{cell.number}", _with_lineage(prepare_cell(cell.cell_rgb, image_size), non_lymphoid_reasons(cell.found)),
+                          str(path), scaled_box(cell.found.box, image_rgb.shape[:2], size)) for cell in cells]
+
+
+def _with_lineage(prepared: PreparedCell, reasons: tuple[str, ...]) -> PreparedCell:
+    """The prepared cell with the signs that it is not lymphoid added to its scope findings (so it is referred)."""
+    return PreparedCell(prepared.stages, prepared.scope_reasons + reasons)

@@ -6,7 +6,8 @@ Prints one tab-separated line per field, `file  cells  cut_by_border  red_cell_p
 `file  ERROR  reason`. `--json` writes
 `[{"file": PATH, "cells": [{"box": [x0, y0, x1, y1], ...}, ...], ...}, ...]`, boxes in the original
 photo's pixels (x right, y down, x1 and y1 exclusive), with cells cut by the border listed and
-marked (`"cut_by_border": true`). `--out DIR` saves each whole cell on black as
+marked (`"cut_by_border": true`), and each cell's nucleus measures with the signs that it is plainly
+not lymphoid (`"not_lymphoid"`, `core.imaging.lineage`; the model only judges lymphoid cells). `--out DIR` saves each whole cell on black as
 `DIR/<field name>#<k>.png`. Exit status: 0 when every field was read and holds a whole white cell,
 1 when one failed (the others carry on), 2 for usage errors.
 """
@@ -52,6 +53,7 @@ def field_record(path: Path, out_dir: Path | None) -> dict:
     from core.imaging.encode import png_bytes
     from core.imaging.field_cells import looks_like_field, original_size, scaled_box
     from core.imaging.fields import find_white_cells
+    from core.imaging.lineage import non_lymphoid_reasons
 
     image_rgb = load_image(path).image_rgb
     if not looks_like_field(image_rgb):
@@ -64,7 +66,8 @@ def field_record(path: Path, out_dir: Path | None) -> dict:
     cells, number = [], 0
     for cell in found.cells:
         record = {"box": list(scaled_box(cell.box, image_rgb.shape[:2], size)), "cut_by_border": cell.cut_by_border,
-                  "nucleus_fraction": round(cell.nucleus_fraction, 4)}
+                  "nucleus_fraction": round(cell.nucleus_fraction, 4), "nucleus_solidity": round(cell.nucleus_solidity, 4),
+                  "nucleus_lobes": cell.nucleus_lobes, "not_lymphoid": list(non_lymphoid_reasons(cell))}
         if not cell.cut_by_border:
             number += 1
             record["number"] = number
@@ -97,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"error: cannot create the folder {args.out}: {error.strerror}", file=sys.stderr)
         return 2
+    from core.imaging.lineage import LYMPHOID_ONLY_NOTE
+
+    print(f"note: {LYMPHOID_ONLY_NOTE}", file=sys.stderr)
     records, failed = [], False
     for name in args.fields:
         try:

@@ -30,7 +30,8 @@ class FieldLayout:
     Attributes:
         size: (height, width) of the field in pixels.
         red_cell_px: the red-cell diameter D in pixels.
-        white_cells: (centre x, centre y, diameter in D, nucleus lobes: 1 round, 2-4 lobed) per cell.
+        white_cells: (centre x, centre y, diameter in D, nucleus) per cell; nucleus 0: a lymphocyte's,
+            round, 0.85 of the cell's radius; 1: round, 0.7 of it; 2-4: that many lobes.
         red_cells: how many red cells to scatter (placed off the white cells).
     """
 
@@ -95,7 +96,8 @@ def _white_cell(image: np.ndarray, centre: tuple[float, float], diameter: float,
     radius = diameter / 2
     cv2.circle(image, (int(round(x)), int(round(y))), int(round(radius)), CYTOPLASM_RGB, -1, cv2.LINE_AA)
     if lobes <= 1:
-        cv2.circle(image, (int(round(x)), int(round(y))), int(round(radius * 0.7)), NUCLEUS_RGB, -1, cv2.LINE_AA)
+        share = 0.85 if lobes == 0 else 0.7
+        cv2.circle(image, (int(round(x)), int(round(y))), int(round(radius * share)), NUCLEUS_RGB, -1, cv2.LINE_AA)
     else:
         start = rng.uniform(0, 2 * np.pi)
         for lobe in range(lobes):

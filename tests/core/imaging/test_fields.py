@@ -11,7 +11,8 @@ from core.imaging.crops import cut_out, segment_analyser_crop
 from core.imaging.decode import load_image
 from core.imaging.field_cells import field_cells, looks_like_field, scaled_box
 from core.imaging.field_scale import red_cell_diameter, stained_objects
-from core.imaging.fields import find_white_cells
+from core.imaging.fields import FoundCell, find_white_cells
+from core.imaging.lineage import LYMPHOID_ONLY_NOTE, non_lymphoid_reasons
 from core.imaging.prepare import prepare_cell
 from core.reporting.detection import greedy_match, voc_boxes
 from paths import BCCD, REAL_CELLS, SAMPLE_CELL
@@ -154,3 +155,19 @@ def test_real_bccd_white_cells_are_found(stem):
     counts = greedy_match([cell.box for cell in found.cells], reference)
     assert counts.matched == len(reference) >= 1 and counts.false_found == 0
     assert 60 < found.red_cell_diameter_px < 120  # BCCD's red cells are about 100 px boxes at 640 x 480.
+
+
+def test_small_nuclei_are_flagged_as_not_lymphoid_and_a_lymphocyte_is_not():
+    field = field_of(((160, 150, 1.3, 0), (450, 300, 1.6, 4), (300, 380, 1.6, 1)))
+    cells = sorted(find_white_cells(field.image_rgb).whole_cells, key=lambda cell: cell.box[0])
+    lymphocyte, round_small, lobed = cells  # Left to right: x 160, 300, 450.
+    assert non_lymphoid_reasons(lymphocyte) == () and lymphocyte.nucleus_fraction >= 0.6
+    assert "fills only" in non_lymphoid_reasons(round_small)[0]
+    assert "fills only" in non_lymphoid_reasons(lobed)[0]
+
+
+@pytest.mark.parametrize("lobes, solidity, expected", [(3, 0.9, "3 separate lobes"), (1, 0.7, "lobed or kidney-shaped"), (1, 0.95, None)])
+def test_the_nucleus_shape_rule(lobes, solidity, expected):
+    cell = FoundCell((0, 0, 4, 4), np.ones((4, 4), bool), 0.8, False, solidity, lobes)
+    reasons = non_lymphoid_reasons(cell)
+    assert (reasons == ()) if expected is None else (expected in reasons[0] and LYMPHOID_ONLY_NOTE in reasons[0])
