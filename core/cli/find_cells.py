@@ -1,6 +1,6 @@
 """Command line: find the white cells in photos of stained smear fields (no model needed).
 
-    python -m core.cli.find_cells FIELD... --json OUT.json [--out DIR]
+    python -m core.cli.find_cells FIELD... --json OUT.json [--out DIR] [--stain-reference CELLS_DIR]
 
 Prints one tab-separated line per field, `file  cells  cut_by_border  red_cell_px`, or
 `file  ERROR  reason`. `--json` writes
@@ -8,7 +8,8 @@ Prints one tab-separated line per field, `file  cells  cut_by_border  red_cell_p
 photo's pixels (x right, y down, x1 and y1 exclusive), with cells cut by the border listed and
 marked (`"cut_by_border": true`), and each cell's nucleus measures with the signs that it is plainly
 not lymphoid (`"not_lymphoid"`, `core.imaging.lineage`; the model only judges lymphoid cells). `--out DIR` saves each whole cell on black as
-`DIR/<field name>#<k>.png`. Exit status: 0 when every field was read and holds a whole white cell,
+`DIR/<field name>#<k>.png`, in the stain of the cells in `--stain-reference CELLS_DIR` when given
+(`core.imaging.stain`, Reinhard normalisation after segmentation; the JSON records the reference). Exit status: 0 when every field was read and holds a whole white cell,
 1 when one failed (the others carry on), 2 for usage errors.
 """
 from __future__ import annotations
@@ -39,10 +40,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("fields", nargs="+", metavar="FIELD", help="photos of smear fields (JPEG, PNG, TIFF, BMP)")
     parser.add_argument("--json", required=True, type=Path, metavar="OUT.json", help="write the boxes found here")
     parser.add_argument("--out", type=Path, metavar="DIR", help="also save each whole cell on black as DIR/<field>#<k>.png")
+    parser.add_argument("--stain-reference", type=Path, metavar="CELLS_DIR",
+                        help="save the cut-outs in the stain of these cells on black (Reinhard normalisation; e.g. C-NMC cells)")
     return parser.parse_args(argv)
 
 
-def field_record(path: Path, out_dir: Path | None) -> dict:
+def field_record(path: Path, out_dir: Path | None, normaliser=None) -> dict:
     """One field's JSON record: its cells (boxes in the original photo's pixels) and, with `out_dir`, cut-outs saved.
 
     Raises:
@@ -73,11 +76,32 @@ def field_record(path: Path, out_dir: Path | None) -> dict:
             record["number"] = number
             if out_dir is not None:
                 target = out_dir / f"{path.stem}#{number}.png"
-                target.write_bytes(png_bytes(cut_out(image_rgb, cell)))
+                cell_rgb = cut_out(image_rgb, cell)
+                target.write_bytes(png_bytes(cell_rgb if normaliser is None else normaliser.transform(cell_rgb)))
                 record["cut_out"] = str(target)
         cells.append(record)
     scale = size[0] / image_rgb.shape[1]
-    return {"file": str(path), "cells": cells, "red_cell_diameter_px": round(found.red_cell_diameter_px * scale, 1)}
+    record = {"file": str(path), "cells": cells, "red_cell_diameter_px": round(found.red_cell_diameter_px * scale, 1)}
+    if normaliser is not None and out_dir is not None:
+        record["stain_normalised_to"] = normaliser.reference.as_dict()
+    return record
+
+
+def stain_normaliser(cells_dir: Path):
+    """A `ReinhardNormaliser` fitted on the image files in `cells_dir` (cells on black).
+
+    Raises:
+        LeukemiaAppError: the folder holds no readable image, or only black ones.
+    """
+    from core.imaging.decode import load_image
+    from core.imaging.stain import ReinhardNormaliser
+
+    suffixes = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+    paths = sorted(path for path in cells_dir.glob("*") if path.suffix.lower() in suffixes) if cells_dir.is_dir() else []
+    if not paths:
+        raise PreprocessingError(f"{cells_dir} holds no image files to take the reference stain from; "
+                                 "give a folder of segmented cells on black (C-NMC cells, for example).")
+    return ReinhardNormaliser().fit(load_image(path).image_rgb for path in paths)
 
 
 def summary_line(record: dict) -> str:
@@ -94,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
-    except _ArgumentError as error:
+        normaliser = stain_normaliser(args.stain_reference) if args.stain_reference is not None else None
+    except (_ArgumentError, LeukemiaAppError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
@@ -106,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     records, failed = [], False
     for name in args.fields:
         try:
-            record = field_record(Path(name), args.out)
+            record = field_record(Path(name), args.out, normaliser)
         except (LeukemiaAppError, OSError) as error:
             record = {"file": name, "cells": [], "error": str(error)}
         if "error" not in record and not any(not cell["cut_by_border"] for cell in record["cells"]):

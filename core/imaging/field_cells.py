@@ -19,6 +19,7 @@ from core.errors import PreprocessingError
 from core.imaging.crops import cut_out
 from core.imaging.fields import FoundCell, find_white_cells
 from core.imaging.scope import border_pixels
+from core.imaging.stain import ReinhardNormaliser
 
 # Median grey level (0-255) of the image's border from which it counts as a field. C-NMC cells: 0
 # (the 251 real cells of shared/data/real_cells and the sample cell: every border median is 0); the 200
@@ -47,11 +48,12 @@ def looks_like_field(image_rgb: np.ndarray) -> bool:
     return float(np.median(border_pixels(grey))) >= FIELD_BORDER_LEVEL
 
 
-def field_cells(field_rgb: np.ndarray) -> tuple[list[FieldCell], int]:
+def field_cells(field_rgb: np.ndarray, normaliser: ReinhardNormaliser | None = None) -> tuple[list[FieldCell], int]:
     """Every whole white cell of a field, cut out, and how many cells the border cut (left out).
 
     Args:
         field_rgb: (H, W, 3) uint8 RGB.
+        normaliser: when given, each cut-out is moved to its reference stain (after segmentation).
 
     Raises:
         PreprocessingError: no whole white cell was found (the message says whether some were cut
@@ -62,7 +64,10 @@ def field_cells(field_rgb: np.ndarray) -> tuple[list[FieldCell], int]:
     cut_by_border = len(found.cells) - len(whole)
     if not whole:
         raise PreprocessingError(no_whole_cell_message(cut_by_border))
-    return [FieldCell(number, cell, cut_out(field_rgb, cell)) for number, cell in enumerate(whole, start=1)], cut_by_border
+    cut_outs = [cut_out(field_rgb, cell) for cell in whole]
+    if normaliser is not None:
+        cut_outs = [normaliser.transform(cell_rgb) for cell_rgb in cut_outs]
+    return [FieldCell(number, cell, cell_rgb) for number, (cell, cell_rgb) in enumerate(zip(whole, cut_outs), start=1)], cut_by_border
 
 
 def no_whole_cell_message(cut_by_border: int) -> str:
