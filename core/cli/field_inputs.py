@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.imaging.prepare import PreparedCell
+from core.imaging.stain import ReinhardNormaliser
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,21 @@ class PreparedInput:
         cell: the cell's stages and scope check (`core.imaging.prepare.prepare_cell`).
         field: the field's path for a cell found in a field, else "".
         box: (x0, y0, x1, y1) in the original photo's pixels (x1, y1 exclusive) for a field's cell, else None.
+        stain: "reinhard" when the cell was moved to a reference stain before preparation, else "".
     """
 
     name: str
     cell: PreparedCell
     field: str = ""
     box: tuple[int, int, int, int] | None = None
+    stain: str = ""
 
 
-def prepared_inputs(path: Path, image_size: int) -> list[PreparedInput]:
+def prepared_inputs(path: Path, image_size: int, normaliser: ReinhardNormaliser | None = None) -> list[PreparedInput]:
     """Decode one file and prepare its cell, or every whole white cell of a field.
+
+    With `normaliser`, each cell (a plain cell, or a field's cut-out after segmentation) is moved to
+    its reference stain before preparation, and the result says so.
 
     Raises:
         LeukemiaAppError: the file cannot be read, no cell can be found in it, or the field holds no
@@ -44,12 +50,14 @@ def prepared_inputs(path: Path, image_size: int) -> list[PreparedInput]:
     from core.imaging.prepare import prepare_cell
 
     image_rgb = load_image(path).image_rgb
+    stain = "" if normaliser is None else "reinhard"
     if not looks_like_field(image_rgb):
-        return [PreparedInput(str(path), prepare_cell(image_rgb, image_size))]
-    cells, _ = field_cells(image_rgb)
+        cell_rgb = image_rgb if normaliser is None else normaliser.transform(image_rgb)
+        return [PreparedInput(str(path), prepare_cell(cell_rgb, image_size), stain=stain)]
+    cells, _ = field_cells(image_rgb, normaliser)
     size = original_size(path, image_rgb.shape[:2])
     return [PreparedInput(f"{path}#{cell.number}", _with_lineage(prepare_cell(cell.cell_rgb, image_size), non_lymphoid_reasons(cell.found)),
-                          str(path), scaled_box(cell.found.box, image_rgb.shape[:2], size)) for cell in cells]
+                          str(path), scaled_box(cell.found.box, image_rgb.shape[:2], size), stain) for cell in cells]
 
 
 def _with_lineage(prepared: PreparedCell, reasons: tuple[str, ...]) -> PreparedCell:

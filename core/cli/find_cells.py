@@ -22,6 +22,7 @@ from typing import Sequence
 
 from core.errors import LeukemiaAppError, PreprocessingError
 from core.imaging.field_cells import no_whole_cell_message
+from core.imaging.stain import normaliser_from_folder
 
 
 class _ArgumentError(Exception):
@@ -87,23 +88,6 @@ def field_record(path: Path, out_dir: Path | None, normaliser=None) -> dict:
     return record
 
 
-def stain_normaliser(cells_dir: Path):
-    """A `ReinhardNormaliser` fitted on the image files in `cells_dir` (cells on black).
-
-    Raises:
-        LeukemiaAppError: the folder holds no readable image, or only black ones.
-    """
-    from core.imaging.decode import load_image
-    from core.imaging.stain import ReinhardNormaliser
-
-    suffixes = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
-    paths = sorted(path for path in cells_dir.glob("*") if path.suffix.lower() in suffixes) if cells_dir.is_dir() else []
-    if not paths:
-        raise PreprocessingError(f"{cells_dir} holds no image files to take the reference stain from; "
-                                 "give a folder of segmented cells on black (C-NMC cells, for example).")
-    return ReinhardNormaliser().fit(load_image(path).image_rgb for path in paths)
-
-
 def summary_line(record: dict) -> str:
     """`file  cells  cut_by_border  red_cell_px`, tab-separated, or `file  ERROR  reason`."""
     if "error" in record:
@@ -118,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
-        normaliser = stain_normaliser(args.stain_reference) if args.stain_reference is not None else None
+        normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference is not None else None
     except (_ArgumentError, LeukemiaAppError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

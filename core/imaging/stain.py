@@ -12,7 +12,9 @@ C-NMC cells), not on one.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import cv2
@@ -22,6 +24,7 @@ from core.errors import PreprocessingError
 
 # A pixel belongs to the cell when its grey level is above this (C-NMC backgrounds are exactly 0).
 CELL_LEVEL = 16
+REFERENCE_SUFFIXES = frozenset({".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 MIN_STD = 1.0  # A channel flatter than this (8-bit L*a*b* units) is only shifted, never stretched.
 
 
@@ -89,3 +92,20 @@ class ReinhardNormaliser:
         moved[cell] = np.maximum(moved[cell], 1)  # A cell pixel never turns into background.
         moved[~cell] = 0
         return moved
+
+
+def normaliser_from_folder(cells_dir: str | os.PathLike) -> ReinhardNormaliser:
+    """A `ReinhardNormaliser` fitted on the image files in `cells_dir` (segmented cells on black).
+
+    Raises:
+        PreprocessingError: the folder holds no image file, or only black ones.
+        ImageLoadError: one of its files cannot be read.
+    """
+    from core.imaging.decode import load_image
+
+    folder = Path(cells_dir)
+    paths = sorted(path for path in folder.glob("*") if path.suffix.lower() in REFERENCE_SUFFIXES) if folder.is_dir() else []
+    if not paths:
+        raise PreprocessingError(f"{folder} holds no image files to take the reference stain from; "
+                                 "give a folder of segmented cells on black (C-NMC cells, for example).")
+    return ReinhardNormaliser().fit(load_image(path).image_rgb for path in paths)

@@ -8,6 +8,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 from core.cli import find_cells, predict
 from core.data.synthetic_fields import FieldLayout, draw_field
@@ -73,3 +74,30 @@ def test_predict_answers_each_whole_cell_of_a_field_with_its_field_and_box(tiny_
     boxes = [tuple(int(edge) for edge in row["box"].split()) for row in rows[:2]]
     assert greedy_match(boxes, truth, 0.7).matched == 2 and rows[2]["box"] == ""
     assert all(row["answer"] in ("all", "hem", "refer") for row in rows)
+
+
+def test_stain_normalisation_is_switchable_and_recorded_on_every_answer(tiny_model_path, synthetic_data_root, tmp_path, capsys):
+    field_path = tmp_path / "field.png"
+    write_field(field_path)
+    reference = synthetic_data_root / "training_data" / "fold_0" / "all"  # C-NMC-like cells on black.
+    out_csv = tmp_path / "out.csv"
+    assert predict.main(["--model", str(tiny_model_path), str(field_path), "--stain-reference", str(reference), "--csv", str(out_csv)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and all("stain_normalised" in line.split("\t")[-1] for line in lines)
+    assert [row["stain"] for row in csv.DictReader(out_csv.open())] == ["reinhard", "reinhard"]
+    assert predict.main(["--model", str(tiny_model_path), str(field_path), "--stain-reference", str(tmp_path / "none")]) == 2
+    assert "no image files" in capsys.readouterr().err
+
+
+def test_find_cells_saves_cut_outs_in_the_reference_stain(synthetic_data_root, tmp_path):
+    from core.imaging.stain import normaliser_from_folder, stain_stats
+
+    write_field(tmp_path / "field.png")
+    reference = synthetic_data_root / "training_data" / "fold_0" / "all"
+    out_json, out_dir = tmp_path / "cells.json", tmp_path / "cells"
+    assert find_cells.main([str(tmp_path / "field.png"), "--json", str(out_json), "--out", str(out_dir), "--stain-reference", str(reference)]) == 0
+    (record,) = json.loads(out_json.read_text())
+    target = normaliser_from_folder(reference).reference
+    assert record["stain_normalised_to"]["mean"] == pytest.approx(list(target.mean))
+    saved = cv2.cvtColor(cv2.imread(str(sorted(out_dir.glob("*.png"))[0])), cv2.COLOR_BGR2RGB)
+    assert np.allclose(stain_stats([saved]).mean, target.mean, atol=3.0)
