@@ -14,7 +14,7 @@ from core.imaging.field_scale import red_cell_diameter, stained_objects
 from core.imaging.fields import FoundCell, find_white_cells
 from core.imaging.lineage import LYMPHOID_ONLY_NOTE, non_lymphoid_reasons
 from core.imaging.prepare import prepare_cell
-from core.reporting.detection import greedy_match, voc_boxes
+from core.reporting.detection import greedy_match, iou, voc_boxes
 from paths import BCCD, REAL_CELLS, SAMPLE_CELL
 from requirements import require, require_bccd_field, require_sample_cell
 
@@ -171,3 +171,18 @@ def test_the_nucleus_shape_rule(lobes, solidity, expected):
     cell = FoundCell((0, 0, 4, 4), np.ones((4, 4), bool), 0.8, False, solidity, lobes)
     reasons = non_lymphoid_reasons(cell)
     assert (reasons == ()) if expected is None else (expected in reasons[0] and LYMPHOID_ONLY_NOTE in reasons[0])
+
+
+@pytest.mark.parametrize("stem", ["BloodImage_00127", "BloodImage_00041"])
+def test_a_real_cell_cropped_like_an_analyser_crop_is_segmented(stem):
+    require_bccd_field(stem)
+    field_rgb = load_image(BCCD / "JPEGImages" / f"{stem}.jpg").image_rgb
+    x0, y0, x1, y1 = voc_boxes(BCCD / "Annotations" / f"{stem}.xml")[0]
+    margin = 40  # Red cells cut by the crop's edges, as an analyser's crop has them.
+    crop = field_rgb[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin]
+    cell_rgb = segment_analyser_crop(crop)
+    assert not cell_rgb[0].any() and not cell_rgb[:, 0].any()
+    # The crop gives the cell the whole field gives (BCCD's boxes are too loose to measure its area against).
+    in_field = max(find_white_cells(field_rgb).cells, key=lambda cell: iou(cell.box, (x0, y0, x1, y1)))
+    assert np.count_nonzero(cell_rgb.any(axis=2)) == pytest.approx(np.count_nonzero(in_field.mask), rel=0.15)
+    assert prepare_cell(cell_rgb, 64).scope_reasons == ()
