@@ -14,7 +14,7 @@ from paths import BCCD, FILE_LIST, SAMPLE_CELL, SHARED_DATA
 
 SHARED_DATA_HINT = (
     f"it is part of the shared reference data, expected at {SHARED_DATA} beside the checkout "
-    "(cnmc_file_list.txt, cnmc_sample_cell.bmp, real_cells/; see that folder's README.md): put the folder there"
+    "(cnmc_file_list.txt, cnmc_sample_cell.bmp, real_cells/, bccd/; see that folder's README.md): put the folder there"
 )
 CHROMIUM_HINT = "install Debian's browser: sudo apt-get install -y chromium"
 PLAYWRIGHT_HINT = "install the driver: python3 -m pip install -r requirements-dev.txt (never `playwright install`)"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.errors import PreprocessingError
 from core.imaging import field_checks, field_scale
 from core.imaging.cytoplasm import grow_cells
 from core.imaging.nuclei import WORK_RED_CELL_PX, nucleus_mask, nucleus_pixels, nucleus_shape, split_touching
@@ -83,6 +84,7 @@ def find_white_cells(field_rgb: np.ndarray) -> FieldCells:
     >>> found = find_white_cells(load_image("field.jpg").image_rgb)  # doctest: +SKIP
     >>> [cell.box for cell in found.whole_cells]  # doctest: +SKIP
     """
+    _check_rgb(field_rgb)
     field_checks.check_exposure(field_rgb)
     bounded_rgb, bound = _bounded(field_rgb)
     diameter = field_scale.red_cell_diameter(field_scale.stained_objects(bounded_rgb)) / bound
@@ -96,6 +98,15 @@ def find_white_cells(field_rgb: np.ndarray) -> FieldCells:
     cells = [cell for cell in found if cell is not None]
     cells.sort(key=lambda cell: (cell.box[1] // max(1, round(diameter)), cell.box[0]))
     return FieldCells(tuple(cells), diameter)
+
+
+def _check_rgb(field_rgb: np.ndarray) -> None:
+    """Refuse anything but an (H, W, 3) uint8 array of at least 16 x 16 pixels."""
+    if field_rgb.ndim != 3 or field_rgb.shape[2] != 3 or field_rgb.dtype != np.uint8 or min(field_rgb.shape[:2]) < 16:
+        raise PreprocessingError(
+            f"Expected a field as an RGB uint8 image of shape (height, width, 3), at least 16 px a side; got "
+            f"{field_rgb.dtype} {field_rgb.shape}. Load images with core.imaging.decode.load_image first."
+        )
 
 
 def _bounded(field_rgb: np.ndarray) -> tuple[np.ndarray, float]:

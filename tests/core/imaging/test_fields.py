@@ -71,6 +71,12 @@ def test_boxes_are_exclusive_and_masks_match_them():
         assert 0 < cell.nucleus_fraction <= 1
 
 
+@pytest.mark.parametrize("bad", [np.zeros((64, 64), np.uint8), np.zeros((64, 64, 3), np.float32), np.zeros((8, 64, 3), np.uint8)])
+def test_arrays_that_are_not_rgb_fields_are_refused(bad):
+    with pytest.raises(PreprocessingError, match="Expected a field"):
+        find_white_cells(bad)
+
+
 def test_a_field_without_white_cells_says_so():
     field = field_of(())
     assert find_white_cells(field.image_rgb).cells == ()
