@@ -27,6 +27,10 @@ from core.imaging.cytoplasm import grow_cells
 from core.imaging.nuclei import WORK_RED_CELL_PX, nucleus_mask, nucleus_pixels, nucleus_shape, split_touching
 
 MAX_FIELD_SIDE = 2048  # Longer photos are shrunk to this before the red cells are measured (bounded memory).
+# A found cell smaller than this (in D²) is a sliver the watershed cut off a nucleus, or debris. A small
+# lymphocyte is about 1 D across (0.79 D²); the smallest white cell found in BCCD covers 0.71 D², the
+# slivers 0.15-0.21 D².
+MIN_CELL_AREA_D2 = 0.5
 
 
 @dataclass(frozen=True)
@@ -124,12 +128,12 @@ def _resized(image_rgb: np.ndarray, scale: float) -> np.ndarray:
 
 def _found_cell(work_mask: np.ndarray, nucleus_area: int, scale: float, shape: tuple[int, int],
                 nucleus_pixels: np.ndarray) -> FoundCell | None:
-    """One cell's (h, w) bool working-scale mask -> a `FoundCell` in the original image's pixels; None if empty.
+    """One cell's (h, w) bool working-scale mask -> a `FoundCell` in the original image's pixels; None if too small.
 
     `nucleus_pixels` is the (h, w) bool map of nucleus-coloured pixels, lobes apart, for the nucleus' shape.
     """
     ys, xs = np.nonzero(work_mask)
-    if ys.size == 0:
+    if ys.size < MIN_CELL_AREA_D2 * WORK_RED_CELL_PX ** 2:
         return None
     height, width = shape
     x0, y0 = max(0, int(xs.min() / scale)), max(0, int(ys.min() / scale))
