@@ -3,16 +3,20 @@
 No trained detector: in a Romanowsky-stained smear (Wright, Giemsa, May-Grünwald-Giemsa) a white
 cell's nucleus is the only large purple-blue object; red cells are pink and the background light.
 
-Steps, every size in units of the field's red-cell diameter D (`core.imaging.field_scale`):
+Steps, every size in units of the field's red-cell diameter D (`core.imaging.field_scale`); the
+over-exposure and focus checks run first (`core.imaging.field_checks`), steps 2-4 live in
+`core.imaging.nuclei`:
 1. the field is resized so that D is `WORK_RED_CELL_PX` pixels (any magnification looks the same);
 2. the nucleus map is blue minus red (purple-blue nuclei high, pink red cells low), thresholded by
    Otsu's method over its upper half and never under the background's level plus `NUCLEUS_CONTRAST`;
 3. the lobes of one nucleus are joined (closing by a disc of `LOBE_GAP_D` D) and objects smaller
    than `MIN_NUCLEUS_AREA_D2` D² (platelets, debris) are dropped;
 4. touching nuclei are split by a watershed on their distance transform, one seed per peak that is
-   at least `MIN_SEED_DEPTH_D` D deep and `MIN_SEED_SPACING_D` D from a deeper one;
+   at least `MIN_SEED_DEPTH_D` D deep and `MIN_SEED_SPACING_D` D from a deeper one, and parts that
+   meet at a wide neck (`NECK_RATIO`) merged again (the lobes of one nucleus);
 5. each nucleus grows into its cytoplasm (`core.imaging.cytoplasm`), and a cell that touches the
-   image border is marked `cut_by_border` (it is counted, never cut out or classified).
+   image border is marked `cut_by_border` (it is counted, never cut out or classified); a cell under
+   `MIN_CELL_AREA_D2` D² is dropped.
 """
 from __future__ import annotations
 
