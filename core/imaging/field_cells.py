@@ -72,7 +72,8 @@ def field_cells(field_rgb: np.ndarray, normaliser: ReinhardNormaliser | None = N
 
 def no_whole_cell_message(cut_by_border: int) -> str:
     """The sentence for a field without a whole white cell; `cut_by_border` cells were left out."""
-    beside = f" ({cut_by_border} cut by the image's edge were left out)" if cut_by_border else ""
+    verb = "was" if cut_by_border == 1 else "were"
+    beside = f" ({cut_by_border} cut by the image's edge {verb} left out)" if cut_by_border else ""
     return (f"No whole white cell was found in this field{beside}. Move the slide so that a white cell "
             "lies wholly inside the picture and take the photo again.")
 
