@@ -31,6 +31,8 @@ Sections and goals:
             300 MB sidecar, padded config.json, SHA-256 mismatch, Markdown class name): exit 2, one
             line on stderr, no traceback, peak < 1.8 GB
   slider    the Model card's threshold slider in headless Chromium: one move to the numbers it gives (<= 0.2 s)
+  fields    white cells found in the 200 BCCD smear fields against their WBC boxes, IoU >= 0.5, greedy
+            one-to-one (recall >= 0.95, precision >= 0.90), time per 640x480 field (<= 0.5 s)
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -52,7 +54,7 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import (  # noqa: E402
-    app, explanations, hostile, inputs, model_card, neighbours, ood_scores, patient, sessions, training, uploads,
+    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, sessions, training, uploads,
 )
 
 BENCHES = {
@@ -60,7 +62,8 @@ BENCHES = {
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
     "neighbours": neighbours.bench_neighbours, "ood_query": neighbours.bench_ood_query, "ood_scores": ood_scores.bench_ood_scores, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
-    "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile, "demo": training.bench_demo,
+    "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile,
+    "fields": fields.bench_fields, "demo": training.bench_demo,
 }
 
 

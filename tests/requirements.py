@@ -10,11 +10,11 @@ import os
 
 import pytest
 
-from paths import FILE_LIST, SAMPLE_CELL, SHARED_DATA
+from paths import BCCD, FILE_LIST, SAMPLE_CELL, SHARED_DATA
 
 SHARED_DATA_HINT = (
     f"it is part of the shared reference data, expected at {SHARED_DATA} beside the checkout "
-    "(cnmc_file_list.txt, cnmc_sample_cell.bmp, real_cells/; see that folder's README.md): put the folder there"
+    "(cnmc_file_list.txt, cnmc_sample_cell.bmp, real_cells/, bccd/; see that folder's README.md): put the folder there"
 )
 CHROMIUM_HINT = "install Debian's browser: sudo apt-get install -y chromium"
 PLAYWRIGHT_HINT = "install the driver: python3 -m pip install -r requirements-dev.txt (never `playwright install`)"
@@ -49,3 +49,9 @@ def require_file_list() -> None:
 
 def require_sample_cell() -> None:
     require_shared_file(SAMPLE_CELL)
+
+
+def require_bccd_field(stem: str) -> None:
+    """Require one BCCD field and its annotation (`paths.BCCD`, e.g. stem "BloodImage_00000")."""
+    require_shared_file(BCCD / "JPEGImages" / f"{stem}.jpg")
+    require_shared_file(BCCD / "Annotations" / f"{stem}.xml")

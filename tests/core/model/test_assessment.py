@@ -135,7 +135,7 @@ def test_the_command_line_says_the_risky_limits(risky, tmp_path):
     write_csv(tmp_path / "out.csv", [result])
     (row,) = csv.DictReader((tmp_path / "out.csv").open())
     assert list(row) == ["file", "label", "probability_all", "answer", "conformal_set", "ood_score", "out_of_distribution",
-                         "flags", "qualifications", "error"]
+                         "flags", "qualifications", "error", "field", "box", "stain"]
     assert row["answer"] == "refer" and row["flags"] == "demo_model,out_of_scope,orientation_unstable"
     # Without conformal scores or an index those columns stay blank.
     assert row["conformal_set"] == row["ood_score"] == row["out_of_distribution"] == ""

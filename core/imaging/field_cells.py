@@ -1,0 +1,112 @@
+"""A decoded image that is a smear field (or an analyser's crop) -> its white cells, each cut out as C-NMC does.
+
+How a field is told from a C-NMC cell: C-NMC's images are segmented cells on a black background
+(exactly 0, the dataset's own segmentation), so their border is black; a microscope photo of a
+smear or an analyser's crop has a light background, so its border is light. An image whose
+border's median grey level is at least `FIELD_BORDER_LEVEL` is a field; any other image (one
+cell-like object on black, for example) stays a plain cell for `core.imaging.prepare.prepare_cell`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from core.errors import PreprocessingError
+from core.imaging.crops import cut_out
+from core.imaging.fields import FoundCell, find_white_cells
+from core.imaging.scope import border_pixels
+from core.imaging.stain import ReinhardNormaliser
+
+# Median grey level (0-255) of the image's border from which it counts as a field. C-NMC cells: 0
+# (the 251 real cells of shared/data/real_cells and the sample cell: every border median is 0); the 200
+# BCCD fields: 161 to 197.
+FIELD_BORDER_LEVEL = 96
+
+
+@dataclass(frozen=True)
+class FieldCell:
+    """One whole white cell of a field: where it is and its cut-out.
+
+    Attributes:
+        number: 1-based, in reading order (top to bottom by rows of about a red cell, then left to right).
+        found: the `FoundCell` (box and mask in the decoded image's pixels).
+        cell_rgb: (S, S, 3) uint8 RGB, the cell on black (`core.imaging.crops.cut_out`).
+    """
+
+    number: int
+    found: FoundCell
+    cell_rgb: np.ndarray
+
+
+def looks_like_field(image_rgb: np.ndarray) -> bool:
+    """(H, W, 3) uint8 RGB -> True when its border is light (a smear field or an analyser's crop)."""
+    grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
+    return float(np.median(border_pixels(grey))) >= FIELD_BORDER_LEVEL
+
+
+def field_cells(field_rgb: np.ndarray, normaliser: ReinhardNormaliser | None = None) -> tuple[list[FieldCell], int]:
+    """Every whole white cell of a field, cut out, and how many cells the border cut (left out).
+
+    Args:
+        field_rgb: (H, W, 3) uint8 RGB.
+        normaliser: when given, each cut-out is moved to its reference stain (after segmentation).
+
+    Raises:
+        PreprocessingError: no whole white cell was found (the message says whether some were cut
+            by the border), or the field is unstained, over-exposed or out of focus.
+    """
+    found = find_white_cells(field_rgb)
+    whole = found.whole_cells
+    cut_by_border = len(found.cells) - len(whole)
+    if not whole:
+        raise PreprocessingError(no_whole_cell_message(cut_by_border))
+    cut_outs = [cut_out(field_rgb, cell) for cell in whole]
+    if normaliser is not None:
+        cut_outs = [normaliser.transform(cell_rgb) for cell_rgb in cut_outs]
+    return [FieldCell(number, cell, cell_rgb) for number, (cell, cell_rgb) in enumerate(zip(whole, cut_outs), start=1)], cut_by_border
+
+
+def no_whole_cell_message(cut_by_border: int) -> str:
+    """The sentence for a field without a whole white cell; `cut_by_border` cells were left out."""
+    verb = "was" if cut_by_border == 1 else "were"
+    beside = f" ({cut_by_border} cut by the image's edge {verb} left out)" if cut_by_border else ""
+    return (f"No whole white cell was found in this field{beside}. Move the slide so that a white cell "
+            "lies wholly inside the picture and take the photo again.")
+
+
+def scaled_box(box: tuple[int, int, int, int], decoded_shape: tuple[int, int],
+               original_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box in the decoded (maybe downscaled) image's pixels -> the original photo's pixels.
+
+    Args:
+        box: (x0, y0, x1, y1), x1 and y1 exclusive, in the decoded image.
+        decoded_shape: (height, width) of the decoded image.
+        original_size: (width, height) of the original photo, as its header gives it.
+    """
+    scale_x, scale_y = original_size[0] / decoded_shape[1], original_size[1] / decoded_shape[0]
+    x0, y0, x1, y1 = box
+    return (int(np.floor(x0 * scale_x)), int(np.floor(y0 * scale_y)),
+            min(original_size[0], int(np.ceil(x1 * scale_x))), min(original_size[1], int(np.ceil(y1 * scale_y))))
+
+
+# EXIF orientations that turn the picture a quarter turn (width and height swap when applied).
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+
+
+def original_size(path: str | os.PathLike, decoded_shape: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the photo at `path` as shown (EXIF orientation applied), from its header only.
+
+    `decoded_shape` is the (height, width) `load_image` gave, used when the header cannot be read
+    again (the file changed): boxes are then in the decoded image's pixels.
+    """
+    try:
+        with Image.open(path) as pil_image:
+            width, height = pil_image.size
+            orientation = pil_image.getexif().get(0x0112, 1)  # The EXIF Orientation tag.
+    except Exception:  # The file was decoded once already; any failure now keeps the decoded size.
+        return decoded_shape[1], decoded_shape[0]
+    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
