@@ -36,5 +36,6 @@ def test_core_predict_csv_protects_its_cells(tmp_path, monkeypatch, capsys):
     results = [predict.FileResult("=HYPERLINK(1).bmp", error="-unreadable"), predict.FileResult("cell.bmp", error="x")]
     predict.write_csv(tmp_path / "out.csv", results)
     rows = list(csv.reader((tmp_path / "out.csv").open()))
-    assert rows[1][0] == "'=HYPERLINK(1).bmp" and rows[1][-1] == "'-unreadable"
-    assert rows[2][0] == "cell.bmp" and rows[2][-1] == "x"
+    error = rows[0].index("error")
+    assert rows[1][0] == "'=HYPERLINK(1).bmp" and rows[1][error] == "'-unreadable"
+    assert rows[2][0] == "cell.bmp" and rows[2][error] == "x"
