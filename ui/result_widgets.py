@@ -139,6 +139,13 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     right.page_link(navigation.by_title("Explain").script, label="Explain this answer (Grad-CAM)", icon=":material/visibility:")
 
 
+def similar_cell_agreement(label: str, assessment: Assessment) -> str:
+    """How a similar cell's label stands to the answer; to the threshold's label when the answer is refer."""
+    if assessment.answer in labels.LABELS:
+        return "same as the answer" if label == assessment.answer else "differs from the answer"
+    return "same as the label at the threshold" if label == assessment.label else "differs from the label at the threshold"
+
+
 def render_similar_cells(assessment: Assessment, classifier) -> None:
     """The nearest known cells with their labels and whether they share the answer; or what the model lacks."""
     if not assessment.similar_cells:
@@ -154,6 +161,6 @@ def render_similar_cells(assessment: Assessment, classifier) -> None:
         thumbnail, _ = cache.thumbnail(str(path), cache.file_stamp(path)) if path.is_file() else (None, None)
         if thumbnail is not None:
             column.image(thumbnail, width="stretch")
-        agrees = "same as the answer" if cell.label == assessment.label else "differs from the answer"
+        agrees = similar_cell_agreement(cell.label, assessment)
         column.caption(plain(f"{labels.display_name(cell.label)} ({agrees}); subject {cell.subject}, {SIDE_NAMES.get(cell.side, cell.side)}, "
                              f"distance {cell.distance:.2f}"))
