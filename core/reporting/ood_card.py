@@ -17,10 +17,24 @@ import plotly.graph_objects as go
 from core.model.ood import DISTRIBUTION_KEY, ENTRY_KEY, IN_DISTRIBUTION, SCORE_NAME
 
 MAX_GROUPS, MAX_SCORES = 16, 100_000
+# How people read a stored shift's name (`core.imaging.shifts.shift_name`: "blur_sigma=2"), its strength filled in.
+SHIFT_WORDS = {"stain_hue": ("stain hue turned {:g}°", 2.0), "blur_sigma": ("blurred, sigma {:g} px", 1.0),
+               "jpeg_quality": ("JPEG at quality {:g}", 1.0), "scale_factor": ("captured at {:g}x the size", 1.0)}
+AXIS_DECADES_ABOVE = 4  # the chart's axis ends this many decades above the threshold: far shifts pile up at its edge
 THRESHOLD_LINE = {"dash": "dash", "color": "#b22222"}
 OLDER_CHECK_TEXT = ("This model's index predates the stain and texture check: its OOD score is the distance to the 10th "
                     "nearest training cell's features, which misses most changes of stain and capture. Update it without "
                     "retraining: `python -m core.cli.index --model MODEL --data-dir DATA`.")
+
+
+def group_name(name: str) -> str:
+    """A stored group's name as people read it: "blur_sigma=2" -> "blurred, sigma 2 px"; others unchanged."""
+    shift, _, strength = name.partition("=")
+    words = SHIFT_WORDS.get(shift)
+    try:
+        return words[0].format(float(strength) * words[1]) if words else name
+    except ValueError:
+        return name
 
 
 def distribution(entry: Any) -> dict[str, np.ndarray] | None:
@@ -52,7 +66,7 @@ def shift_rows(entry: dict[str, Any]) -> list[dict[str, str]]:
             continue
         truth, values = np.r_[np.zeros(len(reference)), np.ones(len(scores))], np.r_[reference, scores]
         fpr, tpr, _ = roc_curve(truth, values)
-        rows.append({"cells": f"calibration cells, {name}", "count": str(len(scores)),
+        rows.append({"cells": f"calibration cells, {group_name(name)}", "count": str(len(scores)),
                      "flagged": f"{np.mean(scores > threshold):.1%}", "AUROC": f"{roc_auc_score(truth, values):.3f}",
                      "FPR95": f"{fpr[np.searchsorted(tpr, 0.95)]:.2f}"})
     return rows
@@ -77,13 +91,20 @@ def ood_text(entry: Any) -> str:
 
 
 def ood_figure(entry: dict[str, Any]) -> go.Figure:
-    """One box per group of the stored scores (log axis: shifted cells score orders of magnitude higher), the threshold dashed."""
+    """One box per group of the stored scores (log axis: shifted cells score orders of magnitude higher), the threshold dashed.
+
+    The axis ends AXIS_DECADES_ABOVE decades above the threshold (a shift far out of distribution can score
+    1e20 and would squeeze every box into one corner); the boxes keep their true scores on hover.
+    """
     groups = distribution(entry) or {}
-    figure = go.Figure([go.Box(x=np.maximum(scores, 1e-3), name=name, boxpoints="outliers", orientation="h",
-                               hovertemplate="%{x:.1f}<extra>" + name + "</extra>") for name, scores in groups.items()])
+    figure = go.Figure([go.Box(x=np.maximum(scores, 1e-3), name=group_name(name), boxpoints="outliers", orientation="h",
+                               hovertemplate="%{x:.1f}<extra>" + group_name(name) + "</extra>") for name, scores in groups.items()])
     threshold = entry.get("ood_threshold")
+    axis = {"title": "OOD score (log scale; higher: less like the training cells)", "type": "log"}
     if isinstance(threshold, (int, float)) and threshold > 0:
         figure.add_vline(x=threshold, line=THRESHOLD_LINE, annotation_text=f"threshold {threshold:.1f}")
-    return figure.update_layout(title=f"OOD score ({SCORE_NAME}) of in-distribution and shifted cells",
-                                xaxis={"title": "OOD score (log scale; higher: less like the training cells)", "type": "log"},
+        lowest = min([float(np.max([np.min(scores), 1e-3])) for scores in groups.values() if len(scores)] + [threshold])
+        highest = max([float(np.max(scores)) for scores in groups.values() if len(scores)] + [threshold])
+        axis["range"] = [math.log10(lowest) - 0.2, min(math.log10(highest), math.log10(threshold) + AXIS_DECADES_ABOVE) + 0.2]
+    return figure.update_layout(title=f"OOD score ({SCORE_NAME}) of in-distribution and shifted cells", xaxis=axis,
                                 yaxis={"autorange": "reversed"}, showlegend=False)

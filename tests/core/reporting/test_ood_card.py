@@ -15,7 +15,7 @@ def entry_with(shifted: list[float]) -> dict:
 
 def test_a_shift_the_score_sees_gets_auroc_one_and_every_cell_flagged():
     rows = ood_card.shift_rows(entry_with([100.0 + n for n in range(10)]))
-    assert [row["cells"] for row in rows] == ["calibration subjects", "calibration cells, blur_sigma=2"]
+    assert [row["cells"] for row in rows] == ["calibration subjects", "calibration cells, blurred, sigma 2 px"]
     assert rows[0]["flagged"] == "5.0%" and rows[1]["flagged"] == "100.0%"
     assert (rows[1]["AUROC"], rows[1]["FPR95"]) == ("1.000", "0.00")
 
@@ -35,8 +35,15 @@ def test_malformed_chart_data_is_no_chart_and_no_rows(distribution):
 def test_the_figure_draws_one_box_per_group_and_the_threshold():
     entry = entry_with([50.0, 60.0])
     figure = ood_card.ood_figure(entry)
-    assert [trace.name for trace in figure.data] == ["calibration subjects", "blur_sigma=2"]
+    assert [trace.name for trace in figure.data] == ["calibration subjects", "blurred, sigma 2 px"]
     assert figure.layout.shapes[0].x0 == pytest.approx(entry["ood_threshold"]) and figure.layout.xaxis.type == "log"
+
+
+def test_a_far_shift_does_not_stretch_the_axis_beyond_a_few_decades_above_the_threshold():
+    entry = entry_with([1e20, 3e21])
+    low, high = ood_card.ood_figure(entry).layout.xaxis.range
+    assert low < 0.1 and high == pytest.approx(np.log10(entry["ood_threshold"]) + ood_card.AXIS_DECADES_ABOVE + 0.2)
+    assert ood_card.group_name("stain_hue=20") == "stain hue turned 40°" and ood_card.group_name("real cells") == "real cells"
 
 
 def test_the_text_says_what_the_score_is_or_that_the_model_has_the_older_one():
