@@ -1,4 +1,4 @@
-"""Tests for core.data.synthetic and core.data.synthetic_cells: the C-NMC layout, the images, the CLI."""
+"""Tests for core.data.synthetic: the C-NMC layout of the generated tree, its files and its recipe."""
 from __future__ import annotations
 
 import csv
@@ -12,9 +12,7 @@ import pytest
 
 from core.data.layout import SYNTHETIC_MARKER
 from core.errors import DatasetError
-from core.cli.synthetic import main
 from core.data.synthetic import _plan_subjects, generate_dataset, is_synthetic, recipe_text, recorded_recipe
-from core.data.synthetic_cells import SubjectStyle, make_subject_style, render_cell
 
 TRAINING_NAME = re.compile(r"^UID_(H?\d+|h\d+)_\d+_\d+_(all|hem)\.bmp$")
 NUMBERED_NAME = re.compile(r"^[1-9]\d*\.bmp$")
@@ -40,31 +38,6 @@ def training_files(root: Path) -> list[Path]:
 def read_labels(root: Path) -> list[dict[str, str]]:
     with (root / LABELS_CSV).open(newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def cell_features(image_rgb: np.ndarray) -> list[float]:
-    """Handcrafted features of one (H, W, 3) uint8 RGB cell: log area, solidity, gray mean, gray std."""
-    mask = (image_rgb.max(axis=2) > 0).astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    contour = max(contours, key=cv2.contourArea)
-    solidity = cv2.contourArea(contour) / cv2.contourArea(cv2.convexHull(contour))
-    gray = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)[mask > 0].astype(np.float32)
-    return [float(np.log(mask.sum())), solidity, float(gray.mean()), float(gray.std())]
-
-
-def cell_sample(subjects: int, cells: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features (N, 4), labels (N,) with 1 = all, and subject ids (N,) of in-memory cells."""
-    rng = np.random.default_rng(seed)
-    features, labels, groups = [], [], []
-    for subject in range(subjects):
-        label = "all" if subject % 3 else "hem"
-        style = make_subject_style(rng, label)
-        for _ in range(cells):
-            features.append(cell_features(render_cell(rng, label, style)))
-            labels.append(int(label == "all"))
-            groups.append(subject)
-    return np.array(features), np.array(labels), np.array(groups)
-
 
 def test_returns_dataset_root(dataset_root):
     assert dataset_root.name == "C-NMC_Leukemia"
@@ -221,90 +194,3 @@ def test_refuses_to_overwrite_unless_asked(tmp_path):
         generate_dataset(tmp_path, subjects=4, images_per_subject=1)
     root = generate_dataset(tmp_path, subjects=4, images_per_subject=1, seed=3, overwrite=True)
     assert len(list((root / "training_data").glob("fold_*/*/*.bmp"))) == 4
-
-
-@pytest.mark.parametrize("label", ["all", "hem"])
-def test_render_cell_shape_and_determinism(label):
-    style = make_subject_style(np.random.default_rng(0), label)
-    image_rgb = render_cell(np.random.default_rng(1), label, style, image_size=200)
-    assert image_rgb.shape == (200, 200, 3) and image_rgb.dtype == np.uint8
-    assert image_rgb[0, 0].max() == 0 and image_rgb[100, 100].max() > 20
-    assert np.array_equal(image_rgb, render_cell(np.random.default_rng(1), label, style, image_size=200))
-    assert isinstance(style, SubjectStyle)
-
-
-@pytest.mark.parametrize("label, image_size", [("ALL", 450), ("blast", 450), ("all", 32)])
-def test_render_cell_rejects_bad_input(label, image_size):
-    style = make_subject_style(np.random.default_rng(0), "all")
-    with pytest.raises(ValueError):
-        render_cell(np.random.default_rng(0), label, style, image_size)
-
-
-@pytest.fixture(scope="module")
-def feature_samples() -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Two independent samples of (features, labels, subjects): 24 subjects x 6 cells each."""
-    return cell_sample(subjects=24, cells=6, seed=21), cell_sample(subjects=24, cells=6, seed=22)
-
-
-def test_classes_differ_in_morphology_but_overlap(feature_samples):
-    features, labels, _ = feature_samples[0]
-    is_all = labels == 1
-    assert features[is_all, 0].mean() > features[~is_all, 0].mean() + 0.1, "blasts are larger"
-    assert features[is_all, 1].mean() < features[~is_all, 1].mean(), "blast outlines are less convex"
-    by_area = features[:, 0] > np.quantile(features[:, 0], 1 - is_all.mean())
-    assert 0.6 < (by_area == is_all).mean() < 0.95, "area alone helps but does not decide"
-
-
-def test_simple_classifier_beats_chance_on_new_subjects_but_is_not_perfect(feature_samples):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    (train_x, train_y, _), (test_x, test_y, _) = feature_samples
-    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(train_x, train_y)
-    assert 0.75 < model.score(test_x, test_y) < 0.99
-
-
-def test_random_image_split_overstates_accuracy_against_subject_split(feature_samples):
-    """Subject style leaks through a random split: a nearest-neighbour model finds the same subject."""
-    from sklearn.model_selection import GroupKFold, KFold, cross_val_score
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    features, labels, subjects = feature_samples[0]
-    model = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=1))
-    by_subject = cross_val_score(model, features, labels, cv=GroupKFold(4), groups=subjects).mean()
-    by_image = cross_val_score(model, features, labels, cv=KFold(4, shuffle=True, random_state=0)).mean()
-    assert by_image > by_subject + 0.02
-
-
-def test_cli_writes_and_summarises(tmp_path, capsys):
-    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1", "--seed", "2"]) == 0
-    output = capsys.readouterr().out.strip()
-    assert "\n" not in output and str(tmp_path / "C-NMC_Leukemia") in output and "images/s" in output
-    assert (tmp_path / "C-NMC_Leukemia" / LABELS_CSV).is_file()
-
-
-@pytest.mark.parametrize("arguments, code, message", [
-    (["--subjects", "3"], 2, "at least 4"),
-    (["--subjects", "four"], 2, "invalid int value"),
-    (["--images-per-subject", "0"], 2, "images_per_subject"),
-    (["--no-such-flag"], 2, "unrecognized arguments"),
-])
-def test_cli_rejects_bad_arguments_in_one_line(tmp_path, capsys, arguments, code, message):
-    assert main([str(tmp_path), *arguments]) == code
-    error = capsys.readouterr().err.strip()
-    assert error.startswith("error:") and message in error and "\n" not in error
-    assert not (tmp_path / "C-NMC_Leukemia").exists()
-
-
-def test_cli_reports_unwritable_and_existing_folders(tmp_path, capsys):
-    blocker = tmp_path / "a_file"
-    blocker.write_text("not a folder")
-    assert main([str(blocker / "inside"), "--subjects", "4"]) == 1
-    assert "cannot write" in capsys.readouterr().err
-    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1"]) == 0
-    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1"]) == 1
-    assert "--overwrite" in capsys.readouterr().err
-    assert main([str(tmp_path), "--subjects", "4", "--images-per-subject", "1", "--overwrite"]) == 0
