@@ -143,7 +143,7 @@ def neighbourhoods(analyses: Sequence[CellAnalysis], evidence: ModelEvidence | N
         return answers
     found = evidence.index.query_many(np.stack([analyses[position].features for position in asked]),
                                       ood_k=OOD_K if evidence.ood_statistics is None else None)
-    scores = evidence.ood_scores([analyses[position].cell_statistics() for position in asked], [score for _, score in found])
+    scores = evidence.scores_of([analyses[position] for position in asked], [score for _, score in found])
     for position, (similar, _), score in zip(asked, found, scores):
         answers[position] = (similar, score)
     return answers

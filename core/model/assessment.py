@@ -131,7 +131,7 @@ def _embedding_evidence(analysis: CellAnalysis, evidence: ModelEvidence | None,
         return None, None, ()
     if neighbourhood is None:
         similar, neighbour_score = evidence.index.query(analysis.features)
-        neighbourhood = similar, evidence.ood_scores([analysis.cell_statistics()], [neighbour_score])[0]
+        neighbourhood = similar, evidence.scores_of([analysis], [neighbour_score])[0]
     similar, score = neighbourhood
     return score, None if score is None else bool(score > evidence.ood_threshold), similar
 

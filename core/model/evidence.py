@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,13 @@ class ModelEvidence:
             for position, score in zip(known, self.ood_statistics.scores(np.stack([statistics[p] for p in known]))):
                 scores[position] = float(score)
         return scores
+
+    def scores_of(self, analyses: Sequence[Any], neighbour_scores: list[float]) -> list[float | None]:
+        """`ood_scores` of `CellAnalysis`es: their statistics read (computed, where an analysis lacks them) only when
+        the model's score uses them; a model with the older k-NN score computes none."""
+        if self.ood_statistics is None:
+            return self.ood_scores([None] * len(analyses), neighbour_scores)
+        return self.ood_scores([analysis.cell_statistics() for analysis in analyses], neighbour_scores)
 
 
 def load_evidence(model_path: Path, metadata: dict[str, Any]) -> ModelEvidence:

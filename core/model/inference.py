@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +21,9 @@ from core.model.network import to_model_array, with_features
 from core.model.evidence import load_evidence
 from core.model.recent import RecentAnswers
 from core.model.store import LoadedModel
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,7 @@ class Classifier:
             return self._run(self._fast[True], model_inputs_rgb, batch_size)
         with self.lock:
             if self._forward_with_features is None:
-                paired = with_features(self.loaded.model)
-                self._forward_with_features = tf.function(lambda images: paired(images, training=False), input_signature=self._signature)
+                self._forward_with_features = self._compiled(self.loaded.model, paired=True)
         return self._run(self._forward_with_features, model_inputs_rgb, batch_size)
 
     def values(self, model_inputs_rgb: np.ndarray, batch_size: int = 32,
@@ -145,9 +148,7 @@ class Classifier:
         with self.lock:
             if paired not in self._folded:
                 folded = fast_batches.folded_for(self.loaded.model)
-                network = None if folded is None else with_features(folded) if paired else folded
-                self._folded[paired] = None if network is None else tf.function(
-                    lambda images: network(images, training=False), input_signature=self._signature)
+                self._folded[paired] = None if folded is None else self._compiled(folded, paired)
             function = self._folded[paired]
         if function is None:
             return self.values(model_inputs_rgb, batch_size)
@@ -185,10 +186,13 @@ class Classifier:
                 if twin is None:
                     self.batch_precision = "float32"
                     return None
-                network = with_features(twin) if paired else twin
-                self._fast[paired] = tf.function(lambda images: network(images, training=False),
-                                                        input_signature=self._signature)
+                self._fast[paired] = self._compiled(twin, paired)
             return self._fast[paired]
+
+    def _compiled(self, network: keras.Model, paired: bool) -> Callable:
+        """`network`'s compiled inference pass on (N, S, S, 3) float32 batches: P(all), with the pooled features first when `paired`."""
+        model = with_features(network) if paired else network
+        return tf.function(lambda images: model(images, training=False), input_signature=self._signature)
 
     def _run(self, function: Callable, model_inputs_rgb: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """`function` over the inputs a batch at a time -> ((N, D) float32 features or (0, 0), (N,) float32 P(all))."""
