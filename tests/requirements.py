@@ -17,6 +17,7 @@ SHARED_DATA_HINT = (
     "(cnmc_file_list.txt, cnmc_sample_cell.bmp, real_cells/, bccd/; see that folder's README.md): put the folder there"
 )
 CHROMIUM_HINT = "install Debian's browser: sudo apt-get install -y chromium"
+RAY_HINT = "install Ray: python3 -m pip install -r requirements-ray.txt (requirements-dev.txt includes it)"
 PLAYWRIGHT_HINT = "install the driver: python3 -m pip install -r requirements-dev.txt (never `playwright install`)"
 
 
@@ -55,3 +56,13 @@ def require_bccd_field(stem: str) -> None:
     """Require one BCCD field and its annotation (`paths.BCCD`, e.g. stem "BloodImage_00000")."""
     require_shared_file(BCCD / "JPEGImages" / f"{stem}.jpg")
     require_shared_file(BCCD / "Annotations" / f"{stem}.xml")
+
+
+def require_ray() -> None:
+    """Require Ray (Data and Serve); fails under CI, skips elsewhere, when `requirements-ray.txt` is not installed."""
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+        import ray.serve  # noqa: F401
+    except ImportError as error:
+        missing(f"Ray is not importable ({error}): {RAY_HINT}")
