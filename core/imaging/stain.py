@@ -25,6 +25,8 @@ from core.errors import PreprocessingError
 # A pixel belongs to the cell when its grey level is above this (C-NMC backgrounds are exactly 0).
 CELL_LEVEL = 16
 REFERENCE_SUFFIXES = frozenset({".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+SPACE = "CIE L*a*b*, OpenCV 8-bit"
+SIDECAR_KEY = "stain_reference"  # the sidecar entry holding the model's training cells' `StainStats.as_dict`
 MIN_STD = 1.0  # A channel flatter than this (8-bit L*a*b* units) is only shifted, never stretched.
 
 
@@ -37,7 +39,21 @@ class StainStats:
 
     def as_dict(self) -> dict:
         """A JSON-ready form, for a sidecar or a report."""
-        return {"space": "CIE L*a*b*, OpenCV 8-bit", "mean": list(self.mean), "std": list(self.std)}
+        return {"space": SPACE, "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, entry: dict) -> StainStats:
+        """The inverse of `as_dict` (a sidecar's `stain_reference` entry).
+
+        Raises:
+            ValueError: the entry is not three means and three standard deviations in this space.
+        """
+        if not isinstance(entry, dict) or entry.get("space") != SPACE:
+            raise ValueError(f"a stain reference must be a dict in the space {SPACE!r}")
+        mean, std = entry.get("mean"), entry.get("std")
+        if not (isinstance(mean, list) and isinstance(std, list) and len(mean) == len(std) == 3):
+            raise ValueError("a stain reference needs three means and three standard deviations")
+        return cls(tuple(float(v) for v in mean), tuple(float(v) for v in std))
 
 
 def cell_pixels_lab(cell_rgb: np.ndarray) -> np.ndarray:
@@ -92,6 +108,20 @@ class ReinhardNormaliser:
         moved[cell] = np.maximum(moved[cell], 1)  # A cell pixel never turns into background.
         moved[~cell] = 0
         return moved
+
+
+def model_reference(metadata: dict) -> StainStats | None:
+    """The stain of the model's training cells, from its sidecar (`SIDECAR_KEY`), or None when it records none.
+
+    A malformed entry counts as none (the sidecar's validation reports it); train.py writes it.
+    """
+    entry = metadata.get(SIDECAR_KEY)
+    if entry is None:
+        return None
+    try:
+        return StainStats.from_dict(entry)
+    except ValueError:
+        return None
 
 
 def normaliser_from_folder(cells_dir: str | os.PathLike) -> ReinhardNormaliser:
