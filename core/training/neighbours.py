@@ -23,7 +23,9 @@ from core.data.index import ImageRecord
 from core.model.embedding import NEIGHBOURS, OOD_K, OOD_PERCENTILE, TRAIN_SIDE, VALIDATION_SIDE, EmbeddingIndex, ood_threshold
 from core.model.network import POOL_LAYER, with_features
 from core.model.store import write_sidecar
+from core.imaging import stain
 from core.training.ood_fit import fit_ood
+from core.training.stain_fit import fit_stain_reference
 
 SIDECAR_KEY = "embedding_index"
 THRESHOLD_FROM = "calibration subjects"  # Whose cells set the OOD threshold, as the sidecar says it.
@@ -67,9 +69,19 @@ def build_index(features: dict[str, np.ndarray], records: dict[str, Sequence[Ima
         [record.label or "" for record, _ in rows], [record.subject or "" for record, _ in rows], [side for _, side in rows])
 
 
+def stain_entry(train: Sequence[ImageRecord]) -> dict[str, Any]:
+    """{"stain_reference": the training cells' stain} (`core.training.stain_fit`), or {} when none can be read."""
+    try:
+        return {stain.SIDECAR_KEY: fit_stain_reference(train)}
+    except ValueError:
+        return {}
+
+
 def attach_index(model: keras.Model, model_path: Path, metadata: dict[str, Any], records: dict[str, Sequence[ImageRecord]],
                  root: Path, batch_size: int = 32, threshold_records: Sequence[ImageRecord] | None = None) -> dict[str, Any]:
-    """Write the index beside the model and its entry into the sidecar (atomically); returns the new metadata.
+    """Write the index beside the model, its entry and the training cells' stain into the sidecar (atomically).
+
+    Returns the new metadata.
 
     Args:
         model: the saved model (its file is not touched, so the sidecar's SHA-256 stays valid).
@@ -100,6 +112,6 @@ def attach_index(model: keras.Model, model_path: Path, metadata: dict[str, Any],
              "ood_threshold_from": THRESHOLD_FROM if threshold_records is not None else OLDER_THRESHOLD_FROM,
              "neighbours": NEIGHBOURS, "train_cells": int(len(index.train_rows)), "validation_cells": int(len(held_out)),
              **ood_fields}
-    metadata = {**metadata, SIDECAR_KEY: entry}
+    metadata = {**metadata, SIDECAR_KEY: entry, **stain_entry(records[TRAIN_SIDE])}
     write_sidecar(Path(model_path), metadata)
     return metadata
