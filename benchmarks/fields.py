@@ -42,7 +42,7 @@ def measure_fields(bccd: Path, every: int = 1) -> dict:
     """Match the cells found in every `every`-th BCCD field against its WBC boxes; time each field."""
     from core.errors import LeukemiaAppError
     from core.imaging.decode import load_image
-    from core.imaging.fields import find_white_cells
+    from core.imaging.fields.finder import find_white_cells
     from core.reporting.detection import MatchCounts, greedy_match, voc_boxes
 
     totals = {"all": MatchCounts(0, 0, 0), "whole": MatchCounts(0, 0, 0)}
@@ -71,7 +71,7 @@ def measure_fields(bccd: Path, every: int = 1) -> dict:
 def cut_out_scope(bccd: Path, every: int = 4) -> dict:
     """The share of cut-outs (every `every`-th field) and of real C-NMC cells that `prepare_cell` finds in scope."""
     from core.imaging.decode import load_image
-    from core.imaging.field_cells import field_cells
+    from core.imaging.fields.cells import field_cells
     from core.imaging.prepare import prepare_cell
 
     cut_outs = []
@@ -93,7 +93,7 @@ def large_field_seconds(bccd: Path) -> float:
     import cv2
 
     from core.imaging.decode import load_image
-    from core.imaging.fields import find_white_cells
+    from core.imaging.fields.finder import find_white_cells
 
     field = load_image(sorted((bccd / "JPEGImages").glob("*.jpg"))[0]).image_rgb
     large = cv2.resize(field, (4000, 3000), interpolation=cv2.INTER_LINEAR)

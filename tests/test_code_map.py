@@ -6,7 +6,7 @@ import re
 import pytest
 from paths import PROJECT_ROOT
 
-ROOMS = ["core/data", "core/imaging", "core/model", "core/explain", "core/subjects", "core/reporting", "core/training",
+ROOMS = ["core/data", "core/imaging", "core/imaging/fields", "core/model", "core/explain", "core/subjects", "core/reporting", "core/training",
          "core/cli", "ui"]
 
 

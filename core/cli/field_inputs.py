@@ -1,10 +1,10 @@
 """One input file of `python -m core.predict` -> the cells it holds, each ready for the one answering path.
 
 A C-NMC-like image (one cell on black) is one cell, named by its path. A smear field or an
-analyser's crop (a light background: `core.imaging.field_cells.looks_like_field`) holds one cell
+analyser's crop (a light background: `core.imaging.fields.cells.looks_like_field`) holds one cell
 per whole white cell found in it, named `FIELD#k` (k from 1, in reading order), each keeping its
 field's path and its box in the original photo's pixels. A found cell that is plainly not lymphoid
-(`core.imaging.lineage`) carries that as a scope finding, so the one decision refers it.
+(`core.imaging.fields.lineage`) carries that as a scope finding, so the one decision refers it.
 """
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def prepared_inputs(path: Path, image_size: int, normaliser: ReinhardNormaliser 
             whole white cell (or is unstained, over-exposed or out of focus).
     """
     from core.imaging.decode import load_image
-    from core.imaging.field_cells import field_cells, looks_like_field, original_size, scaled_box
-    from core.imaging.lineage import non_lymphoid_reasons
+    from core.imaging.fields.cells import field_cells, looks_like_field, original_size, scaled_box
+    from core.imaging.fields.lineage import non_lymphoid_reasons
     from core.imaging.prepare import prepare_cell
 
     image_rgb = load_image(path).image_rgb

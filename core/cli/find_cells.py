@@ -7,7 +7,7 @@ Prints one tab-separated line per field, `file  cells  cut_by_border  red_cell_p
 `[{"file": PATH, "cells": [{"box": [x0, y0, x1, y1], ...}, ...], ...}, ...]`, boxes in the original
 photo's pixels (x right, y down, x1 and y1 exclusive), with cells cut by the border listed and
 marked (`"cut_by_border": true`), and each cell's nucleus measures with the signs that it is plainly
-not lymphoid (`"not_lymphoid"`, `core.imaging.lineage`; the model only judges lymphoid cells). `--out DIR` saves each whole cell on black as
+not lymphoid (`"not_lymphoid"`, `core.imaging.fields.lineage`; the model only judges lymphoid cells). `--out DIR` saves each whole cell on black as
 `DIR/<field name>#<k>.png`, in the stain of the cells in `--stain-reference CELLS_DIR` when given
 (`core.imaging.stain`, Reinhard normalisation after segmentation; the JSON records the reference). Exit status: 0 when every field was read and holds a whole white cell,
 1 when one failed (the others carry on), 2 for usage errors.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from core.errors import LeukemiaAppError, PreprocessingError
-from core.imaging.field_cells import no_whole_cell_message
+from core.imaging.fields.cells import no_whole_cell_message
 from core.imaging.stain import normaliser_from_folder
 
 
@@ -52,12 +52,12 @@ def field_record(path: Path, out_dir: Path | None, normaliser=None) -> dict:
     Raises:
         LeukemiaAppError: the file cannot be read, or no whole white cell was found in it.
     """
-    from core.imaging.crops import cut_out
+    from core.imaging.fields.crops import cut_out
     from core.imaging.decode import load_image
     from core.imaging.encode import png_bytes
-    from core.imaging.field_cells import looks_like_field, original_size, scaled_box
-    from core.imaging.fields import find_white_cells
-    from core.imaging.lineage import non_lymphoid_reasons
+    from core.imaging.fields.cells import looks_like_field, original_size, scaled_box
+    from core.imaging.fields.finder import find_white_cells
+    from core.imaging.fields.lineage import non_lymphoid_reasons
 
     image_rgb = load_image(path).image_rgb
     if not looks_like_field(image_rgb):
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"error: cannot create the folder {args.out}: {error.strerror}", file=sys.stderr)
         return 2
-    from core.imaging.lineage import LYMPHOID_ONLY_NOTE
+    from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
 
     print(f"note: {LYMPHOID_ONLY_NOTE}", file=sys.stderr)
     records, failed = [], False

@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: no image files found in the given paths.", file=sys.stderr)
         return 1
     if any(result.field for result in results):
-        from core.imaging.lineage import LYMPHOID_ONLY_NOTE
+        from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
 
         print(f"note: {LYMPHOID_ONLY_NOTE}", file=sys.stderr)
     answers = predict_subjects.answer_subjects(results, classifier) if args.by_subject else None

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from core.errors import PreprocessingError
-from core.imaging.crops import cut_out
-from core.imaging.fields import FoundCell, find_white_cells
+from core.imaging.fields.crops import cut_out
+from core.imaging.fields.finder import FoundCell, find_white_cells
 from core.imaging.scope import border_pixels
 from core.imaging.stain import ReinhardNormaliser
 
@@ -34,7 +34,7 @@ class FieldCell:
     Attributes:
         number: 1-based, in reading order (top to bottom by rows of about a red cell, then left to right).
         found: the `FoundCell` (box and mask in the decoded image's pixels).
-        cell_rgb: (S, S, 3) uint8 RGB, the cell on black (`core.imaging.crops.cut_out`).
+        cell_rgb: (S, S, 3) uint8 RGB, the cell on black (`core.imaging.fields.crops.cut_out`).
     """
 
     number: int

@@ -1,7 +1,7 @@
 """Cut found white cells out as C-NMC did: the cell alone, on black, cropped square and centred.
 
 C-NMC 2019's images are single segmented cells whose background the dataset set to zero. A cell
-found in a smear field (`core.imaging.fields`) or in a digital morphology analyser's crop (one
+found in a smear field (`core.imaging.fields.finder`) or in a digital morphology analyser's crop (one
 white cell on a light background, red cells at its edges) is made to look the same here, so that
 `core.imaging.prepare.prepare_cell` takes it like any other cell.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import PreprocessingError
-from core.imaging.fields import FoundCell, find_white_cells
+from core.imaging.fields.finder import FoundCell, find_white_cells
 
 # Black margin around the cell on each side, as a share of the cell's longer side.
 CUT_OUT_MARGIN = 0.1

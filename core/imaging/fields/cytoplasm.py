@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.imaging import field_scale
+from core.imaging.fields import ruler
 
 MAX_CYTOPLASM_D = 0.6  # How far (in red-cell diameters D) the cell may reach beyond its nucleus.
 MIN_RIM_D = 0.08  # Every cell keeps at least this rim of cytoplasm around its nucleus (thin rims are faint).
@@ -25,7 +25,7 @@ def cytoplasm_candidates(work_rgb: np.ndarray, nuclei: np.ndarray) -> np.ndarray
     and over the red cells (stained objects that are not nuclei).
     """
     work_rgb = np.ascontiguousarray(work_rgb)
-    objects = field_scale.stained_objects(work_rgb)
+    objects = ruler.stained_objects(work_rgb)
     red_cells = objects & ~nuclei
     blue_minus_red = work_rgb[..., 2].astype(np.float32) - work_rgb[..., 0]
     green = work_rgb[..., 1].astype(np.float32)
@@ -53,8 +53,8 @@ def grow_cells(work_rgb: np.ndarray, nucleus_labels: np.ndarray, red_cell_px: fl
     if count == 0:
         return nucleus_labels, nucleus_areas
     nuclei = nucleus_labels > 0
-    reach = cv2.dilate(nuclei.astype(np.uint8), field_scale.disc(MAX_CYTOPLASM_D * red_cell_px)) > 0
-    rim = cv2.dilate(nuclei.astype(np.uint8), field_scale.disc(MIN_RIM_D * red_cell_px)) > 0
+    reach = cv2.dilate(nuclei.astype(np.uint8), ruler.disc(MAX_CYTOPLASM_D * red_cell_px)) > 0
+    rim = cv2.dilate(nuclei.astype(np.uint8), ruler.disc(MIN_RIM_D * red_cell_px)) > 0
     region = (rim | (reach & cytoplasm_candidates(work_rgb, nuclei))) | nuclei
     markers = nearest_nucleus(nucleus_labels)
     cells = np.zeros_like(nucleus_labels)

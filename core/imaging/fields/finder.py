@@ -3,9 +3,9 @@
 No trained detector: in a Romanowsky-stained smear (Wright, Giemsa, May-Grünwald-Giemsa) a white
 cell's nucleus is the only large purple-blue object; red cells are pink and the background light.
 
-Steps, every size in units of the field's red-cell diameter D (`core.imaging.field_scale`); the
-over-exposure and focus checks run first (`core.imaging.field_checks`), steps 2-4 live in
-`core.imaging.nuclei`:
+Steps, every size in units of the field's red-cell diameter D (`core.imaging.fields.ruler`); the
+over-exposure and focus checks run first (`core.imaging.fields.quality`), steps 2-4 live in
+`core.imaging.fields.nuclei`:
 1. the field is resized so that D is `WORK_RED_CELL_PX` pixels (any magnification looks the same);
 2. the nucleus map is blue minus red (purple-blue nuclei high, pink red cells low), thresholded by
    Otsu's method over its upper half and never under the background's level plus `NUCLEUS_CONTRAST`;
@@ -14,7 +14,7 @@ over-exposure and focus checks run first (`core.imaging.field_checks`), steps 2-
 4. touching nuclei are split by a watershed on their distance transform, one seed per peak that is
    at least `MIN_SEED_DEPTH_D` D deep and `MIN_SEED_SPACING_D` D from a deeper one, and parts that
    meet at a wide neck (`NECK_RATIO`) merged again (the lobes of one nucleus);
-5. each nucleus grows into its cytoplasm (`core.imaging.cytoplasm`), and a cell that touches the
+5. each nucleus grows into its cytoplasm (`core.imaging.fields.cytoplasm`), and a cell that touches the
    image border is marked `cut_by_border` (it is counted, never cut out or classified); a cell under
    `MIN_CELL_AREA_D2` D² is dropped.
 """
@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 
 from core.errors import PreprocessingError
-from core.imaging import field_checks, field_scale
-from core.imaging.cytoplasm import grow_cells
-from core.imaging.nuclei import WORK_RED_CELL_PX, nucleus_mask, nucleus_pixels, nucleus_shape, split_touching
+from core.imaging.fields import quality, ruler
+from core.imaging.fields.cytoplasm import grow_cells
+from core.imaging.fields.nuclei import WORK_RED_CELL_PX, nucleus_mask, nucleus_pixels, nucleus_shape, split_touching
 
 MAX_FIELD_SIDE = 2048  # Longer photos are shrunk to this before the red cells are measured (bounded memory).
 # A found cell smaller than this (in D²) is a sliver the watershed cut off a nucleus, or debris. A small
@@ -46,7 +46,7 @@ class FoundCell:
         mask: (y1 - y0, x1 - x0) bool, True on the cell (nucleus and cytoplasm) within `box`.
         nucleus_fraction: the nucleus' share of the cell's area, in (0, 1].
         cut_by_border: True when the cell touches the image border (part of it lies outside).
-        nucleus_solidity: the nucleus' area over its convex hull's (`core.imaging.nuclei.nucleus_shape`).
+        nucleus_solidity: the nucleus' area over its convex hull's (`core.imaging.fields.nuclei.nucleus_shape`).
         nucleus_lobes: the nucleus' separate pieces (1 for a round nucleus).
     """
 
@@ -93,12 +93,12 @@ def find_white_cells(field_rgb: np.ndarray) -> FieldCells:
     >>> [cell.box for cell in found.whole_cells]  # doctest: +SKIP
     """
     _check_rgb(field_rgb)
-    field_checks.check_exposure(field_rgb)
+    quality.check_exposure(field_rgb)
     bounded_rgb, bound = _bounded(field_rgb)
-    diameter = field_scale.red_cell_diameter(field_scale.stained_objects(bounded_rgb)) / bound
+    diameter = ruler.red_cell_diameter(ruler.stained_objects(bounded_rgb)) / bound
     scale = WORK_RED_CELL_PX / diameter  # From the given image's pixels to the working scale's.
     work_rgb = _resized(bounded_rgb, scale / bound)
-    field_checks.check_focus(work_rgb)
+    quality.check_focus(work_rgb)
     pixels = nucleus_pixels(work_rgb)
     labels, nucleus_areas = grow_cells(work_rgb, split_touching(nucleus_mask(pixels)), WORK_RED_CELL_PX)
     found = (_found_cell(labels == label, nucleus_areas[label], scale, field_rgb.shape[:2], pixels)

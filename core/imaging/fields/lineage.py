@@ -5,7 +5,7 @@ also holds neutrophils, eosinophils and monocytes, which the model has never see
 them means nothing. Their nuclei give them away: lobed (neutrophils, eosinophils) or kidney-shaped
 (monocytes), and with more cytoplasm around them than a lymphocyte's thin rim.
 
-Measures (`core.imaging.fields.FoundCell`): the nucleus-to-cell area ratio, the nucleus' solidity
+Measures (`core.imaging.fields.finder.FoundCell`): the nucleus-to-cell area ratio, the nucleus' solidity
 (its area over its convex hull's) and its separate lobes. On the 159 whole white cells found in the
 200 BCCD fields (every kind, mostly neutrophils): ratio 5th/25th/50th/75th/95th percentiles 0.41 /
 0.48 / 0.58 / 0.68 / 0.76; solidity 0.76 / 0.84 / 0.91 / 0.97 / 1.00; 2 or more lobes in 12 of them.
@@ -16,7 +16,7 @@ checks is not thereby shown to be lymphoid.
 """
 from __future__ import annotations
 
-from core.imaging.fields import FoundCell
+from core.imaging.fields.finder import FoundCell
 
 MIN_LYMPHOID_NUCLEUS_FRACTION = 0.6  # A lymphocyte's nucleus fills most of the cell (thin cytoplasm rim).
 MIN_LYMPHOID_SOLIDITY = 0.8  # A lymphoid nucleus is round or oval; lobed and kidney shapes fall below.

@@ -1,14 +1,14 @@
 """White-cell nuclei in a smear field at the working scale: found, their lobes joined, touching ones split, their shape.
 
 Every size is in units of the red-cell diameter D, which is `WORK_RED_CELL_PX` pixels at the
-working scale (`core.imaging.fields` resizes each field so). Steps 2-4 of `core.imaging.fields`.
+working scale (`core.imaging.fields.finder` resizes each field so). Steps 2-4 of `core.imaging.fields.finder`.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from core.imaging import field_scale
+from core.imaging.fields import ruler
 
 WORK_RED_CELL_PX = 40.0  # The red-cell diameter the field is resized to before any other step.
 NUCLEUS_CONTRAST = 25.0  # Blue minus red (0-255 scale) a nucleus must exceed the background by.
@@ -34,13 +34,13 @@ def nucleus_pixels(work_rgb: np.ndarray) -> np.ndarray:
     shifted = np.clip(upper - background, 0, 255).astype(np.uint8).reshape(-1, 1)
     otsu, _ = cv2.threshold(shifted, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU) if upper.size else (0.0, None)
     binary = (score > background + max(float(otsu), NUCLEUS_CONTRAST)).astype(np.uint8)
-    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, field_scale.disc(0.05 * WORK_RED_CELL_PX)) > 0
+    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, ruler.disc(0.05 * WORK_RED_CELL_PX)) > 0
 
 
 def nucleus_mask(pixels: np.ndarray) -> np.ndarray:
     """(h, w) bool nucleus pixels -> (h, w) bool white-cell nuclei: lobes joined, holes filled, specks dropped."""
-    binary = cv2.morphologyEx(pixels.astype(np.uint8), cv2.MORPH_CLOSE, field_scale.disc(LOBE_GAP_D * WORK_RED_CELL_PX))
-    binary = field_scale.fill_holes(binary > 0).astype(np.uint8)
+    binary = cv2.morphologyEx(pixels.astype(np.uint8), cv2.MORPH_CLOSE, ruler.disc(LOBE_GAP_D * WORK_RED_CELL_PX))
+    binary = ruler.fill_holes(binary > 0).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     keep = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= MIN_NUCLEUS_AREA_D2 * WORK_RED_CELL_PX ** 2)
     return np.isin(labels, keep[keep > 0])
@@ -49,7 +49,7 @@ def nucleus_mask(pixels: np.ndarray) -> np.ndarray:
 def split_touching(nuclei: np.ndarray) -> np.ndarray:
     """(h, w) bool nuclei -> (h, w) int32 labels 0 (none), 1..n, touching nuclei split by a watershed."""
     distance = cv2.distanceTransform(nuclei.astype(np.uint8), cv2.DIST_L2, 5)  # (h, w) float32 px.
-    spacing = field_scale.disc(MIN_SEED_SPACING_D * WORK_RED_CELL_PX / 2)
+    spacing = ruler.disc(MIN_SEED_SPACING_D * WORK_RED_CELL_PX / 2)
     peaks = (distance >= cv2.dilate(distance, spacing)) & (distance >= MIN_SEED_DEPTH_D * WORK_RED_CELL_PX)
     seed_count, markers = cv2.connectedComponents(peaks.astype(np.uint8), connectivity=8)
     outside = seed_count  # One more label for everything off the nuclei.

@@ -1,8 +1,8 @@
 """Is a smear field fit for finding cells? Over-exposed and blurred fields are refused with a reason.
 
 Both measures are taken on the field at the working scale (its red cells `WORK_RED_CELL_PX` across,
-`core.imaging.fields`), so a photo's size or magnification does not change them. Unstained fields
-are refused by `core.imaging.field_scale.stained_objects`.
+`core.imaging.fields.finder`), so a photo's size or magnification does not change them. Unstained fields
+are refused by `core.imaging.fields.ruler.stained_objects`.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The scale of a stained smear field: its background, its stained objects and its red-cell size.
 
-Every later step of finding white cells (`core.imaging.fields`) states its sizes in units of the
+Every later step of finding white cells (`core.imaging.fields.finder`) states its sizes in units of the
 field's red-cell diameter, measured here on the field itself, so that a 40x and a 100x objective
 give the same result. A red cell is about 7.5 µm across in every blood smear, which makes it the
 natural ruler of a field whose magnification nobody states.

@@ -7,12 +7,12 @@ import pytest
 
 from core.data.synthetic_fields import FieldLayout, draw_field
 from core.errors import PreprocessingError
-from core.imaging.crops import cut_out, segment_analyser_crop
+from core.imaging.fields.crops import cut_out, segment_analyser_crop
 from core.imaging.decode import load_image
-from core.imaging.field_cells import field_cells, looks_like_field, scaled_box
-from core.imaging.field_scale import red_cell_diameter, stained_objects
-from core.imaging.fields import FoundCell, find_white_cells
-from core.imaging.lineage import LYMPHOID_ONLY_NOTE, non_lymphoid_reasons
+from core.imaging.fields.cells import field_cells, looks_like_field, scaled_box
+from core.imaging.fields.ruler import red_cell_diameter, stained_objects
+from core.imaging.fields.finder import FoundCell, find_white_cells
+from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE, non_lymphoid_reasons
 from core.imaging.prepare import prepare_cell
 from core.reporting.detection import greedy_match, iou, voc_boxes
 from paths import BCCD, REAL_CELLS, SAMPLE_CELL

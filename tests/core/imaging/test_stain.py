@@ -7,7 +7,7 @@ import pytest
 
 from core.data.synthetic_fields import FieldLayout, draw_field
 from core.errors import PreprocessingError
-from core.imaging.field_cells import field_cells
+from core.imaging.fields.cells import field_cells
 from core.imaging.stain import ReinhardNormaliser, StainStats, stain_stats
 
 
