@@ -55,17 +55,18 @@ def field_record(path: Path, out_dir: Path | None, normaliser=None) -> dict:
     from core.imaging.fields.crops import cut_out
     from core.imaging.decode import load_image
     from core.imaging.encode import png_bytes
-    from core.imaging.fields.cells import looks_like_field, original_size, scaled_box
+    from core.imaging.fields.cells import looks_like_field, scaled_box
     from core.imaging.fields.finder import find_white_cells
     from core.imaging.fields.lineage import non_lymphoid_reasons
 
-    image_rgb = load_image(path).image_rgb
+    decoded = load_image(path)
+    image_rgb = decoded.image_rgb
     if not looks_like_field(image_rgb):
         raise PreprocessingError(
             f"'{path.name}' has a dark border, like a single segmented cell on black rather than a smear field. "
             "Classify it as a cell with python -m core.predict, or give a photo of a smear field."
         )
-    size = original_size(path, image_rgb.shape[:2])
+    size = decoded.original_size
     found = find_white_cells(image_rgb)
     cells, number = [], 0
     for cell in found.cells:

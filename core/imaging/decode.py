@@ -29,11 +29,23 @@ _BYTES_PER_MEGABYTE = 1024 * 1024
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """A decoded image: `image_rgb` is (height, width, 3) uint8 in RGB order, C-contiguous."""
+    """A decoded image: `image_rgb` is (height, width, 3) uint8 in RGB order, C-contiguous.
+
+    `shown_size` is the file's (width, height) as shown (EXIF orientation applied), before
+    `downscaled` shrank it: boxes found in `image_rgb` are reported in those pixels.
+    """
 
     image_rgb: np.ndarray
     format: str
     warnings: tuple[str, ...] = ()
+    shown_size: tuple[int, int] | None = None
+
+    @property
+    def original_size(self) -> tuple[int, int]:
+        """(width, height) of the photo as shown, before any downscaling (the decoded size when unknown)."""
+        if self.shown_size is not None:
+            return self.shown_size
+        return self.image_rgb.shape[1], self.image_rgb.shape[0]
 
 
 def load_image(source: bytes | str | os.PathLike, *, name: str | None = None) -> DecodedImage:
@@ -79,13 +91,14 @@ def _decode(pil_image: Image.Image, label: str) -> DecodedImage:
         with gate.DECODE_GATE.holding(pil_image.width * pil_image.height, config.DECODE_WAIT_S):
             _load_pixels(pil_image, format_name, label)
             warnings += _apply_orientation(pil_image)
+            shown_size = (int(pil_image.width), int(pil_image.height))
             image_rgb, note = downscaled(to_rgb_array(pil_image, label), label)
     except gate.TurnTimeout as error:
         raise refusal(
             f"The server is busy decoding other large images, and {label} waited {config.DECODE_WAIT_S:.0f} s for "
             "its turn. Try again in a minute, or upload a crop around the cell."
         ) from error
-    return DecodedImage(image_rgb, format_name, tuple(warnings + note))
+    return DecodedImage(image_rgb, format_name, tuple(warnings + note), shown_size)
 
 
 def _load_pixels(pil_image: Image.Image, format_name: str, label: str) -> None:

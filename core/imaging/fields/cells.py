@@ -8,12 +8,10 @@ cell-like object on black, for example) stays a plain cell for `core.imaging.pre
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from core.errors import PreprocessingError
 from core.imaging.fields.crops import cut_out
@@ -34,12 +32,15 @@ class FieldCell:
     Attributes:
         number: 1-based, in reading order (top to bottom by rows of about a red cell, then left to right).
         found: the `FoundCell` (box and mask in the decoded image's pixels).
-        cell_rgb: (S, S, 3) uint8 RGB, the cell on black (`core.imaging.fields.crops.cut_out`).
+        cell_rgb: (S, S, 3) uint8 RGB, the cell on black (`core.imaging.fields.crops.cut_out`), in the
+            reference stain when a normaliser was given.
+        unnormalised_rgb: the same cut-out before stain normalisation; None when none was asked for.
     """
 
     number: int
     found: FoundCell
     cell_rgb: np.ndarray
+    unnormalised_rgb: np.ndarray | None = None
 
 
 def looks_like_field(image_rgb: np.ndarray) -> bool:
@@ -65,9 +66,10 @@ def field_cells(field_rgb: np.ndarray, normaliser: ReinhardNormaliser | None = N
     if not whole:
         raise PreprocessingError(no_whole_cell_message(cut_by_border))
     cut_outs = [cut_out(field_rgb, cell) for cell in whole]
-    if normaliser is not None:
-        cut_outs = [normaliser.transform(cell_rgb) for cell_rgb in cut_outs]
-    return [FieldCell(number, cell, cell_rgb) for number, (cell, cell_rgb) in enumerate(zip(whole, cut_outs), start=1)], cut_by_border
+    if normaliser is None:
+        return [FieldCell(number, cell, cell_rgb) for number, (cell, cell_rgb) in enumerate(zip(whole, cut_outs), start=1)], cut_by_border
+    return [FieldCell(number, cell, normaliser.transform(cell_rgb), cell_rgb)
+            for number, (cell, cell_rgb) in enumerate(zip(whole, cut_outs), start=1)], cut_by_border
 
 
 def no_whole_cell_message(cut_by_border: int) -> str:
@@ -91,22 +93,3 @@ def scaled_box(box: tuple[int, int, int, int], decoded_shape: tuple[int, int],
     x0, y0, x1, y1 = box
     return (int(np.floor(x0 * scale_x)), int(np.floor(y0 * scale_y)),
             min(original_size[0], int(np.ceil(x1 * scale_x))), min(original_size[1], int(np.ceil(y1 * scale_y))))
-
-
-# EXIF orientations that turn the picture a quarter turn (width and height swap when applied).
-_QUARTER_TURNS = frozenset({5, 6, 7, 8})
-
-
-def original_size(path: str | os.PathLike, decoded_shape: tuple[int, int]) -> tuple[int, int]:
-    """(width, height) of the photo at `path` as shown (EXIF orientation applied), from its header only.
-
-    `decoded_shape` is the (height, width) `load_image` gave, used when the header cannot be read
-    again (the file changed): boxes are then in the decoded image's pixels.
-    """
-    try:
-        with Image.open(path) as pil_image:
-            width, height = pil_image.size
-            orientation = pil_image.getexif().get(0x0112, 1)  # The EXIF Orientation tag.
-    except Exception:  # The file was decoded once already; any failure now keeps the decoded size.
-        return decoded_shape[1], decoded_shape[0]
-    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
