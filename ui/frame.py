@@ -65,6 +65,11 @@ def render_sidebar_status() -> None:
                                  help="Conformal prediction: the share of cells of each class allowed to miss their class. "
                                       "Lower means more answers say \"refer\". Used by models with calibration.")
         st.session_state[state.ERROR_RATE_KEY] = chosen
+        normalise = st.toggle("Move cells to the model's stain", value=False, key=state.STAIN_WIDGET_KEY,
+                              help="Reinhard stain normalisation, after segmentation: each cell's colours are moved to "
+                                   "those of the model's training cells (from its model card). For cells stained in "
+                                   "another lab; every answer says when it was applied.")
+        st.session_state[state.STAIN_KEY] = normalise
 
 
 def render_frame() -> None:

@@ -25,6 +25,8 @@ DATASET_ERROR_KEY = "dataset_error"  # why the dataset could not be indexed, or 
 ERROR_RATE_KEY = "error_rate_percent"  # the conformal error rate the user chose, in percent (copied from the widget)
 ERROR_RATE_WIDGET_KEY = "error_rate_input"  # the sidebar's number input that sets it
 DEFAULT_ERROR_RATE_PERCENT = 5.0
+STAIN_KEY = "stain_normalised"  # True: cells are moved to the model's training stain first (copied from the widget)
+STAIN_WIDGET_KEY = "stain_input"  # the sidebar's toggle that sets it
 SESSION_TOKEN_KEY = "session_token"  # a random id telling this session's demo build from others'
 LAST_PATIENT_KEY = "last_patient"  # the person last answered on the Patient page (ui.patient_widgets.PatientView), or None
 # The Quiz page, this session only (nothing is stored anywhere else).
@@ -47,6 +49,7 @@ def init_session_state() -> None:
     st.session_state.setdefault(MODEL_ERROR_KEY, None)
     st.session_state.setdefault(DATASET_ERROR_KEY, None)
     st.session_state.setdefault(ERROR_RATE_KEY, DEFAULT_ERROR_RATE_PERCENT)
+    st.session_state.setdefault(STAIN_KEY, False)
     st.session_state.setdefault(SESSION_TOKEN_KEY, uuid.uuid4().hex)
     st.session_state.setdefault(LAST_PATIENT_KEY, None)
     st.session_state.setdefault(QUIZ_SOURCE_KEY, None)
@@ -75,6 +78,11 @@ def model_error() -> str | None:
 def error_rate() -> float:
     """The conformal error rate in (0, 1) that decides "refer" (the sidebar sets it; 5% by default)."""
     return float(st.session_state.get(ERROR_RATE_KEY, DEFAULT_ERROR_RATE_PERCENT)) / 100
+
+
+def stain_normalised() -> bool:
+    """True when the user asked for cells to be moved to the model's training stain (the sidebar's toggle; off by default)."""
+    return bool(st.session_state.get(STAIN_KEY, False))
 
 
 def dataset_error() -> str | None:
