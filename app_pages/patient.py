@@ -22,6 +22,8 @@ def patient_page() -> None:
     last, stale = patient_widgets.last_view(classifier)
     if patient is not None:
         view = patient_widgets.analyse(patient, classifier)
+        if view is None:  # Past one person's limits: said on the page.
+            return
     elif last is not None:
         view = last
         st.caption(f"The person last answered in this session ({plain(view.subject)}); "

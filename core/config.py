@@ -71,6 +71,8 @@ MIN_SIDE_PIXELS = 32
 # largest and refuse what would fill the server's memory (tests/core/imaging/test_archive.py checks both against
 # the C-NMC file list). Each upload is at most MAX_FILE_BYTES, so the largest subject comes as files or several zips.
 MAX_PERSON_CELLS = 1_000
+# White cells read from one smear field (BCCD fields hold 1 to 4; more means a field far larger than a camera's, or noise).
+MAX_FIELD_CELLS = 64
 MAX_PERSON_BYTES = 512 * 1024 * 1024
 # One zip of them: it can hold no more than a whole person.
 MAX_ARCHIVE_MEMBERS = MAX_PERSON_CELLS

@@ -38,14 +38,16 @@ def get_quiz_pools(classifier) -> dict:
 
 @st.cache_data(max_entries=64, show_spinner=False)  # About 0.6 MB per batch of 32 cells (96 px thumbnails, features).
 def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], _classifier, _data: tuple[bytes, ...],
-                  _prepared=None, _on_miss=None) -> list:
-    """`AnalysedCell`s of one batch of files, cached on (model, names, content digests).
+                  stain: str = "", _normaliser=None, _prepared=None, _on_miss=None) -> list:
+    """`AnalysedCell`s of one batch of files (a field gives each of its cells), cached on (model, names, digests, stain).
 
     Forward passes of `Classifier.many_batch_size` cells (`core.subjects.cells.analyse_prepared`);
     the bytes stay out of the key (leading underscore): the digests identify them. The assessment, which
     depends on the error rate, is made afterwards from these.
 
     Args:
+        stain: "" without stain normalisation, else the reference stain's text (part of the key);
+            `_normaliser` is the `ReinhardNormaliser` it names.
         _prepared: a callable giving these files' `prepare_files` result (`analyse_in_batches` passes
             one), or None to prepare them here.
         _on_miss: called first when the batch is not cached (the page starts preparing the next batch then,
@@ -56,5 +58,5 @@ def patient_batch(model: str, names: tuple[str, ...], digests: tuple[str, ...], 
     if _on_miss is not None:
         _on_miss()
     files = list(zip(names, digests, _data))
-    prepared = _prepared() if _prepared is not None else prepare_files(files, _classifier.image_size)
+    prepared = _prepared() if _prepared is not None else prepare_files(files, _classifier.image_size, _normaliser)
     return analyse_prepared(_classifier, prepared, batch_size=_classifier.many_batch_size)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data.labels import display_name
+from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
 from core.model.assessment import answer_text
 from core.subjects.rules import SubjectAnswer, answer_subject, running_scores, usable_probabilities
 from core.reporting.subject_figures import distribution_figure, running_figure
@@ -31,10 +32,23 @@ def subject_answer(view: PatientView, classifier) -> SubjectAnswer:
     return answer_subject(view.subject, assessments, classifier.threshold, temperature=temperature)
 
 
+def field_note(view: PatientView) -> str | None:
+    """For cells found in smear fields: how many, from how many fields, and that the model only judges lymphoid cells."""
+    found = [cell for cell in view.cells if cell.place is not None]
+    if not found:
+        return None
+    fields = len({(cell.digest, cell.place.field) for cell in found})
+    stained = " moved to the model's training stain," if any(cell.stain for cell in found) else ""
+    return (f"{len(found)} white cell(s) were found in {fields} smear field(s) or analyser crop(s){stained} and each is "
+            f"answered like an uploaded cell (named FIELD#k; the CSV keeps its field and box). {LYMPHOID_ONLY_NOTE}")
+
+
 def render_answer(view: PatientView, answer: SubjectAnswer, classifier) -> None:
     """The answer about the person in large type, its interval and counts, then its sentences and limits."""
     person = view.subject if view.subject == UPLOADED else f"Subject {view.subject}"
     st.subheader(f"{plain(person)}: {headline(answer)}", anchor=False)
+    if note := field_note(view):
+        st.info(note, icon=":material/biotech:")
     columns = st.columns(5)
     columns[0].metric("Answer about the person", headline(answer))
     if answer.score is not None:

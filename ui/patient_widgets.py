@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core import config
 from core.data import labels
 from core.data.names import describe, group_by_subject, natural_sort_key
 from core.data.sides import held_out_subjects
@@ -27,6 +28,8 @@ from core.subjects.summary import SubjectCell
 from ui import cache, cohort_cache, image_cache, navigation, patient_uploads, state
 from ui.classify_widgets import UPLOAD_TYPES
 from ui.messages import plain
+from core.imaging.stain import ReinhardNormaliser, model_reference
+from ui.stain import page_normaliser, stain_note
 
 FILES, FOLDER, SUBJECT = "Files or a zip of them", "A folder", "A held-out subject of the dataset"
 BATCH_SIZE = 32  # Cells per cached call and progress step.
@@ -59,6 +62,11 @@ class PatientView:
     key: tuple
 
 
+def stain_key(normaliser: ReinhardNormaliser | None) -> str:
+    """"" without stain normalisation, else the reference stain's text: part of every key of the page's analysis."""
+    return "" if normaliser is None else repr(normaliser.reference)
+
+
 def last_view(classifier) -> tuple[PatientView | None, str | None]:
     """(the person last answered in this session, None), or (None, why it is not shown) when its answer would be stale.
 
@@ -71,6 +79,9 @@ def last_view(classifier) -> tuple[PatientView | None, str | None]:
     if last.key[2] != state.error_rate():
         return None, (f"{plain(last.subject)} was answered at an error rate of {100 * last.key[2]:g}%; the sidebar now says "
                       f"{100 * state.error_rate():g}%. Give the cells again to answer at the new rate.")
+    if last.key[4] != stain_key(page_normaliser(classifier.loaded.metadata)):
+        return None, (f"{plain(last.subject)} was answered {'without' if not last.key[4] else 'with'} the cells moved to the "
+                      "model's stain; the sidebar now says otherwise. Give the cells again to answer that way.")
     return last, None
 
 
@@ -174,28 +185,45 @@ def render_input_ui(classifier) -> PatientInput | None:
     return subject_input(classifier)
 
 
-def analyse(patient: PatientInput, classifier) -> PatientView:
-    """Every cell assessed, a batch per forward pass under a progress bar; the session's last view when unchanged."""
+def analyse(patient: PatientInput, classifier) -> PatientView | None:
+    """Every cell assessed, a batch of files per forward pass under a progress bar; the session's last view when unchanged.
+
+    A smear field gives each of its whole white cells (`core.subjects.cells.prepare_file`); cells are moved
+    to the model's training stain first when the sidebar asks (`ui.stain`). None (said on the page) when
+    the files' cells pass `config.MAX_PERSON_CELLS`.
+    """
     digests = patient.digests
-    key = (cache.model_key(classifier), tuple(digests), state.error_rate(), patient.side)
+    metadata = classifier.loaded.metadata
+    normaliser = page_normaliser(metadata)
+    stain = stain_key(normaliser)
+    key = (cache.model_key(classifier), tuple(digests), state.error_rate(), patient.side, stain)
     last = state.last_patient()
     if last is not None and last.key == key and last.subject == patient.subject:
         return last
-    total, analysed = len(patient.files), []
-    progress = st.progress(0.0, text=f"Analysing {total} cells…")
+    if note := stain_note(metadata):
+        st.info(note, icon=":material/palette:")
+    total, done, analysed = len(patient.files), 0, []
+    progress = st.progress(0.0, text=f"Analysing {total} files…")
     batches = [[(name, digest, data) for (name, data), digest in zip(patient.files[start : start + BATCH_SIZE],
                                                                      digests[start : start + BATCH_SIZE])]
                for start in range(0, total, BATCH_SIZE)]
 
     def cached(batch, prepared, on_miss) -> list:
         names, batch_digests, data = (tuple(column) for column in zip(*batch))
-        return cohort_cache.patient_batch(key[0], names, batch_digests, classifier, data, _prepared=prepared, _on_miss=on_miss)
+        return cohort_cache.patient_batch(key[0], names, batch_digests, classifier, data, stain, _normaliser=normaliser,
+                                          _prepared=prepared, _on_miss=on_miss)
 
-    for cells in analyse_in_batches(classifier, batches, cached):
+    for batch, cells in zip(batches, analyse_in_batches(classifier, batches, cached, normaliser)):
         analysed += cells
-        progress.progress(len(analysed) / total, text=f"Analysed {len(analysed)} of {total} cells")
+        done += len(batch)
+        if len(analysed) > config.MAX_PERSON_CELLS:
+            progress.empty()
+            st.error(f"These files hold more than {config.MAX_PERSON_CELLS:,} cells (smear fields count each white cell), "
+                     "more than are read for one person. Give fewer files or fields.", icon=":material/block:")
+            return None
+        progress.progress(done / total, text=f"Analysed {done} of {total} files ({len(analysed)} cells)")
     progress.empty()
-    cells = assess_cells(classifier, analysed, [file for batch in batches for file in batch], patient.side, key[2])
+    cells = assess_cells(classifier, analysed, [file for batch in batches for file in batch], patient.side, key[2], normaliser)
     paths = {digest: path for digest, path in zip(digests, patient.paths) if path is not None}
     view = PatientView(patient.subject, cells, patient.side, patient.dataset_label, paths, key)
     state.remember_patient(view)
@@ -211,5 +239,25 @@ def explain_cell(cell: SubjectCell, view: PatientView, patient: PatientInput | N
     if data is None:
         st.info("Upload this person's cells again to explain one of them.", icon=":material/upload:")
         return
-    state.remember_image(cell.name, image_cache.decode_upload(data, cell.name).image_rgb, cell.digest, view.side)
+    image_rgb = image_cache.decode_upload(data, cell.name).image_rgb
+    if cell.place is not None:  # A field's cell: Explain gets its cut-out on black, in the stain it was answered in.
+        image_rgb = field_cell_rgb(image_rgb, cell, cache.model_sidecar()[0] or {})
+    state.remember_image(cell.name, image_rgb, cell.digest, view.side)
     st.switch_page(navigation.by_title("Explain").script)
+
+
+def field_cell_rgb(field_rgb, cell: SubjectCell, metadata: dict):
+    """(S, S, 3) uint8 RGB: the cut-out on black of a field's cell (its number k), in the stain it was answered in.
+
+    Args:
+        field_rgb: (H, W, 3) uint8 RGB, the field as decoded.
+        cell: a field's cell (`cell.place` set).
+        metadata: the model's sidecar (its training stain, for a cell answered in it).
+    """
+    from core.imaging.decode import DecodedImage
+    from core.imaging.image_cells import cells_of_image
+
+    reference = model_reference(metadata) if cell.stain else None
+    found, _ = cells_of_image(DecodedImage(field_rgb, "PNG"), config.IMAGE_SIZE,
+                              None if reference is None else ReinhardNormaliser(reference))
+    return next(found_cell.cell_rgb for found_cell in found if found_cell.number == cell.place.number)

@@ -24,6 +24,26 @@ REINHARD = "reinhard"  # the name every answer records for a cell moved to a ref
 
 
 @dataclass(frozen=True)
+class CellPlace:
+    """Where a cell found in a field lies.
+
+    Attributes:
+        field: the field's file name, as given (untrusted text).
+        number: k, the cell's number in the field (from 1, in reading order).
+        box: (x0, y0, x1, y1) in the photo's pixels, x right, y down, x1 and y1 exclusive.
+    """
+
+    field: str
+    number: int
+    box: tuple[int, int, int, int]
+
+    @property
+    def box_text(self) -> str:
+        """The box as the CSVs write it: "x0 y0 x1 y1"."""
+        return " ".join(str(edge) for edge in self.box)
+
+
+@dataclass(frozen=True)
 class ImageCell:
     """One cell of an image, before the model.
 
@@ -36,6 +56,8 @@ class ImageCell:
         stain: `REINHARD` when the cell was moved to a reference stain before preparation, else "".
         unnormalised_rgb: (S, S, 3) uint8 RGB, the cell on black before stain normalisation (None
             when it was not normalised): the stage the pages show beside the normalised cell.
+        cell_rgb: (H, W, 3) uint8 RGB, the image that was prepared: the cell on black (a field's
+            cut-out), in the reference stain when normalised; what Explain is given.
     """
 
     cell: PreparedCell
@@ -44,6 +66,7 @@ class ImageCell:
     outline: np.ndarray | None = None
     stain: str = ""
     unnormalised_rgb: np.ndarray | None = None
+    cell_rgb: np.ndarray | None = None
 
     @property
     def in_field(self) -> bool:
@@ -69,12 +92,12 @@ def cells_of_image(decoded: DecodedImage, image_size: int,
     if not looks_like_field(image_rgb):
         cell_rgb = image_rgb if normaliser is None else normaliser.transform(image_rgb)
         unnormalised = None if normaliser is None else image_rgb
-        return [ImageCell(prepare_cell(cell_rgb, image_size), stain=stain, unnormalised_rgb=unnormalised)], 0
+        return [ImageCell(prepare_cell(cell_rgb, image_size), stain=stain, unnormalised_rgb=unnormalised, cell_rgb=cell_rgb)], 0
     found, cut_by_border = field_cells(image_rgb, normaliser)
     shape, size = image_rgb.shape[:2], decoded.original_size
     cells = [ImageCell(with_findings(prepare_cell(cell.cell_rgb, image_size), non_lymphoid_reasons(cell.found)),
                        cell.number, scaled_box(cell.found.box, shape, size), scaled_outline(cell.found, shape, size),
-                       stain, cell.unnormalised_rgb)
+                       stain, cell.unnormalised_rgb, cell.cell_rgb)
              for cell in found]
     return cells, cut_by_border
 

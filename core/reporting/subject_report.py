@@ -24,9 +24,11 @@ CELL_STYLE = "td img{width:64px;height:64px;background:#000;image-rendering:pixe
 def _cell_row(cell: SubjectCell) -> str:
     found = cell.assessment
     picture = "" if cell.thumbnail_rgb is None else f'<img src="{png_data_uri(cell.thumbnail_rgb)}" alt="">'
-    return (f"<tr><td>{picture}</td><td><code>{html.escape(cell.name)}</code></td>"
+    place = "" if cell.place is None else f"<br><small>box {html.escape(cell.place.box_text)} px</small>"
+    stain = ", moved to the model's stain" if cell.stain else ""
+    return (f"<tr><td>{picture}</td><td><code>{html.escape(cell.name)}</code>{place}</td>"
             f"<td>{html.escape(answer_text(found))}</td><td>{found.probability_all:.3f}</td>"
-            f"<td>{html.escape(', '.join(cell_flag_words(found)) or '-')}</td></tr>")
+            f"<td>{html.escape(', '.join(cell_flag_words(found)) or '-')}{stain}</td></tr>")
 
 
 def cells_table(cells: Sequence[SubjectCell]) -> str:

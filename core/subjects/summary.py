@@ -15,6 +15,7 @@ import numpy as np
 
 from core import config
 from core.data import labels
+from core.imaging.image_cells import CellPlace
 from core.model.assessment import DEMO_SENTENCE, Assessment, answer_text, flags
 from core.subjects.rules import RULE_NAMES, SubjectAnswer
 from core.subjects.cohort import STABLE_SHARE
@@ -41,6 +42,9 @@ class SubjectCell:
         thumbnail_rgb: (T, T, 3) uint8 RGB of the model input, or None when the file failed.
         assessment: the cell's answer with its limits (no TTA), or None when it failed.
         error: why the file could not be used, a sentence naming it; None when it was assessed.
+        place: where a field's cell lies (`core.imaging.image_cells.CellPlace`: field, number, box); None
+            for a file that is itself one cell.
+        stain: "reinhard" when the cell was moved to the model's training stain first, else "".
     """
 
     name: str
@@ -48,6 +52,8 @@ class SubjectCell:
     thumbnail_rgb: np.ndarray | None = None
     assessment: Assessment | None = None
     error: str | None = None
+    place: CellPlace | None = None
+    stain: str = ""
 
 
 def headline(answer: SubjectAnswer) -> str:
@@ -117,7 +123,8 @@ def cell_row(subject: str, cell: SubjectCell) -> dict[str, Any]:
             "probability_all_calibrated": "" if found is None or found.probability_all_calibrated is None
             else f"{found.probability_all_calibrated:.6f}",
             "used_in_subject_answer": "yes" if used else "no", "flags": ",".join(flags(found)) if found else "",
-            "error": cell.error or ""}
+            "error": cell.error or "", "field": cell.place.field if cell.place else "",
+            "box": cell.place.box_text if cell.place else "", "stain": cell.stain}
 
 
 def csv_text(subject: str, cells: Sequence[SubjectCell]) -> str:

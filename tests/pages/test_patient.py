@@ -211,3 +211,61 @@ def test_a_new_error_rate_assesses_the_person_again_and_a_stale_view_is_not_show
     at.number_input(key=state.ERROR_RATE_WIDGET_KEY).set_value(20.0).run()
     assert not at.exception and not any("The person last answered" in text for text in texts(at.caption))
     assert any("Give the cells again to answer at the new rate" in text for text in texts(at.info))
+
+
+def smear_field_png() -> bytes:
+    """A synthetic smear field with three whole white cells, as PNG bytes."""
+    import cv2
+    import numpy as np
+
+    from core.data.synthetic_fields import FieldLayout, draw_field
+
+    layout = FieldLayout(size=(480, 640), red_cell_px=80.0, white_cells=((160, 150, 1.6, 3), (450, 300, 1.4, 1), (300, 380, 1.5, 4)))
+    return cv2.imencode(".png", cv2.cvtColor(draw_field(layout, np.random.default_rng(0)).image_rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+
+
+def test_a_smear_field_gives_each_white_cell_as_a_cell_of_the_person(patient_app):
+    """A field beside a plain cell: its three white cells counted as the person's, named FIELD#k, the lymphoid-only note said."""
+    at = upload(patient_app, [("smear.png", smear_field_png()), *real_cells(CELLS[:1])])
+    assert not at.exception
+    assert cells_counted(at) == 4
+    assert any("3 white cell(s) were found in 1 smear field" in text and "only judges lymphoid cells" in text
+               for text in texts(at.info))
+    captions = [text for text in texts(at.caption) if text.startswith("smear.png#")]
+    assert len(captions) == 3
+    assert len([button for button in at.button if button.key and button.key.startswith("patient_explain_")]) == 4
+
+
+def test_a_field_cell_opens_in_explain_as_its_cut_out(patient_app, monkeypatch):
+    from ui import explain_widgets, state
+
+    for slow in ("render_comparison", "render_sanity_check"):
+        monkeypatch.setattr(explain_widgets, slow, lambda *args, **kwargs: None)
+    at = upload(patient_app, [("smear.png", smear_field_png())])
+    order = [text.split(":")[0] for text in texts(at.caption) if text.startswith("smear.png#")]
+    buttons = [button for button in at.button if button.key and button.key.startswith("patient_explain_")]
+    assert len(buttons) == len(order) == 3
+    buttons[0].click().run()
+    assert not at.exception
+    assert texts(at.subheader)[0].split(":")[0] == order[0]
+    assert at.session_state[state.LAST_IMAGE_KEY]["name"] == order[0]
+
+
+def test_explain_is_given_a_field_cells_cut_out_in_the_stain_it_was_answered_in():
+    import numpy as np
+
+    from core.imaging.decode import load_image
+    from core.imaging.image_cells import CellPlace, cells_of_image
+    from core.imaging.stain import SIDECAR_KEY, ReinhardNormaliser, StainStats
+    from core.subjects.summary import SubjectCell
+    from ui.patient_widgets import field_cell_rgb
+
+    field_rgb = load_image(smear_field_png()).image_rgb
+    reference = StainStats((150.0, 150.0, 110.0), (40.0, 8.0, 10.0))
+    plain_cells, _ = cells_of_image(load_image(smear_field_png()), config.IMAGE_SIZE)
+    moved_cells, _ = cells_of_image(load_image(smear_field_png()), config.IMAGE_SIZE, ReinhardNormaliser(reference))
+    second = CellPlace("smear.png", 2, plain_cells[1].box)
+    got = field_cell_rgb(field_rgb, SubjectCell("smear.png#2", "d", place=second), {SIDECAR_KEY: reference.as_dict()})
+    assert got.shape != field_rgb.shape and np.array_equal(got, plain_cells[1].cell_rgb)
+    moved = field_cell_rgb(field_rgb, SubjectCell("smear.png#2", "d", place=second, stain="reinhard"), {SIDECAR_KEY: reference.as_dict()})
+    assert np.array_equal(moved, moved_cells[1].cell_rgb) and not np.array_equal(moved, got)

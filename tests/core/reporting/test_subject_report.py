@@ -88,3 +88,18 @@ def test_a_person_without_a_usable_cell_is_referred_on_every_surface():
     assert NO_CELLS_SENTENCE in answer_sentences(answer, is_demo=False)
     report = build_subject_report(answer, cells, {}, "f" * 64)
     assert "Answer about the person: Refer" in report and NO_CELLS_SENTENCE in report
+
+
+def test_a_field_cell_keeps_its_field_box_and_stain_in_the_report_and_the_csv():
+    from dataclasses import replace
+
+    from core.imaging.image_cells import CellPlace
+
+    found = replace(cell("smear.jpg#2", 0.8), place=CellPlace("smear.jpg", 2, (10, 20, 110, 130)), stain="reinhard")
+    plain = cell("b.png", 0.3)
+    answer = answer_subject("P", [found.assessment, plain.assessment], 0.5)
+    report = build_subject_report(answer, [found, plain], {"is_demo": True, "model_name": "demo"}, "f" * 64)
+    assert "smear.jpg#2" in report and "box 10 20 110 130 px" in report and "moved to the model's stain" in report
+    rows = {row["file"]: row for row in csv.DictReader(io.StringIO(csv_text("P", [found, plain])))}
+    assert (rows["smear.jpg#2"]["field"], rows["smear.jpg#2"]["box"], rows["smear.jpg#2"]["stain"]) == ("smear.jpg", "10 20 110 130", "reinhard")
+    assert (rows["b.png"]["field"], rows["b.png"]["box"], rows["b.png"]["stain"]) == ("", "", "")

@@ -49,7 +49,8 @@ def test_the_next_batch_is_prepared_only_when_this_one_is_computed(classifier, f
     prepared_batches = []
     real_prepare = subject_cells.prepare_files
     monkeypatch.setattr(subject_cells, "prepare_files",
-                        lambda batch, size: prepared_batches.append([name for name, _, _ in batch]) or real_prepare(batch, size))
+                        lambda batch, size, normaliser=None: prepared_batches.append([name for name, _, _ in batch])
+                        or real_prepare(batch, size, normaliser))
     batches = [files[:3], files[3:6], files[6:]]
 
     def analyse(batch, prepared, on_miss):
@@ -92,3 +93,53 @@ def test_cells_are_assessed_against_the_index_as_one_by_one(classifier, files):
         assert [near.file for near in cell.assessment.similar_cells] == [near.file for near in alone.similar_cells]
         assert cell.assessment.ood_score == pytest.approx(alone.ood_score, abs=1e-6)
         assert cell.assessment.ood_flag == alone.ood_flag
+
+
+def field_file() -> tuple[str, str, bytes]:
+    """A synthetic smear field with three whole white cells, as (name, SHA-256, PNG bytes)."""
+    from core.data.synthetic_fields import FieldLayout, draw_field
+
+    layout = FieldLayout(size=(480, 640), red_cell_px=80.0, white_cells=((160, 150, 1.6, 3), (450, 300, 1.4, 1), (300, 380, 1.5, 4)))
+    data = cv2.imencode(".png", cv2.cvtColor(draw_field(layout, np.random.default_rng(0)).image_rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+    return "smear.png", hashlib.sha256(data).hexdigest(), data
+
+
+def test_a_field_gives_each_white_cell_with_its_place_and_a_rerun_runs_that_very_cell(classifier, files, monkeypatch):
+    """Every cell of a field is answered as FIELD#k with its box; a cell run again is its own cut-out, not its neighbour's."""
+    from core.model import answering
+    from core.model.calibration import logit
+
+    field = field_file()
+    given = [files[0], field, files[1]]
+    analysed = subject_cells.analyse_files(classifier, given)
+    names = [cell.name for cell in analysed]
+    assert names[0] == files[0][0] and names[-1] == files[1][0]
+    found = analysed[1:-1]
+    assert [cell.name for cell in found] == [f"smear.png#{k}" for k in range(1, len(found) + 1)] and len(found) == 3
+    assert all(cell.place.field == "smear.png" and cell.digest == field[1] and len(cell.place.box) == 4 for cell in found)
+    assert analysed[0].place is None
+    monkeypatch.setattr(answering, "near_boundary", lambda analyses, *_: list(range(len(analyses))))  # every cell again
+    assessed = subject_cells.assess_cells(classifier, analysed, given)
+    prepared = subject_cells.prepare_files(given, classifier.image_size)
+    alone = [float(logit(classifier.exact_values(cell.stages.model_input[None])[1][0])) for cell in prepared]
+    assert max(alone[1:-1]) - min(alone[1:-1]) > 1e-2  # the cells differ, so a mixed-up rerun would show
+    assert [float(logit(cell.assessment.probability_all)) for cell in assessed] == pytest.approx(alone, abs=1e-4)
+    assert [cell.place for cell in assessed] == [cell.place for cell in analysed]
+
+
+def test_the_csv_keeps_a_field_cells_field_box_and_stain(classifier):
+    import csv
+    import io
+
+    from core.subjects.summary import csv_text
+
+    assessed = subject_cells.assess_subject_cells(classifier, [field_file()])
+    rows = list(csv.DictReader(io.StringIO(csv_text("uploaded cells", assessed))))
+    assert [row["file"] for row in rows] == [cell.name for cell in assessed]
+    assert all(row["field"] == "smear.png" and len(row["box"].split()) == 4 and row["stain"] == "" for row in rows)
+
+
+def test_a_field_without_white_cells_is_one_error_naming_it(classifier):
+    empty = cv2.imencode(".png", np.full((480, 640, 3), 225, np.uint8))[1].tobytes()
+    analysed = subject_cells.analyse_files(classifier, [("empty.png", hashlib.sha256(empty).hexdigest(), empty)])
+    assert len(analysed) == 1 and analysed[0].analysis is None and "empty.png" in analysed[0].error
