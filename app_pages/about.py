@@ -107,8 +107,14 @@ def limitations_section() -> None:
     """What the model cannot know."""
     st.header("Limitations", anchor=False)
     st.markdown(
-        "- **Single segmented cells only**: one cell on a black background, as in C-NMC. Photos, whole "
-        "smears or other stains get an answer that means nothing; the app flags inputs that look out of scope.\n"
+        "- **Lymphoid cells only**: C-NMC holds B-lineage lymphoid cells only, one segmented cell on black, so the "
+        "model only judges lymphoid cells. From a smear field or an analyser's crop the app finds each white cell "
+        "and cuts it out as C-NMC did; a neutrophil, eosinophil or monocyte found there gets an answer that means "
+        "nothing, so a cell whose nucleus is plainly not lymphoid (lobed, kidney-shaped, or a small share of the "
+        "cell) is referred, and other inputs that look out of scope are flagged.\n"
+        "- **Other labs' stains**: the sidebar can move each cell to the model's training stain (Reinhard "
+        "normalisation, recorded on every answer); how far that makes the answers right on another lab's cells "
+        "is unmeasured.\n"
         "- **One dataset, one laboratory**: the model has never seen other scanners, stains or "
         "populations, and its accuracy there is unknown.\n"
         "- **Grad-CAM illustrates, it does not validate**: a plausible heatmap does not make an answer right.\n"

@@ -35,8 +35,10 @@ INTENDED_USE = (
     "(leukemic blast) or healthy, where it fails, and how its errors trade off."
 )
 OUT_OF_SCOPE = (
-    "Diagnosis, screening or any decision about a patient; whole blood smears, several cells "
-    "per image, other stains, microscopes or cell types than C-NMC's; images from patients "
+    "Diagnosis, screening or any decision about a patient; cell types other than C-NMC's B-lineage "
+    "lymphoid cells (the model only judges lymphoid cells: a neutrophil, eosinophil or monocyte found "
+    "in a smear field is referred when its nucleus plainly says so, and otherwise gets an answer that "
+    "means nothing); other stains, microscopes or scanners (untested); images from patients "
     "unlike the C-NMC cohort; using the probability as a calibrated risk without checking "
     "the calibration plot."
 )
