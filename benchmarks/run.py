@@ -33,6 +33,8 @@ Sections and goals:
   slider    the Model card's threshold slider in headless Chromium: one move to the numbers it gives (<= 0.2 s)
   fields    white cells found in the 200 BCCD smear fields against their WBC boxes, IoU >= 0.5, greedy
             one-to-one (recall >= 0.95, precision >= 0.90), time per 640x480 field (<= 0.5 s)
+  stain     real C-NMC cells and BCCD field cells answered as they are and moved to the model's training stain:
+            stain distance, OOD score, answers changed (no accuracy: neither set can judge the model)
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -54,7 +56,7 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import (  # noqa: E402
-    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, sessions, training, uploads,
+    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, sessions, stain, training, uploads,
 )
 
 BENCHES = {
@@ -63,7 +65,7 @@ BENCHES = {
     "neighbours": neighbours.bench_neighbours, "ood_query": neighbours.bench_ood_query, "ood_scores": ood_scores.bench_ood_scores, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
     "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile,
-    "fields": fields.bench_fields, "demo": training.bench_demo,
+    "fields": fields.bench_fields, "stain": stain.bench_stain, "demo": training.bench_demo,
 }
 
 
