@@ -12,7 +12,7 @@ preprocessed crops `core.imaging.prepare` makes; channels in RGB order, values 0
 Every request names the model it expects (`model_sha256`, `sidecar_sha256` query parameters); the
 service answers 409 (IDENTITY_REFUSED) for any other. The reply is an `.npz` with "probabilities",
 (N,) float32 P(all), and for a model with an index of known cells "features", (N, D) float32 pooled
-features; the PRECISION_HEADER says what the batch ran in. `GET /info` is the service's `Identity`
+features; the PRECISION_HEADER says what the batch ran in and GATHERED_HEADER how many model inputs it held. `GET /info` is the service's `Identity`
 as JSON. No pickles travel: arrays are read with `allow_pickle=False`.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 VALUES_PATH, FOLDED_PATH, EXACT_PATH, INFO_PATH = "/values", "/folded", "/exact", "/info"
 MAX_CELLS_PER_REQUEST = 32  # rows of one request; the client splits larger calls (a Patient batch is 32)
 PRECISION_HEADER = "X-Batch-Precision"
+GATHERED_HEADER = "X-Gathered-Rows"  # model inputs of every session's requests that ran together with this one
 IDENTITY_REFUSED = 409
 
 

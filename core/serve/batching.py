@@ -11,7 +11,7 @@ So no value is reported more exact than it was computed, and answering's margins
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,11 +30,13 @@ class ValuesRequest:
 
 @dataclass(frozen=True)
 class Values:
-    """What one request gets back: ((N, D) float32 features or None, (N,) float32 P(all)) and the precision they ran in."""
+    """What one request gets back: ((N, D) float32 features or None, (N,) float32 P(all)), the precision they ran in,
+    and how many model inputs of all the requests gathered with it ran together."""
 
     features: np.ndarray | None
     probabilities: np.ndarray
     precision: str
+    gathered: int = 0
 
 
 def rows_of(requests: Sequence[ValuesRequest]) -> int:
@@ -45,6 +47,7 @@ def rows_of(requests: Sequence[ValuesRequest]) -> int:
 def run_batch(classifier: Classifier, requests: Sequence[ValuesRequest]) -> list[Values]:
     """Each request's values, in order; the fast ones in one stream of batches, float32 ones of several rows in another."""
     replies: list[Values | None] = [None] * len(requests)
+    gathered = rows_of(requests)
     fast = [position for position, request in enumerate(requests) if request.fast]
     pooled = [position for position, request in enumerate(requests) if not request.fast and len(request.model_inputs_rgb) > 1]
     for positions, is_fast in ((fast, True), (pooled, False)):
@@ -55,7 +58,7 @@ def run_batch(classifier: Classifier, requests: Sequence[ValuesRequest]) -> list
         if replies[position] is None:  # one float32 row: alone
             features, probabilities = classifier.values(request.model_inputs_rgb, batch_size=1)
             replies[position] = Values(features, probabilities, "float32")
-    return replies
+    return [replace(values, gathered=gathered) for values in replies]
 
 
 def pooled_values(classifier: Classifier, inputs: Sequence[np.ndarray], fast: bool) -> list[Values]:

@@ -59,7 +59,7 @@ class ModelService:
             values = Values(*await asyncio.to_thread(self.classifier.folded_values, inputs, batch_size), "float32")
         else:
             values = Values(*await asyncio.to_thread(self.classifier.exact_values, inputs), "float32")
-        headers = {wire.PRECISION_HEADER: values.precision} if fast else {}
+        headers = {wire.GATHERED_HEADER: str(values.gathered), **({wire.PRECISION_HEADER: values.precision} if fast else {})}
         return Response(wire.encode_values(values.features, values.probabilities), headers=headers,
                         media_type="application/octet-stream")
 
