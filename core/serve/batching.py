@@ -69,3 +69,11 @@ def pooled_values(classifier: Classifier, inputs: Sequence[np.ndarray], fast: bo
     starts = ends - [len(rows) for rows in inputs]
     return [Values(None if features is None else features[start:end], probabilities[start:end], precision)
             for start, end in zip(starts, ends)]
+
+
+def warm_passes(classifier: Classifier) -> None:
+    """Trace every pass the service runs (float32, fast, folded) now, so that no session's request pays for it."""
+    blank = np.zeros((1, classifier.image_size, classifier.image_size, 3), np.uint8)
+    classifier.values(blank, batch_size=1)
+    classifier.values(blank, batch_size=1, fast=True)
+    classifier.folded_values(blank, batch_size=1)

@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address the HTTP endpoint listens on (default: loopback)")
     parser.add_argument("--port", type=int, default=config.SERVE_PORT, help="its port (default: %(default)s)")
     parser.add_argument("--ray-address", default=None,
-                        help="a running Ray cluster to join (e.g. `auto` or `HEAD:6379`); default: start Ray on this machine")
+                        help="a running Ray cluster to join (e.g. `auto` or `HEAD:6379`); default: a Ray instance of its own on this machine")
     parser.add_argument("--cpus-per-replica", type=float, default=1.0,
                         help="CPUs Ray reserves for each replica (default: 1; TensorFlow uses what the node has)")
     args = parser.parse_args(argv)
@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print(RAY_MISSING, file=sys.stderr)
         return 2
-    ray.init(address=args.ray_address, runtime_env=worker_environment(), logging_level=logging.WARNING,
-             configure_logging=True)
+    # Without --ray-address, a Ray instance of its own ("local"), never another user's `ray start` on this machine.
+    ray.init(address=args.ray_address or "local", runtime_env=worker_environment(), logging_level=logging.WARNING)
     try:
         url = serve_model(args.model.expanduser(), args.replicas, args.host, args.port, args.cpus_per_replica)
     except Exception as error:  # Serve wraps a replica's failure (an unreadable model, say) in its own types.

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from core.model import wire
-from core.serve.batching import ValuesRequest, Values, rows_of, run_batch
+from core.serve.batching import ValuesRequest, Values, rows_of, run_batch, warm_passes
 
 MAX_BATCH_ROWS = 64  # model inputs per gathered batch: two passes of 32
 BATCH_WAIT_S = 0.01  # how long the first request of a batch waits for others
@@ -32,7 +32,7 @@ class ModelService:
         from core.model.store import load_classifier
 
         self.classifier = Classifier(load_classifier(model_path))
-        self.classifier.warm_up()
+        warm_passes(self.classifier)
         loaded = self.classifier.loaded
         self.identity = wire.Identity(loaded.sha256, loaded.sidecar_sha256, loaded.metadata, list(loaded.warnings),
                                       self.classifier.batch_precision, self.classifier.many_batch_size)
