@@ -7,7 +7,7 @@ import pytest
 from paths import PROJECT_ROOT
 
 ROOMS = ["core/data", "core/imaging", "core/model", "core/explain", "core/subjects", "core/reporting", "core/training",
-         "core/cli", "ui"]
+         "core/cli", "core/serve", "ui"]
 
 
 def code_map_rows() -> dict[str, str]:
