@@ -29,10 +29,10 @@ def explain_page() -> None:
     name, digest, image_rgb, side = chosen
     try:
         analysis = image_cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
-    except LeukemiaAppError as error:
+        analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), side)
+    except LeukemiaAppError as error:  # an unusable image, or an inference service that stopped answering
         show_error(f"{name}: {error}", icon=":material/error:")
         return
-    analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), side)
     stages = analysis.stages
     # A referred image keeps its P(ALL) out of the headline (the Classify page shows it in an expander).
     headline = answer_text(assessment) if assessment.out_of_scope else (

@@ -1,8 +1,10 @@
 """Patient: many cells of one person in, one answer about the person out, with its uncertainty."""
 import streamlit as st
 
+from core.errors import InferenceServiceError
+
 from ui import cache, first_launch, patient_results, patient_widgets
-from ui.messages import plain
+from ui.messages import plain, show_error
 
 st.title("Patient view")
 st.caption(
@@ -21,7 +23,11 @@ def patient_page() -> None:
     patient = patient_widgets.render_input_ui(classifier)
     last, stale = patient_widgets.last_view(classifier)
     if patient is not None:
-        view = patient_widgets.analyse(patient, classifier)
+        try:
+            view = patient_widgets.analyse(patient, classifier)
+        except InferenceServiceError as error:  # LEUKEMIA_INFERENCE_URL's service stopped answering
+            show_error(error, icon=":material/cloud_off:")
+            return
         if view is None:  # Past one person's limits: said on the page.
             return
     elif last is not None:

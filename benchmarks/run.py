@@ -27,6 +27,8 @@ Sections and goals:
             `process_upload` with a 224 px ResNet50 loaded (resident and peak <= 2.5 GB)
   sessions  a real server's peak memory while 30 browser sessions at once each upload a distinct PNG decoding
             to 6000 x 6000 px, with a 224 px ResNet50 (<= 2.5 GB; every session answered or told why not)
+  serving   50 sessions at once, one cell each, through `python -m core.serve` (Ray Serve, HTTP clients in threads)
+            against the same requests one at a time in process: requests per second, p50/p95 latency
   hostile   `python -m core.predict` on each hostile model file (bad sidecar fields, 12,000 px input,
             300 MB sidecar, padded config.json, SHA-256 mismatch, Markdown class name): exit 2, one
             line on stderr, no traceback, peak < 1.8 GB
@@ -56,7 +58,7 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import (  # noqa: E402
-    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, sessions, stain, training, uploads,
+    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, serving, sessions, stain, training, uploads,
 )
 
 BENCHES = {
@@ -64,7 +66,7 @@ BENCHES = {
     "pipeline": training.bench_pipeline, "training": training.bench_training, "explain": app.bench_explain,
     "neighbours": neighbours.bench_neighbours, "ood_query": neighbours.bench_ood_query, "ood_scores": ood_scores.bench_ood_scores, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
-    "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile,
+    "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "serving": serving.bench_serving, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile,
     "fields": fields.bench_fields, "stain": stain.bench_stain, "demo": training.bench_demo,
 }
 

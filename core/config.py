@@ -128,6 +128,21 @@ def allow_modified_model() -> bool:
     return os.environ.get("LEUKEMIA_ALLOW_MODIFIED_MODEL", "") == "1"
 
 
+def inference_url() -> str | None:
+    """`LEUKEMIA_INFERENCE_URL`: the inference service the app asks for the model's values (`python -m core.serve`), or None.
+
+    Unset (the default), the app runs the model in its own process. Set, e.g. `http://127.0.0.1:8600`,
+    every Streamlit replica sends its cells' model inputs there (`core.model.remote`); Explain's
+    heatmaps still run the model in the replica.
+    """
+    value = os.environ.get("LEUKEMIA_INFERENCE_URL", "").strip()
+    return value.rstrip("/") or None
+
+
+INFERENCE_TIMEOUT_S = 120.0  # how long one request may wait for the service (behind other sessions' batches)
+SERVE_PORT = 8600  # `python -m core.serve`'s default port, on 127.0.0.1
+
+
 # How one answer about a subject is made from many of their cells (`core.subjects.rules`, which says what
 # each rule does); named here, below the model layer, because a sidecar's subject evaluation names them too.
 SUBJECT_RULES: tuple[str, ...] = ("mean_log_odds", "mean_probability", "share_above_threshold")

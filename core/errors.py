@@ -28,3 +28,7 @@ class DeviceSetupError(LeukemiaAppError, ValueError):
 class ArchiveError(LeukemiaAppError, ValueError):
     """An uploaded archive (zip) was refused: too large, too many members, unsafe paths, links or nested archives;
     or one person's uploads together were (too many cells, too many bytes)."""
+
+
+class InferenceServiceError(LeukemiaAppError, ConnectionError):
+    """The inference service (`LEUKEMIA_INFERENCE_URL`, `python -m core.serve`) did not answer, or answered with an error."""

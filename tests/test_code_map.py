@@ -6,8 +6,8 @@ import re
 import pytest
 from paths import PROJECT_ROOT
 
-ROOMS = ["core/data", "core/imaging", "core/imaging/fields", "core/model", "core/explain", "core/subjects", "core/reporting", "core/training",
-         "core/cli", "ui"]
+ROOMS = ["core/data", "core/imaging", "core/imaging/fields", "core/model", "core/explain", "core/subjects", "core/reporting",
+         "core/training", "core/cli", "core/serve", "ui"]
 
 
 def code_map_rows() -> dict[str, str]:

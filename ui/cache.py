@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core import config
 from core.data.index_stamp import index_stamp
 from core.errors import LeukemiaAppError
 from core.imaging.decode import load_image
@@ -82,11 +83,24 @@ def settle_garbage_collector() -> None:
     gc.freeze()
 
 
+@st.cache_resource(show_spinner="Connecting to the inference service…", max_entries=2)
+def _remote_classifier(url: str, path: str, stamp: tuple[float, str]):
+    from core.model.remote import RemoteClassifier
+
+    return RemoteClassifier.connect(url, path)
+
+
 def get_classifier():
-    """The shared Classifier, or None with `st.session_state['model_error']` explaining why."""
-    path = state.model_path()
+    """The shared classifier, or None with `st.session_state['model_error']` explaining why.
+
+    With `LEUKEMIA_INFERENCE_URL` set, a `core.model.remote.RemoteClassifier`: the model's passes run in
+    the inference service (`python -m core.serve`), every answer still here; otherwise the model runs in
+    this process (`core.model.inference.Classifier`). A service that does not answer is not cached: the
+    next run asks it again.
+    """
+    path, url = state.model_path(), config.inference_url()
     try:
-        classifier = _classifier(str(path), model_stamp(path))
+        classifier = _remote_classifier(url, str(path), model_stamp(path)) if url else _classifier(str(path), model_stamp(path))
     except LeukemiaAppError as error:
         st.session_state[state.MODEL_ERROR_KEY] = str(error)
         return None
@@ -113,9 +127,22 @@ def get_dataset_index():
     return index
 
 
+def in_process_classifier(classifier):
+    """The Classifier whose Keras model runs in this process: `classifier`, or for a remote one the same file loaded here.
+
+    Explain's heatmaps and checks need the model's gradients, which the inference service does not
+    send; the file is the one the service runs (`RemoteClassifier.connect` checked its SHA-256).
+    """
+    if classifier.loaded.model is not None:
+        return classifier
+    path = classifier.loaded.path
+    return _classifier(str(path), model_stamp(path))
+
+
 def clear_model_caches() -> None:
     """Forget the loaded model (every session) so the next `get_classifier` reads the file again, and free it."""
     _classifier.clear()
+    _remote_classifier.clear()
     settle_garbage_collector()
 
 

@@ -53,14 +53,14 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
     digest = cache.content_digest(data)
     try:
         decoded, analysis = image_cache.decode_and_analyze(data, digest, name, classifier)
-    except LeukemiaAppError as error:
+        analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), sample_side)
+    except LeukemiaAppError as error:  # an unreadable file, or an inference service that stopped answering
         message = str(error) if name in str(error) else f"{name}: {error}"
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
     except Exception:  # Last resort: a readable line here, the traceback in the server log.
         LOGGER.exception("Unexpected failure while classifying %r", name)
         message = f"{name} could not be processed because of an unexpected problem (details are in the server log). Try another file."
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
-    analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), sample_side)
     return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label,
                          assessment=assessment, sample_side=sample_side)
 

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from core import config
-from ui.cache import model_key, settle_garbage_collector
+from ui.cache import in_process_classifier, model_key, settle_garbage_collector
 from ui.image_cache import upload_caches
 
 LOGGER = logging.getLogger(__name__)
@@ -30,8 +30,9 @@ def _explainer(model: str, _classifier):
 
 
 def get_explainer(classifier):
-    """The Explainer of the shared classifier's model; it holds the classifier's lock around model calls."""
-    return _explainer(model_key(classifier), classifier)
+    """The Explainer of the shared classifier's model, in this process (`ui.cache.in_process_classifier`, also with an
+    inference service); it holds that classifier's lock around model calls."""
+    return _explainer(model_key(classifier), in_process_classifier(classifier))
 
 
 @st.cache_resource(max_entries=1, show_spinner="Re-initialising the top layers of a copy of the model…")

@@ -27,6 +27,11 @@ def render_model_missing() -> None:
         return
     job, path = cache.demo_build_job(), state.model_path()
     status = job.status()
+    if config.inference_url():  # The app asks a service for the model's values: say what it said, not "build one".
+        show_error(f"The model is not available: {state.model_error() or ''}")
+        st.info(f"This app asks the inference service at `{config.inference_url()}` (`LEUKEMIA_INFERENCE_URL`) for the "
+                f"model's values. Start it with `python -m core.serve --model {path}`, then reload this page.")
+        return
     if path.exists():
         show_error(f"The model could not be loaded: {state.model_error() or ''}")
         st.info("Replace the file, point `LEUKEMIA_MODEL` at another model, or retrain with `python train.py`.")

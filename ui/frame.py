@@ -38,6 +38,8 @@ def render_model_status() -> None:
     check = {True: ":green[SHA-256 matches its model card]", False: ":red[SHA-256 does not match its model card]",
              None: ":orange[no SHA-256 recorded to check]"}[loaded.sha256_matches]
     st.caption(f"{plain(loaded.metadata.get('model_name', path.stem))}, {kind}  \n`{path}`  \n{check}")
+    if loaded.model is None:  # `LEUKEMIA_INFERENCE_URL`: the passes run in the inference service
+        st.caption(f"Answers from the inference service at `{config.inference_url()}` (heatmaps run here)")
     for warning in loaded.warnings:  # A missing or incomplete model card, a file changed after training.
         st.caption(f":orange[{plain(warning)}]")
 

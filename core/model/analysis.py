@@ -16,7 +16,8 @@ from core.imaging.preprocess import PreprocessResult
 from core.imaging.statistics import statistics_of
 
 if TYPE_CHECKING:  # TensorFlow stays out of this module's import.
-    from core.model.inference import Classifier, Prediction
+    from core.model.inference import Classifier
+    from core.model.prediction import Prediction
 
 # How a cell's P(all) and features were computed, least exact first (`CellAnalysis.exactness`).
 FAST, BATCHED, EXACT = 0, 1, 2

@@ -9,44 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
-from core.data import labels
 from core.model import fast_batches
 from core.model.network import to_model_array, with_features
 from core.model.evidence import load_evidence
+from core.model.prediction import Prediction, prediction_at
 from core.model.recent import RecentAnswers
 from core.model.store import LoadedModel
 
 if TYPE_CHECKING:
     import keras
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The answer for one image.
-
-    Attributes:
-        label: "all" or "hem", from `probability_all >= threshold`.
-        probability_all: P(all) in [0, 1] from the model's sigmoid unit.
-        threshold: the decision threshold from the model card.
-        tta_mean, tta_std: mean and spread of P(all) over the 8 flips/rotations, or None.
-    """
-
-    label: str
-    probability_all: float
-    threshold: float
-    tta_mean: float | None = None
-    tta_std: float | None = None
-
-    @property
-    def confidence(self) -> float:
-        """Probability of the answered class."""
-        return self.probability_all if self.label == labels.POSITIVE_LABEL else 1.0 - self.probability_all
 
 
 # Cells per forward pass when many cells are analysed (the patient view). On the idle 2-core CPU this
@@ -211,7 +187,4 @@ class Classifier:
 
     def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
         """Turn P(all) (and optional TTA probabilities) into a Prediction at the model's threshold."""
-        label = labels.label_for(probability_all, self.threshold)
-        if tta is None:
-            return Prediction(label, float(probability_all), self.threshold)
-        return Prediction(label, float(probability_all), self.threshold, float(tta.mean()), float(tta.std()))
+        return prediction_at(probability_all, self.threshold, tta)
