@@ -7,22 +7,20 @@ an `error` sentence, so one bad file never stops the others.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.data import labels
 from core.data.sides import Sample, offered_samples, real_cell_samples
 from core.errors import LeukemiaAppError
-from core.model.analysis import CellAnalysis
 from core.model.answering import answer_analysis
-from core.model.assessment import Assessment, answer_text, qualifications
+from core.model.assessment import answer_text, qualifications
 from core.model.decision import prediction_set_text
 from core.reporting.spreadsheet import safe_cell
 from ui import cache, image_cache, kept_uploads, state
+from ui.outcomes import UploadOutcome
 from ui.messages import show_error, show_info
 
 LOGGER = logging.getLogger(__name__)
@@ -30,21 +28,6 @@ UPLOAD_TYPES = ["bmp", "png", "jpg", "jpeg", "tif", "tiff"]
 SAMPLES_PER_GROUP = 3  # Per class and side of training.
 # One image to classify: (file name, bytes, label in the dataset or None, sample side or None).
 Item = tuple[str, bytes, str | None, str | None]
-
-
-@dataclass(frozen=True)
-class UploadOutcome:
-    """What happened to one image: an analysis and its assessment, or an error sentence naming the file."""
-
-    name: str
-    digest: str
-    image_rgb: np.ndarray | None = None
-    analysis: CellAnalysis | None = None
-    notes: tuple[str, ...] = ()
-    error: str | None = None
-    dataset_label: str | None = None
-    assessment: Assessment | None = None
-    sample_side: str | None = None
 
 
 def process_upload(name: str, data: bytes, classifier, dataset_label: str | None = None,

@@ -16,7 +16,7 @@ from core.model.decision import prediction_set_text
 from core.model.evidence import OLDER_OOD_CHECK
 from core.reporting.html_report import build_report
 from ui import cache, explain_cache, image_cache, navigation, state
-from ui.classify_widgets import UploadOutcome
+from ui.outcomes import UploadOutcome
 from ui.messages import plain
 
 LOGGER = logging.getLogger(__name__)
