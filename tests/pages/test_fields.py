@@ -5,6 +5,8 @@ small nucleus that the lineage check flags) and the model the session's tiny 64-
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from apptest_helpers import open_app, png_bytes, texts, upload
@@ -111,10 +113,25 @@ def test_with_the_stain_toggle_every_answer_records_the_stain_and_shows_both_sta
     assert any(caption.startswith("Moved to the model's training stain") for caption in texts(app.caption))
 
 
-def test_a_field_without_white_cells_gets_the_reason_not_a_traceback(app):
-    upload(app, [("empty.png", field_png(white_cells=()))])
-    assert not app.exception
-    assert any(error.startswith("empty.png: No whole white cell was found in this field") for error in texts(app.error))
+def blurred(data: bytes) -> bytes:
+    import cv2
+    from PIL import Image
+
+    return png_bytes(cv2.GaussianBlur(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), (0, 0), 12))
+
+
+@pytest.mark.parametrize("case, start", [
+    ("no white cell", "No whole white cell was found in this field"),
+    ("unstained", "This field shows no stained cells"),
+    ("blurred", "This field is out of focus"),
+])
+def test_a_field_without_whole_sharp_stained_cells_gets_the_reason_not_a_traceback(app, field_bytes, case, start):
+    data = {"no white cell": lambda: field_png(white_cells=()), "unstained": lambda: field_png(stained=False),
+            "blurred": lambda: blurred(field_bytes)}[case]()
+    upload(app, [("bad.png", data)])
+    assert not app.exception and not app.dataframe  # nothing answered
+    errors = texts(app.error)
+    assert len(errors) == 1 and errors[0].startswith(f"bad.png: {start}"), errors
 
 
 @pytest.mark.slow  # Explain's Grad-CAM and faithfulness
