@@ -42,7 +42,7 @@ def render_answers(items: list, classifier) -> None:
     if not classified:
         return
     if len(outcomes) > 1:
-        st.subheader("All images", anchor=False)
+        st.subheader("All images and cells" if any(outcome.in_field for outcome in outcomes) else "All images", anchor=False)
         classify_widgets.render_results_table(outcomes)
     shown = classified[0]
     if len(classified) > 1:

@@ -65,12 +65,13 @@ def answer_numbers(assessment: Assessment) -> str:
     return text + "."
 
 
-def render_scope_warning(analysis) -> None:
-    """The out-of-scope warning with its reasons, when the image does not look like a C-NMC cell."""
+def render_scope_warning(analysis, in_field: bool = False) -> None:
+    """The out-of-scope warning with its reasons: not like a C-NMC cell (a field's cell: not like a lymphoid one)."""
     if not analysis.in_scope:
         reasons = "\n".join(f"- {reason}" for reason in analysis.scope_reasons)
-        st.warning("**Out of scope: this does not look like one segmented cell on a dark background.** "
-                   f"Why:\n{reasons}", icon=":material/warning:")
+        heading = ("Out of scope: this cell, cut out of the field, is not like the cells the model judges." if in_field
+                   else "Out of scope: this does not look like one segmented cell on a dark background.")
+        st.warning(f"**{heading}** Why:\n{reasons}", icon=":material/warning:")
 
 
 def render_stages(outcome: UploadOutcome) -> None:
@@ -83,7 +84,7 @@ def render_stages(outcome: UploadOutcome) -> None:
         pictures[:1] = [(outcome.unnormalised_rgb, f"{original}, its own stain"),
                         (outcome.image_rgb, "Moved to the model's training stain")]
     if outcome.stain:
-        st.caption(STAIN_WORDS)
+        st.caption(plain(STAIN_WORDS))  # L*a*b* is not Markdown emphasis
     columns = st.columns(len(pictures))
     for column, (picture, caption) in zip(columns, pictures):
         column.image(picture, caption=caption, width="stretch")
@@ -143,7 +144,7 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     assessment = outcome.assessment
     st.subheader(f"{plain(outcome.name)}: {answer_text(assessment)}", anchor=False)
     render_qualifications(assessment)
-    render_scope_warning(outcome.analysis)
+    render_scope_warning(outcome.analysis, outcome.in_field)
     if outcome.in_field:
         render_field_origin(outcome)
     for note in outcome.notes:
@@ -167,8 +168,7 @@ def render_field_origin(outcome: UploadOutcome) -> None:
     """Where a field's cell lies, that the model judges lymphoid cells only, and why it has no 8-view spread."""
     st.caption(plain(f"Cell #{outcome.number} of the smear field {outcome.field}, box {box_text(outcome.box)} "
                      "(x0 y0 x1 y1, the photo's pixels). A field's cells are answered together in one batch, "
-                     "without the 8-view uncertainty."))
-    st.info(LYMPHOID_ONLY_NOTE, icon=":material/info:")
+                     f"without the 8-view uncertainty. {LYMPHOID_ONLY_NOTE}"))
 
 
 def similar_cell_agreement(label: str, assessment: Assessment) -> str:
