@@ -39,7 +39,8 @@ def render_field(field: FieldOutcome, classifier) -> list[UploadOutcome]:
     picture = st.container()  # drawn after the picker, whose choice greys the cells left out
     left_out = st.multiselect("Leave out objects that are not white cells (they are not answered)",
                               [cell.number for cell in field.cells], format_func=lambda number: f"#{number}",
-                              key=f"field_left_out_{field.digest[:16]}", placeholder="Found cells to leave out")
+                              key=f"field_left_out_{field.digest[:16]}_{field.name}",  # the same photo may come under two names
+                              placeholder="Found cells to leave out")
     outlines = [(cell.number, cell.outline) for cell in field.cells]
     picture.image(outlined_field(field.field_rgb, outlines, field.original_size, set(left_out)),
                   caption=field_caption(field, len(left_out)), width=min(FIELD_WIDTH, field.field_rgb.shape[1]))
@@ -71,7 +72,7 @@ def render_cut_outs(cells: list[UploadOutcome], classifier) -> None:
             column.image(cell.image_rgb, caption="in the model's stain" if cell.stain else None, width="stretch")
             why = " ".join(cell.analysis.scope_reasons) or None  # a plainly non-lymphoid cell says why it is referred
             column.caption(plain(f"#{cell.number}: {answer_text(cell.assessment)}"), help=why and plain(why))
-            if column.button(f"Explain #{cell.number}", key=f"field_explain_{cell.digest}", icon=":material/visibility:"):
+            if column.button(f"Explain #{cell.number}", key=f"field_explain_{cell.name}_{cell.digest}", icon=":material/visibility:"):
                 remember_for_explain(cell, classifier)
                 st.switch_page(navigation.by_title("Explain").script)
 

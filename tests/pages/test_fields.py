@@ -77,6 +77,12 @@ def test_a_cell_left_out_is_not_answered_nor_in_the_table(app, field_bytes):
     assert [option.split(". ", 1)[1] for option in detail.options] == [f"{FIELD_NAME}#1", f"{FIELD_NAME}#3"]
 
 
+def test_the_same_field_under_two_names_is_two_fields(app, field_bytes):
+    upload(app, [("a.png", field_bytes), ("b.png", field_bytes)])
+    assert not app.exception
+    assert list(table_of(app)["file"]) == [f"{name}#{number}" for name in ("a.png", "b.png") for number in (1, 2, 3)]
+
+
 def test_the_table_and_its_csv_keep_each_cells_field_box_and_stain():
     """The CSV is the table's (`results_table` -> `csv_bytes`): a left-out cell, absent from the outcomes, is absent."""
     from ui.outcomes import UploadOutcome
