@@ -1,8 +1,9 @@
 """The Classify page's pieces: collect images, process each one safely, draw the answers.
 
-`process_upload(name, data, classifier)` is the one path every image takes, uploaded or
+`process_upload(name, data, classifier)` is the one path every cell image takes, uploaded or
 picked from the dataset, and it never raises: a bad file becomes an `UploadOutcome` with
-an `error` sentence, so one bad file never stops the others.
+an `error` sentence, so one bad file never stops the others. `process_item` sends a smear
+field (a light border) to `ui.field_cells` instead, which never raises either.
 """
 from __future__ import annotations
 
