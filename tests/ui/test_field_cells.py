@@ -82,3 +82,26 @@ def test_outlines_in_a_larger_photos_pixels_land_on_the_shrunk_field(decoded):
     x, y = cells[0].outline[0] // 2
     around = picture[max(0, y - 2):y + 3, max(0, x - 2):x + 3].reshape(-1, 3)
     assert (np.abs(around.astype(int) - KEPT_RGB).sum(axis=1) < 30).any()
+
+
+def test_a_field_cells_report_names_its_field_box_stain_and_the_lymphoid_only_sentence():
+    from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
+    from core.model.analysis import CellAnalysis
+    from core.model.inference import Prediction
+    from core.reporting.html_report import build_report
+    from ui.outcomes import UploadOutcome
+    from ui.result_widgets import origin_rows
+
+    cell_rgb = np.zeros((80, 80, 3), np.uint8)
+    cell_rgb[20:60, 20:60] = (150, 90, 200)
+    prepared = prepare_cell(cell_rgb, 32)
+    outcome = UploadOutcome("smear<1>.png#2", "d#2", cell_rgb, field="smear<1>.png", number=2, box=(10, 20, 110, 130),
+                            stain="reinhard")
+    analysis = CellAnalysis(Prediction("all", 0.8, 0.5), prepared.stages, ())
+    report = build_report(outcome.name, cell_rgb, analysis, {"is_demo": True}, "ab" * 32, origin=origin_rows(outcome),
+                          origin_note=LYMPHOID_ONLY_NOTE)
+    assert "Where the cell came from" in report and "smear&lt;1&gt;.png" in report and "<1>" not in report
+    assert "10 20 110 130" in report and "#2 of the field" in report and "Moved to the model" in report
+    assert LYMPHOID_ONLY_NOTE in report
+    plain_report = build_report("cell.png", cell_rgb, analysis, {"is_demo": True}, "ab" * 32)
+    assert "Where the cell came from" not in plain_report
