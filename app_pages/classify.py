@@ -2,12 +2,13 @@
 import streamlit as st
 
 from core.errors import LeukemiaAppError
-from ui import cache, classify_widgets, first_launch, image_cache, messages, result_widgets, state
+from ui import cache, classify_widgets, field_widgets, first_launch, image_cache, messages, result_widgets, stain
 
 st.title("Classify a cell")
 st.caption(
     "Upload microscope images of single, segmented white blood cells on a black background "
-    "(as in C-NMC 2019); each gets ALL or Healthy, with the steps and the uncertainty behind it."
+    "(as in C-NMC 2019), or photos of stained smear fields and analyser crops, whose whole white cells are found "
+    "and answered one by one; each gets ALL or Healthy, with the steps and the uncertainty behind it."
 )
 
 
@@ -18,6 +19,8 @@ def classify_page() -> None:
         first_launch.render_model_missing()
         return
     items = classify_widgets.render_upload_ui(cache.get_dataset_index(), cache.get_split_sides(classifier))
+    if stain.stain_note(classifier.loaded.metadata):  # The toggle is on, but this model records no stain.
+        st.caption(stain.stain_note(classifier.loaded.metadata))
     if not items:
         st.info("Upload one or more images, or choose sample cells, to see the model's answer.", icon=":material/upload:")
         return
@@ -30,7 +33,8 @@ def classify_page() -> None:
 
 def render_answers(items: list, classifier) -> None:
     """Classify each image, then draw the errors, the table and the details of the one chosen."""
-    outcomes = classify_widgets.process_all(items, classifier)
+    processed = classify_widgets.process_all(items, classifier)
+    outcomes = field_widgets.render_fields(processed, classifier)  # A smear field: outlined, numbered, its cells answered.
     for outcome in outcomes:
         if outcome.error:
             messages.show_error(outcome.error, icon=":material/error:")
@@ -38,14 +42,14 @@ def render_answers(items: list, classifier) -> None:
     if not classified:
         return
     if len(outcomes) > 1:
-        st.subheader("All images", anchor=False)
+        st.subheader("All images and cells" if any(outcome.in_field for outcome in outcomes) else "All images", anchor=False)
         classify_widgets.render_results_table(outcomes)
     shown = classified[0]
     if len(classified) > 1:
         choices = {f"{number}. {outcome.name}": outcome for number, outcome in enumerate(classified, start=1)}
         # The newest image by default: files are added one after another, and that is the one to see.
         shown = choices[st.selectbox("Show the details of", list(choices), index=len(choices) - 1, key="classify_detail")]
-    state.remember_image(shown.name, shown.image_rgb, shown.digest, shown.sample_side)
+    field_widgets.remember_for_explain(shown, classifier)
     result_widgets.render_result(shown, classifier)
     if len(outcomes) == 1:  # One image still gets its table row and CSV, below its details.
         classify_widgets.render_results_table(outcomes)

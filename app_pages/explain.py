@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.errors import LeukemiaAppError
+from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
 from core.model.answering import answer_analysis, explained_class
 from core.model.assessment import answer_text
 from ui import cache, explain_cache, explain_widgets, first_launch, image_cache, result_widgets, state
@@ -26,9 +27,9 @@ def explain_page() -> None:
     if chosen is None:
         st.info("Classify an image first, upload one, or pick a sample to see where the model looked.")
         return
-    name, digest, image_rgb, side = chosen
+    name, digest, image_rgb, side, field_analysis = chosen  # a smear field's cell comes with Classify's analysis
     try:
-        analysis = image_cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
+        analysis = field_analysis or image_cache.analyze_image(digest, cache.model_key(classifier), classifier, image_rgb)
         analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), side)
     except LeukemiaAppError as error:  # an unusable image, or an inference service that stopped answering
         show_error(f"{name}: {error}", icon=":material/error:")
@@ -39,6 +40,8 @@ def explain_page() -> None:
         f"the model answers {answer_text(assessment)} (P(ALL) = {assessment.probability_all:.3f})")
     st.subheader(f"{plain(name)}: {headline}", anchor=False)
     result_widgets.render_qualifications(assessment)
+    if field_analysis is not None:
+        st.info(LYMPHOID_ONLY_NOTE, icon=":material/info:")
     options = explain_widgets.options_ui(explained_class(assessment))
     heatmap = explain_cache.get_heatmap(classifier, digest, stages.model_input, options.method, options.target, options.layer)
     faithfulness = explain_cache.get_faithfulness(classifier, digest, stages, options.method, options.target, options.layer)

@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 
 
-def array_bytes(value: Any, depth: int = 4) -> int:
-    """The bytes of every numpy array, bytes and str inside `value` (dataclass fields, tuples, lists, dict values), to `depth` levels."""
+def array_bytes(value: Any, depth: int = 6) -> int:
+    """The bytes of every numpy array, bytes and str inside `value` (dataclass fields, tuples, lists, dict values), to `depth` levels.
+
+    Six levels reach a smear field's stages: (cells, count) -> cells -> cell -> analysis -> stages -> arrays.
+    """
     if isinstance(value, np.ndarray):
         return value.nbytes
     if isinstance(value, (bytes, bytearray, str)):

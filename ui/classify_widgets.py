@@ -1,29 +1,32 @@
 """The Classify page's pieces: collect images, process each one safely, draw the answers.
 
-`process_upload(name, data, classifier)` is the one path every image takes, uploaded or
+`process_upload(name, data, classifier)` is the one path every cell image takes, uploaded or
 picked from the dataset, and it never raises: a bad file becomes an `UploadOutcome` with
-an `error` sentence, so one bad file never stops the others.
+an `error` sentence, so one bad file never stops the others. `process_item` sends a smear
+field (a light border) to `ui.field_cells` instead, which never raises either.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.data import labels
 from core.data.sides import Sample, offered_samples, real_cell_samples
 from core.errors import LeukemiaAppError
-from core.model.analysis import CellAnalysis
 from core.model.answering import answer_analysis
-from core.model.assessment import Assessment, answer_text, qualifications
+from core.model.assessment import answer_text, qualifications
 from core.model.decision import prediction_set_text
 from core.reporting.spreadsheet import safe_cell
-from ui import cache, image_cache, kept_uploads, state
+from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
+from core.imaging.image_cells import REINHARD
+from ui import cache, field_cells, image_cache, kept_uploads, state
+from ui.field_cells import FieldOutcome
+from ui.outcomes import UploadOutcome
 from ui.messages import show_error, show_info
+from ui.stain import page_normaliser
 
 LOGGER = logging.getLogger(__name__)
 UPLOAD_TYPES = ["bmp", "png", "jpg", "jpeg", "tif", "tiff"]
@@ -32,27 +35,15 @@ SAMPLES_PER_GROUP = 3  # Per class and side of training.
 Item = tuple[str, bytes, str | None, str | None]
 
 
-@dataclass(frozen=True)
-class UploadOutcome:
-    """What happened to one image: an analysis and its assessment, or an error sentence naming the file."""
-
-    name: str
-    digest: str
-    image_rgb: np.ndarray | None = None
-    analysis: CellAnalysis | None = None
-    notes: tuple[str, ...] = ()
-    error: str | None = None
-    dataset_label: str | None = None
-    assessment: Assessment | None = None
-    sample_side: str | None = None
-
-
 def process_upload(name: str, data: bytes, classifier, dataset_label: str | None = None,
-                   sample_side: str | None = None) -> UploadOutcome:
-    """Decode, classify, scope-check and assess one file; cached by content and model. Never raises."""
+                   sample_side: str | None = None, normaliser=None) -> UploadOutcome:
+    """Decode, classify, scope-check and assess one cell image; cached by content and model. Never raises.
+
+    With `normaliser` (`ui.stain.page_normaliser`) the cell is moved to the model's training stain first.
+    """
     digest = cache.content_digest(data)
     try:
-        decoded, analysis = image_cache.decode_and_analyze(data, digest, name, classifier)
+        decoded, image_rgb, analysis = image_cache.decode_and_analyze(data, digest, name, classifier, normaliser)
         analysis, assessment = answer_analysis(classifier, analysis, state.error_rate(), sample_side)
     except LeukemiaAppError as error:  # an unreadable file, or an inference service that stopped answering
         message = str(error) if name in str(error) else f"{name}: {error}"
@@ -61,8 +52,12 @@ def process_upload(name: str, data: bytes, classifier, dataset_label: str | None
         LOGGER.exception("Unexpected failure while classifying %r", name)
         message = f"{name} could not be processed because of an unexpected problem (details are in the server log). Try another file."
         return UploadOutcome(name, digest, error=message, dataset_label=dataset_label)
-    return UploadOutcome(name, digest, decoded.image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label,
-                         assessment=assessment, sample_side=sample_side)
+    if normaliser is None:
+        return UploadOutcome(name, digest, image_rgb, analysis, tuple(decoded.warnings), dataset_label=dataset_label,
+                             assessment=assessment, sample_side=sample_side)
+    return UploadOutcome(name, image_cache.stained_digest(digest), image_rgb, analysis, tuple(decoded.warnings),
+                         dataset_label=dataset_label, assessment=assessment, sample_side=sample_side, stain=REINHARD,
+                         unnormalised_rgb=decoded.image_rgb)
 
 
 def process_file(path: Path, classifier, dataset_label: str | None = None, sample_side: str | None = None) -> UploadOutcome:
@@ -126,12 +121,21 @@ def render_kept_uploads() -> None:
     right.button("Clear uploads", icon=":material/delete:", on_click=kept_uploads.clear_uploads)
 
 
-def process_all(items: list[Item], classifier) -> list[UploadOutcome]:
-    """Run `process_upload` over every item, with a progress bar when there are several."""
+def process_item(name: str, data: bytes, classifier, dataset_label: str | None = None,
+                 sample_side: str | None = None) -> UploadOutcome | FieldOutcome:
+    """One upload or sample: a smear field's found cells (`ui.field_cells`), else one cell; in the sidebar's stain. Never raises."""
+    normaliser = page_normaliser(classifier.loaded.metadata)
+    if field_cells.is_field(data, name):
+        return field_cells.process_field(name, data, classifier, normaliser)
+    return process_upload(name, data, classifier, dataset_label, sample_side, normaliser)
+
+
+def process_all(items: list[Item], classifier) -> list[UploadOutcome | FieldOutcome]:
+    """Run `process_item` over every item, with a progress bar when there are several."""
     progress = st.progress(0.0, text="Classifying…") if len(items) > 1 else None
     outcomes = []
     for number, (name, data, label, side) in enumerate(items, start=1):
-        outcomes.append(process_upload(name, data, classifier, label, side))
+        outcomes.append(process_item(name, data, classifier, label, side))
         if progress is not None:
             progress.progress(number / len(items), text=f"Classified {number} of {len(items)}")
     if progress is not None:
@@ -140,14 +144,17 @@ def process_all(items: list[Item], classifier) -> list[UploadOutcome]:
 
 
 def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
-    """One row per image: answer and its limits (the same words as the detail view), P(ALL), TTA, scope, sample."""
+    """One row per image or field cell: answer and its limits (the detail view's words), P(ALL), TTA, scope, sample, origin.
+
+    A field's cell (`NAME#k`) keeps its field and box; `stain` says "reinhard" when it was moved to the model's stain.
+    """
     rows = []
     for outcome in outcomes:
         # Text cells are "" when empty, numbers NaN: a table shows neither as "None".
         row = {"file": outcome.name, "answer": "", "prediction set": "", "limits": "", "P(ALL)": float("nan"), "TTA mean": float("nan"),
                "TTA spread": float("nan"), "in scope": "", "sample": outcome.sample_side or "",
                "label in dataset": labels.display_name(outcome.dataset_label) if outcome.dataset_label else "",
-               "error": outcome.error or ""}
+               "error": outcome.error or "", "field": outcome.field, "box": box_text(outcome.box), "stain": outcome.stain}
         found = outcome.assessment
         if found is not None:
             row.update({"answer": answer_text(found), "prediction set": prediction_set_text(found.prediction_set),
@@ -156,6 +163,11 @@ def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
                         "TTA spread": nan_for_none(found.tta_std), "in scope": "no" if found.out_of_scope else "yes"})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def box_text(box: tuple[int, int, int, int] | None) -> str:
+    """A field cell's box as `core.predict`'s CSV writes it: "x0 y0 x1 y1" in the photo's pixels; "" for a plain cell."""
+    return "" if box is None else " ".join(str(edge) for edge in box)
 
 
 def nan_for_none(value: float | None) -> float:
@@ -188,5 +200,7 @@ def render_results_table(outcomes: list[UploadOutcome]) -> None:
         "limits": st.column_config.TextColumn(width="large"),
         "error": st.column_config.TextColumn(width="large"),  # A reason and what to do: never cut to a few words.
     })
+    if any(outcome.in_field for outcome in outcomes):
+        st.caption(LYMPHOID_ONLY_NOTE)
     st.download_button("Download the table (CSV)", csv_bytes(table), file_name="classification_results.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore")

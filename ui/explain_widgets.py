@@ -42,8 +42,12 @@ class Options(NamedTuple):
     opacity: float
 
 
-def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None] | None:
-    """The image to explain as (name, content digest, (H, W, 3) uint8 RGB, sample side or None), or None."""
+def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None, object | None] | None:
+    """The image to explain as (name, content digest, (H, W, 3) uint8 RGB, sample side or None, analysis or None), or None.
+
+    The analysis is Classify's, for a cell found in a smear field with this model (`ui.state.LastImage`);
+    None: analyse the image.
+    """
     last = state.last_image()
     if last is not None and last.image_rgb is None:
         show_info(f"The image last classified, {last.name}, was let go to keep the server's memory within bounds for "
@@ -51,11 +55,12 @@ def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None] | Non
     offered = last is not None and last.image_rgb is not None
     source = st.radio("Image", ([LAST_IMAGE] if offered else []) + [UPLOAD, SAMPLE], horizontal=True, key="explain_source")
     if source == LAST_IMAGE:
-        return last.name, last.digest, last.image_rgb, last.side
+        measured = last.analysis if last.model == cache.model_key(classifier) else None
+        return last.name, last.digest, last.image_rgb, last.side, measured
     if source == UPLOAD:
         upload = st.file_uploader("Upload a cell image (BMP, PNG, JPEG or TIFF)", type=UPLOAD_TYPES, key="explain_upload")
         decoded = None if upload is None else decode_ui(upload.name, upload.getvalue())
-        return None if decoded is None else (*decoded, None)
+        return None if decoded is None else (*decoded, None, None)
     index = cache.get_dataset_index()
     if index is None:
         st.caption(f"No dataset samples to offer: {state.dataset_error()}")
@@ -70,7 +75,7 @@ def choose_image_ui(classifier) -> tuple[str, str, np.ndarray, str | None] | Non
     except OSError as error:
         show_error(f"Could not read the sample {path.name}: {error.strerror}.")
         return None
-    return None if decoded is None else (*decoded, samples[choice].side)
+    return None if decoded is None else (*decoded, samples[choice].side, None)
 
 
 def decode_ui(name: str, data: bytes) -> tuple[str, str, np.ndarray] | None:

@@ -19,6 +19,7 @@ from core import config
 from core.errors import ImageLoadError, LeukemiaAppError
 from core.imaging.decode import load_image
 from core.imaging.gate import TurnGate, TurnTimeout
+from core.imaging.image_cells import REINHARD
 from core.imaging.preprocess import preprocess_cell
 from ui import server_memory
 from ui.byte_cache import ByteBudgetCache
@@ -104,21 +105,34 @@ def _held_turn(what: str) -> Iterator[None]:
                              f"{config.DECODE_WAIT_S:.0f} s for a turn. Try again in a minute.") from error
 
 
-def is_new(digest: str, name: str, classifier) -> bool:
-    """Whether the image of this SHA-256 still has to be decoded or analysed for this model (not both in the caches)."""
+def is_new(digest: str, name: str, classifier, analysis_digest: str | None = None) -> bool:
+    """Whether the image of this SHA-256 still has to be decoded or analysed for this model (not both in the caches).
+
+    `analysis_digest`: the key its analysis goes by when it is not `digest` (`stained_digest`).
+    """
     return (upload_caches()["decoded"].get((digest, name)) is None
-            or upload_caches()["analysis"].get((digest, model_key(classifier))) is None)
+            or upload_caches()["analysis"].get((analysis_digest or digest, model_key(classifier))) is None)
 
 
-def decode_and_analyze(data: bytes, digest: str, name: str, classifier):
-    """(DecodedImage, CellAnalysis) of uploaded bytes of SHA-256 `digest`, from the caches or in a turn (`image_turn`).
+def decode_and_analyze(data: bytes, digest: str, name: str, classifier, normaliser=None):
+    """(DecodedImage, the cell's (H, W, 3) uint8 RGB, CellAnalysis) of uploaded bytes of SHA-256 `digest`, from the caches or in a turn.
+
+    With `normaliser` (a `core.imaging.stain.ReinhardNormaliser`) the cell is moved to its stain before the
+    analysis, which is cached under `stained_digest(digest)`; the RGB returned is then the moved cell.
 
     Raises:
         LeukemiaAppError: the file cannot be decoded or preprocessed, or its turn did not come.
     """
-    with image_turn(f"'{name}'") if is_new(digest, name, classifier) else nullcontext():
+    key = digest if normaliser is None else stained_digest(digest)
+    with image_turn(f"'{name}'") if is_new(digest, name, classifier, key) else nullcontext():
         decoded = decode_upload(data, name)
-        return decoded, _analysis(digest, model_key(classifier), classifier, decoded.image_rgb)
+        image_rgb = decoded.image_rgb if normaliser is None else normaliser.transform(decoded.image_rgb)
+        return decoded, image_rgb, _analysis(key, model_key(classifier), classifier, image_rgb)
+
+
+def stained_digest(digest: str) -> str:
+    """The key of an image moved to the model's training stain, beside its content's SHA-256 (`digest`)."""
+    return f"{digest}:{REINHARD}"
 
 
 def analyze_image(digest: str, model: str, classifier, image_rgb: np.ndarray):

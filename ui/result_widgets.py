@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from core.data import labels
+from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
 from core.model.answering import explained_class
 from core.data.sides import SIDE_NAMES
 from core.model.assessment import Assessment, answer_text, qualifications
@@ -16,10 +17,13 @@ from core.model.decision import prediction_set_text
 from core.model.evidence import OLDER_OOD_CHECK
 from core.reporting.html_report import build_report
 from ui import cache, explain_cache, image_cache, navigation, state
-from ui.classify_widgets import UploadOutcome
+from ui.classify_widgets import box_text
+from ui.outcomes import UploadOutcome
 from ui.messages import plain
 
 LOGGER = logging.getLogger(__name__)
+STAIN_WORDS = ("Moved to the model's training stain (Reinhard normalisation of the cell's L*a*b* colours, after "
+               "segmentation) before the model saw it: the sidebar's toggle.")
 TTA_EXPLANATION = (
     "Uncertainty is the mean ± spread of P(ALL) over 8 flips and rotations of the crop: a cell has "
     "no up or down, so a large spread means a fragile answer."
@@ -61,20 +65,27 @@ def answer_numbers(assessment: Assessment) -> str:
     return text + "."
 
 
-def render_scope_warning(analysis) -> None:
-    """The out-of-scope warning with its reasons, when the image does not look like a C-NMC cell."""
+def render_scope_warning(analysis, in_field: bool = False) -> None:
+    """The out-of-scope warning with its reasons: not like a C-NMC cell (a field's cell: not like a lymphoid one)."""
     if not analysis.in_scope:
         reasons = "\n".join(f"- {reason}" for reason in analysis.scope_reasons)
-        st.warning("**Out of scope: this does not look like one segmented cell on a dark background.** "
-                   f"Why:\n{reasons}", icon=":material/warning:")
+        heading = ("Out of scope: this cell, cut out of the field, is not like the cells the model judges." if in_field
+                   else "Out of scope: this does not look like one segmented cell on a dark background.")
+        st.warning(f"**{heading}** Why:\n{reasons}", icon=":material/warning:")
 
 
 def render_stages(outcome: UploadOutcome) -> None:
-    """The preprocessing stages side by side: original, CLAHE, Otsu mask, model input."""
+    """The preprocessing stages side by side: original (before and after stain normalisation), CLAHE, Otsu mask, model input."""
     stages = outcome.analysis.stages
-    columns = st.columns(4)
-    pictures = [(outcome.image_rgb, "Original"), (stages.clahe, "Grayscale + CLAHE"),
+    original = "Cut out of the field" if outcome.in_field else "Original"
+    pictures = [(outcome.image_rgb, original), (stages.clahe, "Grayscale + CLAHE"),
                 (stages.mask, "Otsu mask (largest blob)"), (stages.model_input, "Crop = model input")]
+    if outcome.unnormalised_rgb is not None:
+        pictures[:1] = [(outcome.unnormalised_rgb, f"{original}, its own stain"),
+                        (outcome.image_rgb, "Moved to the model's training stain")]
+    if outcome.stain:
+        st.caption(plain(STAIN_WORDS))  # L*a*b* is not Markdown emphasis
+    columns = st.columns(len(pictures))
     for column, (picture, caption) in zip(columns, pictures):
         column.image(picture, caption=caption, width="stretch")
 
@@ -86,9 +97,21 @@ def report_maker(outcome: UploadOutcome, classifier, explainer) -> Callable[[], 
         overlay_rgb, note = heatmap_overlay(classifier, explainer, outcome) if explainer is not None else (None, None)
         loaded = classifier.loaded
         return build_report(outcome.name, outcome.image_rgb, outcome.analysis, loaded.metadata, loaded.sha256, overlay_rgb,
-                            outcome.assessment, overlay_method="gradcam", overlay_note=note)
+                            outcome.assessment, overlay_method="gradcam", overlay_note=note, origin=origin_rows(outcome),
+                            origin_note=LYMPHOID_ONLY_NOTE if outcome.in_field else None)
 
     return make
+
+
+def origin_rows(outcome: UploadOutcome) -> list[tuple[str, str]]:
+    """Where the cell came from, for the report: a field's name, the cell's number and box, and the stain it was moved to."""
+    rows = []
+    if outcome.in_field:
+        rows += [("Smear field", outcome.field), ("Cell", f"#{outcome.number} of the field's whole white cells"),
+                 ("Box (x0 y0 x1 y1, the photo's pixels)", box_text(outcome.box))]
+    if outcome.stain:
+        rows.append(("Stain", STAIN_WORDS))
+    return rows
 
 
 def report_explainer(classifier):
@@ -121,7 +144,9 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     assessment = outcome.assessment
     st.subheader(f"{plain(outcome.name)}: {answer_text(assessment)}", anchor=False)
     render_qualifications(assessment)
-    render_scope_warning(outcome.analysis)
+    render_scope_warning(outcome.analysis, outcome.in_field)
+    if outcome.in_field:
+        render_field_origin(outcome)
     for note in outcome.notes:
         st.caption(plain(note))
     render_answer(assessment)
@@ -137,6 +162,13 @@ def render_result(outcome: UploadOutcome, classifier) -> None:
     left.download_button("Download a report (HTML)", report, file_name=f"report-{outcome.digest[:12]}.html",
                          mime="text/html", icon=":material/download:", on_click="ignore", key="report_download")
     right.page_link(navigation.by_title("Explain").script, label="Explain this answer (Grad-CAM)", icon=":material/visibility:")
+
+
+def render_field_origin(outcome: UploadOutcome) -> None:
+    """Where a field's cell lies, that the model judges lymphoid cells only, and why it has no 8-view spread."""
+    st.caption(plain(f"Cell #{outcome.number} of the smear field {outcome.field}, box {box_text(outcome.box)} "
+                     "(x0 y0 x1 y1, the photo's pixels). A field's cells are answered together in one batch, "
+                     f"without the 8-view uncertainty. {LYMPHOID_ONLY_NOTE}"))
 
 
 def similar_cell_agreement(label: str, assessment: Assessment) -> str:

@@ -90,21 +90,30 @@ def dataset_error() -> str | None:
 
 
 class LastImage(NamedTuple):
-    """The image last classified: its name, SHA-256, (H, W, 3) uint8 RGB (None once the server let it go), sample side."""
+    """The image last classified: its name, SHA-256, (H, W, 3) uint8 RGB (None once the server let it go), sample side.
+
+    `analysis` is the `core.model.analysis.CellAnalysis` Classify measured with the model of key `model`
+    (`ui.cache.model_key`), for a cell found in a smear field (its lineage findings come from the field, so
+    analysing the cut-out alone would lose them); None otherwise.
+    """
 
     name: str
     digest: str
     image_rgb: np.ndarray | None
     side: str | None
+    analysis: object | None = None
+    model: str = ""
 
 
-def remember_image(name: str, image_rgb: np.ndarray, digest: str, side: str | None = None) -> None:
+def remember_image(name: str, image_rgb: np.ndarray, digest: str, side: str | None = None, analysis=None,
+                   model: str = "") -> None:
     """Carry the image last classified, and its sample side (None for an upload), to the Explain page (this session only).
 
-    The array goes to the server-wide store (`ui.server_memory`), bounded for all sessions together; session
-    state keeps its name, digest and side, so that the Explain page can say which image was let go.
+    The array (and a field cell's `analysis`, see `LastImage`) goes to the server-wide store (`ui.server_memory`),
+    bounded for all sessions together; session state keeps its name, digest and side, so that the Explain page can
+    say which image was let go.
     """
-    server_memory.keep(session_token(), LAST_IMAGE_KEY, (digest, image_rgb))
+    server_memory.keep(session_token(), LAST_IMAGE_KEY, (digest, image_rgb, analysis, model))
     st.session_state[LAST_IMAGE_KEY] = {"name": name, "digest": digest, "side": side}
 
 
@@ -114,8 +123,10 @@ def last_image() -> LastImage | None:
     if last is None:
         return None
     kept = server_memory.fetch(session_token(), LAST_IMAGE_KEY)
-    image_rgb = kept[1] if kept is not None and kept[0] == last["digest"] else None
-    return LastImage(last["name"], last["digest"], image_rgb, last.get("side"))
+    if kept is None or kept[0] != last["digest"]:
+        return LastImage(last["name"], last["digest"], None, last.get("side"))
+    _, image_rgb, *measured = kept  # (digest, image, analysis, model key); a 2-tuple carries no analysis
+    return LastImage(last["name"], last["digest"], image_rgb, last.get("side"), *measured)
 
 
 def session_token() -> str:

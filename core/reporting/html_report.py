@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +50,14 @@ def _figure(image: np.ndarray, caption: str) -> str:
 
 def _rows(pairs: list[tuple[str, str]]) -> str:
     return "".join(f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>" for key, value in pairs)
+
+
+def origin_block(origin: Sequence[tuple[str, str]], note: str | None) -> str:
+    """The "Where the cell came from" section (escaped here), or "" when there is nothing to say."""
+    if not origin and not note:
+        return ""
+    note_html = f'<div class="qualify">{html.escape(note)}</div>' if note else ""
+    return f"<h2>Where the cell came from</h2><table>{_rows(list(origin))}</table>{note_html}"
 
 
 def answer_rows(assessment: Assessment) -> list[tuple[str, str]]:
@@ -120,6 +128,8 @@ def build_report(
     assessment: Assessment | None = None,
     overlay_method: str = "gradcam",
     overlay_note: str | None = None,
+    origin: Sequence[tuple[str, str]] = (),
+    origin_note: str | None = None,
 ) -> str:
     """The whole report for one image as an HTML string.
 
@@ -133,6 +143,9 @@ def build_report(
         assessment: the answer with its limits; by default `assess(analysis, model_metadata)` (an upload).
         overlay_method: the method that drew the overlay, a key of `core.explain.explainer.METHOD_NAMES`.
         overlay_note: a sentence printed under the overlay, e.g. that the map points mostly outside the cell.
+        origin: where the cell came from as (what, value) text pairs, e.g. a smear field's name and the cell's box
+            in it, or the stain it was moved to; nothing for a plain upload.
+        origin_note: a sentence printed under them (a field's: the model only judges lymphoid cells).
     """
     assessment = assessment or assess(analysis, model_metadata)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -154,6 +167,7 @@ def build_report(
         f"{demo}{scope}<div>{figures}</div>"
         f"<h2>Answer: {html.escape(answer_text(assessment))}</h2>{qualification_block(assessment)}"
         f"<table>{_rows(answer_rows(assessment))}</table>{similar_cells_block(assessment)}"
+        f"{origin_block(origin, origin_note)}"
         f"<h2>Model</h2><table>{_rows(model_rows(model_metadata, model_sha256))}</table>"
         f"<p>Generated {html.escape(created)} by the Leukemia cell classifier (research and education only).</p>"
         "</body></html>"

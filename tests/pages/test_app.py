@@ -75,7 +75,7 @@ def test_upload_shows_answer_threshold_and_uncertainty(app, cell_bytes):
 
 
 def test_bad_uploads_each_get_a_message_and_the_good_one_carries_on(app, cell_bytes):
-    blank = png_bytes(np.full((64, 64, 3), 128, np.uint8))
+    blank = png_bytes(np.full((64, 64, 3), 40, np.uint8))  # dark: a light border would make it a smear field
     files = [
         ("truncated.bmp", cell_bytes[:200]),
         ("notes.png", b"these are my notes, not an image"),
@@ -128,7 +128,8 @@ def test_samples_from_the_dataset_can_be_classified(app):
 
 def test_out_of_scope_image_is_answered_but_marked(app):
     rng = np.random.default_rng(0)
-    photo = np.clip(200 + rng.integers(-40, 40, (120, 160, 3)), 0, 255).astype(np.uint8)
+    # Not dark, yet with a border too dark for a smear field (a light border is one: tests/pages/test_fields.py).
+    photo = np.clip(80 + rng.integers(-40, 40, (120, 160, 3)), 0, 255).astype(np.uint8)
     upload(app, [("photo.png", png_bytes(photo))])
     assert not app.exception
     assert any("Out of scope" in text for text in texts(app.warning))
