@@ -249,6 +249,8 @@ def test_a_field_cell_opens_in_explain_as_its_cut_out(patient_app, monkeypatch):
     assert not at.exception
     assert texts(at.subheader)[0].split(":")[0] == order[0]
     assert at.session_state[state.LAST_IMAGE_KEY]["name"] == order[0]
+    assert at.session_state[state.LAST_IMAGE_KEY]["digest"].endswith("#" + order[0].split("#")[1])  # its own heatmap caches, not the field's
+    assert any("only judges lymphoid cells" in text for text in texts(at.info))  # Explain knows it is a field's cell
 
 
 def test_explain_is_given_a_field_cells_cut_out_in_the_stain_it_was_answered_in():
@@ -258,14 +260,16 @@ def test_explain_is_given_a_field_cells_cut_out_in_the_stain_it_was_answered_in(
     from core.imaging.image_cells import CellPlace, cells_of_image
     from core.imaging.stain import SIDECAR_KEY, ReinhardNormaliser, StainStats
     from core.subjects.summary import SubjectCell
-    from ui.patient_widgets import field_cell_rgb
+    from ui.patient_widgets import field_cell
 
     field_rgb = load_image(smear_field_png()).image_rgb
     reference = StainStats((150.0, 150.0, 110.0), (40.0, 8.0, 10.0))
     plain_cells, _ = cells_of_image(load_image(smear_field_png()), config.IMAGE_SIZE)
     moved_cells, _ = cells_of_image(load_image(smear_field_png()), config.IMAGE_SIZE, ReinhardNormaliser(reference))
     second = CellPlace("smear.png", 2, plain_cells[1].box)
-    got = field_cell_rgb(field_rgb, SubjectCell("smear.png#2", "d", place=second), {SIDECAR_KEY: reference.as_dict()})
+    got = field_cell(field_rgb, SubjectCell("smear.png#2", "d", place=second), {SIDECAR_KEY: reference.as_dict()},
+                     config.IMAGE_SIZE).cell_rgb
     assert got.shape != field_rgb.shape and np.array_equal(got, plain_cells[1].cell_rgb)
-    moved = field_cell_rgb(field_rgb, SubjectCell("smear.png#2", "d", place=second, stain="reinhard"), {SIDECAR_KEY: reference.as_dict()})
+    moved = field_cell(field_rgb, SubjectCell("smear.png#2", "d", place=second, stain="reinhard"),
+                       {SIDECAR_KEY: reference.as_dict()}, config.IMAGE_SIZE).cell_rgb
     assert np.array_equal(moved, moved_cells[1].cell_rgb) and not np.array_equal(moved, got)
