@@ -29,6 +29,7 @@ import numpy as np
 from core import config
 from core.errors import InferenceServiceError, ModelError
 from core.model import wire
+from core.model.sidecar_schema import CardFacts
 from core.model.evidence import ModelEvidence, load_evidence
 from core.model.prediction import Prediction, prediction_at
 from core.model.recent import RecentAnswers
@@ -52,7 +53,7 @@ def file_digests(model_path: Path) -> tuple[str, str]:
 
 
 @dataclass
-class ServedModel:
+class ServedModel(CardFacts):
     """The `core.model.store.LoadedModel` fields the app and answering read, for a model the service runs.
 
     `model` is None: the weights stay in the service (Explain loads its own copy in the app's process).
@@ -68,15 +69,6 @@ class ServedModel:
     @property
     def image_size(self) -> int:
         return int(self.metadata["image_size"])
-
-    @property
-    def threshold(self) -> float:
-        return float(self.metadata.get("threshold", config.DEFAULT_THRESHOLD))
-
-    @property
-    def sha256_matches(self) -> bool | None:
-        expected = self.metadata.get("sha256")
-        return None if not expected else expected == self.sha256
 
 
 class RemoteClassifier:

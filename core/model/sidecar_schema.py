@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from core import config
 from core.data import labels
 from core.errors import ModelError
 from core.model.subject_schema import check_subject_evaluation
@@ -29,6 +30,25 @@ MAX_ARCHIVE_BYTES = 2 * 1024 ** 3
 # before Keras sees the file, whatever Keras' safe mode would do with it.
 ALLOWED_LAYERS = frozenset({"InputLayer", "Conv2D", "BatchNormalization", "Activation", "ZeroPadding2D", "MaxPooling2D",
                             "Add", "GlobalAveragePooling2D", "Dropout", "Dense"})  # Uncompressed; ResNet50's float32 weights are about 100 MB.
+
+
+
+class CardFacts:
+    """What a model's sidecar says that every holder of the model reads (a loaded model, one an inference service runs).
+
+    Mixed into classes with a `metadata` dict (the sidecar) and a `sha256` str (the model file's digest).
+    """
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold on P(all) the sidecar records, or the default."""
+        return float(self.metadata.get("threshold", config.DEFAULT_THRESHOLD))
+
+    @property
+    def sha256_matches(self) -> bool | None:
+        """True/False against the sidecar's recorded hash, None when the sidecar records none."""
+        expected = self.metadata.get("sha256")
+        return None if not expected else expected == self.sha256
 
 
 def _is_number(value: Any) -> bool:

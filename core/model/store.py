@@ -20,7 +20,7 @@ import keras
 from core import config
 from core.data import labels
 from core.errors import ModelError
-from core.model.sidecar_schema import CARD_UNKNOWN_KEY, check_archive, read_sidecar_file
+from core.model.sidecar_schema import CARD_UNKNOWN_KEY, CardFacts, check_archive, read_sidecar_file
 
 SIDECAR_FORMAT_VERSION = 1
 LOGGER = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def write_sidecar(model_path: Path, metadata: dict[str, Any]) -> None:
 
 
 @dataclass
-class LoadedModel:
+class LoadedModel(CardFacts):
     """A model together with its sidecar and the integrity check of its file."""
 
     model: keras.Model
@@ -88,16 +88,6 @@ class LoadedModel:
     @property
     def image_size(self) -> int:
         return int(self.metadata.get("image_size", self.model.input_shape[1]))
-
-    @property
-    def threshold(self) -> float:
-        return float(self.metadata.get("threshold", config.DEFAULT_THRESHOLD))
-
-    @property
-    def sha256_matches(self) -> bool | None:
-        """True/False against the sidecar's recorded hash, None when the sidecar records none."""
-        expected = self.metadata.get("sha256")
-        return None if not expected else expected == self.sha256
 
 
 def sidecar_sha256(model_path: Path) -> str:
