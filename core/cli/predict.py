@@ -31,116 +31,15 @@ after segmentation for a field's cells): its lines flag stain_normalised and its
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import Sequence
 
 from core import config
 from core.cli import predict_subjects
+# Moved to core.cli.file_results (shared with the Ray engine); still importable from here.
+from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, chunks, classify_files, expand_inputs, write_csv  # noqa: F401
 from core.errors import LeukemiaAppError
-from core.reporting.spreadsheet import safe_row
-
-if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
-    from core.data.sides import SplitSides
-    from core.imaging.stain import ReinhardNormaliser
-    from core.model.assessment import Assessment
-    from core.model.inference import Classifier
-
-IMAGE_SUFFIXES = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
-CHUNK_SIZE = 32
-CSV_COLUMNS = ["file", "label", "probability_all", "answer", "conformal_set", "ood_score", "out_of_distribution",
-               "flags", "qualifications", "error", "field", "box", "stain"]
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """One line of output: either an assessment (label, P(all), answer, limits), or an error message."""
-
-    path: str
-    assessment: Assessment | None = None
-    error: str | None = None
-    field: str = ""  # For a cell found in a smear field (path `FIELD#k`): the field's path ...
-    box: tuple[int, int, int, int] | None = None  # ... and its (x0, y0, x1, y1) there, original pixels.
-    stain: str = ""  # "reinhard" when the cell was moved to a reference stain (--stain-reference).
-
-    def line(self) -> str:
-        if self.error or self.assessment is None:
-            return f"{self.path}\tERROR\t{self.error}"
-        from core.model.assessment import flags
-
-        found = self.assessment
-        names = [*flags(found), *(["stain_normalised"] if self.stain else [])]
-        return f"{self.path}\t{found.label}\t{found.probability_all:.4f}\t{found.answer}\t{','.join(names) or '-'}"
-
-    def row(self) -> list[str]:
-        """The CSV row, in `CSV_COLUMNS` order."""
-        from core.model.assessment import flags, qualifications
-        from core.model.decision import conformal_set_text
-
-        found = self.assessment
-        where = [self.field, "" if self.box is None else " ".join(str(edge) for edge in self.box), self.stain]
-        if found is None:
-            return [self.path, *[""] * (len(CSV_COLUMNS) - 5), self.error or "", *where]
-        ood_score = "" if found.ood_score is None else f"{found.ood_score:.6f}"
-        ood_flag = "" if found.ood_flag is None else ("yes" if found.ood_flag else "no")
-        return [self.path, found.label, f"{found.probability_all:.6f}", found.answer, conformal_set_text(found.prediction_set),
-                ood_score, ood_flag, ",".join(flags(found)), " ".join(qualifications(found)), "", *where]
-
-
-def expand_inputs(inputs: Iterable[str]) -> Iterator[Path]:
-    """Files as given, and the image files inside given folders (recursively, sorted)."""
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            yield path
-
-
-def chunks(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
-    """Consecutive lists of at most `size` items."""
-    chunk: list[Path] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool = False,
-                   sides: SplitSides | None = None, error_rate: float | None = None,
-                   normaliser: ReinhardNormaliser | None = None) -> list[FileResult]:
-    """Decode, preprocess and scope-check each file (errors kept per file), then answer them all on the one path.
-
-    A smear field (a light background) gives one result per whole white cell found in it, `FIELD#k`,
-    with its field and box (`core.cli.field_inputs`); any other image is one cell.
-
-    Without TTA the good files run as float32 batches; with it each file runs its 8 views as one batch.
-    """
-    from core.cli.field_inputs import prepared_inputs
-    from core.imaging.prepare import PreparedCell
-    from core.model.answering import answer_cells
-
-    results: list[FileResult] = []
-    prepared: list[tuple[int, PreparedCell]] = []  # (position in results, the cell before the model)
-    for path in paths:
-        try:
-            inputs = prepared_inputs(path, classifier.image_size, normaliser)  # One cell, or each whole cell of a field.
-        except LeukemiaAppError as error:
-            results.append(FileResult(str(path), error=str(error)))
-            continue
-        for item in inputs:
-            prepared.append((len(results), item.cell))
-            results.append(FileResult(item.name, field=item.field, box=item.box, stain=item.stain))
-    cell_sides = [sides.side_of(results[position].path) if sides is not None else None for position, _ in prepared]
-    answered = answer_cells(classifier, [cell for _, cell in prepared], error_rate, cell_sides, with_tta=with_tta)
-    for (position, _), (_, assessment) in zip(prepared, answered):
-        results[position] = replace(results[position], assessment=assessment)
-    return results
 
 
 def error_rate(text: str) -> float:
@@ -166,15 +65,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="move each cell (a field's after segmentation) to the stain of these cells on black "
                              "(Reinhard normalisation; flags stain_normalised)")
     return parser.parse_args(argv)
-
-
-def write_csv(path: Path, results: Sequence[FileResult]) -> None:
-    """file,label,probability_all,answer,flags,qualifications,error: one row per input file, formula-safe cells."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for result in results:
-            writer.writerow(safe_row(result.row()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
