@@ -16,6 +16,7 @@ from core.reporting.spreadsheet import safe_row
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
     from core.data.sides import SplitSides
+    from core.imaging.prepare import PreparedCell
     from core.imaging.stain import ReinhardNormaliser
     from core.model.assessment import Assessment
     from core.model.inference import Classifier
@@ -83,6 +84,43 @@ def chunks(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
         yield chunk
 
 
+# One result before the model: its FileResult (an error, or a cell's name, field, box and stain) and the
+# cell it names, ready for the model; None for an error.
+Pending = tuple[FileResult, "PreparedCell | None"]
+
+
+def prepare_file(path: Path, image_size: int, normaliser: ReinhardNormaliser | None = None) -> list[Pending]:
+    """Decode one file and prepare its cell, or each whole white cell of a field (`core.cli.field_inputs`).
+
+    A file that cannot be read, or holds no cell, is one error result (its reason for people), never an exception.
+    """
+    from core.cli.field_inputs import prepared_inputs
+
+    try:
+        inputs = prepared_inputs(path, image_size, normaliser)  # One cell, or each whole cell of a field.
+    except LeukemiaAppError as error:
+        return [(FileResult(str(path), error=str(error)), None)]
+    return [(FileResult(item.name, field=item.field, box=item.box, stain=item.stain), item.cell) for item in inputs]
+
+
+def answer_pending(classifier: Classifier, pending: Sequence[Pending], with_tta: bool = False,
+                   sides: SplitSides | None = None, error_rate: float | None = None) -> list[FileResult]:
+    """Every prepared cell answered in one call of the one path (`answer_cells`); error results pass unchanged, in order.
+
+    Without TTA the cells run as float32 batches; with it each cell runs its 8 views as one batch.
+    """
+    from core.model.answering import answer_cells
+
+    results = [result for result, _ in pending]
+    positions = [position for position, (_, cell) in enumerate(pending) if cell is not None]
+    cell_sides = [sides.side_of(results[position].path) if sides is not None else None for position in positions]
+    answered = answer_cells(classifier, [pending[position][1] for position in positions], error_rate, cell_sides,
+                            with_tta=with_tta)
+    for position, (_, assessment) in zip(positions, answered):
+        results[position] = replace(results[position], assessment=assessment)
+    return results
+
+
 def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool = False,
                    sides: SplitSides | None = None, error_rate: float | None = None,
                    normaliser: ReinhardNormaliser | None = None) -> list[FileResult]:
@@ -90,29 +128,9 @@ def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool
 
     A smear field (a light background) gives one result per whole white cell found in it, `FIELD#k`,
     with its field and box (`core.cli.field_inputs`); any other image is one cell.
-
-    Without TTA the good files run as float32 batches; with it each file runs its 8 views as one batch.
     """
-    from core.cli.field_inputs import prepared_inputs
-    from core.imaging.prepare import PreparedCell
-    from core.model.answering import answer_cells
-
-    results: list[FileResult] = []
-    prepared: list[tuple[int, PreparedCell]] = []  # (position in results, the cell before the model)
-    for path in paths:
-        try:
-            inputs = prepared_inputs(path, classifier.image_size, normaliser)  # One cell, or each whole cell of a field.
-        except LeukemiaAppError as error:
-            results.append(FileResult(str(path), error=str(error)))
-            continue
-        for item in inputs:
-            prepared.append((len(results), item.cell))
-            results.append(FileResult(item.name, field=item.field, box=item.box, stain=item.stain))
-    cell_sides = [sides.side_of(results[position].path) if sides is not None else None for position, _ in prepared]
-    answered = answer_cells(classifier, [cell for _, cell in prepared], error_rate, cell_sides, with_tta=with_tta)
-    for (position, _), (_, assessment) in zip(prepared, answered):
-        results[position] = replace(results[position], assessment=assessment)
-    return results
+    pending = [item for path in paths for item in prepare_file(path, classifier.image_size, normaliser)]
+    return answer_pending(classifier, pending, with_tta, sides, error_rate)
 
 
 def write_csv(path: Path, results: Sequence[FileResult]) -> None:

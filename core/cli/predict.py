@@ -33,13 +33,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from core import config
 from core.cli import predict_subjects
 # Moved to core.cli.file_results (shared with the Ray engine); still importable from here.
 from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, chunks, classify_files, expand_inputs, write_csv  # noqa: F401
 from core.errors import LeukemiaAppError
+
+if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
+    from core.imaging.stain import ReinhardNormaliser
+    from core.model.inference import Classifier
 
 
 def error_rate(text: str) -> float:
@@ -67,27 +71,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def print_line(result: FileResult, by_subject: bool) -> None:
+    """A result's line on standard output; with --by-subject only an error's (subjects get their own lines)."""
+    if result.error or not by_subject:
+        print(result.line(), flush=True)
+
+
+def score_locally(args: argparse.Namespace, classifier: Classifier,
+                  normaliser: ReinhardNormaliser | None) -> list[FileResult]:
+    """The local engine: the files in chunks of CHUNK_SIZE, each chunk's lines printed as soon as it is answered."""
     from core.data.sides import SplitSides
-    from core.model.inference import Classifier
-    from core.model.store import load_classifier
 
-    from core.imaging.stain import normaliser_from_folder
-
-    try:
-        normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None
-        classifier = Classifier(load_classifier(args.model))
-    except LeukemiaAppError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     results: list[FileResult] = []
     sides = SplitSides.load(args.model)
     for chunk in chunks(expand_inputs(args.inputs), CHUNK_SIZE):
         for result in classify_files(classifier, chunk, args.tta, sides, args.error_rate, normaliser):
-            if result.error or not args.by_subject:
-                print(result.line(), flush=True)
+            print_line(result, args.by_subject)
             results.append(result)
+    return results
+
+
+def finish(args: argparse.Namespace, classifier: Classifier, results: Sequence[FileResult]) -> int:
+    """After every file's line: the notes, the subjects' lines and the CSV; the exit status (0: every file succeeded)."""
     if not results:
         print("error: no image files found in the given paths.", file=sys.stderr)
         return 1
@@ -112,6 +117,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: could not write {args.csv}: {error.strerror}", file=sys.stderr)
             return 1
     return 0 if all(result.error is None for result in results) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    from core.imaging.stain import normaliser_from_folder
+    from core.model.inference import Classifier
+    from core.model.store import load_classifier
+
+    try:
+        normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None
+        classifier = Classifier(load_classifier(args.model))
+    except LeukemiaAppError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return finish(args, classifier, score_locally(args, classifier, normaliser))
 
 
 if __name__ == "__main__":
