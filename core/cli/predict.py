@@ -68,7 +68,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stain-reference", metavar="CELLS_DIR",
                         help="move each cell (a field's after segmentation) to the stain of these cells on black "
                              "(Reinhard normalisation; flags stain_normalised)")
-    return parser.parse_args(argv)
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: this process (default); ray: Ray Data, files prepared in parallel tasks and answered by "
+                             "model actors, the same rows (core/cli/ray_engine.py; needs requirements-ray.txt)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="with --engine ray: the cluster's head (host:port, or auto); default: a local Ray instance, stopped at exit")
+    parser.add_argument("--parquet", metavar="DIR",
+                        help="with --engine ray: write the CSV's cell rows as Parquet files into this new or empty folder, "
+                             "for runs too large to gather (no per-image lines)")
+    parser.add_argument("--actors", type=positive_int, metavar="N",
+                        help="with --engine ray: model actors (default: one per node)")
+    args = parser.parse_args(argv)
+    check_engine_flags(parser, args)
+    return args
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def check_engine_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse (exit 2, one line after the usage) the Ray flags without --engine ray, and --parquet with what it cannot do."""
+    if args.engine != "ray":
+        for flag, value in (("--ray-address", args.ray_address), ("--parquet", args.parquet), ("--actors", args.actors)):
+            if value is not None:
+                parser.error(f"{flag} needs --engine ray")
+    if args.parquet:
+        if args.csv or args.by_subject:
+            parser.error("--parquet writes the cell rows only: leave out --csv and --by-subject, or use --csv instead")
+        folder = Path(args.parquet)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            parser.error(f"--parquet needs a new or empty folder; {folder} is not one")
 
 
 def print_line(result: FileResult, by_subject: bool) -> None:
@@ -119,6 +152,29 @@ def finish(args: argparse.Namespace, classifier: Classifier, results: Sequence[F
     return 0 if all(result.error is None for result in results) else 1
 
 
+def score_with_ray(args: argparse.Namespace, classifier: Classifier, normaliser: ReinhardNormaliser | None) -> int:
+    """--engine ray: the results through Ray (`core.cli.ray_engine`), then the local lines, notes and CSV; or Parquet."""
+    from core.cli import ray_engine
+
+    try:
+        if args.parquet:
+            rows, errors = ray_engine.score_to_parquet(args, classifier.image_size, normaliser)
+        else:
+            results = ray_engine.score(args, classifier.image_size, normaliser)
+    except LeukemiaAppError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.parquet:
+        if not rows:
+            print("error: no image files found in the given paths.", file=sys.stderr)
+            return 1
+        print(f"wrote {rows} rows ({errors} of them errors) to {args.parquet}", file=sys.stderr)
+        return 0 if errors == 0 else 1
+    for result in results:
+        print_line(result, args.by_subject)
+    return finish(args, classifier, results)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from core.imaging.stain import normaliser_from_folder
@@ -126,11 +182,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.model.store import load_classifier
 
     try:
+        if args.engine == "ray":
+            from core.cli.ray_engine import check_setup
+
+            check_setup(args.ray_address)  # Before the model loads: a missing Ray or cluster is said at once.
         normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None
         classifier = Classifier(load_classifier(args.model))
     except LeukemiaAppError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.engine == "ray":
+        return score_with_ray(args, classifier, normaliser)
     return finish(args, classifier, score_locally(args, classifier, normaliser))
 
 

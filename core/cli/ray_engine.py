@@ -1,0 +1,248 @@
+"""`python -m core.predict --engine ray`: archive scoring on Ray Data, each row the local engine's row.
+
+    python -m core.predict --engine ray [--ray-address ADDR] IMAGE_OR_DIR... --csv OUT.csv [--by-subject]
+    python -m core.predict --engine ray [--ray-address ADDR] IMAGE_OR_DIR... --parquet OUT_DIR
+
+The driver lists the files (`expand_inputs`: the local order). Ray Data reads and prepares them in
+CPU tasks (`file_results.prepare_file`: decoding, preprocessing, the scope check, a smear field's
+cells through `core.cli.field_inputs`), and a pool of actors, one model loaded per actor, answers
+them in batches of CHUNK_SIZE cells (`file_results.answer_pending`: `answer_cells` in float32, as the
+local engine does). The results come back to the driver in file order, where `core.cli.predict.finish`
+prints and writes them as it does locally; with --parquet the rows (`FileResult.row`, CSV_COLUMNS)
+go from the workers straight to Parquet files, and nothing is gathered on the driver.
+
+A worker that dies loses nothing: its actor restarts and its batches run again (`max_restarts` and
+`max_task_retries` of -1). Without --ray-address a local Ray instance is started, and stopped at exit.
+On a cluster the model and the images must be readable at the same paths on every node (a shared file
+system); the `core` package travels with the job (`py_modules`). Ray is imported here only, and only
+when this engine runs (`.importlinter`).
+"""
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import socket
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, answer_pending, expand_inputs, prepare_file
+from core.errors import LeukemiaAppError
+
+if TYPE_CHECKING:
+    from core.imaging.prepare import PreparedCell
+    from core.imaging.stain import ReinhardNormaliser
+
+RAY_INSTALL_HINT = "install it with python3 -m pip install -r requirements-ray.txt"
+FILES_PER_TASK = 16  # files one CPU task reads and prepares (about 0.3 s of work at 450 px)
+# Scheduling shares, not threads: an actor's TensorFlow uses every core of its node, a preparing task one.
+# Half a CPU each lets a node of one CPU hold an actor and a preparing task at once.
+ACTOR_CPUS, PREPARE_CPUS = 0.5, 0.5
+CONNECT_TIMEOUT_S = 5.0
+EMPTY = np.zeros((0, 0), np.uint8)
+
+
+class RayEngineError(LeukemiaAppError):
+    """Ray is missing, its cluster cannot be reached, or the run on it stopped; the message says which."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every task and actor of one run needs: the model file and the local engine's options."""
+
+    model_path: str
+    image_size: int
+    with_tta: bool = False
+    error_rate: float | None = None
+    normaliser: ReinhardNormaliser | None = None
+
+
+def import_ray() -> Any:
+    """The `ray` module with Ray Data, or RayEngineError saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as error:
+        raise RayEngineError(f"--engine ray needs Ray, which is not installed ({error}): {RAY_INSTALL_HINT}") from None
+    return ray
+
+
+def check_setup(address: str | None) -> None:
+    """Before the model loads: Ray importable and, when given, its cluster's address reachable (else RayEngineError)."""
+    import_ray()
+    if address:
+        check_reachable(address)
+
+
+def check_reachable(address: str) -> None:
+    """Raise RayEngineError unless a `host:port` (or `ray://host:port`) address accepts a connection within seconds."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and the like: Ray finds the cluster itself.
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        raise RayEngineError(f"cannot reach the Ray cluster at {address} ({error.strerror or error}): "
+                             "start it with `ray start --head` there, or check the address and port.") from None
+
+
+@contextmanager
+def ray_session(address: str | None) -> Iterator[Any]:
+    """Ray connected to the cluster at `address`, or to a local instance started for the run (and stopped after)."""
+    ray = import_ray()
+    if address:
+        check_reachable(address)
+    try:
+        ray.init(address=address or "local", include_dashboard=False, logging_level="WARNING",
+                 runtime_env=runtime_env(shipped=bool(address)))
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise RayEngineError(f"could not start Ray at {address or 'a local instance'}: {one_line(error)}") from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def runtime_env(shipped: bool) -> dict[str, Any]:
+    """The job's environment: this project's settings (LEUKEMIA_*, TF_CPP_*) and, on a cluster, the `core` package.
+
+    A local instance's workers import `core` from the driver's own path; a cluster's nodes get this copy of
+    it, so that every worker runs the driver's code.
+    """
+    import core
+
+    env_vars = {name: value for name, value in os.environ.items() if name.startswith(("LEUKEMIA_", "TF_CPP_"))}
+    return {"env_vars": env_vars, **({"py_modules": [str(Path(core.__file__).parent)]} if shipped else {})}
+
+
+def one_line(error: BaseException) -> str:
+    """The innermost cause of a (Ray-wrapped) error, its type and its message's first line."""
+    while getattr(error, "cause", None) is not None or error.__cause__ is not None:
+        error = getattr(error, "cause", None) or error.__cause__
+    if isinstance(error, LeukemiaAppError):
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def slim(cell: PreparedCell | None) -> PreparedCell | None:
+    """The cell without its full-size grey and CLAHE stages, which no answer reads (a third of a 450 px cell's bytes)."""
+    if cell is None:
+        return None
+    return replace(cell, stages=replace(cell.stages, grayscale=EMPTY, clahe=EMPTY))
+
+
+def prepare_rows(row: dict[str, Any], settings: RunSettings) -> list[dict[str, Any]]:
+    """A CPU task: one listed file {"order", "path"} -> one row per result, {"order", "part", "result", "cell"}.
+
+    "result" (its FileResult) and "cell" (its slimmed PreparedCell, or None) are pickled bytes: Arrow holds
+    neither type, and these bytes go only from this job's tasks to its actors.
+    """
+    pending = prepare_file(Path(row["path"]), settings.image_size, settings.normaliser)
+    return [{"order": row["order"], "part": part, "result": pickle.dumps(result), "cell": pickle.dumps(slim(cell))}
+            for part, (result, cell) in enumerate(pending)]
+
+
+def objects(items: Sequence[Any]) -> np.ndarray:
+    """A 1-D object array of `items` (np.array would unpack a tuple or a dataclass' fields)."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = list(items)
+    return array
+
+
+class CellScorer:
+    """An actor: the model loaded once, then every batch of prepared cells answered on the one path."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        from core.data.sides import SplitSides
+        from core.model.inference import Classifier
+        from core.model.store import load_classifier
+
+        self.settings = settings
+        self.classifier = Classifier(load_classifier(settings.model_path))
+        self.sides = SplitSides.load(settings.model_path)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """{"order", "part", "result", "cell"} columns -> {"order", "part", "result", "worker"}, results answered.
+
+        "worker" is the actor's host:pid, so a run (or a test) can tell which process answered each result.
+        """
+        pending = [(pickle.loads(result), pickle.loads(cell)) for result, cell in zip(batch["result"], batch["cell"])]
+        results = answer_pending(self.classifier, pending, self.settings.with_tta, self.sides, self.settings.error_rate)
+        return {"order": batch["order"], "part": batch["part"], "result": objects([pickle.dumps(found) for found in results]),
+                "worker": objects([self.worker] * len(results))}
+
+
+def default_actors(ray: Any) -> int:
+    """One model actor per live node with a CPU (TensorFlow uses all of a node's cores), at least one."""
+    return max(1, sum(1 for node in ray.nodes() if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0))
+
+
+def scored_dataset(ray: Any, paths: Sequence[Path], settings: RunSettings, actors: int | None = None,
+                   batch_size: int = CHUNK_SIZE) -> Any:
+    """The lazy Ray Dataset of the answered results: listed files -> CPU tasks preparing them -> the actor pool."""
+    listed = ray.data.from_items([{"order": order, "path": str(path)} for order, path in enumerate(paths)],
+                                 override_num_blocks=max(1, math.ceil(len(paths) / FILES_PER_TASK)))
+    prepared = listed.flat_map(prepare_rows, fn_kwargs={"settings": settings}, num_cpus=PREPARE_CPUS)
+    pool = ray.data.ActorPoolStrategy(size=actors or default_actors(ray))
+    with warnings.catch_warnings():
+        # Ray 2.60 calls these "ray_remote_args", deprecated for 2.64, and sets both to -1 itself; they are
+        # given here all the same, so that a change of Ray's defaults cannot drop a dead worker's batches.
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated", category=DeprecationWarning)
+        return prepared.map_batches(CellScorer, fn_constructor_kwargs={"settings": settings}, batch_size=batch_size,
+                                    batch_format="numpy", compute=pool, num_cpus=ACTOR_CPUS,
+                                    max_restarts=-1, max_task_retries=-1)
+
+
+def streamed(dataset: Any) -> Iterator[tuple[int, int, FileResult, str]]:
+    """(order, part, result, worker) for each result as the workers finish it, in no set order."""
+    try:
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            results = [pickle.loads(result) for result in batch["result"]]
+            yield from zip(batch["order"].tolist(), batch["part"].tolist(), results, batch["worker"])
+    except Exception as error:  # Ray wraps what stopped the run in many types; the person gets one line.
+        raise RayEngineError(f"the Ray run stopped: {one_line(error)}") from None
+
+
+def settings_for(args: Any, image_size: int, normaliser: ReinhardNormaliser | None) -> RunSettings:
+    """The run's settings from `core.predict`'s arguments."""
+    return RunSettings(str(Path(args.model).expanduser().resolve()), image_size, args.tta, args.error_rate, normaliser)
+
+
+def score(args: Any, image_size: int, normaliser: ReinhardNormaliser | None = None) -> list[FileResult]:
+    """Every input file's results, in the local engine's order; no Ray is started when no file is found."""
+    paths = list(expand_inputs(args.inputs))
+    if not paths:
+        return []
+    with ray_session(args.ray_address) as ray:
+        dataset = scored_dataset(ray, paths, settings_for(args, image_size, normaliser), args.actors)
+        found = sorted(streamed(dataset), key=lambda item: item[:2])
+    return [result for _, _, result, _ in found]
+
+
+def csv_columns(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Answered results -> the CSV's columns (`FileResult.row`, CSV_COLUMNS order), text in every cell."""
+    rows = [pickle.loads(result).row() for result in batch["result"]]
+    return {column: objects([row[index] for row in rows]) for index, column in enumerate(CSV_COLUMNS)}
+
+
+def score_to_parquet(args: Any, image_size: int, normaliser: ReinhardNormaliser | None = None) -> tuple[int, int]:
+    """Every result's row written to Parquet files in `args.parquet`: (rows written, rows that are errors)."""
+    paths = list(expand_inputs(args.inputs))
+    if not paths:
+        return 0, 0
+    with ray_session(args.ray_address) as ray:
+        dataset = scored_dataset(ray, paths, settings_for(args, image_size, normaliser), args.actors)
+        try:
+            dataset.map_batches(csv_columns, batch_format="numpy", num_cpus=PREPARE_CPUS).write_parquet(args.parquet)
+            errors = ray.data.read_parquet(args.parquet, columns=["error"]).to_pandas()["error"]
+        except Exception as error:
+            raise RayEngineError(f"the Ray run stopped: {one_line(error)}") from None
+    return len(errors), int((errors != "").sum())

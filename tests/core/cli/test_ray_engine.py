@@ -1,0 +1,198 @@
+"""python -m core.predict --engine ray: each Ray row is the local row, on a real two-node Ray cluster.
+
+One simulated cluster (`ray.cluster_utils.Cluster`: a head and one worker node, one CPU each) serves
+every test of this module; each run connects to it, and disconnects when it ends. The flags' mistakes
+(and a missing Ray) are checked without starting anything.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import requirements
+from core.cli import predict
+from core.cli.file_results import CSV_COLUMNS
+from core.data.synthetic import generate_dataset
+from core.data.synthetic_fields import FieldLayout, draw_field
+from paths import PROJECT_ROOT, REAL_CELLS
+
+REAL_CELL_NAMES = ("UID_11_10_1_all.png", "UID_11_25_2_all.png", "UID_H10_1_1_hem.png")
+NUMBER_COLUMNS = {"probability_all", "ood_score", "score", "interval_low", "interval_high"}
+TOLERANCE = 1e-4  # P(all) of a float32 batch moves by about 1e-6 with the batch it runs in.
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node and one worker node, one CPU each, for the whole module; shut down after its last test."""
+    requirements.require_ray()
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster
+    cluster.shutdown()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> list[Path]:
+    """Synthetic cells of 4 subjects, a smear field (two whole cells), a corrupt file and three shared real cells."""
+    for name in REAL_CELL_NAMES:
+        requirements.require_shared_file(REAL_CELLS / name)
+    folder = tmp_path_factory.mktemp("ray_inputs")
+    cells = sorted((generate_dataset(folder / "data", subjects=4, images_per_subject=3) / "training_data").rglob("*.bmp"))
+    field = draw_field(FieldLayout(white_cells=((160, 150, 1.6, 3), (450, 300, 1.4, 1))), np.random.default_rng(0))
+    cv2.imwrite(str(folder / "field.png"), cv2.cvtColor(field.image_rgb, cv2.COLOR_RGB2BGR))
+    (folder / "corrupt.bmp").write_bytes(b"BM" + b"\x00" * 40)
+    real = [shutil.copy(REAL_CELLS / name, folder / name) for name in REAL_CELL_NAMES]
+    return [*cells, folder / "field.png", folder / "corrupt.bmp", *map(Path, real)]
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.open()))
+
+
+def assert_same_rows(ray_rows: list[dict[str, str]], local_rows: list[dict[str, str]]) -> None:
+    """Every column equal, in order; numbers within TOLERANCE."""
+    assert [row.get("file") for row in ray_rows] == [row.get("file") for row in local_rows]
+    for ray_row, local_row in zip(ray_rows, local_rows):
+        for column, value in local_row.items():
+            if column in NUMBER_COLUMNS and value:
+                assert abs(float(ray_row[column]) - float(value)) <= TOLERANCE, (column, ray_row, local_row)
+            else:
+                assert ray_row[column] == value, (column, ray_row, local_row)
+
+
+def refused_address() -> str:
+    """host:port on this machine where nothing listens: a port bound, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_rows_are_the_local_rows_on_two_nodes(cluster, tiny_model_path, inputs, tmp_path, capsys):
+    requirements.require_ray()
+    local_csv, ray_csv = tmp_path / "local.csv", tmp_path / "ray.csv"
+    common = ["--model", str(tiny_model_path), *map(str, inputs)]
+    assert predict.main([*common, "--csv", str(local_csv)]) == 1
+    local_lines = capsys.readouterr().out.splitlines()
+    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--csv", str(ray_csv)]) == 1
+    ray_out, ray_err = capsys.readouterr()
+    local_rows, ray_rows = rows_of(local_csv), rows_of(ray_csv)
+    assert_same_rows(ray_rows, local_rows)
+    assert [line.split("\t")[0] for line in ray_out.splitlines()] == [line.split("\t")[0] for line in local_lines]
+    assert len(ray_rows) == len(inputs) + 1  # The field is two cells, FIELD#1 and FIELD#2.
+    assert [row["file"] for row in ray_rows if row["field"]] == [f"{inputs[-5]}#1", f"{inputs[-5]}#2"]
+    corrupt = next(row for row in ray_rows if row["file"].endswith("corrupt.bmp"))
+    assert corrupt["error"].startswith("'corrupt.bmp' could not be read") and not corrupt["answer"]
+    assert all(row["answer"] in {"all", "hem", "refer"} for row in ray_rows if not row["error"])
+    assert "Traceback" not in ray_err
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_by_subject_on_ray_is_the_local_by_subject(cluster, tiny_model_path, inputs, tmp_path, capsys):
+    requirements.require_ray()
+    local_csv, ray_csv = tmp_path / "local.csv", tmp_path / "ray.csv"
+    common = ["--model", str(tiny_model_path), "--by-subject", *map(str, inputs)]
+    assert predict.main([*common, "--csv", str(local_csv)]) == 1
+    local_subjects = [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()]
+    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--actors", "1",
+                         "--csv", str(ray_csv)]) == 1
+    assert [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()] == local_subjects
+    local_rows, ray_rows = rows_of(local_csv), rows_of(ray_csv)
+    assert_same_rows(ray_rows, local_rows)
+    assert sum(row["level"] == "subject" for row in ray_rows) >= 5  # 4 synthetic subjects, the field's folder, real ones.
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs):
+    requirements.require_ray()
+    from core.cli import ray_engine
+
+    paths = [path for path in inputs if path.suffix == ".bmp"] * 3  # 39 files, answered one per batch.
+    settings = ray_engine.RunSettings(str(tiny_model_path), 64)
+    with ray_engine.ray_session(cluster.address) as ray:
+        stream = ray_engine.streamed(ray_engine.scored_dataset(ray, paths, settings, actors=1, batch_size=1))
+        first = next(stream)
+        killed = first[3]
+        os.kill(int(killed.rpartition(":")[2]), signal.SIGKILL)  # The actor's worker process dies at once.
+        found = [first, *stream]
+    assert sorted((order, part) for order, part, _, _ in found) == [(order, 0) for order in range(len(paths))]
+    assert {worker for *_, worker in found} - {killed}, "no result came from the restarted actor"
+    for order, _, result, _ in found:
+        assert result.path == str(paths[order])
+        assert (result.error is None) == (result.assessment is not None)
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_local_instance_writes_parquet_rows_equal_to_the_csv_rows_and_stops(tiny_model_path, inputs, tmp_path, capsys):
+    requirements.require_ray()
+    import pyarrow.parquet
+    import ray
+
+    local_csv, parquet = tmp_path / "local.csv", tmp_path / "rows"
+    common = ["--model", str(tiny_model_path), *map(str, inputs)]
+    assert predict.main([*common, "--csv", str(local_csv)]) == 1
+    assert predict.main([*common, "--engine", "ray", "--parquet", str(parquet)]) == 1
+    assert not ray.is_initialized()  # The local instance it started has been stopped.
+    table = pyarrow.parquet.read_table(parquet).to_pylist()
+    assert list(table[0]) == CSV_COLUMNS
+    order = {row["file"]: index for index, row in enumerate(rows_of(local_csv))}
+    assert_same_rows(sorted(table, key=lambda row: order[row["file"]]), rows_of(local_csv))
+    assert f"wrote {len(inputs) + 1} rows (1 of them errors) to {parquet}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--ray-address", "127.0.0.1:6379"], "--ray-address needs --engine ray"),
+    (["--parquet", "out"], "--parquet needs --engine ray"),
+    (["--engine", "ray", "--parquet", "out", "--by-subject"], "--parquet writes the cell rows only"),
+    (["--engine", "ray", "--actors", "0"], "--actors: must be a whole number of at least 1"),
+    (["--engine", "spark"], "argument --engine: invalid choice: 'spark'"),
+])
+def test_a_wrong_flag_is_one_line_and_exit_2(flags, said, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        predict.main(["cell.png", *flags])
+    error = capsys.readouterr().err
+    assert stopped.value.code == 2 and said in error and "Traceback" not in error
+
+
+def test_without_ray_installed_it_says_how_to_install_it(tiny_model_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if Ray were not installed.
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    assert predict.main(["--model", str(tiny_model_path), "--engine", "ray", "cell.png"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "install it with python3 -m pip install -r requirements-ray.txt" in error
+
+
+@pytest.mark.ray
+def test_an_unreachable_cluster_is_one_line_and_exit_2(tiny_model_path, tmp_path, capsys):
+    requirements.require_ray()
+    address = refused_address()
+    assert predict.main(["--model", str(tiny_model_path), "--engine", "ray", "--ray-address", address, "cell.png"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: cannot reach the Ray cluster at {address}") and error.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_the_local_engine_never_imports_ray(tiny_model_path, tmp_path):
+    script = ("import sys; from core.cli import predict; code = predict.main(sys.argv[1:]); "
+              "sys.exit(3 if 'ray' in sys.modules else code)")
+    result = subprocess.run([sys.executable, "-c", script, "--model", str(tiny_model_path), str(tmp_path / "none.png")],
+                            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert result.returncode == 1, result.stderr  # 1: the missing file's error line; 3 would mean Ray was imported.
