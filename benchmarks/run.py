@@ -1,6 +1,6 @@
 """Measure the project's speed and memory targets in one run and print each figure beside its goal.
 
-    python benchmarks/run.py                 # everything but the demo training run (several minutes on 2 cores)
+    python benchmarks/run.py                 # everything but the demo training run and ray_scoring (several minutes on 2 cores)
     python benchmarks/run.py --demo          # also time `train.py --demo` end to end (about 5 more minutes)
     python benchmarks/run.py --only classify app
 
@@ -33,6 +33,9 @@ Sections and goals:
   slider    the Model card's threshold slider in headless Chromium: one move to the numbers it gives (<= 0.2 s)
   fields    white cells found in the 200 BCCD smear fields against their WBC boxes, IoU >= 0.5, greedy
             one-to-one (recall >= 0.95, precision >= 0.90), time per 640x480 field (<= 0.5 s)
+  ray_scoring `python -m core.predict` on 2,000 cells, `--engine ray` (a local instance, then a simulated two-node
+            cluster) against the local command line (cells/s ratio >= 0.85), and the same answers from both
+            on the demo data's and the real cells (benchmarks/ray_scoring.py; needs requirements-ray.txt)
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -54,7 +57,8 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import (  # noqa: E402
-    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, sessions, training, uploads,
+    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, ray_scoring, sessions, training,
+    uploads,
 )
 
 BENCHES = {
@@ -63,7 +67,7 @@ BENCHES = {
     "neighbours": neighbours.bench_neighbours, "ood_query": neighbours.bench_ood_query, "ood_scores": ood_scores.bench_ood_scores, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
     "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile,
-    "fields": fields.bench_fields, "demo": training.bench_demo,
+    "fields": fields.bench_fields, "ray_scoring": ray_scoring.bench_ray_scoring, "demo": training.bench_demo,
 }
 
 
@@ -92,7 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    chosen = args.only or [name for name in BENCHES if name != "demo" or args.demo]
+    # ray_scoring (about 20 minutes on 2 cores) runs only when named in --only.
+    chosen = args.only or [name for name in BENCHES if name != "ray_scoring" and (name != "demo" or args.demo)]
     results: dict = {"machine": machine()}
     print(json.dumps(results["machine"]), flush=True)
     for name in chosen:

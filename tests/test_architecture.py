@@ -50,7 +50,7 @@ def test_the_contracts_are_kept():
     ("core/model/planted.py", "import core.cli.predict\n", "core.model.planted -> core.cli.predict"),
     ("core/imaging/planted.py", "import streamlit\n", "core.imaging.planted -> streamlit"),
     ("core/reporting/planted.py", "from ui import frame\n", "core.reporting.planted -> ui.frame"),
-    ("core/cli/planted.py", "import ray\n", "core.cli.planted -> ray"),  # Only core.cli.ray_engine imports Ray.
+    ("core/cli/planted.py", "import ray\n", "core.cli.planted -> ray"),  # Only core.cli.ray_session imports Ray.
     ("ui/planted.py", "from core.cli import ray_engine\n", "ui.planted -> core.cli.ray_engine"),  # Not even through it.
 ])
 def test_a_planted_wrong_way_import_breaks_a_contract(project_copy, planted_in, statement, broken):

@@ -27,6 +27,8 @@ A photo of a smear field (a light background) is answered per whole white cell f
 each, `FIELD#k`; field and box (x0 y0 x1 y1, the photo's pixels) fill the CSV's field and box columns.
 `--stain-reference CELLS_DIR` moves every cell to those cells' stain first (`core.imaging.stain`,
 after segmentation for a field's cells): its lines flag stain_normalised and its CSV rows say "reinhard".
+`--engine ray [--ray-address ADDR] [--parquet DIR]` gives the same rows from Ray Data: files prepared in
+parallel tasks, answered by model actors (`core.cli.ray_engine`; Ray is imported only then).
 """
 from __future__ import annotations
 
@@ -183,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.engine == "ray":
-            from core.cli.ray_engine import check_setup
+            from core.cli.ray_session import check_setup
 
             check_setup(args.ray_address)  # Before the model loads: a missing Ray or cluster is said at once.
         normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None

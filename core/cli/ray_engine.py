@@ -14,8 +14,8 @@ go from the workers straight to Parquet files, and nothing is gathered on the dr
 A worker that dies loses nothing: its actor restarts and its batches run again (`max_restarts` and
 `max_task_retries` of -1). Without --ray-address a local Ray instance is started, and stopped at exit.
 On a cluster the model and the images must be readable at the same paths on every node (a shared file
-system); the `core` package travels with the job (`py_modules`). Ray is imported here only, and only
-when this engine runs (`.importlinter`).
+system); the `core` package travels with the job (`py_modules`). Ray itself is imported by
+`core.cli.ray_session` when a run starts, and reaches this module as the `ray` argument (`.importlinter`).
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ import pickle
 import socket
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,23 +32,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, answer_pending, expand_inputs, prepare_file
-from core.errors import LeukemiaAppError
+from core.cli.ray_session import RayEngineError, one_line, ray_session
 
 if TYPE_CHECKING:
     from core.imaging.prepare import PreparedCell
     from core.imaging.stain import ReinhardNormaliser
 
-RAY_INSTALL_HINT = "install it with python3 -m pip install -r requirements-ray.txt"
 FILES_PER_TASK = 16  # files one CPU task reads and prepares (about 0.3 s of work at 450 px)
 # Scheduling shares, not threads: an actor's TensorFlow uses every core of its node, a preparing task one.
 # Half a CPU each lets a node of one CPU hold an actor and a preparing task at once.
 ACTOR_CPUS, PREPARE_CPUS = 0.5, 0.5
-CONNECT_TIMEOUT_S = 5.0
 EMPTY = np.zeros((0, 0), np.uint8)
-
-
-class RayEngineError(LeukemiaAppError):
-    """Ray is missing, its cluster cannot be reached, or the run on it stopped; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -63,76 +56,8 @@ class RunSettings:
     normaliser: ReinhardNormaliser | None = None
 
 
-def import_ray() -> Any:
-    """The `ray` module with Ray Data, or RayEngineError saying how to install it."""
-    try:
-        import ray
-        import ray.data  # noqa: F401
-    except ImportError as error:
-        raise RayEngineError(f"--engine ray needs Ray, which is not installed ({error}): {RAY_INSTALL_HINT}") from None
-    return ray
-
-
-def check_setup(address: str | None) -> None:
-    """Before the model loads: Ray importable and, when given, its cluster's address reachable (else RayEngineError)."""
-    import_ray()
-    if address:
-        check_reachable(address)
-
-
-def check_reachable(address: str) -> None:
-    """Raise RayEngineError unless a `host:port` (or `ray://host:port`) address accepts a connection within seconds."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        return  # "auto" and the like: Ray finds the cluster itself.
-    try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as error:
-        raise RayEngineError(f"cannot reach the Ray cluster at {address} ({error.strerror or error}): "
-                             "start it with `ray start --head` there, or check the address and port.") from None
-
-
-@contextmanager
-def ray_session(address: str | None) -> Iterator[Any]:
-    """Ray connected to the cluster at `address`, or to a local instance started for the run (and stopped after)."""
-    ray = import_ray()
-    if address:
-        check_reachable(address)
-    try:
-        ray.init(address=address or "local", include_dashboard=False, logging_level="WARNING",
-                 runtime_env=runtime_env(shipped=bool(address)))
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise RayEngineError(f"could not start Ray at {address or 'a local instance'}: {one_line(error)}") from None
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-
-
-def runtime_env(shipped: bool) -> dict[str, Any]:
-    """The job's environment: this project's settings (LEUKEMIA_*, TF_CPP_*) and, on a cluster, the `core` package.
-
-    A local instance's workers import `core` from the driver's own path; a cluster's nodes get this copy of
-    it, so that every worker runs the driver's code.
-    """
-    import core
-
-    env_vars = {name: value for name, value in os.environ.items() if name.startswith(("LEUKEMIA_", "TF_CPP_"))}
-    return {"env_vars": env_vars, **({"py_modules": [str(Path(core.__file__).parent)]} if shipped else {})}
-
-
-def one_line(error: BaseException) -> str:
-    """The innermost cause of a (Ray-wrapped) error, its type and its message's first line."""
-    while getattr(error, "cause", None) is not None or error.__cause__ is not None:
-        error = getattr(error, "cause", None) or error.__cause__
-    if isinstance(error, LeukemiaAppError):
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 def slim(cell: PreparedCell | None) -> PreparedCell | None:
-    """The cell without its full-size grey and CLAHE stages, which no answer reads (a third of a 450 px cell's bytes)."""
+    """The cell without its full-size grey and CLAHE stages, which no answer reads (half a 450 px cell's bytes)."""
     if cell is None:
         return None
     return replace(cell, stages=replace(cell.stages, grayscale=EMPTY, clahe=EMPTY))

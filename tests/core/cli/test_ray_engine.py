@@ -1,8 +1,9 @@
-"""python -m core.predict --engine ray: each Ray row is the local row, on a real two-node Ray cluster.
+"""python -m core.predict --engine ray: each Ray row is the local row, on a local instance and on two nodes.
 
-One simulated cluster (`ray.cluster_utils.Cluster`: a head and one worker node, one CPU each) serves
-every test of this module; each run connects to it, and disconnects when it ends. The flags' mistakes
-(and a missing Ray) are checked without starting anything.
+The first test starts (and the engine stops) a local instance. Then one simulated cluster
+(`ray.cluster_utils.Cluster`: a head and one worker node, one CPU each) serves the other runs of this
+module; each connects to it and disconnects when it ends, and the cluster is shut down after the last.
+The flags' mistakes, a missing Ray and an unreachable cluster are checked without starting anything.
 """
 from __future__ import annotations
 
@@ -82,50 +83,51 @@ def refused_address() -> str:
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_ray_rows_are_the_local_rows_on_two_nodes(cluster, tiny_model_path, inputs, tmp_path, capsys):
-    requirements.require_ray()
+def test_a_local_instance_gives_the_local_rows_and_is_stopped(tiny_model_path, inputs, tmp_path, capsys):
+    requirements.require_ray()  # First in the module: it runs before the cluster starts, alone on the machine's cores.
+    import ray
+
+    few = [inputs[0], inputs[-4], inputs[-1]]  # A synthetic cell, the corrupt file, a real cell.
     local_csv, ray_csv = tmp_path / "local.csv", tmp_path / "ray.csv"
-    common = ["--model", str(tiny_model_path), *map(str, inputs)]
-    assert predict.main([*common, "--csv", str(local_csv)]) == 1
-    local_lines = capsys.readouterr().out.splitlines()
-    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--csv", str(ray_csv)]) == 1
-    ray_out, ray_err = capsys.readouterr()
-    local_rows, ray_rows = rows_of(local_csv), rows_of(ray_csv)
-    assert_same_rows(ray_rows, local_rows)
-    assert [line.split("\t")[0] for line in ray_out.splitlines()] == [line.split("\t")[0] for line in local_lines]
-    assert len(ray_rows) == len(inputs) + 1  # The field is two cells, FIELD#1 and FIELD#2.
-    assert [row["file"] for row in ray_rows if row["field"]] == [f"{inputs[-5]}#1", f"{inputs[-5]}#2"]
-    corrupt = next(row for row in ray_rows if row["file"].endswith("corrupt.bmp"))
-    assert corrupt["error"].startswith("'corrupt.bmp' could not be read") and not corrupt["answer"]
-    assert all(row["answer"] in {"all", "hem", "refer"} for row in ray_rows if not row["error"])
-    assert "Traceback" not in ray_err
+    assert predict.main(["--model", str(tiny_model_path), *map(str, few), "--csv", str(local_csv)]) == 1
+    assert predict.main(["--model", str(tiny_model_path), *map(str, few), "--engine", "ray", "--csv", str(ray_csv)]) == 1
+    assert not ray.is_initialized()  # The instance it started for the run has been stopped.
+    assert_same_rows(rows_of(ray_csv), rows_of(local_csv))
+    assert "Traceback" not in capsys.readouterr().err
 
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_by_subject_on_ray_is_the_local_by_subject(cluster, tiny_model_path, inputs, tmp_path, capsys):
+def test_ray_rows_and_subjects_are_the_local_ones_on_two_nodes(cluster, tiny_model_path, inputs, tmp_path, capsys):
     requirements.require_ray()
     local_csv, ray_csv = tmp_path / "local.csv", tmp_path / "ray.csv"
     common = ["--model", str(tiny_model_path), "--by-subject", *map(str, inputs)]
     assert predict.main([*common, "--csv", str(local_csv)]) == 1
-    local_subjects = [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()]
-    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--actors", "1",
-                         "--csv", str(ray_csv)]) == 1
-    assert [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()] == local_subjects
+    local_lines = capsys.readouterr().out.splitlines()
+    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--csv", str(ray_csv)]) == 1
+    ray_out, ray_err = capsys.readouterr()  # One actor per node: two models, both nodes answering.
+    assert [line.split("\t")[:2] for line in ray_out.splitlines()] == [line.split("\t")[:2] for line in local_lines]
     local_rows, ray_rows = rows_of(local_csv), rows_of(ray_csv)
-    assert_same_rows(ray_rows, local_rows)
+    assert_same_rows(ray_rows, local_rows)  # Every cell row, then every subject row.
+    cells = [row for row in ray_rows if row["level"] == "cell"]
+    assert len(cells) == len(inputs) + 1  # The field is two cells, FIELD#1 and FIELD#2.
+    assert [row["file"] for row in cells if row["field"]] == [f"{inputs[-5]}#1", f"{inputs[-5]}#2"]
+    corrupt = next(row for row in cells if row["file"].endswith("corrupt.bmp"))
+    assert corrupt["error"].startswith("'corrupt.bmp' could not be read") and not corrupt["answer"]
+    assert all(row["answer"] in {"all", "hem", "refer"} for row in cells if not row["error"])
     assert sum(row["level"] == "subject" for row in ray_rows) >= 5  # 4 synthetic subjects, the field's folder, real ones.
+    assert "Traceback" not in ray_err
 
 
 @pytest.mark.ray
 @pytest.mark.slow
 def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs):
     requirements.require_ray()
-    from core.cli import ray_engine
+    from core.cli import ray_engine, ray_session
 
     paths = [path for path in inputs if path.suffix == ".bmp"] * 3  # 39 files, answered one per batch.
     settings = ray_engine.RunSettings(str(tiny_model_path), 64)
-    with ray_engine.ray_session(cluster.address) as ray:
+    with ray_session.ray_session(cluster.address) as ray:
         stream = ray_engine.streamed(ray_engine.scored_dataset(ray, paths, settings, actors=1, batch_size=1))
         first = next(stream)
         killed = first[3]
@@ -140,21 +142,34 @@ def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs)
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_a_local_instance_writes_parquet_rows_equal_to_the_csv_rows_and_stops(tiny_model_path, inputs, tmp_path, capsys):
+def test_parquet_rows_are_the_local_csv_rows(cluster, tiny_model_path, inputs, tmp_path, capsys):
     requirements.require_ray()
     import pyarrow.parquet
-    import ray
 
     local_csv, parquet = tmp_path / "local.csv", tmp_path / "rows"
     common = ["--model", str(tiny_model_path), *map(str, inputs)]
     assert predict.main([*common, "--csv", str(local_csv)]) == 1
-    assert predict.main([*common, "--engine", "ray", "--parquet", str(parquet)]) == 1
-    assert not ray.is_initialized()  # The local instance it started has been stopped.
+    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--actors", "1",
+                         "--parquet", str(parquet)]) == 1
     table = pyarrow.parquet.read_table(parquet).to_pylist()
     assert list(table[0]) == CSV_COLUMNS
     order = {row["file"]: index for index, row in enumerate(rows_of(local_csv))}
     assert_same_rows(sorted(table, key=lambda row: order[row["file"]]), rows_of(local_csv))
     assert f"wrote {len(inputs) + 1} rows (1 of them errors) to {parquet}" in capsys.readouterr().err
+
+
+def test_a_slimmed_cell_keeps_all_that_its_answer_reads(inputs):
+    import pickle
+
+    from core.cli import ray_engine
+    from core.cli.file_results import prepare_file
+    from core.imaging.statistics import statistics_of
+
+    ((_, cell),) = prepare_file(inputs[-1], 224)  # A real 450 px cell, as a 224 px model takes it.
+    slim = ray_engine.slim(cell)
+    assert np.array_equal(statistics_of(slim.stages), statistics_of(cell.stages))  # The OOD score's statistics.
+    assert np.array_equal(slim.stages.model_input, cell.stages.model_input) and slim.scope_reasons == cell.scope_reasons
+    assert len(pickle.dumps(slim)) < 0.6 * len(pickle.dumps(cell))
 
 
 @pytest.mark.parametrize(("flags", "said"), [
@@ -189,10 +204,8 @@ def test_an_unreachable_cluster_is_one_line_and_exit_2(tiny_model_path, tmp_path
     assert error.startswith(f"error: cannot reach the Ray cluster at {address}") and error.count("\n") == 1
 
 
-@pytest.mark.slow
-def test_the_local_engine_never_imports_ray(tiny_model_path, tmp_path):
-    script = ("import sys; from core.cli import predict; code = predict.main(sys.argv[1:]); "
-              "sys.exit(3 if 'ray' in sys.modules else code)")
-    result = subprocess.run([sys.executable, "-c", script, "--model", str(tiny_model_path), str(tmp_path / "none.png")],
-                            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
-    assert result.returncode == 1, result.stderr  # 1: the missing file's error line; 3 would mean Ray was imported.
+def test_the_local_engine_never_imports_ray(tmp_path):
+    script = ("import sys; from core.cli import predict, ray_engine, ray_session; predict.parse_args(['cell.png']); "
+              "sys.exit(3 if 'ray' in sys.modules else 0)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr  # 3: importing the command line, or its Ray engine, imported Ray.
