@@ -126,8 +126,11 @@ def score_locally(args: argparse.Namespace, classifier: Classifier,
     return results
 
 
-def finish(args: argparse.Namespace, classifier: Classifier, results: Sequence[FileResult]) -> int:
-    """After every file's line: the notes, the subjects' lines and the CSV; the exit status (0: every file succeeded)."""
+def finish(args: argparse.Namespace, classifier: Classifier | None, results: Sequence[FileResult]) -> int:
+    """After every file's line: the notes, the subjects' lines and the CSV; the exit status (0: every file succeeded).
+
+    `classifier` is read only with --by-subject (its threshold, temperature and demo flag); None otherwise will do.
+    """
     if not results:
         print("error: no image files found in the given paths.", file=sys.stderr)
         return 1
@@ -136,7 +139,7 @@ def finish(args: argparse.Namespace, classifier: Classifier, results: Sequence[F
 
         print(f"note: {LYMPHOID_ONLY_NOTE}", file=sys.stderr)
     answers = predict_subjects.answer_subjects(results, classifier) if args.by_subject else None
-    is_demo = bool(classifier.loaded.metadata.get("is_demo"))
+    is_demo = bool(classifier.loaded.metadata.get("is_demo")) if args.by_subject else False
     if args.by_subject:
         for note in predict_subjects.mixed_folder_notes([result.path for result in results]):
             print(note, file=sys.stderr)
@@ -154,47 +157,63 @@ def finish(args: argparse.Namespace, classifier: Classifier, results: Sequence[F
     return 0 if all(result.error is None for result in results) else 1
 
 
-def score_with_ray(args: argparse.Namespace, classifier: Classifier, normaliser: ReinhardNormaliser | None) -> int:
-    """--engine ray: the results through Ray (`core.cli.ray_engine`), then the local lines, notes and CSV; or Parquet."""
+def load_model(model: str) -> Classifier:
+    """The model with its checks, evidence and lock (`core.model.store.load_classifier`); ModelError when refused."""
+    from core.model.inference import Classifier
+    from core.model.store import load_classifier
+
+    return Classifier(load_classifier(model))
+
+
+def score_with_ray(args: argparse.Namespace, normaliser: ReinhardNormaliser | None) -> int:
+    """--engine ray: the results through Ray (`core.cli.ray_engine`), then the local lines, notes and CSV; or Parquet.
+
+    Each actor loads the model, with the local checks (a refusal stops the run with its message). This process
+    loads it too only for --by-subject (the subjects' threshold, temperature and demo flag), in a thread while Ray
+    starts, or when the sidecar records no input size; where it refuses the model, that refusal is the message.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from core.cli import ray_engine
 
-    try:
-        if args.parquet:
-            rows, errors = ray_engine.score_to_parquet(args, classifier.image_size, normaliser)
-        else:
-            results = ray_engine.score(args, classifier.image_size, normaliser)
-    except LeukemiaAppError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    image_size = ray_engine.recorded_image_size(args.model)
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(load_model, args.model) if args.by_subject or image_size is None else None
+        try:
+            image_size = image_size or loading.result().image_size
+            scored = (ray_engine.score_to_parquet if args.parquet else ray_engine.score)(args, image_size, normaliser)
+            classifier = loading.result() if loading is not None else None
+        except LeukemiaAppError as error:
+            print(f"error: {(loading.exception() if loading is not None else None) or error}", file=sys.stderr)
+            return 2
     if args.parquet:
+        rows, errors = scored
         if not rows:
             print("error: no image files found in the given paths.", file=sys.stderr)
             return 1
         print(f"wrote {rows} rows ({errors} of them errors) to {args.parquet}", file=sys.stderr)
         return 0 if errors == 0 else 1
-    for result in results:
+    for result in scored:
         print_line(result, args.by_subject)
-    return finish(args, classifier, results)
+    return finish(args, classifier, scored)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from core.imaging.stain import normaliser_from_folder
-    from core.model.inference import Classifier
-    from core.model.store import load_classifier
 
     try:
         if args.engine == "ray":
             from core.cli.ray_session import check_setup
 
-            check_setup(args.ray_address)  # Before the model loads: a missing Ray or cluster is said at once.
+            check_setup(args.ray_address)  # Before anything loads: a missing Ray or cluster is said at once.
         normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None
-        classifier = Classifier(load_classifier(args.model))
+        if args.engine == "ray":
+            return score_with_ray(args, normaliser)
+        classifier = load_model(args.model)
     except LeukemiaAppError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.engine == "ray":
-        return score_with_ray(args, classifier, normaliser)
     return finish(args, classifier, score_locally(args, classifier, normaliser))
 
 

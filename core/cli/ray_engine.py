@@ -33,6 +33,7 @@ import numpy as np
 
 from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, answer_pending, expand_inputs, prepare_file
 from core.cli.ray_session import RayEngineError, one_line, ray_session
+from core.errors import LeukemiaAppError
 
 if TYPE_CHECKING:
     from core.imaging.prepare import PreparedCell
@@ -89,8 +90,13 @@ class CellScorer:
         from core.model.inference import Classifier
         from core.model.store import load_classifier
 
-        self.settings = settings
-        self.classifier = Classifier(load_classifier(settings.model_path))
+        self.settings, self.refusal = settings, None
+        try:
+            self.classifier = Classifier(load_classifier(settings.model_path))
+        except LeukemiaAppError as error:
+            # Raised by the first batch instead: Ray Data reports an actor that dies while starting as a bug of its own,
+            # with a traceback, where a batch's error reaches the command as this one-line message.
+            self.refusal = error
         self.sides = SplitSides.load(settings.model_path)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -99,6 +105,8 @@ class CellScorer:
 
         "worker" is the actor's host:pid, so a run (or a test) can tell which process answered each result.
         """
+        if self.refusal is not None:
+            raise self.refusal
         pending = [(pickle.loads(result), pickle.loads(cell)) for result, cell in zip(batch["result"], batch["cell"])]
         results = answer_pending(self.classifier, pending, self.settings.with_tta, self.sides, self.settings.error_rate)
         return {"order": batch["order"], "part": batch["part"], "result": objects([pickle.dumps(found) for found in results]),
@@ -134,6 +142,23 @@ def streamed(dataset: Any) -> Iterator[tuple[int, int, FileResult, str]]:
             yield from zip(batch["order"].tolist(), batch["part"].tolist(), results, batch["worker"])
     except Exception as error:  # Ray wraps what stopped the run in many types; the person gets one line.
         raise RayEngineError(f"the Ray run stopped: {one_line(error)}") from None
+
+
+def recorded_image_size(model_path: str) -> int | None:
+    """The input size the model's sidecar records, read without TensorFlow; None without a sidecar that records one.
+
+    A sidecar that is refused gives None too: loading the model then says why, in the local engine's words.
+    """
+    from core import config
+    from core.errors import ModelError
+    from core.model.sidecar_schema import read_sidecar_file
+
+    sidecar = config.sidecar_path(Path(model_path).expanduser())
+    try:
+        size = read_sidecar_file(sidecar).get("image_size") if sidecar.is_file() else None
+    except ModelError:
+        return None
+    return int(size) if size else None
 
 
 def settings_for(args: Any, image_size: int, normaliser: ReinhardNormaliser | None) -> RunSettings:

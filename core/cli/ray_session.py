@@ -8,6 +8,7 @@ line the command prints. With `core.serve`, the only place that imports Ray (`.i
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from core.errors import LeukemiaAppError
 
 RAY_INSTALL_HINT = "install it with python3 -m pip install -r requirements-ray.txt"
 CONNECT_TIMEOUT_S = 5.0
+OUR_ERROR_LINE = re.compile(r"^core\.errors\.\w+: (.+)$", re.MULTILINE)  # The last line of a traceback of one of ours.
 
 
 class RayEngineError(LeukemiaAppError):
@@ -83,13 +85,19 @@ def runtime_env(shipped: bool) -> dict[str, Any]:
 
 
 def one_line(error: BaseException) -> str:
-    """The innermost cause of a (Ray-wrapped) error, its type and its message's first line."""
-    for _ in range(10):  # Ray wraps the worker's exception as .cause; Python chains as __cause__.
-        inner = getattr(error, "cause", None) or error.__cause__
-        if not isinstance(inner, BaseException):
-            break
-        error = inner
-    if isinstance(error, LeukemiaAppError):
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    """What stopped a run, in one line: the message of a LeukemiaAppError anywhere in the (Ray-wrapped) chain or in
+    a worker's traceback, else the error's type and its message's first line."""
+    chain: list[BaseException] = []
+    current: object = error
+    while isinstance(current, BaseException) and len(chain) < 10:
+        chain.append(current)  # Ray keeps the worker's exception as .cause; Python chains as __cause__ and __context__.
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    for link in chain:
+        if isinstance(link, LeukemiaAppError) and not isinstance(getattr(link, "cause", None), BaseException):
+            return (str(link).strip().splitlines() or [type(link).__name__])[0]
+    for link in chain:  # A worker's exception chain is not pickled: its message survives in the remote traceback's text.
+        found = OUR_ERROR_LINE.search(str(link))
+        if found:
+            return found.group(1)
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -32,6 +32,16 @@ NUMBER_COLUMNS = {"probability_all", "ood_score", "score", "interval_low", "inte
 TOLERANCE = 1e-4  # P(all) of a float32 batch moves by about 1e-6 with the batch it runs in.
 
 
+@pytest.fixture(scope="module", autouse=True)
+def ray_logs_outside_capsys():
+    """Ray Data binds its log handler to sys.stderr when first imported: import it before any test's capsys
+    replaces (and later closes) that stream, or a later run's log lines fail with a logging traceback."""
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        pass  # The Ray tests say so themselves (requirements.require_ray).
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A head node and one worker node, one CPU each, for the whole module; shut down after its last test."""
@@ -156,6 +166,23 @@ def test_parquet_rows_are_the_local_csv_rows(cluster, tiny_model_path, inputs, t
     order = {row["file"]: index for index, row in enumerate(rows_of(local_csv))}
     assert_same_rows(sorted(table, key=lambda row: order[row["file"]]), rows_of(local_csv))
     assert f"wrote {len(inputs) + 1} rows (1 of them errors) to {parquet}" in capsys.readouterr().err
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_refused_model_is_the_local_refusal_in_one_line(cluster, tiny_model_path, inputs, tmp_path, capsys):
+    requirements.require_ray()
+    model = tmp_path / "changed.keras"
+    shutil.copy(tiny_model_path, model)
+    shutil.copy(tiny_model_path.with_suffix(".json"), model.with_suffix(".json"))
+    with model.open("ab") as handle:
+        handle.write(b"changed after training")  # Its SHA-256 no longer matches its sidecar's.
+    common = ["--model", str(model), str(inputs[0])]
+    assert predict.main(common) == 2
+    local_error = capsys.readouterr().err.strip().removeprefix("error: ")
+    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--actors", "1"]) == 2
+    error = capsys.readouterr().err
+    assert f"error: the Ray run stopped: {local_error}\n" in error and "Traceback" not in error
 
 
 def test_a_slimmed_cell_keeps_all_that_its_answer_reads(inputs):
