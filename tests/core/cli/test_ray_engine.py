@@ -1,6 +1,6 @@
 """python -m core.predict --engine ray: each Ray row is the local row, on a local instance and on two nodes.
 
-The first test starts (and the engine stops) a local instance. Then one simulated cluster
+The first test starts (and the engine stops) a local instance, writing Parquet. Then one simulated cluster
 (`ray.cluster_utils.Cluster`: a head and one worker node, one CPU each) serves the other runs of this
 module; each connects to it and disconnects when it ends, and the cluster is shut down after the last.
 The flags' mistakes, a missing Ray and an unreachable cluster are checked without starting anything.
@@ -93,17 +93,22 @@ def refused_address() -> str:
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_a_local_instance_gives_the_local_rows_and_is_stopped(tiny_model_path, inputs, tmp_path, capsys):
+def test_a_local_instance_writes_the_local_rows_as_parquet_and_is_stopped(tiny_model_path, inputs, tmp_path, capsys):
     requirements.require_ray()  # First in the module: it runs before the cluster starts, alone on the machine's cores.
+    import pyarrow.parquet
     import ray
 
-    few = [inputs[0], inputs[-4], inputs[-1]]  # A synthetic cell, the corrupt file, a real cell.
-    local_csv, ray_csv = tmp_path / "local.csv", tmp_path / "ray.csv"
-    assert predict.main(["--model", str(tiny_model_path), *map(str, few), "--csv", str(local_csv)]) == 1
-    assert predict.main(["--model", str(tiny_model_path), *map(str, few), "--engine", "ray", "--csv", str(ray_csv)]) == 1
+    local_csv, parquet = tmp_path / "local.csv", tmp_path / "rows"
+    common = ["--model", str(tiny_model_path), *map(str, inputs)]
+    assert predict.main([*common, "--csv", str(local_csv)]) == 1
+    assert predict.main([*common, "--engine", "ray", "--parquet", str(parquet)]) == 1
     assert not ray.is_initialized()  # The instance it started for the run has been stopped.
-    assert_same_rows(rows_of(ray_csv), rows_of(local_csv))
-    assert "Traceback" not in capsys.readouterr().err
+    table = pyarrow.parquet.read_table(parquet).to_pylist()
+    assert list(table[0]) == CSV_COLUMNS
+    order = {row["file"]: index for index, row in enumerate(rows_of(local_csv))}
+    assert_same_rows(sorted(table, key=lambda row: order[row["file"]]), rows_of(local_csv))
+    error = capsys.readouterr().err
+    assert f"wrote {len(inputs) + 1} rows (1 of them errors) to {parquet}" in error and "Traceback" not in error
 
 
 @pytest.mark.ray
@@ -148,24 +153,6 @@ def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs)
     for order, _, result, _ in found:
         assert result.path == str(paths[order])
         assert (result.error is None) == (result.assessment is not None)
-
-
-@pytest.mark.ray
-@pytest.mark.slow
-def test_parquet_rows_are_the_local_csv_rows(cluster, tiny_model_path, inputs, tmp_path, capsys):
-    requirements.require_ray()
-    import pyarrow.parquet
-
-    local_csv, parquet = tmp_path / "local.csv", tmp_path / "rows"
-    common = ["--model", str(tiny_model_path), *map(str, inputs)]
-    assert predict.main([*common, "--csv", str(local_csv)]) == 1
-    assert predict.main([*common, "--engine", "ray", "--ray-address", cluster.address, "--actors", "1",
-                         "--parquet", str(parquet)]) == 1
-    table = pyarrow.parquet.read_table(parquet).to_pylist()
-    assert list(table[0]) == CSV_COLUMNS
-    order = {row["file"]: index for index, row in enumerate(rows_of(local_csv))}
-    assert_same_rows(sorted(table, key=lambda row: order[row["file"]]), rows_of(local_csv))
-    assert f"wrote {len(inputs) + 1} rows (1 of them errors) to {parquet}" in capsys.readouterr().err
 
 
 @pytest.mark.ray
