@@ -33,7 +33,7 @@ import numpy as np
 
 from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, answer_pending, expand_inputs, prepare_file
 from core.cli.ray_session import RayEngineError, one_line, ray_session
-from core.errors import LeukemiaAppError
+from core.errors import LeukemiaAppError, ModelError
 
 if TYPE_CHECKING:
     from core.imaging.prepare import PreparedCell
@@ -55,6 +55,7 @@ class RunSettings:
     with_tta: bool = False
     error_rate: float | None = None
     normaliser: ReinhardNormaliser | None = None
+    folder: str = ""  # the driver's working folder, which relative input paths are read from
 
 
 def slim(cell: PreparedCell | None) -> PreparedCell | None:
@@ -70,6 +71,8 @@ def prepare_rows(row: dict[str, Any], settings: RunSettings) -> list[dict[str, A
     "result" (its FileResult) and "cell" (its slimmed PreparedCell, or None) are pickled bytes: Arrow holds
     neither type, and these bytes go only from this job's tasks to its actors.
     """
+    if settings.folder and os.getcwd() != settings.folder:
+        os.chdir(settings.folder)  # Paths are read as given, from the driver's folder; a node's worker starts in its own.
     pending = prepare_file(Path(row["path"]), settings.image_size, settings.normaliser)
     return [{"order": row["order"], "part": part, "result": pickle.dumps(result), "cell": pickle.dumps(slim(cell))}
             for part, (result, cell) in enumerate(pending)]
@@ -150,7 +153,6 @@ def recorded_image_size(model_path: str) -> int | None:
     A sidecar that is refused gives None too: loading the model then says why, in the local engine's words.
     """
     from core import config
-    from core.errors import ModelError
     from core.model.sidecar_schema import read_sidecar_file
 
     sidecar = config.sidecar_path(Path(model_path).expanduser())
@@ -163,7 +165,8 @@ def recorded_image_size(model_path: str) -> int | None:
 
 def settings_for(args: Any, image_size: int, normaliser: ReinhardNormaliser | None) -> RunSettings:
     """The run's settings from `core.predict`'s arguments."""
-    return RunSettings(str(Path(args.model).expanduser().resolve()), image_size, args.tta, args.error_rate, normaliser)
+    return RunSettings(str(Path(args.model).expanduser().resolve()), image_size, args.tta, args.error_rate, normaliser,
+                       os.getcwd())
 
 
 def score(args: Any, image_size: int, normaliser: ReinhardNormaliser | None = None) -> list[FileResult]:
@@ -191,8 +194,9 @@ def score_to_parquet(args: Any, image_size: int, normaliser: ReinhardNormaliser 
     with ray_session(args.ray_address) as ray:
         dataset = scored_dataset(ray, paths, settings_for(args, image_size, normaliser), args.actors)
         try:
-            dataset.map_batches(csv_columns, batch_format="numpy", num_cpus=PREPARE_CPUS).write_parquet(args.parquet)
-            errors = ray.data.read_parquet(args.parquet, columns=["error"]).to_pandas()["error"]
+            folder = str(Path(args.parquet).resolve())
+            dataset.map_batches(csv_columns, batch_format="numpy", num_cpus=PREPARE_CPUS).write_parquet(folder)
+            errors = ray.data.read_parquet(folder, columns=["error"]).to_pandas()["error"]
         except Exception as error:
             raise RayEngineError(f"the Ray run stopped: {one_line(error)}") from None
     return len(errors), int((errors != "").sum())

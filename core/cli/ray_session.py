@@ -73,15 +73,19 @@ def ray_session(address: str | None) -> Iterator[Any]:
 
 
 def runtime_env(shipped: bool) -> dict[str, Any]:
-    """The job's environment: this project's settings (LEUKEMIA_*, TF_CPP_*) and, on a cluster, the `core` package.
+    """The job's environment: this project's settings (LEUKEMIA_*, TF_CPP_*) and where its workers find `core`.
 
-    A local instance's workers import `core` from the driver's own path; a cluster's nodes get this copy of
-    it, so that every worker runs the driver's code.
+    A local instance's workers import `core` from this checkout (on their PYTHONPATH, whatever the driver's
+    folder); a cluster's nodes get this copy of it (`py_modules`), so that every worker runs the driver's code.
     """
     import core
 
+    package = Path(core.__file__).resolve().parent
     env_vars = {name: value for name, value in os.environ.items() if name.startswith(("LEUKEMIA_", "TF_CPP_"))}
-    return {"env_vars": env_vars, **({"py_modules": [str(Path(core.__file__).parent)]} if shipped else {})}
+    if shipped:
+        return {"env_vars": env_vars, "py_modules": [str(package)]}
+    path = os.pathsep.join(filter(None, [str(package.parent), os.environ.get("PYTHONPATH")]))
+    return {"env_vars": {**env_vars, "PYTHONPATH": path}}
 
 
 def one_line(error: BaseException) -> str:
