@@ -41,8 +41,7 @@ if TYPE_CHECKING:
 
 FILES_PER_TASK = 16  # files one CPU task reads and prepares (about 0.3 s of work at 450 px)
 # Scheduling shares, not threads: an actor's TensorFlow uses every core of its node, a preparing task one.
-# Half a CPU each lets a node of one CPU hold an actor and a preparing task at once; `preparing_tasks` caps
-# how many prepare at once (half a node's CPUs), which leaves the model the rest.
+# Half a CPU each lets a node of one CPU hold an actor and a preparing task at once.
 ACTOR_CPUS, PREPARE_CPUS = 0.5, 0.5
 EMPTY = np.zeros((0, 0), np.uint8)
 
@@ -117,25 +116,9 @@ class CellScorer:
                 "worker": objects([self.worker] * len(results))}
 
 
-def node_cpus(ray: Any) -> list[int]:
-    """The CPU count of each live node that has CPUs."""
-    counts = [int(node.get("Resources", {}).get("CPU", 0)) for node in ray.nodes() if node.get("Alive")]
-    return [count for count in counts if count > 0]
-
-
 def default_actors(ray: Any) -> int:
     """One model actor per live node with a CPU (TensorFlow uses all of a node's cores), at least one."""
-    return max(1, len(node_cpus(ray)))
-
-
-def preparing_tasks(ray: Any) -> int:
-    """How many files may be prepared at once: half of each node's CPUs, at least one per node.
-
-    On the 2-core development machine, up to three preparing tasks beside the model's TensorFlow (uncapped, half
-    a CPU each) made a run of 1,071 cells slower: 41.7 s, against 37.1 s with one at a time (single runs at load
-    0.7 to 2.5; the local command line took 30.1 s).
-    """
-    return max(1, sum(max(1, count // 2) for count in node_cpus(ray)))
+    return max(1, sum(1 for node in ray.nodes() if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0))
 
 
 def scored_dataset(ray: Any, paths: Sequence[Path], settings: RunSettings, actors: int | None = None,
@@ -143,8 +126,7 @@ def scored_dataset(ray: Any, paths: Sequence[Path], settings: RunSettings, actor
     """The lazy Ray Dataset of the answered results: listed files -> CPU tasks preparing them -> the actor pool."""
     listed = ray.data.from_items([{"order": order, "path": str(path)} for order, path in enumerate(paths)],
                                  override_num_blocks=max(1, math.ceil(len(paths) / FILES_PER_TASK)))
-    prepared = listed.flat_map(prepare_rows, fn_kwargs={"settings": settings}, num_cpus=PREPARE_CPUS,
-                               compute=ray.data.TaskPoolStrategy(size=preparing_tasks(ray)))
+    prepared = listed.flat_map(prepare_rows, fn_kwargs={"settings": settings}, num_cpus=PREPARE_CPUS)
     pool = ray.data.ActorPoolStrategy(size=actors or default_actors(ray))
     with warnings.catch_warnings():
         # Ray 2.60 calls these "ray_remote_args", deprecated for 2.64, and sets both to -1 itself; they are
