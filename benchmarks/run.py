@@ -1,6 +1,6 @@
 """Measure the project's speed and memory targets in one run and print each figure beside its goal.
 
-    python benchmarks/run.py                 # everything but the demo training run (several minutes on 2 cores)
+    python benchmarks/run.py                 # everything but the demo training run and ray_scoring (several minutes on 2 cores)
     python benchmarks/run.py --demo          # also time `train.py --demo` end to end (about 5 more minutes)
     python benchmarks/run.py --only classify app
 
@@ -37,6 +37,9 @@ Sections and goals:
             one-to-one (recall >= 0.95, precision >= 0.90), time per 640x480 field (<= 0.5 s)
   stain     real C-NMC cells and BCCD field cells answered as they are and moved to the model's training stain:
             stain distance, OOD score, answers changed (no accuracy: neither set can judge the model)
+  ray_scoring `python -m core.predict` on 2,000 cells, `--engine ray` (a local instance, then a simulated two-node
+            cluster) against the local command line (cells/s ratio >= 0.85), and the same answers from both
+            on the demo data's and the real cells (benchmarks/ray_scoring.py; needs requirements-ray.txt)
   demo      `train.py --demo` (<= 5 min)
 Figures are for the machine the script runs on, at its load at the time: the load average is
 printed with them, and the README records where its figures came from.
@@ -58,7 +61,8 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks import (  # noqa: E402
-    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, serving, sessions, stain, training, uploads,
+    app, explanations, fields, hostile, inputs, model_card, neighbours, ood_scores, patient, ray_scoring, serving, sessions,
+    stain, training, uploads,
 )
 
 BENCHES = {
@@ -67,7 +71,7 @@ BENCHES = {
     "neighbours": neighbours.bench_neighbours, "ood_query": neighbours.bench_ood_query, "ood_scores": ood_scores.bench_ood_scores, "patient": patient.bench_patient,
     "faithfulness": explanations.bench_faithfulness, "explain_cli": explanations.bench_explain_cli,
     "uploads": uploads.bench_uploads, "sessions": sessions.bench_sessions, "serving": serving.bench_serving, "slider": model_card.bench_slider, "hostile": hostile.bench_hostile,
-    "fields": fields.bench_fields, "stain": stain.bench_stain, "demo": training.bench_demo,
+    "fields": fields.bench_fields, "stain": stain.bench_stain, "ray_scoring": ray_scoring.bench_ray_scoring, "demo": training.bench_demo,
 }
 
 
@@ -96,7 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    chosen = args.only or [name for name in BENCHES if name != "demo" or args.demo]
+    # ray_scoring (about 20 minutes on 2 cores) runs only when named in --only.
+    chosen = args.only or [name for name in BENCHES if name != "ray_scoring" and (name != "demo" or args.demo)]
     results: dict = {"machine": machine()}
     print(json.dumps(results["machine"]), flush=True)
     for name in chosen:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from core import config
-from core.cli.predict import FileResult, expand_inputs
+from core.cli.file_results import FileResult, expand_inputs
 from core.errors import LeukemiaAppError
 from core.explain.explainer import GRADIENT_CAMS, LAYERS, METHODS, Explainer
 from core.explain.heatmaps import overlay

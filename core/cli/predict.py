@@ -27,120 +27,25 @@ A photo of a smear field (a light background) is answered per whole white cell f
 each, `FIELD#k`; field and box (x0 y0 x1 y1, the photo's pixels) fill the CSV's field and box columns.
 `--stain-reference CELLS_DIR` moves every cell to those cells' stain first (`core.imaging.stain`,
 after segmentation for a field's cells): its lines flag stain_normalised and its CSV rows say "reinhard".
+`--engine ray [--ray-address ADDR] [--parquet DIR]` gives the same rows from Ray Data: files prepared in
+parallel tasks, answered by model actors (`core.cli.ray_engine`; Ray is imported only then).
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from core import config
 from core.cli import predict_subjects
+# Moved to core.cli.file_results (shared with the Ray engine); still importable from here.
+from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, chunks, classify_files, expand_inputs, write_csv  # noqa: F401
 from core.errors import LeukemiaAppError
-from core.reporting.spreadsheet import safe_row
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
-    from core.data.sides import SplitSides
     from core.imaging.stain import ReinhardNormaliser
-    from core.model.assessment import Assessment
     from core.model.inference import Classifier
-
-IMAGE_SUFFIXES = {".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
-CHUNK_SIZE = 32
-CSV_COLUMNS = ["file", "label", "probability_all", "answer", "conformal_set", "ood_score", "out_of_distribution",
-               "flags", "qualifications", "error", "field", "box", "stain"]
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """One line of output: either an assessment (label, P(all), answer, limits), or an error message."""
-
-    path: str
-    assessment: Assessment | None = None
-    error: str | None = None
-    field: str = ""  # For a cell found in a smear field (path `FIELD#k`): the field's path ...
-    box: tuple[int, int, int, int] | None = None  # ... and its (x0, y0, x1, y1) there, original pixels.
-    stain: str = ""  # "reinhard" when the cell was moved to a reference stain (--stain-reference).
-
-    def line(self) -> str:
-        if self.error or self.assessment is None:
-            return f"{self.path}\tERROR\t{self.error}"
-        from core.model.assessment import flags
-
-        found = self.assessment
-        names = [*flags(found), *(["stain_normalised"] if self.stain else [])]
-        return f"{self.path}\t{found.label}\t{found.probability_all:.4f}\t{found.answer}\t{','.join(names) or '-'}"
-
-    def row(self) -> list[str]:
-        """The CSV row, in `CSV_COLUMNS` order."""
-        from core.model.assessment import flags, qualifications
-        from core.model.decision import conformal_set_text
-
-        found = self.assessment
-        where = [self.field, "" if self.box is None else " ".join(str(edge) for edge in self.box), self.stain]
-        if found is None:
-            return [self.path, *[""] * (len(CSV_COLUMNS) - 5), self.error or "", *where]
-        ood_score = "" if found.ood_score is None else f"{found.ood_score:.6f}"
-        ood_flag = "" if found.ood_flag is None else ("yes" if found.ood_flag else "no")
-        return [self.path, found.label, f"{found.probability_all:.6f}", found.answer, conformal_set_text(found.prediction_set),
-                ood_score, ood_flag, ",".join(flags(found)), " ".join(qualifications(found)), "", *where]
-
-
-def expand_inputs(inputs: Iterable[str]) -> Iterator[Path]:
-    """Files as given, and the image files inside given folders (recursively, sorted)."""
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            yield path
-
-
-def chunks(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
-    """Consecutive lists of at most `size` items."""
-    chunk: list[Path] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def classify_files(classifier: Classifier, paths: Sequence[Path], with_tta: bool = False,
-                   sides: SplitSides | None = None, error_rate: float | None = None,
-                   normaliser: ReinhardNormaliser | None = None) -> list[FileResult]:
-    """Decode, preprocess and scope-check each file (errors kept per file), then answer them all on the one path.
-
-    A smear field (a light background) gives one result per whole white cell found in it, `FIELD#k`,
-    with its field and box (`core.cli.field_inputs`); any other image is one cell.
-
-    Without TTA the good files run as float32 batches; with it each file runs its 8 views as one batch.
-    """
-    from core.cli.field_inputs import prepared_inputs
-    from core.imaging.prepare import PreparedCell
-    from core.model.answering import answer_cells
-
-    results: list[FileResult] = []
-    prepared: list[tuple[int, PreparedCell]] = []  # (position in results, the cell before the model)
-    for path in paths:
-        try:
-            inputs = prepared_inputs(path, classifier.image_size, normaliser)  # One cell, or each whole cell of a field.
-        except LeukemiaAppError as error:
-            results.append(FileResult(str(path), error=str(error)))
-            continue
-        for item in inputs:
-            prepared.append((len(results), item.cell))
-            results.append(FileResult(item.name, field=item.field, box=item.box, stain=item.stain))
-    cell_sides = [sides.side_of(results[position].path) if sides is not None else None for position, _ in prepared]
-    answered = answer_cells(classifier, [cell for _, cell in prepared], error_rate, cell_sides, with_tta=with_tta)
-    for (position, _), (_, assessment) in zip(prepared, answered):
-        results[position] = replace(results[position], assessment=assessment)
-    return results
 
 
 def error_rate(text: str) -> float:
@@ -165,39 +70,67 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stain-reference", metavar="CELLS_DIR",
                         help="move each cell (a field's after segmentation) to the stain of these cells on black "
                              "(Reinhard normalisation; flags stain_normalised)")
-    return parser.parse_args(argv)
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: this process (default); ray: Ray Data, files prepared in parallel tasks and answered by "
+                             "model actors, the same rows (core/cli/ray_engine.py; needs requirements-ray.txt)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="with --engine ray: the cluster's head (host:port, or auto); default: a local Ray instance, stopped at exit")
+    parser.add_argument("--parquet", metavar="DIR",
+                        help="with --engine ray: write the CSV's cell rows as Parquet files into this new or empty folder, "
+                             "for runs too large to gather (no per-image lines)")
+    parser.add_argument("--actors", type=positive_int, metavar="N",
+                        help="with --engine ray: model actors (default: one per node)")
+    args = parser.parse_args(argv)
+    check_engine_flags(parser, args)
+    return args
 
 
-def write_csv(path: Path, results: Sequence[FileResult]) -> None:
-    """file,label,probability_all,answer,flags,qualifications,error: one row per input file, formula-safe cells."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for result in results:
-            writer.writerow(safe_row(result.row()))
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def check_engine_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse (exit 2, one line after the usage) the Ray flags without --engine ray, and --parquet with what it cannot do."""
+    if args.engine != "ray":
+        for flag, value in (("--ray-address", args.ray_address), ("--parquet", args.parquet), ("--actors", args.actors)):
+            if value is not None:
+                parser.error(f"{flag} needs --engine ray")
+    if args.parquet:
+        if args.csv or args.by_subject:
+            parser.error("--parquet writes the cell rows only: leave out --csv and --by-subject, or use --csv instead")
+        folder = Path(args.parquet)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            parser.error(f"--parquet needs a new or empty folder; {folder} is not one")
+
+
+def print_line(result: FileResult, by_subject: bool) -> None:
+    """A result's line on standard output; with --by-subject only an error's (subjects get their own lines)."""
+    if result.error or not by_subject:
+        print(result.line(), flush=True)
+
+
+def score_locally(args: argparse.Namespace, classifier: Classifier,
+                  normaliser: ReinhardNormaliser | None) -> list[FileResult]:
+    """The local engine: the files in chunks of CHUNK_SIZE, each chunk's lines printed as soon as it is answered."""
     from core.data.sides import SplitSides
-    from core.model.inference import Classifier
-    from core.model.store import load_classifier
 
-    from core.imaging.stain import normaliser_from_folder
-
-    try:
-        normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None
-        classifier = Classifier(load_classifier(args.model))
-    except LeukemiaAppError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     results: list[FileResult] = []
     sides = SplitSides.load(args.model)
     for chunk in chunks(expand_inputs(args.inputs), CHUNK_SIZE):
         for result in classify_files(classifier, chunk, args.tta, sides, args.error_rate, normaliser):
-            if result.error or not args.by_subject:
-                print(result.line(), flush=True)
+            print_line(result, args.by_subject)
             results.append(result)
+    return results
+
+
+def finish(args: argparse.Namespace, classifier: Classifier | None, results: Sequence[FileResult]) -> int:
+    """After every file's line: the notes, the subjects' lines and the CSV; the exit status (0: every file succeeded).
+
+    `classifier` is read only with --by-subject (its threshold, temperature and demo flag); None otherwise will do.
+    """
     if not results:
         print("error: no image files found in the given paths.", file=sys.stderr)
         return 1
@@ -206,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"note: {LYMPHOID_ONLY_NOTE}", file=sys.stderr)
     answers = predict_subjects.answer_subjects(results, classifier) if args.by_subject else None
-    is_demo = bool(classifier.loaded.metadata.get("is_demo"))
+    is_demo = bool(classifier.loaded.metadata.get("is_demo")) if args.by_subject else False
     if args.by_subject:
         for note in predict_subjects.mixed_folder_notes([result.path for result in results]):
             print(note, file=sys.stderr)
@@ -222,6 +155,66 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: could not write {args.csv}: {error.strerror}", file=sys.stderr)
             return 1
     return 0 if all(result.error is None for result in results) else 1
+
+
+def load_model(model: str) -> Classifier:
+    """The model with its checks, evidence and lock (`core.model.store.load_classifier`); ModelError when refused."""
+    from core.model.inference import Classifier
+    from core.model.store import load_classifier
+
+    return Classifier(load_classifier(model))
+
+
+def score_with_ray(args: argparse.Namespace, normaliser: ReinhardNormaliser | None) -> int:
+    """--engine ray: the results through Ray (`core.cli.ray_engine`), then the local lines, notes and CSV; or Parquet.
+
+    Each actor loads the model, with the local checks (a refusal stops the run with its message). This process
+    loads it too only for --by-subject (the subjects' threshold, temperature and demo flag), in a thread while Ray
+    starts, or when the sidecar records no input size; where it refuses the model, that refusal is the message.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.cli import ray_engine
+
+    image_size = ray_engine.recorded_image_size(args.model)
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(load_model, args.model) if args.by_subject or image_size is None else None
+        try:
+            image_size = image_size or loading.result().image_size
+            scored = (ray_engine.score_to_parquet if args.parquet else ray_engine.score)(args, image_size, normaliser)
+            classifier = loading.result() if loading is not None else None
+        except LeukemiaAppError as error:
+            print(f"error: {(loading.exception() if loading is not None else None) or error}", file=sys.stderr)
+            return 2
+    if args.parquet:
+        rows, errors = scored
+        if not rows:
+            print("error: no image files found in the given paths.", file=sys.stderr)
+            return 1
+        print(f"wrote {rows} rows ({errors} of them errors) to {args.parquet}", file=sys.stderr)
+        return 0 if errors == 0 else 1
+    for result in scored:
+        print_line(result, args.by_subject)
+    return finish(args, classifier, scored)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    from core.imaging.stain import normaliser_from_folder
+
+    try:
+        if args.engine == "ray":
+            from core.cli.ray_session import check_setup
+
+            check_setup(args.ray_address)  # Before anything loads: a missing Ray or cluster is said at once.
+        normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None
+        if args.engine == "ray":
+            return score_with_ray(args, normaliser)
+        classifier = load_model(args.model)
+    except LeukemiaAppError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return finish(args, classifier, score_locally(args, classifier, normaliser))
 
 
 if __name__ == "__main__":

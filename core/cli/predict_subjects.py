@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 class FileResult(Protocol):
-    """What `core.cli.predict.FileResult` offers here (named structurally: that module imports this one)."""
+    """What `core.cli.file_results.FileResult` offers here (named structurally, as its callers pass it)."""
 
     path: str
     assessment: Any
