@@ -25,8 +25,10 @@ exit status is 0 only when every file succeeded (1 when some failed, 2 for usage
 `--by-subject` prints one line per subject instead of per image (`core.cli.predict_subjects`).
 A photo of a smear field (a light background) is answered per whole white cell found in it, one line
 each, `FIELD#k`; field and box (x0 y0 x1 y1, the photo's pixels) fill the CSV's field and box columns.
-`--stain-reference CELLS_DIR` moves every cell to those cells' stain first (`core.imaging.stain`,
-after segmentation for a field's cells): its lines flag stain_normalised and its CSV rows say "reinhard".
+`--stain-normalise` moves every cell to the model's training stain first (the sidecar's
+`stain_reference`, measured on its training cells; `core.imaging.stain`, after segmentation for a
+field's cells), `--stain-reference CELLS_DIR` to those cells' stain: its lines flag stain_normalised
+and its CSV rows say "reinhard".
 `--engine ray [--ray-address ADDR] [--parquet DIR]` gives the same rows from Ray Data: files prepared in
 parallel tasks, answered by model actors (`core.cli.ray_engine`; Ray is imported only then).
 """
@@ -41,7 +43,7 @@ from core import config
 from core.cli import predict_subjects
 # Moved to core.cli.file_results (shared with the Ray engine); still importable from here.
 from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, chunks, classify_files, expand_inputs, write_csv  # noqa: F401
-from core.errors import LeukemiaAppError
+from core.errors import LeukemiaAppError, ModelError
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
     from core.imaging.stain import ReinhardNormaliser
@@ -67,9 +69,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="one line per subject (C-NMC subject from the file name, else the folder) instead of per image; see core/cli/predict_subjects.py")
     parser.add_argument("--error-rate", type=error_rate, metavar="ALPHA",
                         help="conformal error rate for 'refer', e.g. 0.05 (default: the model card's, 5%%)")
-    parser.add_argument("--stain-reference", metavar="CELLS_DIR",
-                        help="move each cell (a field's after segmentation) to the stain of these cells on black "
-                             "(Reinhard normalisation; flags stain_normalised)")
+    stain = parser.add_mutually_exclusive_group()
+    stain.add_argument("--stain-normalise", action="store_true",
+                       help="move each cell (a field's after segmentation) to the model's training stain, from its "
+                            "sidecar (Reinhard normalisation; flags stain_normalised)")
+    stain.add_argument("--stain-reference", metavar="CELLS_DIR",
+                       help="move each cell (a field's after segmentation) to the stain of these cells on black instead "
+                            "(Reinhard normalisation; flags stain_normalised)")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="local: this process (default); ray: Ray Data, files prepared in parallel tasks and answered by "
                              "model actors, the same rows (core/cli/ray_engine.py; needs requirements-ray.txt)")
@@ -157,6 +163,24 @@ def finish(args: argparse.Namespace, classifier: Classifier | None, results: Seq
     return 0 if all(result.error is None for result in results) else 1
 
 
+def model_normaliser(model_path: Path) -> ReinhardNormaliser:
+    """A normaliser towards the model's training stain, read from its sidecar (no model load).
+
+    Raises:
+        ModelError: no sidecar, or one that records no training stain (the message says how to add it).
+    """
+    from core.imaging.stain import ReinhardNormaliser, model_reference
+    from core.model.sidecar_schema import read_sidecar_file
+
+    sidecar = config.sidecar_path(model_path)
+    reference = model_reference(read_sidecar_file(sidecar)) if sidecar.is_file() else None
+    if reference is None:
+        raise ModelError(f"{model_path.name}'s sidecar records no training stain to normalise to. Add it with "
+                         f"python -m core.cli.index --model {model_path} --data-dir DATA_DIR (the index and the stain come from "
+                         "its training cells), or give --stain-reference CELLS_DIR.")
+    return ReinhardNormaliser(reference)
+
+
 def load_model(model: str) -> Classifier:
     """The model with its checks, evidence and lock (`core.model.store.load_classifier`); ModelError when refused."""
     from core.model.inference import Classifier
@@ -208,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             check_setup(args.ray_address)  # Before anything loads: a missing Ray or cluster is said at once.
         normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference else None
+        if args.stain_normalise:
+            normaliser = model_normaliser(Path(args.model))
         if args.engine == "ray":
             return score_with_ray(args, normaliser)
         classifier = load_model(args.model)

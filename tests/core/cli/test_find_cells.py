@@ -101,3 +101,31 @@ def test_find_cells_saves_cut_outs_in_the_reference_stain(synthetic_data_root, t
     assert record["stain_normalised_to"]["mean"] == pytest.approx(list(target.mean))
     saved = cv2.cvtColor(cv2.imread(str(sorted(out_dir.glob("*.png"))[0])), cv2.COLOR_BGR2RGB)
     assert np.allclose(stain_stats([saved]).mean, target.mean, atol=3.0)
+
+
+def test_stain_normalise_moves_cells_to_the_models_own_training_stain(tiny_model_path, tmp_path, capsys):
+    """--stain-normalise takes the reference from the sidecar (training's stain_reference), and says how to add a missing one."""
+    import json
+    import shutil
+
+    from core import config
+    from core.imaging.stain import SIDECAR_KEY, StainStats
+
+    model = tmp_path / "model.keras"
+    shutil.copy(tiny_model_path, model)
+    sidecar = json.loads(config.sidecar_path(tiny_model_path).read_text())
+    config.sidecar_path(model).write_text(json.dumps({k: v for k, v in sidecar.items() if k != SIDECAR_KEY}))
+    field_path = tmp_path / "field.png"
+    write_field(field_path)
+    assert predict.main(["--model", str(model), str(field_path), "--stain-normalise"]) == 2
+    refusal = capsys.readouterr().err
+    assert "records no training stain" in refusal and "python -m core.cli.index" in refusal
+    reference = StainStats((150.0, 150.0, 110.0), (40.0, 8.0, 10.0))
+    config.sidecar_path(model).write_text(json.dumps({**sidecar, SIDECAR_KEY: reference.as_dict()}))
+    out_csv = tmp_path / "out.csv"
+    assert predict.main(["--model", str(model), str(field_path), "--stain-normalise", "--csv", str(out_csv)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and all("stain_normalised" in line.split("\t")[-1] for line in lines)
+    assert [row["stain"] for row in csv.DictReader(out_csv.open())] == ["reinhard", "reinhard"]
+    with pytest.raises(SystemExit):  # one reference at a time
+        predict.main(["--model", str(model), str(field_path), "--stain-normalise", "--stain-reference", str(tmp_path)])
