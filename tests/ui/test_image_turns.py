@@ -51,7 +51,7 @@ def test_many_sessions_new_images_are_worked_on_a_few_at_a_time(monkeypatch, fre
     for session in sessions:
         session.join()
     assert most[0] == config.IMAGES_AT_ONCE == 2
-    assert image_cache.decode_and_analyze(pngs[0], cache.content_digest(pngs[0]), "0.png", classifier)[1] == "analysed"  # Cached.
+    assert image_cache.decode_and_analyze(pngs[0], cache.content_digest(pngs[0]), "0.png", classifier)[2] == "analysed"  # Cached.
 
 
 def test_no_turn_in_time_is_a_sentence_naming_the_file(monkeypatch, fresh_caches):
