@@ -19,7 +19,8 @@ from core.subjects.summary import (
 )
 from ui import cache
 from ui.messages import plain
-from ui.patient_widgets import UPLOADED, PatientInput, PatientView, explain_cell
+from ui.patient_explain import explain_cell
+from ui.patient_widgets import UPLOADED, PatientInput, PatientView
 
 GALLERY_COLUMNS, GALLERY_PAGE = 6, 24
 

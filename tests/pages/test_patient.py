@@ -260,7 +260,7 @@ def test_explain_is_given_a_field_cells_cut_out_in_the_stain_it_was_answered_in(
     from core.imaging.image_cells import CellPlace, cells_of_image
     from core.imaging.stain import SIDECAR_KEY, ReinhardNormaliser, StainStats
     from core.subjects.summary import SubjectCell
-    from ui.patient_widgets import field_cell
+    from ui.patient_explain import field_cell
 
     field_rgb = load_image(smear_field_png()).image_rgb
     reference = StainStats((150.0, 150.0, 110.0), (40.0, 8.0, 10.0))
