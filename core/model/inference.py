@@ -17,7 +17,7 @@ import tensorflow as tf
 from core.model import fast_batches
 from core.model.network import to_model_array, with_features
 from core.model.evidence import load_evidence
-from core.model.prediction import Prediction, prediction_at
+from core.model.prediction import AnswersAtThreshold, Prediction  # noqa: F401  (Prediction re-exported)
 from core.model.recent import RecentAnswers
 from core.model.store import LoadedModel
 
@@ -43,7 +43,7 @@ def dihedral_views(image: np.ndarray) -> np.ndarray:
     return np.stack(rotations + [view[:, ::-1] for view in rotations])
 
 
-class Classifier:
+class Classifier(AnswersAtThreshold):
     """Wraps a LoadedModel with a lock and a compiled forward pass."""
 
     def __init__(self, loaded: LoadedModel) -> None:
@@ -62,14 +62,6 @@ class Classifier:
         self._fast: dict[bool, Callable] = {}  # with features? -> compiled bfloat16 pass, built on first use
         self._folded: dict[bool, Callable | None] = {}  # with features? -> compiled float32 folded pass (None: cannot fold)
         self._exact = RecentAnswers(EXACT_MEMORY)  # a model input's content -> its (features, P(all)) run alone in float32
-
-    @property
-    def threshold(self) -> float:
-        return self.loaded.threshold
-
-    @property
-    def image_size(self) -> int:
-        return self.loaded.image_size
 
     def warm_up(self) -> None:
         """Trace the compiled pass now so the first user does not pay for it."""
@@ -185,6 +177,3 @@ class Classifier:
             return np.zeros((0, 0), np.float32), np.zeros((0,), np.float32)
         return (np.concatenate(features) if features else np.zeros((0, 0), np.float32)), np.concatenate(probabilities)
 
-    def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
-        """Turn P(all) (and optional TTA probabilities) into a Prediction at the model's threshold."""
-        return prediction_at(probability_all, self.threshold, tta)

@@ -37,3 +37,23 @@ def prediction_at(probability_all: float, threshold: float, tta: np.ndarray | No
     if tta is None:
         return Prediction(label, float(probability_all), threshold)
     return Prediction(label, float(probability_all), threshold, float(tta.mean()), float(tta.std()))
+
+
+class AnswersAtThreshold:
+    """What a classifier (in process or through the inference service) reads from its `loaded` model:
+    the threshold, the input side, and the Prediction a P(all) gives at that threshold.
+
+    Mixed into classes with a `loaded` attribute (`core.model.store.LoadedModel` or the service's `ServedModel`).
+    """
+
+    @property
+    def threshold(self) -> float:
+        return self.loaded.threshold
+
+    @property
+    def image_size(self) -> int:
+        return self.loaded.image_size
+
+    def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
+        """Turn P(all) (and optional TTA probabilities) into a Prediction at the model's threshold."""
+        return prediction_at(probability_all, self.threshold, tta)

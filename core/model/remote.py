@@ -31,7 +31,7 @@ from core.errors import InferenceServiceError, ModelError
 from core.model import wire
 from core.model.sidecar_schema import CardFacts
 from core.model.evidence import ModelEvidence, load_evidence
-from core.model.prediction import Prediction, prediction_at
+from core.model.prediction import AnswersAtThreshold
 from core.model.recent import RecentAnswers
 
 EXACT_MEMORY = 256  # as `core.model.inference.EXACT_MEMORY`: inputs whose values run alone are remembered
@@ -71,7 +71,7 @@ class ServedModel(CardFacts):
         return int(self.metadata["image_size"])
 
 
-class RemoteClassifier:
+class RemoteClassifier(AnswersAtThreshold):
     """The face of `core.model.inference.Classifier` that answering uses, its passes run by the inference service."""
 
     def __init__(self, url: str, loaded: ServedModel, evidence: ModelEvidence, identity: wire.Identity,
@@ -105,14 +105,6 @@ class RemoteClassifier:
         loaded = ServedModel(identity.metadata, path, ours[0], ours[1], list(identity.warnings))
         return cls(url, loaded, load_evidence(path, identity.metadata), identity, timeout_s)
 
-    @property
-    def threshold(self) -> float:
-        return self.loaded.threshold
-
-    @property
-    def image_size(self) -> int:
-        return self.loaded.image_size
-
     def values(self, model_inputs_rgb: np.ndarray, batch_size: int = 32,
                fast: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
         """`Classifier.values` on the service: ((N, D) float32 features or None, (N,) float32 P(all)).
@@ -140,10 +132,6 @@ class RemoteClassifier:
         if self.evidence.index is None or not rows:
             return None, probabilities
         return np.stack([features for features, _ in rows]).astype(np.float32), probabilities
-
-    def decide(self, probability_all: float, tta: np.ndarray | None = None) -> Prediction:
-        """P(all) (and the 8 views' P(all)) -> the Prediction at the model's threshold, as `Classifier.decide`."""
-        return prediction_at(probability_all, self.threshold, tta)
 
     def warm_up(self) -> None:
         """Nothing to trace here: the service warmed its model up when it started."""
