@@ -21,7 +21,7 @@ from core.model.assessment import answer_text, qualifications
 from core.model.decision import prediction_set_text
 from core.reporting.spreadsheet import safe_cell
 from core.imaging.fields.lineage import LYMPHOID_ONLY_NOTE
-from core.imaging.image_cells import REINHARD
+from core.imaging.image_cells import REINHARD, box_text
 from ui import cache, field_cells, image_cache, kept_uploads, state
 from ui.field_cells import FieldOutcome
 from ui.outcomes import UploadOutcome
@@ -163,11 +163,6 @@ def results_table(outcomes: list[UploadOutcome]) -> pd.DataFrame:
                         "TTA spread": nan_for_none(found.tta_std), "in scope": "no" if found.out_of_scope else "yes"})
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def box_text(box: tuple[int, int, int, int] | None) -> str:
-    """A field cell's box as `core.predict`'s CSV writes it: "x0 y0 x1 y1" in the photo's pixels; "" for a plain cell."""
-    return "" if box is None else " ".join(str(edge) for edge in box)
 
 
 def nan_for_none(value: float | None) -> float:

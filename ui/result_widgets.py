@@ -17,7 +17,7 @@ from core.model.decision import prediction_set_text
 from core.model.evidence import OLDER_OOD_CHECK
 from core.reporting.html_report import build_report
 from ui import cache, explain_cache, image_cache, navigation, state
-from ui.classify_widgets import box_text
+from core.imaging.image_cells import box_text
 from ui.outcomes import UploadOutcome
 from ui.messages import plain
 

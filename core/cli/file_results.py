@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from core.errors import LeukemiaAppError
+from core.imaging.image_cells import box_text
 from core.reporting.spreadsheet import safe_row
 
 if TYPE_CHECKING:  # TensorFlow is imported lazily so `--help` answers at once.
@@ -53,7 +54,7 @@ class FileResult:
         from core.model.decision import conformal_set_text
 
         found = self.assessment
-        where = [self.field, "" if self.box is None else " ".join(str(edge) for edge in self.box), self.stain]
+        where = [self.field, box_text(self.box), self.stain]
         if found is None:
             return [self.path, *[""] * (len(CSV_COLUMNS) - 5), self.error or "", *where]
         ood_score = "" if found.ood_score is None else f"{found.ood_score:.6f}"

@@ -23,6 +23,11 @@ from core.imaging.stain import ReinhardNormaliser
 REINHARD = "reinhard"  # the name every answer records for a cell moved to a reference stain
 
 
+def box_text(box: tuple[int, int, int, int] | None) -> str:
+    """A found cell's box as every CSV writes it: "x0 y0 x1 y1" in the photo's pixels; "" for no box (a plain cell)."""
+    return "" if box is None else " ".join(str(edge) for edge in box)
+
+
 @dataclass(frozen=True)
 class CellPlace:
     """Where a cell found in a field lies.
@@ -40,7 +45,7 @@ class CellPlace:
     @property
     def box_text(self) -> str:
         """The box as the CSVs write it: "x0 y0 x1 y1"."""
-        return " ".join(str(edge) for edge in self.box)
+        return box_text(self.box)
 
 
 @dataclass(frozen=True)
