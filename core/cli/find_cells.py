@@ -20,24 +20,16 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from core.cli.arguments import ArgumentError, RaisingParser
 from core.errors import LeukemiaAppError, PreprocessingError
 from core.imaging.fields.cells import no_whole_cell_message
 from core.imaging.stain import normaliser_from_folder
 
 
-class _ArgumentError(Exception):
-    """Raised instead of argparse's exit so that `main` prints one line and returns 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _ArgumentError(message)
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parses the command line; raises `_ArgumentError` with argparse's message on bad input."""
-    parser = _Parser(prog="python -m core.cli.find_cells",
-                     description="Find the white cells in photos of stained blood smear fields.")
+    """Parses the command line; raises `ArgumentError` with argparse's message on bad input."""
+    parser = RaisingParser(prog="python -m core.cli.find_cells",
+                           description="Find the white cells in photos of stained blood smear fields.")
     parser.add_argument("fields", nargs="+", metavar="FIELD", help="photos of smear fields (JPEG, PNG, TIFF, BMP)")
     parser.add_argument("--json", required=True, type=Path, metavar="OUT.json", help="write the boxes found here")
     parser.add_argument("--out", type=Path, metavar="DIR", help="also save each whole cell on black as DIR/<field>#<k>.png")
@@ -104,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
         normaliser = normaliser_from_folder(args.stain_reference) if args.stain_reference is not None else None
-    except (_ArgumentError, LeukemiaAppError) as error:
+    except (ArgumentError, LeukemiaAppError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:

@@ -9,24 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+from core.cli.arguments import ArgumentError, RaisingParser
 from core.data.summary import count_images
 from core.data.synthetic import generate_dataset
 from core.errors import LeukemiaAppError
 
 
-class _ArgumentError(Exception):
-    """Raised instead of argparse's exit so that `main` prints one line and returns 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _ArgumentError(message)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parses the command line; raises `_ArgumentError` with argparse's message on bad input."""
-    parser = _Parser(prog="python -m core.synthetic",
-                     description="Write a synthetic C-NMC_Leukemia dataset (segmented cell BMPs).")
+    """Parses the command line; raises `ArgumentError` with argparse's message on bad input."""
+    parser = RaisingParser(prog="python -m core.synthetic",
+                           description="Write a synthetic C-NMC_Leukemia dataset (segmented cell BMPs).")
     parser.add_argument("out_dir", type=Path, help="parent folder; C-NMC_Leukemia is created inside")
     parser.add_argument("--subjects", type=int, default=24, help="training subjects, at least 4 (default: 24)")
     parser.add_argument("--images-per-subject", type=int, default=20,
@@ -47,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except LeukemiaAppError as error:  # Checked first: DatasetError is also a ValueError.
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (_ArgumentError, ValueError) as error:
+    except (ArgumentError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
