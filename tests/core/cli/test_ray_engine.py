@@ -172,7 +172,7 @@ def test_a_refused_model_is_the_local_refusal_in_one_line(cluster, tiny_model_pa
     assert f"error: the Ray run stopped: {local_error}\n" in error and "Traceback" not in error
 
 
-def test_a_slimmed_cell_keeps_all_that_its_answer_reads(inputs):
+def test_a_shipped_cell_keeps_all_that_its_answer_reads(inputs):
     import pickle
 
     from core.cli import ray_engine
@@ -180,10 +180,15 @@ def test_a_slimmed_cell_keeps_all_that_its_answer_reads(inputs):
     from core.imaging.statistics import statistics_of
 
     ((_, cell),) = prepare_file(inputs[-1], 224)  # A real 450 px cell, as a 224 px model takes it.
-    slim = ray_engine.slim(cell)
-    assert np.array_equal(statistics_of(slim.stages), statistics_of(cell.stages))  # The OOD score's statistics.
-    assert np.array_equal(slim.stages.model_input, cell.stages.model_input) and slim.scope_reasons == cell.scope_reasons
-    assert len(pickle.dumps(slim)) < 0.6 * len(pickle.dumps(cell))
+    shipped = ray_engine.shipped(cell)
+    arrived = ray_engine.unshipped(pickle.loads(pickle.dumps(shipped)))
+    assert arrived.stages.mask.dtype == np.uint8 and np.array_equal(arrived.stages.mask, cell.stages.mask)
+    assert np.array_equal(statistics_of(arrived.stages), statistics_of(cell.stages))  # The OOD score's statistics.
+    assert np.array_equal(arrived.stages.model_input, cell.stages.model_input)
+    assert (arrived.scope_reasons, arrived.stages.crop_box, arrived.stages.fallback) == (
+        cell.scope_reasons, cell.stages.crop_box, cell.stages.fallback)
+    assert len(pickle.dumps(shipped)) < 0.3 * len(pickle.dumps(cell))
+    assert ray_engine.shipped(None) is None and ray_engine.unshipped(None) is None
 
 
 @pytest.mark.parametrize(("flags", "said"), [
