@@ -172,6 +172,17 @@ def test_a_refused_model_is_the_local_refusal_in_one_line(cluster, tiny_model_pa
     assert f"error: the Ray run stopped: {local_error}\n" in error and "Traceback" not in error
 
 
+@pytest.mark.parametrize(("cpus", "actors", "tasks"), [(2, 1, 1), (2, 2, 2), (16, 1, 6), (64, 4, 22), (0, 1, 1)])
+def test_preparing_tasks_are_a_share_of_the_cpus_and_one_per_actor_at_least(cpus, actors, tasks):
+    from core.cli import ray_engine
+
+    class Cluster:
+        def cluster_resources(self):
+            return {"CPU": float(cpus)} if cpus else {}
+
+    assert ray_engine.default_prepare_tasks(Cluster(), actors) == tasks
+
+
 def test_a_shipped_cell_keeps_all_that_its_answer_reads(inputs):
     import pickle
 
