@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import LeukemiaAppError
-from core.imaging.image_cells import REINHARD
+from core.imaging.image_cells import cell_name, stain_name
 from core.imaging.stain import ReinhardNormaliser
 from core.model.analysis import CellAnalysis
 from core.model.answering import assess_settled, measure
@@ -93,7 +93,7 @@ def measure_cells(decoded, classifier, normaliser: ReinhardNormaliser | None) ->
 def process_field(name: str, data: bytes, classifier, normaliser: ReinhardNormaliser | None = None) -> FieldOutcome | UploadOutcome:
     """A field upload measured (from the cache, or in a turn); an `UploadOutcome` with the reason when it fails. Never raises."""
     digest = content_digest(data)
-    stain = "" if normaliser is None else REINHARD
+    stain = stain_name(normaliser)
     key = (digest, model_key(classifier), "field", stain)
     cache = image_cache.upload_caches()["analysis"]
     try:
@@ -110,9 +110,10 @@ def process_field(name: str, data: bytes, classifier, normaliser: ReinhardNormal
                         tuple(decoded.warnings))
 
 
-def cell_digest(field: FieldOutcome, number: int) -> str:
-    """The key a field's cell goes by in the caches and on Explain: the field's SHA-256, its number and its stain."""
-    return f"{field.digest}#{number}" + (f":{field.stain}" if field.stain else "")
+def cell_digest(field_digest: str, number: int, stain: str) -> str:
+    """The key a field's cell goes by in the caches and on Explain (Classify's and the Patient page's alike): the
+    field's SHA-256, the cell's number and its stain."""
+    return f"{field_digest}#{number}" + (f":{stain}" if stain else "")
 
 
 def answer_field(field: FieldOutcome, left_out: Collection[int], classifier, error_rate: float) -> list[UploadOutcome]:
@@ -125,7 +126,7 @@ def answer_field(field: FieldOutcome, left_out: Collection[int], classifier, err
         return np.stack([kept[position].analysis.stages.model_input for position in positions])
 
     settled, assessments = assess_settled(classifier, [cell.analysis for cell in kept], inputs, error_rate)
-    return [UploadOutcome(f"{field.name}#{cell.number}", cell_digest(field, cell.number), cell.cell_rgb, analysis,
+    return [UploadOutcome(cell_name(field.name, cell.number), cell_digest(field.digest, cell.number, field.stain), cell.cell_rgb, analysis,
                           field.notes, assessment=assessment, field=field.name, number=cell.number, box=cell.box,
                           stain=field.stain, unnormalised_rgb=cell.unnormalised_rgb)
             for cell, analysis, assessment in zip(kept, settled, assessments)]

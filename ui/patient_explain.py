@@ -12,6 +12,7 @@ from core.model.answering import measure
 from core.subjects.summary import SubjectCell
 from ui import cache, image_cache, navigation, state
 from ui.patient_widgets import PatientInput, PatientView
+from ui.field_cells import cell_digest
 
 
 def explain_cell(cell: SubjectCell, view: PatientView, patient: PatientInput | None) -> None:
@@ -30,7 +31,7 @@ def explain_cell(cell: SubjectCell, view: PatientView, patient: PatientInput | N
         classifier = cache.get_classifier()
         found = field_cell(image_rgb, cell, classifier.loaded.metadata, classifier.image_size)
         analysis = measure(classifier, [found.cell])[0]
-        digest = f"{cell.digest}#{cell.place.number}" + (f":{cell.stain}" if cell.stain else "")  # as ui.field_cells.cell_digest
+        digest = cell_digest(cell.digest, cell.place.number, cell.stain)
         state.remember_image(cell.name, found.cell_rgb, digest, view.side, analysis, cache.model_key(classifier))
     st.switch_page(navigation.by_title("Explain").script)
 

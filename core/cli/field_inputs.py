@@ -44,8 +44,8 @@ def prepared_inputs(path: Path, image_size: int, normaliser: ReinhardNormaliser 
             whole white cell (or is unstained, over-exposed or out of focus).
     """
     from core.imaging.decode import load_image
-    from core.imaging.image_cells import cells_of_image
+    from core.imaging.image_cells import cell_name, cells_of_image
 
     cells, _ = cells_of_image(load_image(path), image_size, normaliser)
-    return [PreparedInput(f"{path}#{cell.number}" if cell.in_field else str(path), cell.cell,
+    return [PreparedInput(cell_name(str(path), cell.number), cell.cell,
                           str(path) if cell.in_field else "", cell.box, cell.stain) for cell in cells]

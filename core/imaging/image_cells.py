@@ -23,6 +23,16 @@ from core.imaging.stain import ReinhardNormaliser
 REINHARD = "reinhard"  # the name every answer records for a cell moved to a reference stain
 
 
+def stain_name(normaliser: ReinhardNormaliser | None) -> str:
+    """What an answer records of the stain: `REINHARD` for a cell moved to a reference stain, "" for none."""
+    return "" if normaliser is None else REINHARD
+
+
+def cell_name(image: str, number: int) -> str:
+    """A cell's name on every surface: the image's own, or `IMAGE#k` for a field's k-th whole white cell (k >= 1)."""
+    return f"{image}#{number}" if number > 0 else image
+
+
 def box_text(box: tuple[int, int, int, int] | None) -> str:
     """A found cell's box as every CSV writes it: "x0 y0 x1 y1" in the photo's pixels; "" for no box (a plain cell)."""
     return "" if box is None else " ".join(str(edge) for edge in box)
@@ -93,7 +103,7 @@ def cells_of_image(decoded: DecodedImage, image_size: int,
     from core.imaging.fields.lineage import non_lymphoid_reasons
 
     image_rgb = decoded.image_rgb
-    stain = "" if normaliser is None else REINHARD
+    stain = stain_name(normaliser)
     if not looks_like_field(image_rgb):
         cell_rgb = image_rgb if normaliser is None else normaliser.transform(image_rgb)
         unnormalised = None if normaliser is None else image_rgb

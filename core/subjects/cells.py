@@ -21,7 +21,7 @@ from core import config
 from core.errors import LeukemiaAppError
 from core.imaging.decode import load_image
 from core.imaging.encode import thumbnail
-from core.imaging.image_cells import CellPlace, cells_of_image
+from core.imaging.image_cells import CellPlace, cell_name, cells_of_image
 from core.imaging.preprocess import PreprocessResult
 from core.imaging.stain import ReinhardNormaliser
 from core.model.analysis import CellAnalysis, analyze_scoped
@@ -100,7 +100,7 @@ def prepare_file(name: str, digest: str, data: bytes, image_size: int,
     if len(cells) > config.MAX_FIELD_CELLS:
         return [PreparedFile(name, digest, error=f"{name}: {len(cells)} white cells were found in this field, more than the "
                              f"{config.MAX_FIELD_CELLS} read from one photo. Crop it into smaller fields.")]
-    return [PreparedFile(f"{name}#{cell.number}" if cell.in_field else name, digest, cell.cell.stages, cell.cell.scope_reasons,
+    return [PreparedFile(cell_name(name, cell.number), digest, cell.cell.stages, cell.cell.scope_reasons,
                          place=CellPlace(name, cell.number, cell.box) if cell.in_field else None, stain=cell.stain)
             for cell in cells]
 
