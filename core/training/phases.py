@@ -119,6 +119,9 @@ def run_phases(model: keras.Model, options: TrainOptions, train_ds: tf.data.Data
             progress.forget(phase)  # The phase starts from its beginning: earlier epochs of it no longer count.
         freeze_base(model, trainable=fine_tune or not pretrained, keep_bn_frozen=pretrained)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")], jit_compile=False)
+        # Adam's moments made now, not inside the first step: a step that creates variables is traced twice, and
+        # tracing ResNet50's step costs about 13 s on 2 CPU cores (a first epoch of 25 s became one of 12).
+        model.optimizer.build(model.trainable_variables)
         summary = EpochSummary(phase, total, progress.done_steps, hooks.progress, hooks.log)
         fit_phase(model, (train_ds, validation_ds), dict(epochs=1 if options.dry_run else epochs, class_weight=weights,
                   steps_per_epoch=steps, validation_steps=steps), make_callbacks(options, phase, summary, hooks), hooks.log)
