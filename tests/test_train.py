@@ -38,13 +38,34 @@ def quick_options(data: Path, output: Path, **changes) -> TrainOptions:
     return replace(options, **changes)
 
 
+class Interrupt(Exception):
+    """Stands in for a killed process."""
+
+
+INTERRUPTED_AT_EPOCH = 2
+
+
 @pytest.fixture(scope="module")
 def trained(small_data, tmp_path_factory):
-    """A short real run; `trained.datasets` records every labelled pipeline it built: (files, training?)."""
+    """A short real run, killed as its third epoch begins and run again, which resumes it.
+
+    One run serves the tests of what training writes and the test of resuming (each run traces
+    ResNet50's training step, about half a minute on 2 cores). `trained.datasets` records every
+    labelled pipeline the resumed run built: (files, training?).
+    """
+    import keras
+
     from core.training import pipeline
     from core.training.run import train as run
 
-    output = tmp_path_factory.mktemp("model") / "model.keras"
+    class StopAtEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == INTERRUPTED_AT_EPOCH:
+                raise Interrupt()
+
+    options = quick_options(small_data, tmp_path_factory.mktemp("model") / "model.keras")
+    with pytest.raises(Interrupt):
+        run(options, log=lambda line: None, extra_callbacks=[StopAtEpoch()])
     built, make_dataset = [], pipeline.make_dataset
 
     def recording(paths, labels, *args, **kwargs):
@@ -54,7 +75,7 @@ def trained(small_data, tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "make_dataset", recording)
-        result = run(quick_options(small_data, output), log=lambda line: None)
+        result = run(options, log=lambda line: None)
     result.datasets = built
     return result
 
@@ -204,33 +225,19 @@ def test_threshold_temperature_conformal_and_ood_threshold_come_from_the_calibra
     assert entry["ood_threshold"] == pytest.approx(float(np.percentile(scores, entry["ood_percentile"])), abs=1e-3)
 
 
-class Interrupt(Exception):
-    """Stands in for a killed process."""
+def test_an_interrupted_run_resumes_from_the_last_finished_epoch(trained):
+    """`trained` was killed as epoch 2 began; run again, it ran epochs 2 to 5 only and its record covers all six."""
+    from core import config
+    from core.training.resume import progress_path
 
-
-@pytest.mark.training
-def test_interrupted_run_resumes_from_the_last_finished_epoch(small_data, tmp_path):
-    import keras
-
-    from core.training.run import train as run
-
-    class StopAtEpoch(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 2:
-                raise Interrupt()
-
-    options = quick_options(small_data, tmp_path / "resume.keras", epochs=3, image_size=32, limit=40)  # No audit.
-    with pytest.raises(Interrupt):
-        run(options, log=lambda line: None, extra_callbacks=[StopAtEpoch()])
-    result = run(options, log=lambda line: None)
-    with open(tmp_path / "resume.log.csv") as handle:
+    with open(config.beside_model(trained.model_path, config.LOG_SUFFIX)) as handle:
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
-    assert epochs == [0, 1, 2]  # Epochs 0 and 1 were not run again.
-    assert result.model_path.is_file()
+    assert epochs == list(range(6))  # Epochs 0 and 1 were not run again.
+    assert trained.model_path.is_file()
     # The sidecar covers the whole run, not only the last attempt; the progress record is gone.
-    assert result.metadata["training"]["epochs_run"] == 3 and len(result.metadata["history"]["val_auc"]) == 3
-    assert result.metadata["history"]["phase"] == ["all layers"] * 3
-    assert not (tmp_path / "resume.progress.json").exists()
+    assert trained.metadata["training"]["epochs_run"] == 6 and len(trained.metadata["history"]["val_auc"]) == 6
+    assert trained.metadata["history"]["phase"] == ["all layers"] * 6
+    assert not progress_path(trained.model_path).exists()
 
 
 def test_demo_dry_run_builds_a_demo_model_end_to_end(demo_run):

@@ -31,7 +31,9 @@ def test_a_disk_without_room_is_refused_before_training(synthetic_data_root, tmp
 @pytest.mark.training
 def test_a_disk_filling_up_mid_run_is_a_clear_error(synthetic_data_root, tmp_path):
     class DiskFull(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
+        """The disk fills as the first batch starts: `fit` is under way, and no step has to be traced first."""
+
+        def on_train_batch_begin(self, batch, logs=None):
             raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(DatasetError, match="filled up during training.*run the same command again"):
