@@ -30,12 +30,31 @@ DEMO_RUN_TIMEOUT_S = 1200  # A dry run takes a minute or two; a loaded 2-core CI
 TRAINING_FIXTURES = ("demo_run", "trained")
 
 
+# Under pytest-xdist (`-n`, with `--dist loadgroup` from pytest.ini) each group runs on one worker, so a fixture
+# is made once: a file's tests stay together (its module fixtures), the browser tests and every user of the session's
+# demo run share a worker (Chromium, the served apps, the demo run), and the Ray tests run one at a time on theirs
+# (two local Ray instances at once would each see the other's processes).
+SESSION_RUNS_GROUP, RAY_GROUP = "browser-and-demo-run", "ray"
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def worker_group(item: pytest.Item) -> str:
+    """The xdist group of one collected test (see SESSION_RUNS_GROUP)."""
+    if item.get_closest_marker("ray"):
+        return RAY_GROUP
+    if BROWSER_TESTS in item.path.parents or "demo_run" in getattr(item, "fixturenames", ()):
+        return SESSION_RUNS_GROUP
+    return item.path.relative_to(Path(__file__).parent).as_posix()
+
+
 @pytest.hookimpl(tryfirst=True)  # Before `-m` selects by marker.
 def pytest_collection_modifyitems(config, items):
-    """Mark `training` every test whose fixtures, directly or through others, include a real training run."""
+    """Mark `training` every test whose fixtures, directly or through others, include a real training run,
+    and put every test in its xdist group (`worker_group`)."""
     for item in items:
         if any(name in getattr(item, "fixturenames", ()) for name in TRAINING_FIXTURES):
             item.add_marker(pytest.mark.training)
+        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
 
 
 @dataclass(frozen=True)
