@@ -107,6 +107,11 @@ def render_upload_ui(index, sides) -> list[Item]:
     return items
 
 
+def size_text(size: int) -> str:
+    """A byte count as a person reads it: "23 KB" under a megabyte (never "0.0 MB"), "4.2 MB" from one up."""
+    return f"{max(1, round(size / 2**10))} KB" if size < 2**20 else f"{size / 2**20:.1f} MB"
+
+
 def render_kept_uploads() -> None:
     """How many uploads this session keeps across pages, a button to clear them, and the notice of any dropped."""
     kept = kept_uploads.kept_uploads()
@@ -114,9 +119,9 @@ def render_kept_uploads() -> None:
         show_info(kept_uploads.upload_notice(), icon=":material/info:")
     if not kept:
         return
-    megabytes = sum(len(upload.data) for upload in kept) / 2**20
+    size = size_text(sum(len(upload.data) for upload in kept))
     left, right = st.columns([4, 1])
-    left.caption(f"{len(kept)} uploaded image{'s' if len(kept) > 1 else ''} ({megabytes:.1f} MB) kept for this session: "
+    left.caption(f"{len(kept)} uploaded image{'s' if len(kept) > 1 else ''} ({size}) kept for this session: "
                  "they stay when you change page.")
     right.button("Clear uploads", icon=":material/delete:", on_click=kept_uploads.clear_uploads)
 

@@ -78,3 +78,11 @@ def test_the_report_is_ready_when_its_button_is_drawn(app, cells):
         app.selectbox(key="classify_detail").set_value(choice).run()
         button = report_button(app).proto
         assert not button.HasField("deferred_file_id") and button.url.startswith("/mock/media/")
+
+
+@pytest.mark.parametrize(("size", "text"), [(100, "1 KB"), (23_000, "22 KB"), (2**20 - 1, "1024 KB"), (2**20, "1.0 MB"),
+                                            (int(4.2 * 2**20), "4.2 MB")])
+def test_the_kept_size_is_in_kb_below_a_megabyte_never_zero_mb(size, text):
+    from ui.classify_widgets import size_text
+
+    assert size_text(size) == text
