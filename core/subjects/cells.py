@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core import config
 from core.errors import LeukemiaAppError
 from core.imaging.decode import load_image
 from core.imaging.encode import thumbnail
@@ -97,9 +96,6 @@ def prepare_file(name: str, digest: str, data: bytes, image_size: int,
         cells, _ = cells_of_image(load_image(data, name=name), image_size, normaliser)
     except LeukemiaAppError as error:
         return [PreparedFile(name, digest, error=_named(name, error))]
-    if len(cells) > config.MAX_FIELD_CELLS:
-        return [PreparedFile(name, digest, error=f"{name}: {len(cells)} white cells were found in this field, more than the "
-                             f"{config.MAX_FIELD_CELLS} read from one photo. Crop it into smaller fields.")]
     return [PreparedFile(cell_name(name, cell.number), digest, cell.cell.stages, cell.cell.scope_reasons,
                          place=CellPlace(name, cell.number, cell.box) if cell.in_field else None, stain=cell.stain)
             for cell in cells]

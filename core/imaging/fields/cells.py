@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core import config
 from core.errors import PreprocessingError
 from core.imaging.fields.crops import cut_out
 from core.imaging.fields.finder import FoundCell, find_white_cells
@@ -58,13 +59,17 @@ def field_cells(field_rgb: np.ndarray, normaliser: ReinhardNormaliser | None = N
 
     Raises:
         PreprocessingError: no whole white cell was found (the message says whether some were cut
-            by the border), or the field is unstained, over-exposed or out of focus.
+            by the border), more than `config.MAX_FIELD_CELLS` were, or the field is unstained,
+            over-exposed or out of focus.
     """
     found = find_white_cells(field_rgb)
     whole = found.whole_cells
     cut_by_border = len(found.cells) - len(whole)
     if not whole:
         raise PreprocessingError(no_whole_cell_message(cut_by_border))
+    if len(whole) > config.MAX_FIELD_CELLS:  # Before any cut-out: a crowded photo costs no more than the bound.
+        raise PreprocessingError(f"{len(whole)} white cells were found in this field, more than the "
+                                 f"{config.MAX_FIELD_CELLS} read from one photo. Crop it into smaller fields.")
     cut_outs = [cut_out(field_rgb, cell) for cell in whole]
     if normaliser is None:
         return [FieldCell(number, cell, cell_rgb) for number, (cell, cell_rgb) in enumerate(zip(whole, cut_outs), start=1)], cut_by_border

@@ -96,3 +96,30 @@ def test_a_real_bccd_field_gives_boxes_within_the_photo(stem):
     cells, _ = cells_of_image(decoded, 64)
     width, height = decoded.original_size
     assert cells and all(0 <= cell.box[0] < cell.box[2] <= width and 0 <= cell.box[1] < cell.box[3] <= height for cell in cells)
+
+
+def test_a_field_with_more_cells_than_the_bound_is_refused_before_any_is_cut_out(monkeypatch):
+    from core import config
+    from core.imaging.fields import cells as field_module
+
+    monkeypatch.setattr(config, "MAX_FIELD_CELLS", 2)
+    cut = []
+    monkeypatch.setattr(field_module, "cut_out", lambda *args: cut.append(args))
+    data, _ = field_png()
+    with pytest.raises(PreprocessingError, match="3 white cells were found in this field, more than the 2 read from one "
+                                                 "photo. Crop it into smaller fields"):
+        cells_of_image(load_image(data), 64)
+    assert not cut
+
+
+def test_the_patient_page_names_the_crowded_field_and_reads_the_other_files(monkeypatch):
+    from core import config
+    from core.subjects.cells import prepare_files
+
+    monkeypatch.setattr(config, "MAX_FIELD_CELLS", 2)
+    crowded, _ = field_png()
+    fine, _ = field_png(white_cells=THREE_CELLS[:2])
+    prepared = prepare_files([("crowded.png", "a", crowded), ("fine.png", "b", fine)], 64)
+    assert [file.name for file in prepared] == ["crowded.png", "fine.png#1", "fine.png#2"]
+    assert prepared[0].error.startswith("crowded.png: 3 white cells were found") and prepared[0].stages is None
+    assert all(file.error is None and file.stages is not None for file in prepared[1:])
