@@ -11,7 +11,7 @@ take an image's cells from here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -119,7 +119,7 @@ def cells_of_image(decoded: DecodedImage, image_size: int,
 
 def with_findings(prepared: PreparedCell, reasons: tuple[str, ...]) -> PreparedCell:
     """The prepared cell with more scope findings (signs that it is not lymphoid), so the decision refers it."""
-    return PreparedCell(prepared.stages, prepared.scope_reasons + reasons)
+    return replace(prepared, scope_reasons=prepared.scope_reasons + reasons)
 
 
 def scaled_outline(found, decoded_shape: tuple[int, int], original_size: tuple[int, int]) -> np.ndarray:

@@ -5,7 +5,7 @@ here (`prepare_cell`); `core.model.answering` takes it from there to the one ans
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,10 +20,14 @@ class PreparedCell:
     Attributes:
         stages: `preprocess_cell`'s result; `stages.model_input` is (S, S, 3) uint8 RGB.
         scope_reasons: `assess_scope`'s sentences; empty when the image looks like a C-NMC input.
+        statistics: its `core.imaging.statistics.statistics_of(stages)`, (16,) float64, when worked out ahead
+            (`with_statistics`: the Ray engine's preparing tasks, so the model's actor need not); None otherwise,
+            and the answering path works them out where the model's OOD score reads them.
     """
 
     stages: PreprocessResult
     scope_reasons: tuple[str, ...] = ()
+    statistics: np.ndarray | None = None
 
 
 def prepare_cell(image_rgb: np.ndarray, image_size: int) -> PreparedCell:
@@ -34,3 +38,10 @@ def prepare_cell(image_rgb: np.ndarray, image_size: int) -> PreparedCell:
     """
     stages = preprocess_cell(image_rgb, image_size)
     return PreparedCell(stages, tuple(assess_scope(image_rgb, stages)))
+
+
+def with_statistics(cell: PreparedCell) -> PreparedCell:
+    """The cell with its stain and texture statistics worked out (`statistics_of`), as the answer would work them out."""
+    from core.imaging.statistics import statistics_of
+
+    return replace(cell, statistics=statistics_of(cell.stages))

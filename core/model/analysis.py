@@ -68,12 +68,13 @@ def analyze_cell(classifier: Classifier, image_rgb: np.ndarray, with_tta: bool =
 
 
 def analyze_views(classifier: Classifier, stages: PreprocessResult, scope_reasons: tuple[str, ...],
-                  with_tta: bool = True) -> CellAnalysis:
+                  with_tta: bool = True, statistics: np.ndarray | None = None) -> CellAnalysis:
     """One preprocessed cell through the model in float32: its 8 views in one batch with TTA, else alone.
 
     The answer's P(all) and the features are the original view's (row 0), from the same pass.
     Alone, they are EXACT; among the 8 views, BATCHED (`core.model.answering` runs the cell alone
-    again where that could change its answer).
+    again where that could change its answer). `statistics`: the cell's `statistics_of(stages)` when worked
+    out already (`core.imaging.prepare.with_statistics`).
     """
     from core.model.inference import dihedral_views  # TensorFlow is loaded already: the classifier holds it.
 
@@ -81,23 +82,29 @@ def analyze_views(classifier: Classifier, stages: PreprocessResult, scope_reason
     features, probabilities = classifier.values(views)  # One pass: answer and, with an index, features.
     prediction = classifier.decide(float(probabilities[0]), probabilities if with_tta else None)
     return CellAnalysis(prediction, stages, scope_reasons, None if features is None else features[0],
-                        BATCHED if with_tta else EXACT, statistics_for(classifier, stages))
+                        BATCHED if with_tta else EXACT, statistics_for(classifier, stages, statistics))
 
 
-def statistics_for(classifier: Classifier, stages: PreprocessResult) -> np.ndarray | None:
-    """The cell's `statistics_of` where the model's OOD score reads them (its index has the statistics), else None."""
-    return statistics_of(stages) if classifier.evidence.ood_statistics is not None else None
+def statistics_for(classifier: Classifier, stages: PreprocessResult, known: np.ndarray | None = None) -> np.ndarray | None:
+    """The cell's `statistics_of` where the model's OOD score reads them (its index has the statistics), else None.
+
+    `known`: the same statistics worked out already (`core.imaging.prepare.with_statistics`), used as they are.
+    """
+    if classifier.evidence.ood_statistics is None:
+        return None
+    return statistics_of(stages) if known is None else known
 
 
 def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], scope_reasons: Sequence[tuple[str, ...]],
-                   batch_size: int = 32, fast: bool = True) -> list[CellAnalysis]:
+                   batch_size: int = 32, fast: bool = True,
+                   statistics: Sequence[np.ndarray | None] | None = None) -> list[CellAnalysis]:
     """Many prepared cells at once (`core.imaging.prepare`), without TTA: one forward pass per batch of `batch_size`.
 
     P(all) and the features equal `analyze_cell(classifier, image_rgb, with_tta=False)`'s up to rounding;
     the answers are equal too once `core.model.answering.settle` has run again the cells near a decision
     boundary. The patient view prepares the next cells while the model runs on these. `fast`: the
     batches run in `classifier.batch_precision` (FAST where that is bfloat16, `core.model.fast_batches`);
-    otherwise float32 (BATCHED).
+    otherwise float32 (BATCHED). `statistics`: each cell's `statistics_of` when worked out already, or None.
     """
     if len(scope_reasons) != len(stages):
         raise ValueError(f"Got {len(scope_reasons)} scope checks but {len(stages)} preprocessing results; pass one per image.")
@@ -107,6 +114,7 @@ def analyze_scoped(classifier: Classifier, stages: Sequence[PreprocessResult], s
     features, probabilities = classifier.values(model_inputs, batch_size, fast=fast)
     exactness = FAST if fast and classifier.batch_precision == "bfloat16" else BATCHED  # read after the pass: it may fall back
     rows: Sequence[np.ndarray | None] = [None] * len(stages) if features is None else list(features)
+    known = [None] * len(stages) if statistics is None else statistics
     return [CellAnalysis(classifier.decide(float(probability)), stage, reasons, feature, exactness,
-                         statistics_for(classifier, stage))
-            for stage, reasons, probability, feature in zip(stages, scope_reasons, probabilities, rows)]
+                         statistics_for(classifier, stage, given))
+            for stage, reasons, probability, feature, given in zip(stages, scope_reasons, probabilities, rows, known)]

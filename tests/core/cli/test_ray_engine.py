@@ -194,7 +194,8 @@ def test_a_shipped_cell_keeps_all_that_its_answer_reads(inputs):
     shipped = ray_engine.shipped(cell)
     arrived = ray_engine.unshipped(pickle.loads(pickle.dumps(shipped)))
     assert arrived.stages.mask.dtype == np.uint8 and np.array_equal(arrived.stages.mask, cell.stages.mask)
-    assert np.array_equal(statistics_of(arrived.stages), statistics_of(cell.stages))  # The OOD score's statistics.
+    assert np.array_equal(statistics_of(arrived.stages), statistics_of(cell.stages))  # The OOD score's statistics,
+    assert np.array_equal(arrived.statistics, statistics_of(cell.stages))  # worked out in the preparing task.
     assert np.array_equal(arrived.stages.model_input, cell.stages.model_input)
     assert (arrived.scope_reasons, arrived.stages.crop_box, arrived.stages.fallback) == (
         cell.scope_reasons, cell.stages.crop_box, cell.stages.fallback)

@@ -63,3 +63,20 @@ def test_every_shift_keeps_an_rgb_uint8_image(name):
     perturb, strengths = shifts.SHIFTS[name]
     shifted = perturb(textured_cell(), strengths[-1])
     assert shifted.dtype == np.uint8 and shifted.ndim == 3 and shifted.shape[2] == 3
+
+
+def test_statistics_worked_out_ahead_are_the_ones_the_answer_would_work_out(monkeypatch):
+    """`with_statistics` (the Ray engine's preparing tasks) and `statistics_for` (the answer) agree, bit for bit,
+    and a model whose OOD score reads no statistics gets none either way."""
+    from types import SimpleNamespace
+
+    from core.imaging import statistics
+    from core.imaging.prepare import prepare_cell, with_statistics
+    from core.model.analysis import statistics_for
+
+    cell = with_statistics(prepare_cell(textured_cell(), 96))
+    reads = SimpleNamespace(evidence=SimpleNamespace(ood_statistics=object()))
+    assert np.array_equal(statistics_for(reads, cell.stages), cell.statistics)
+    monkeypatch.setattr(statistics, "cell_statistics", lambda *args: pytest.fail("worked out twice"))
+    assert statistics_for(reads, cell.stages, cell.statistics) is cell.statistics
+    assert statistics_for(SimpleNamespace(evidence=SimpleNamespace(ood_statistics=None)), cell.stages, cell.statistics) is None
