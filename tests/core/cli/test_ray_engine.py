@@ -136,11 +136,13 @@ def test_ray_rows_and_subjects_are_the_local_ones_on_two_nodes(cluster, tiny_mod
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs):
+def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs, monkeypatch):
     requirements.require_ray()
     from core.cli import ray_engine, ray_session
 
-    paths = [path for path in inputs if path.suffix == ".bmp"] * 3  # 39 files, answered one per batch.
+    # 39 files, each a block of its own and answered one per batch: the actor is still at work when it is killed.
+    monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 1)
+    paths = [path for path in inputs if path.suffix == ".bmp"] * 3
     settings = ray_engine.RunSettings(str(tiny_model_path), 64)
     with ray_session.ray_session(cluster.address) as ray:
         stream = ray_engine.streamed(ray_engine.scored_dataset(ray, paths, settings, actors=1, batch_size=1))
