@@ -90,9 +90,10 @@ def measure(classifier: Classifier, cells: Sequence[PreparedCell], with_tta: boo
         fast: batches in `classifier.batch_precision` (bfloat16 where native): the Patient page.
     """
     if with_tta:
-        return [analyze_views(classifier, cell.stages, cell.scope_reasons, True, cell.statistics) for cell in cells]
+        return [analyze_views(classifier, cell.stages, cell.scope_reasons, with_tta=True, statistics=cell.statistics)
+                for cell in cells]
     return analyze_scoped(classifier, [cell.stages for cell in cells], [cell.scope_reasons for cell in cells],
-                          classifier.many_batch_size, fast, [cell.statistics for cell in cells])
+                          classifier.many_batch_size, fast=fast, statistics=[cell.statistics for cell in cells])
 
 
 def logit_boundaries(threshold: float, evidence: ModelEvidence | None, error_rate: float | None) -> np.ndarray:
