@@ -3,10 +3,10 @@
     python -m core.predict --engine ray [--ray-address ADDR] IMAGE_OR_DIR... --csv OUT.csv [--by-subject]
     python -m core.predict --engine ray [--ray-address ADDR] IMAGE_OR_DIR... --parquet OUT_DIR
 
-The driver lists the files (`expand_inputs`: the local order). Ray Data reads and prepares them in
-CPU tasks (`file_results.prepare_file`: decoding, preprocessing, the scope check, a smear field's
-cells through `core.cli.field_inputs`), and a pool of actors, one model loaded per actor, answers
-them in batches of CHUNK_SIZE cells (`file_results.answer_pending`: `answer_cells` in float32, as the
+The driver lists the files (`expand_inputs`: the local order). Ray Data reads and prepares them on
+CPU workers (`file_results.prepare_file`: decoding, preprocessing, the scope check, a smear field's
+cells through `core.cli.field_inputs`), a pool of `CellPreparer` actors that live as long as the run,
+and a pool of actors, one model loaded per actor, answers them in batches of CHUNK_SIZE cells (`file_results.answer_pending`: `answer_cells` in float32, as the
 local engine does). The results come back to the driver in file order, where `core.cli.predict.finish`
 prints and writes them as it does locally; with --parquet the rows (`FileResult.row`, CSV_COLUMNS)
 go from the workers straight to Parquet files, and nothing is gathered on the driver.
@@ -39,15 +39,20 @@ if TYPE_CHECKING:
     from core.imaging.prepare import PreparedCell
     from core.imaging.stain import ReinhardNormaliser
 
-FILES_PER_TASK = 16  # files one CPU task reads and prepares (about 0.3 s of work at 450 px)
-# Scheduling shares, not threads: an actor's TensorFlow uses every core of its node, a preparing task one.
-# Half a CPU each lets a node of one CPU hold an actor and a preparing task at once.
+FILES_PER_TASK = 16  # files one preparing call reads and prepares (about 0.2 s of work at 450 px)
+# Scheduling shares, not threads: an actor's TensorFlow uses every core of its node, a preparing actor one.
+# Half a CPU each lets a node of one CPU hold a model actor and a preparing actor at once.
 ACTOR_CPUS, PREPARE_CPUS = 0.5, 0.5
+# Preparing runs in actors, not tasks: a node kills an idle task worker while it has more workers than CPUs, and
+# the next task starts a new one (Python, Ray, OpenCV and `core` imported again, about 2.6 CPU-seconds). On two
+# simulated nodes of one CPU each, where a model actor and a preparing worker already make two, the runs that
+# lost that race started 72 to 75 preparing workers for 2,000 cells instead of 2 and took 187 to 262 s instead of
+# 57 to 73 s. An actor's worker lives as long as the run.
 # Preparing takes about a third of a cell's CPU time (11 of 31 ms, answering the other 20, at 96 px on the 2-vCPU
 # development machine; a smaller share at 224 px, where the model costs more), so that share of the cluster's CPUs keeps the
 # actors fed. More preparing tasks only run ahead of the actors, each in a worker process of its own, and take the
-# cores from the actors' start-up: on that machine, 2,000 cells took 65 s with three at once, 62 s with two and
-# 54 to 56 s with one (runs in the same half hour).
+# cores from the actors' start-up: on that machine, 2,000 cells took 65 s with three preparing tasks at once, 62 s
+# with two and 54 to 56 s with one (runs in the same half hour).
 PREPARE_SHARE = 0.35
 EMPTY = np.zeros((0, 0), np.uint8)
 
@@ -105,7 +110,7 @@ def unshipped(item: ShippedCell | None) -> PreparedCell | None:
 
 
 def prepare_rows(row: dict[str, Any], settings: RunSettings) -> list[dict[str, Any]]:
-    """A CPU task: one listed file {"order", "path"} -> one row per result, {"order", "part", "result", "cell"}.
+    """One listed file {"order", "path"} -> one row per result, {"order", "part", "result", "cell"}.
 
     "result" (its FileResult) and "cell" (its ShippedCell, or None) are pickled bytes: Arrow holds
     neither type, and these bytes go only from this job's tasks to its actors.
@@ -122,6 +127,16 @@ def objects(items: Sequence[Any]) -> np.ndarray:
     array = np.empty(len(items), dtype=object)
     array[:] = list(items)
     return array
+
+
+class CellPreparer:
+    """A preparing actor: listed files read and prepared (`prepare_rows`) on one CPU worker for the whole run."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+
+    def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        return prepare_rows(row, self.settings)
 
 
 class CellScorer:
@@ -161,26 +176,26 @@ def default_actors(ray: Any) -> int:
 
 
 def default_prepare_tasks(ray: Any, actors: int) -> int:
-    """How many preparing tasks run at once: PREPARE_SHARE of the cluster's CPUs, and at least one per model actor."""
+    """How many preparing actors: PREPARE_SHARE of the cluster's CPUs, and at least one per model actor."""
     return max(actors, round(ray.cluster_resources().get("CPU", 0) * PREPARE_SHARE))
 
 
 def scored_dataset(ray: Any, paths: Sequence[Path], settings: RunSettings, actors: int | None = None,
                    batch_size: int = CHUNK_SIZE) -> Any:
-    """The lazy Ray Dataset of the answered results: listed files -> CPU tasks preparing them -> the actor pool."""
+    """The lazy Ray Dataset of the answered results: listed files -> the preparing actors -> the model actors."""
     listed = ray.data.from_items([{"order": order, "path": str(path)} for order, path in enumerate(paths)],
                                  override_num_blocks=max(1, math.ceil(len(paths) / FILES_PER_TASK)))
     actors = actors or default_actors(ray)
-    prepared = listed.flat_map(prepare_rows, fn_kwargs={"settings": settings}, num_cpus=PREPARE_CPUS,
-                               concurrency=default_prepare_tasks(ray, actors))
-    pool = ray.data.ActorPoolStrategy(size=actors)
+    preparers = ray.data.ActorPoolStrategy(size=default_prepare_tasks(ray, actors))
     with warnings.catch_warnings():
         # Ray 2.60 calls these "ray_remote_args", deprecated for 2.64, and sets both to -1 itself; they are
-        # given here all the same, so that a change of Ray's defaults cannot drop a dead worker's batches.
+        # given here all the same, so that a change of Ray's defaults cannot drop a dead worker's files or batches.
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated", category=DeprecationWarning)
+        prepared = listed.flat_map(CellPreparer, fn_constructor_kwargs={"settings": settings}, compute=preparers,
+                                   num_cpus=PREPARE_CPUS, max_restarts=-1, max_task_retries=-1)
         return prepared.map_batches(CellScorer, fn_constructor_kwargs={"settings": settings}, batch_size=batch_size,
-                                    batch_format="numpy", compute=pool, num_cpus=ACTOR_CPUS,
-                                    max_restarts=-1, max_task_retries=-1)
+                                    batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
+                                    num_cpus=ACTOR_CPUS, max_restarts=-1, max_task_retries=-1)
 
 
 def streamed(dataset: Any) -> Iterator[tuple[int, int, FileResult, str]]:

@@ -14,6 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -155,6 +157,53 @@ def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs,
     for order, _, result, _ in found:
         assert result.path == str(paths[order])
         assert (result.error is None) == (result.assessment is not None)
+
+
+def preparer_pids() -> list[int]:
+    """The processes of this machine whose title names a preparing actor (`ray::MapWorker(FlatMap(CellPreparer))`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"CellPreparer" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue  # It ended while the folder was read.
+    return found
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_preparing_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs, monkeypatch):
+    requirements.require_ray()
+    from core.cli import ray_engine, ray_session
+
+    # 117 files, each a block of its own, read by one preparing actor: it is killed as soon as it is seen, and
+    # its restarted actor (or the calls retried on it) must still give every file exactly one result.
+    monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 1)
+    paths = [path for path in inputs if path.suffix == ".bmp"] * 9
+    settings = ray_engine.RunSettings(str(tiny_model_path), 64)
+    with ray_session.ray_session(cluster.address) as ray:
+        stream = ray_engine.streamed(ray_engine.scored_dataset(ray, paths, settings, actors=1))
+        killer = threading.Thread(target=kill_first_preparer, daemon=True)
+        killer.start()
+        found = list(stream)
+        killer.join()
+    assert killer.killed, "no preparing actor was seen to kill"
+    assert sorted((order, part) for order, part, _, _ in found) == [(order, 0) for order in range(len(paths))]
+    for order, _, result, _ in found:
+        assert result.path == str(paths[order])
+        assert (result.error is None) == (result.assessment is not None)
+
+
+def kill_first_preparer() -> None:
+    """SIGKILL the first preparing actor seen within 60 s; `threading.current_thread().killed` says whether one was."""
+    thread, deadline = threading.current_thread(), time.monotonic() + 60
+    thread.killed = False
+    while time.monotonic() < deadline and not thread.killed:
+        for pid in preparer_pids():
+            os.kill(pid, signal.SIGKILL)
+            thread.killed = True
+        time.sleep(0.05)
 
 
 @pytest.mark.ray
