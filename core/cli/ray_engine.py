@@ -69,50 +69,26 @@ class RunSettings:
     folder: str = ""  # the driver's working folder, which relative input paths are read from
 
 
-@dataclass(frozen=True)
-class ShippedCell:
-    """A prepared cell as it travels from a preparing task to an actor (`shipped`, then `unshipped`).
+def shipped(cell: PreparedCell | None) -> PreparedCell | None:
+    """The cell for its trip to a model actor: its model input, scope check, crop box and stain and texture
+    statistics, without the full-size grey, CLAHE and mask stages, which no answer reads once the statistics
+    are worked out. A 450 px cell's 636 KB pickle becomes 28 KB for a 96 px model (its model input and a few
+    hundred bytes; 53 KB with the mask packed a bit per pixel, as it travelled before).
 
-    Attributes:
-        cell: the PreparedCell without its full-size grey and CLAHE stages, which no answer reads, nor its mask.
-        packed_mask: the (H, W) {0, 255} uint8 mask, one bit per pixel (`np.packbits` of mask > 0), row-major.
-        mask_shape: (H, W).
-    """
-
-    cell: PreparedCell
-    packed_mask: np.ndarray
-    mask_shape: tuple[int, int]
-
-
-def shipped(cell: PreparedCell | None) -> ShippedCell | None:
-    """The cell for its trip to an actor: a 450 px cell's 225 KB pickle becomes about 50 KB (its model input's
-    bytes and a bit per mask pixel), so preparing tasks, the object store and the actors copy a fifth as much.
-
-    Its stain and texture statistics are worked out here (`with_statistics`), in the preparing task: the
-    actor, which every cell waits for, then only runs the model (they were about a tenth of its time).
+    The statistics are worked out here (`with_statistics`), in the preparing actor: the model actor, which
+    every cell waits for, then only runs the model (they were about a tenth of its time).
     """
     from core.imaging.prepare import with_statistics
 
     if cell is None:
         return None
-    stages = cell.stages
-    return ShippedCell(replace(with_statistics(cell), stages=replace(stages, grayscale=EMPTY, clahe=EMPTY, mask=EMPTY)),
-                       np.packbits(stages.mask > 0), stages.mask.shape)
-
-
-def unshipped(item: ShippedCell | None) -> PreparedCell | None:
-    """The shipped cell with its mask back as (H, W) uint8 in {0, 255}: all that its answer reads, bit for bit."""
-    if item is None:
-        return None
-    height, width = item.mask_shape
-    mask = np.unpackbits(item.packed_mask, count=height * width).reshape(height, width) * np.uint8(255)
-    return replace(item.cell, stages=replace(item.cell.stages, mask=mask))
+    return replace(with_statistics(cell), stages=replace(cell.stages, grayscale=EMPTY, clahe=EMPTY, mask=EMPTY))
 
 
 def prepare_rows(row: dict[str, Any], settings: RunSettings) -> list[dict[str, Any]]:
     """One listed file {"order", "path"} -> one row per result, {"order", "part", "result", "cell"}.
 
-    "result" (its FileResult) and "cell" (its ShippedCell, or None) are pickled bytes: Arrow holds
+    "result" (its FileResult) and "cell" (its `shipped` PreparedCell, or None) are pickled bytes: Arrow holds
     neither type, and these bytes go only from this job's tasks to its actors.
     """
     if settings.folder and os.getcwd() != settings.folder:
@@ -164,7 +140,7 @@ class CellScorer:
         """
         if self.refusal is not None:
             raise self.refusal
-        pending = [(pickle.loads(result), unshipped(pickle.loads(cell))) for result, cell in zip(batch["result"], batch["cell"])]
+        pending = [(pickle.loads(result), pickle.loads(cell)) for result, cell in zip(batch["result"], batch["cell"])]
         results = answer_pending(self.classifier, pending, self.settings.with_tta, self.sides, self.settings.error_rate)
         return {"order": batch["order"], "part": batch["part"], "result": objects([pickle.dumps(found) for found in results]),
                 "worker": objects([self.worker] * len(results))}
