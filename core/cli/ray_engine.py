@@ -67,12 +67,13 @@ class RunSettings:
     error_rate: float | None = None
     normaliser: ReinhardNormaliser | None = None
     folder: str = ""  # the driver's working folder, which relative input paths are read from
+    statistics: bool = True  # the model's OOD score reads each cell's statistics (`reads_statistics`)
 
 
-def shipped(cell: PreparedCell | None) -> PreparedCell | None:
-    """The cell for its trip to a model actor: its model input, scope check, crop box and stain and texture
-    statistics, without the full-size grey, CLAHE and mask stages, which no answer reads once the statistics
-    are worked out. A 450 px cell's 636 KB pickle becomes 28 KB for a 96 px model (its model input and a few
+def shipped(cell: PreparedCell | None, statistics: bool = True) -> PreparedCell | None:
+    """The cell for its trip to a model actor: its model input, scope check, crop box and (where `statistics`: the
+    model's OOD score reads them) its stain and texture statistics, without the full-size grey, CLAHE and mask
+    stages, which no answer reads once the statistics are worked out. A 450 px cell's 636 KB pickle becomes 28 KB for a 96 px model (its model input and a few
     hundred bytes; 53 KB with the mask packed a bit per pixel, as it travelled before).
 
     The statistics are worked out here (`with_statistics`), in the preparing actor: the model actor, which
@@ -82,7 +83,8 @@ def shipped(cell: PreparedCell | None) -> PreparedCell | None:
 
     if cell is None:
         return None
-    return replace(with_statistics(cell), stages=replace(cell.stages, grayscale=EMPTY, clahe=EMPTY, mask=EMPTY))
+    cell = with_statistics(cell) if statistics else cell
+    return replace(cell, stages=replace(cell.stages, grayscale=EMPTY, clahe=EMPTY, mask=EMPTY))
 
 
 def prepare_rows(row: dict[str, Any], settings: RunSettings) -> list[dict[str, Any]]:
@@ -94,7 +96,7 @@ def prepare_rows(row: dict[str, Any], settings: RunSettings) -> list[dict[str, A
     if settings.folder and os.getcwd() != settings.folder:
         os.chdir(settings.folder)  # Paths are read as given, from the driver's folder; a node's worker starts in its own.
     pending = prepare_file(Path(row["path"]), settings.image_size, settings.normaliser)
-    return [{"order": row["order"], "part": part, "result": pickle.dumps(result), "cell": pickle.dumps(shipped(cell))}
+    return [{"order": row["order"], "part": part, "result": pickle.dumps(result), "cell": pickle.dumps(shipped(cell, settings.statistics))}
             for part, (result, cell) in enumerate(pending)]
 
 
@@ -130,6 +132,11 @@ class CellScorer:
             # Raised by the first batch instead: Ray Data reports an actor that dies while starting as a bug of its own,
             # with a traceback, where a batch's error reaches the command as this one-line message.
             self.refusal = error
+        else:
+            if self.classifier.evidence.ood_statistics is not None and not settings.statistics:
+                # The cells come without their mask: statistics the preparing actors did not work out cannot be had here.
+                self.refusal = ModelError(f"the model's files at {settings.model_path} changed as the run started; "
+                                          "run the command again.")
         self.sides = SplitSides.load(settings.model_path)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -184,26 +191,43 @@ def streamed(dataset: Any) -> Iterator[tuple[int, int, FileResult, str]]:
         raise RayEngineError(f"the Ray run stopped: {one_line(error)}") from None
 
 
-def recorded_image_size(model_path: str) -> int | None:
-    """The input size the model's sidecar records, read without TensorFlow; None without a sidecar that records one.
-
-    A sidecar that is refused gives None too: loading the model then says why, in the local engine's words.
-    """
+def recorded_sidecar(model_path: str) -> dict[str, Any] | None:
+    """The model's sidecar, read and checked without TensorFlow: {} without one, None for one that is refused
+    (loading the model then says why, in the local engine's words)."""
     from core import config
     from core.model.sidecar_schema import read_sidecar_file
 
     sidecar = config.sidecar_path(Path(model_path).expanduser())
     try:
-        size = read_sidecar_file(sidecar).get("image_size") if sidecar.is_file() else None
+        return read_sidecar_file(sidecar) if sidecar.is_file() else {}
     except ModelError:
         return None
+
+
+def recorded_image_size(model_path: str) -> int | None:
+    """The input size the model's sidecar records; None without a sidecar that records one."""
+    size = (recorded_sidecar(model_path) or {}).get("image_size")
     return int(size) if size else None
+
+
+def reads_statistics(model_path: str) -> bool:
+    """Whether the model's OOD score reads a cell's stain and texture statistics: its sidecar's index records their
+    Gaussian (`core.model.evidence`). A model without an index, or with the older k-NN score, reads none, so its
+    preparing actors work none out; a sidecar that is refused gives True (the actors' load then refuses the model)."""
+    from core.model.ood import ENTRY_KEY
+
+    sidecar = recorded_sidecar(model_path)
+    if sidecar is None:
+        return True
+    entry = sidecar.get("embedding_index")
+    return isinstance(entry, dict) and ENTRY_KEY in entry
 
 
 def settings_for(args: Any, image_size: int, normaliser: ReinhardNormaliser | None) -> RunSettings:
     """The run's settings from `core.predict`'s arguments."""
-    return RunSettings(str(Path(args.model).expanduser().resolve()), image_size, args.tta, args.error_rate, normaliser,
-                       os.getcwd())
+    model_path = str(Path(args.model).expanduser().resolve())
+    return RunSettings(model_path, image_size, args.tta, args.error_rate, normaliser, os.getcwd(),
+                       reads_statistics(model_path))
 
 
 def score(args: Any, image_size: int, normaliser: ReinhardNormaliser | None = None) -> list[FileResult]:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -27,6 +28,7 @@ from core.cli import predict
 from core.cli.file_results import CSV_COLUMNS
 from core.data.synthetic import generate_dataset
 from core.data.synthetic_fields import FieldLayout, draw_field
+from core.errors import ModelError
 from paths import PROJECT_ROOT, REAL_CELLS
 
 REAL_CELL_NAMES = ("UID_11_10_1_all.png", "UID_11_25_2_all.png", "UID_H10_1_1_hem.png")
@@ -250,6 +252,71 @@ def test_a_shipped_cell_keeps_all_that_its_answer_reads(inputs):
     assert arrived.stages.mask.size == arrived.stages.grayscale.size == arrived.stages.clahe.size == 0
     assert len(pickle.dumps(arrived)) < cell.stages.model_input.nbytes + 4096  # The model input and a few small values.
     assert ray_engine.shipped(None) is None
+    assert ray_engine.shipped(cell, statistics=False).statistics is None  # A model whose OOD score reads none.
+
+
+def statistics_model(tiny_model_path: Path, folder: Path, cells: list) -> Path:
+    """`evidenced_copy` whose index also records the cells' stain and texture Gaussian, the OOD score of the models
+    trained now, with its threshold at the median of the cells' own scores (some cells flagged, some not)."""
+    import json
+
+    from core import config
+    from core.data import labels
+    from core.imaging.statistics import statistics_of
+    from core.model.ood import ENTRY_KEY, StatisticsGaussian
+    from served_models import evidenced_copy
+
+    path = evidenced_copy(tiny_model_path, folder, cells)
+    rows = np.stack([statistics_of(cell.stages) for cell in cells])
+    gaussian = StatisticsGaussian.fit(rows, [labels.ALL, labels.HEM] * (len(cells) // 2))
+    metadata = json.loads(config.sidecar_path(path).read_text())
+    metadata["embedding_index"].update({ENTRY_KEY: gaussian.to_entry(), "ood_threshold": float(np.median(gaussian.scores(rows)))})
+    config.sidecar_path(path).write_text(json.dumps(metadata))
+    return path
+
+
+def test_a_model_actor_answers_the_shipped_cells_as_the_local_engine_does(tiny_model_path, inputs, tmp_path):
+    """In this process, without Ray: each file through `prepare_rows` and a `CellScorer`, against the local engine."""
+    import pickle
+
+    from core.cli import ray_engine
+    from core.cli.file_results import classify_files
+    from core.data.sides import SplitSides
+    from core.model.inference import Classifier
+    from core.model.store import load_classifier
+    from served_models import prepared_cells
+
+    model = statistics_model(tiny_model_path, tmp_path / "model", prepared_cells(inputs[0].parents[2], 64))
+    settings = ray_engine.RunSettings(str(model), 64, statistics=ray_engine.reads_statistics(str(model)))
+    assert settings.statistics
+    rows = [row for order, path in enumerate(inputs) for row in ray_engine.prepare_rows({"order": order, "path": str(path)}, settings)]
+    batch = {column: ray_engine.objects([row[column] for row in rows]) for column in ("order", "part", "result", "cell")}
+    answered = [pickle.loads(result).row() for result in ray_engine.CellScorer(settings)(batch)["result"]]
+    local = [result.row() for result in classify_files(Classifier(load_classifier(model)), inputs, sides=SplitSides.load(model))]
+    assert_same_rows([dict(zip(CSV_COLUMNS, row)) for row in answered], [dict(zip(CSV_COLUMNS, row)) for row in local])
+    assert {row[CSV_COLUMNS.index("out_of_distribution")] for row in local} >= {"yes", "no"}  # Both sides of the threshold.
+
+    with pytest.raises(ModelError, match="changed as the run started"):  # Cells shipped without the statistics it reads.
+        ray_engine.CellScorer(replace(settings, statistics=False))(batch)
+
+
+@pytest.mark.parametrize(("sidecar", "reads"), [
+    (None, False),  # No sidecar: no index, no OOD score.
+    ({"image_size": 64}, False),
+    ({"image_size": 64, "embedding_index": {"file": "m.index.npz", "ood_threshold": 1.0}}, False),  # The older k-NN score.
+    ({"image_size": 64, "embedding_index": {"file": "m.index.npz", "ood_threshold": 1.0, "ood_statistics": {}}}, True),
+    ("not JSON", True),  # Refused: the statistics are worked out, and the actors' load says why it is refused.
+])
+def test_the_statistics_are_worked_out_only_for_a_model_that_reads_them(sidecar, reads, tmp_path):
+    import json
+
+    from core import config
+    from core.cli import ray_engine
+
+    model = tmp_path / "m.keras"
+    if sidecar is not None:
+        config.sidecar_path(model).write_text(sidecar if isinstance(sidecar, str) else json.dumps(sidecar))
+    assert ray_engine.reads_statistics(str(model)) is reads
 
 
 @pytest.mark.parametrize(("flags", "said"), [
