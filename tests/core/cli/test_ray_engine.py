@@ -154,8 +154,13 @@ def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs,
         killed = first[3]
         os.kill(int(killed.rpartition(":")[2]), signal.SIGKILL)  # The actor's worker process dies at once.
         found = [first, *stream]
-    assert sorted((order, part) for order, part, _, _ in found) == [(order, 0) for order in range(len(paths))]
+    assert_each_file_answered_once(found, paths)
     assert {worker for *_, worker in found} - {killed}, "no result came from the restarted actor"
+
+
+def assert_each_file_answered_once(found: list, paths: list[Path]) -> None:
+    """`streamed`'s (order, part, result, worker) items: one result per path, its own, an answer or an error."""
+    assert sorted((order, part) for order, part, _, _ in found) == [(order, 0) for order in range(len(paths))]
     for order, _, result, _ in found:
         assert result.path == str(paths[order])
         assert (result.error is None) == (result.assessment is not None)
@@ -191,10 +196,7 @@ def test_a_preparing_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path
         found = list(stream)
         killer.join()
     assert killer.killed, "no preparing actor was seen to kill"
-    assert sorted((order, part) for order, part, _, _ in found) == [(order, 0) for order in range(len(paths))]
-    for order, _, result, _ in found:
-        assert result.path == str(paths[order])
-        assert (result.error is None) == (result.assessment is not None)
+    assert_each_file_answered_once(found, paths)
 
 
 def kill_first_preparer() -> None:
