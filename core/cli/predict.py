@@ -198,9 +198,9 @@ def score_with_ray(args: argparse.Namespace, normaliser: ReinhardNormaliser | No
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from core.cli import ray_engine
+    from core.cli import ray_engine, ray_settings
 
-    image_size = ray_engine.recorded_image_size(args.model)
+    image_size = ray_settings.recorded_image_size(args.model)
     with ThreadPoolExecutor(1) as pool:
         loading = pool.submit(load_model, args.model) if args.by_subject or image_size is None else None
         try:

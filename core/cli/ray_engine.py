@@ -25,7 +25,7 @@ import pickle
 import socket
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ import numpy as np
 
 from core.cli.file_results import CHUNK_SIZE, CSV_COLUMNS, FileResult, answer_pending, expand_inputs, prepare_file
 from core.cli.ray_session import RayEngineError, one_line, ray_session
+from core.cli.ray_settings import RunSettings, settings_for
 from core.errors import LeukemiaAppError, ModelError
 
 if TYPE_CHECKING:
@@ -55,19 +56,6 @@ ACTOR_CPUS, PREPARE_CPUS = 0.5, 0.5
 # with two and 54 to 56 s with one (runs in the same half hour).
 PREPARE_SHARE = 0.35
 EMPTY = np.zeros((0, 0), np.uint8)
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """What every task and actor of one run needs: the model file and the local engine's options."""
-
-    model_path: str
-    image_size: int
-    with_tta: bool = False
-    error_rate: float | None = None
-    normaliser: ReinhardNormaliser | None = None
-    folder: str = ""  # the driver's working folder, which relative input paths are read from
-    statistics: bool = True  # the model's OOD score reads each cell's statistics (`reads_statistics`)
 
 
 def shipped(cell: PreparedCell | None, statistics: bool = True) -> PreparedCell | None:
@@ -189,45 +177,6 @@ def streamed(dataset: Any) -> Iterator[tuple[int, int, FileResult, str]]:
             yield from zip(batch["order"].tolist(), batch["part"].tolist(), results, batch["worker"])
     except Exception as error:  # Ray wraps what stopped the run in many types; the person gets one line.
         raise RayEngineError(f"the Ray run stopped: {one_line(error)}") from None
-
-
-def recorded_sidecar(model_path: str) -> dict[str, Any] | None:
-    """The model's sidecar, read and checked without TensorFlow: {} without one, None for one that is refused
-    (loading the model then says why, in the local engine's words)."""
-    from core import config
-    from core.model.sidecar_schema import read_sidecar_file
-
-    sidecar = config.sidecar_path(Path(model_path).expanduser())
-    try:
-        return read_sidecar_file(sidecar) if sidecar.is_file() else {}
-    except ModelError:
-        return None
-
-
-def recorded_image_size(model_path: str) -> int | None:
-    """The input size the model's sidecar records; None without a sidecar that records one."""
-    size = (recorded_sidecar(model_path) or {}).get("image_size")
-    return int(size) if size else None
-
-
-def reads_statistics(model_path: str) -> bool:
-    """Whether the model's OOD score reads a cell's stain and texture statistics: its sidecar's index records their
-    Gaussian (`core.model.evidence`). A model without an index, or with the older k-NN score, reads none, so its
-    preparing actors work none out; a sidecar that is refused gives True (the actors' load then refuses the model)."""
-    from core.model.ood import ENTRY_KEY
-
-    sidecar = recorded_sidecar(model_path)
-    if sidecar is None:
-        return True
-    entry = sidecar.get("embedding_index")
-    return isinstance(entry, dict) and ENTRY_KEY in entry
-
-
-def settings_for(args: Any, image_size: int, normaliser: ReinhardNormaliser | None) -> RunSettings:
-    """The run's settings from `core.predict`'s arguments."""
-    model_path = str(Path(args.model).expanduser().resolve())
-    return RunSettings(model_path, image_size, args.tta, args.error_rate, normaliser, os.getcwd(),
-                       reads_statistics(model_path))
 
 
 def score(args: Any, image_size: int, normaliser: ReinhardNormaliser | None = None) -> list[FileResult]:

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import requirements
-from core.cli import predict
+from core.cli import predict, ray_settings
 from core.cli.file_results import CSV_COLUMNS
 from core.data.synthetic import generate_dataset
 from core.data.synthetic_fields import FieldLayout, draw_field
@@ -147,7 +147,7 @@ def test_an_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path, inputs,
     # 39 files, each a block of its own and answered one per batch: the actor is still at work when it is killed.
     monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 1)
     paths = [path for path in inputs if path.suffix == ".bmp"] * 3
-    settings = ray_engine.RunSettings(str(tiny_model_path), 64)
+    settings = ray_settings.RunSettings(str(tiny_model_path), 64)
     with ray_session.ray_session(cluster.address) as ray:
         stream = ray_engine.streamed(ray_engine.scored_dataset(ray, paths, settings, actors=1, batch_size=1))
         first = next(stream)
@@ -188,7 +188,7 @@ def test_a_preparing_actor_killed_mid_run_loses_no_file(cluster, tiny_model_path
     # its restarted actor (or the calls retried on it) must still give every file exactly one result.
     monkeypatch.setattr(ray_engine, "FILES_PER_TASK", 1)
     paths = [path for path in inputs if path.suffix == ".bmp"] * 9
-    settings = ray_engine.RunSettings(str(tiny_model_path), 64)
+    settings = ray_settings.RunSettings(str(tiny_model_path), 64)
     with ray_session.ray_session(cluster.address) as ray:
         stream = ray_engine.streamed(ray_engine.scored_dataset(ray, paths, settings, actors=1))
         killer = threading.Thread(target=kill_first_preparer, daemon=True)
@@ -289,7 +289,7 @@ def test_a_model_actor_answers_the_shipped_cells_as_the_local_engine_does(tiny_m
     from served_models import prepared_cells
 
     model = statistics_model(tiny_model_path, tmp_path / "model", prepared_cells(inputs[0].parents[2], 64))
-    settings = ray_engine.RunSettings(str(model), 64, statistics=ray_engine.reads_statistics(str(model)))
+    settings = ray_settings.RunSettings(str(model), 64, statistics=ray_settings.reads_statistics(str(model)))
     assert settings.statistics
     rows = [row for order, path in enumerate(inputs) for row in ray_engine.prepare_rows({"order": order, "path": str(path)}, settings)]
     batch = {column: ray_engine.objects([row[column] for row in rows]) for column in ("order", "part", "result", "cell")}
@@ -313,12 +313,11 @@ def test_the_statistics_are_worked_out_only_for_a_model_that_reads_them(sidecar,
     import json
 
     from core import config
-    from core.cli import ray_engine
 
     model = tmp_path / "m.keras"
     if sidecar is not None:
         config.sidecar_path(model).write_text(sidecar if isinstance(sidecar, str) else json.dumps(sidecar))
-    assert ray_engine.reads_statistics(str(model)) is reads
+    assert ray_settings.reads_statistics(str(model)) is reads
 
 
 @pytest.mark.parametrize(("flags", "said"), [
