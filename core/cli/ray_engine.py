@@ -6,10 +6,11 @@
 The driver lists the files (`expand_inputs`: the local order). Ray Data reads and prepares them on
 CPU workers (`file_results.prepare_file`: decoding, preprocessing, the scope check, a smear field's
 cells through `core.cli.field_inputs`), a pool of `CellPreparer` actors that live as long as the run,
-and a pool of actors, one model loaded per actor, answers them in batches of CHUNK_SIZE cells (`file_results.answer_pending`: `answer_cells` in float32, as the
-local engine does). The results come back to the driver in file order, where `core.cli.predict.finish`
-prints and writes them as it does locally; with --parquet the rows (`FileResult.row`, CSV_COLUMNS)
-go from the workers straight to Parquet files, and nothing is gathered on the driver.
+and a pool of actors, one model loaded per actor, answers them in batches of CHUNK_SIZE cells
+(`file_results.answer_pending`: `answer_cells` in float32, as the local engine does). The results come
+back to the driver in file order, where `core.cli.predict.finish` prints and writes them as it does
+locally; with --parquet the rows (`FileResult.row`, CSV_COLUMNS) go from the workers straight to
+Parquet files, and nothing is gathered on the driver.
 
 A worker that dies loses nothing: its actor restarts and its batches run again (`max_restarts` and
 `max_task_retries` of -1). Without --ray-address a local Ray instance is started, and stopped at exit.
@@ -61,8 +62,9 @@ EMPTY = np.zeros((0, 0), np.uint8)
 def shipped(cell: PreparedCell | None, statistics: bool = True) -> PreparedCell | None:
     """The cell for its trip to a model actor: its model input, scope check, crop box and (where `statistics`: the
     model's OOD score reads them) its stain and texture statistics, without the full-size grey, CLAHE and mask
-    stages, which no answer reads once the statistics are worked out. A 450 px cell's 636 KB pickle becomes 28 KB for a 96 px model (its model input and a few
-    hundred bytes; 53 KB with the mask packed a bit per pixel, as it travelled before).
+    stages, which no answer reads once the statistics are worked out. A 450 px cell's 636 KB pickle becomes 28 KB
+    for a 96 px model (its model input and a few hundred bytes; 53 KB with the mask packed a bit per pixel, as it
+    travelled before).
 
     The statistics are worked out here (`with_statistics`), in the preparing actor: the model actor, which
     every cell waits for, then only runs the model (they were about a tenth of its time).
@@ -84,8 +86,8 @@ def prepare_rows(row: dict[str, Any], settings: RunSettings) -> list[dict[str, A
     if settings.folder and os.getcwd() != settings.folder:
         os.chdir(settings.folder)  # Paths are read as given, from the driver's folder; a node's worker starts in its own.
     pending = prepare_file(Path(row["path"]), settings.image_size, settings.normaliser)
-    return [{"order": row["order"], "part": part, "result": pickle.dumps(result), "cell": pickle.dumps(shipped(cell, settings.statistics))}
-            for part, (result, cell) in enumerate(pending)]
+    return [{"order": row["order"], "part": part, "result": pickle.dumps(result),
+             "cell": pickle.dumps(shipped(cell, settings.statistics))} for part, (result, cell) in enumerate(pending)]
 
 
 def objects(items: Sequence[Any]) -> np.ndarray:
